@@ -1,0 +1,123 @@
+"""The only reader of config.toml: settings declared once, with defaults and help."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+CONFIG_ENV = "ARCHIVE_CONFIG"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+
+
+def _help(text: str, default, **kw):
+    return field(default=default, metadata={"help": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service; relative paths are resolved against the config file."""
+
+    # [paths]
+    archive_dir: Path = _help("Folder holding the PDFs and other documents.", Path("archive"))
+    catalogue: Path = _help("Catalogue of document metadata (TOML).", Path("archive/catalogue.toml"))
+    userdict: Path = _help("jieba user dictionary of the collection's terms.", Path("archive/userdict.txt"))
+    glossary: Path = _help("English-Chinese glossary used to expand queries.", Path("archive/glossary.toml"))
+    index_dir: Path = _help("Folder of the Whoosh index (derived data, safe to delete).", Path("instance/index"))
+    log_dir: Path = _help("Folder for log files; empty logs to standard error only.", Path("instance/log"))
+
+    # [server]
+    host: str = _help("Address the web server listens on.", "127.0.0.1")
+    port: int = _help("Port the web server listens on.", 8000)
+    threads: int = _help("Worker threads of the WSGI server.", 8)
+    url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
+    trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
+    watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)
+    rescan_interval_s: float = _help("Safety-net rescan of the archive while watching (seconds).", 30.0)
+    settle_s: float = _help("A new file is read only once its size has not changed for this long.", 1.0)
+
+    # [indexer]
+    workers: int = _help("Extraction worker processes; 0 means one per core.", 0)
+    extract_timeout_s: float = _help("Time limit for reading one file.", 120.0)
+    extract_memory_mb: int = _help("Memory limit of one extraction worker (MiB).", 2048)
+    ocr: bool = _help("Recognise text on pages that have no text layer (needs tesseract).", True)
+    ocr_languages: str = _help("Tesseract languages used for OCR.", "eng+chi_sim")
+    lock_timeout_s: float = _help("How long a second writer waits for the index lock.", 10.0)
+
+    # [search]
+    page_size: int = _help("Documents per result page.", 10)
+    snippets_per_document: int = _help("Matching pages shown with a snippet per result.", 3)
+    expand_glossary: bool = _help("Also search the other language's terms from the glossary.", True)
+    max_query_chars: int = _help("Longest accepted query, in characters.", 500)
+    max_query_terms: int = _help("Most terms accepted in one query.", 64)
+    query_time_limit_s: float = _help("Time limit for running one query.", 5.0)
+
+    # [admin]
+    admin_password_hash: str = _help("Hash of the admin password (python -m webapp hash-password); empty turns uploads off.", "")
+    upload_max_mb: int = _help("Largest accepted upload (MiB).", 200)
+    secret_key: str = _help("Key signing session cookies; empty makes one per start.", "")
+    session_minutes: int = _help("Admin sessions expire after this many minutes.", 60)
+
+    config_file: Path | None = None
+
+    @property
+    def extraction_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = ("paths", "server", "indexer", "search", "admin")
+_PATH_FIELDS = {f.name for f in fields(Settings) if f.type in ("Path", Path)}
+
+
+def load_settings(path: str | os.PathLike | None = None, **overrides) -> Settings:
+    """Read settings from PATH, $ARCHIVE_CONFIG or the project's config.toml."""
+    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    flat: dict = {}
+    for section, values in data.items():
+        if section not in _SECTIONS or not isinstance(values, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        flat.update(values)
+    flat.update(overrides)
+    return settings_from_mapping(flat, base=path.resolve().parent, config_file=path.resolve())
+
+
+def settings_from_mapping(values: dict, base: Path = PROJECT_ROOT, config_file: Path | None = None) -> Settings:
+    """Build Settings from a flat mapping, checking names and types."""
+    known = {f.name: f for f in fields(Settings)}
+    kwargs = {}
+    for name, value in values.items():
+        if name not in known or name == "config_file":
+            raise ConfigError(f"unknown setting {name!r}")
+        default = known[name].default
+        if name in _PATH_FIELDS:
+            value = Path(value)
+            value = value if value.is_absolute() else (base / value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"setting {name!r} must be true or false, not {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"setting {name!r} must be a number, not {value!r}")
+            value = type(default)(value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"setting {name!r} must be a string, not {value!r}")
+        kwargs[name] = value
+    for name in _PATH_FIELDS:
+        if name not in kwargs:
+            kwargs[name] = base / known[name].default
+    return Settings(config_file=config_file, **kwargs)

@@ -1,0 +1,29 @@
+"""The exception hierarchy of the indexer, translated into messages at the edges."""
+
+
+class IndexerError(Exception):
+    """Base of every error the indexer raises on purpose."""
+
+
+class ConfigError(IndexerError):
+    """The configuration file is missing, unreadable or holds a bad value."""
+
+
+class CatalogueError(IndexerError):
+    """A catalogue entry is malformed; the message names the entry and the field."""
+
+
+class ExtractionError(IndexerError):
+    """One file could not be read; recorded per file, the batch goes on."""
+
+
+class SearchQueryError(IndexerError):
+    """The user's query cannot be run; the message is safe to show to the user."""
+
+
+class IndexLockedError(IndexerError):
+    """Another process is writing the index."""
+
+
+class IndexMissingError(IndexerError):
+    """No index has been built yet."""
