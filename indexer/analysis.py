@@ -1,0 +1,299 @@
+"""Tokenizers and analyzers of the index.
+
+Whoosh pickles the schema, analyzers included, into the index: the classes
+here must keep this import path and carry no state. The jieba segmenter is
+therefore module-level state, configured once per process by
+`configure_segmenter()` with the collection's user dictionary.
+
+Every analyzer first folds the text character by character (traditional to
+simplified Chinese), so character offsets stay valid for highlighting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    StemFilter,
+    StopFilter,
+    Token,
+    Tokenizer,
+)
+from whoosh.analysis.filters import Filter
+from whoosh.support.charset import accent_map
+
+log = logging.getLogger(__name__)
+
+# CJK Unified Ideographs with extension A and the compatibility block.
+CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
+HAS_CJK = re.compile(f"[{CJK_CLASS}]")
+# A Latin-script word: letters and digits, but no CJK and no underscore.
+LATIN_WORD = re.compile(f"(?:(?![{CJK_CLASS}_])\\w)+")
+
+
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
+    """Single-character traditional -> simplified mappings from zhconv's table.
+
+    zhconv ships MediaWiki's conversion table, the one Wikipedia uses for
+    its Chinese variants; we keep only its one-to-one character entries so that
+    folding never changes the length of a text (highlight offsets stay true).
+    """
+    import zhconv
+
+    with open(Path(zhconv.__file__).with_name("zhcdict.json"), encoding="utf-8") as fh:
+        table = json.load(fh)["zh2Hans"]
+    return {ord(k): v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
+
+
+def fold(text: str) -> str:
+    """Fold traditional characters to simplified ones, keeping the length."""
+    return text.translate(_t2s_table())
+
+
+# --- jieba, one segmenter per process -------------------------------------
+
+_segmenter = None
+_segmenter_lock = threading.Lock()
+_userdict_path: Path | None = None
+
+
+def configure_segmenter(userdict: Path | None) -> None:
+    """Use USERDICT (a jieba user dictionary) from now on in this process."""
+    global _segmenter, _userdict_path
+    with _segmenter_lock:
+        if _segmenter is not None and userdict == _userdict_path:
+            return
+        _userdict_path = userdict
+        _segmenter = None
+    segmenter()
+
+
+def segmenter():
+    """Return this process's jieba Tokenizer, initialising it on first use."""
+    global _segmenter
+    if _segmenter is not None:
+        return _segmenter
+    with _segmenter_lock:
+        if _segmenter is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            seg = jieba.Tokenizer()
+            seg.initialize()
+            if _userdict_path is not None and Path(_userdict_path).exists():
+                seg.load_userdict(str(_userdict_path))
+            _segmenter = seg
+    return _segmenter
+
+
+def userdict_fingerprint(userdict: Path | None) -> str:
+    """Hash of the user dictionary: when it changes, Chinese pages are re-analysed."""
+    if userdict is None or not Path(userdict).exists():
+        return ""
+    return hashlib.sha256(Path(userdict).read_bytes()).hexdigest()[:16]
+
+
+# --- tokenizers -----------------------------------------------------------
+
+
+class LatinTokenizer(Tokenizer):
+    """Words of Latin (and other alphabetic) script; CJK text is left to the Chinese fields.
+
+    Hyphens and dashes separate words, so "EU-China", "EU–China" and
+    "EU China" give the same tokens.
+    """
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        for pos, match in enumerate(LATIN_WORD.finditer(value), start=start_pos):
+            t.text = match.group()
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = t.text
+            t.stopped = False
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + match.start()
+                t.endchar = start_char + match.end()
+            yield t
+
+
+class JiebaTokenizer(Tokenizer):
+    """Chinese words from jieba, with true token positions (not character offsets).
+
+    Only CJK runs are segmented, after traditional->simplified folding; the
+    rest of the text belongs to the English fields.
+    """
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        seg = segmenter()
+        pos = start_pos
+        for run in CJK_RUN.finditer(fold(value)):
+            offset = run.start()
+            for word, start, end in seg.tokenize(run.group(), HMM=True):
+                t.text = word
+                t.boost = 1.0
+                if keeporiginal:
+                    t.original = word
+                t.stopped = False
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + offset + start
+                    t.endchar = start_char + offset + end
+                pos += 1
+                yield t
+
+
+class CJKBigramTokenizer(Tokenizer):
+    """Overlapping character bigrams of each CJK run, as Lucene's CJK analyzer does.
+
+    Any string of two or more characters that occurs in a text is then a
+    phrase of consecutive bigrams, whatever jieba makes of it. At index time
+    the last character of each run is also emitted alone, so that a
+    single-character query (a prefix query on this field) finds every
+    occurrence: each character either starts a bigram or ends a run.
+    """
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        at_query = mode == "query"
+        pos = start_pos
+        for run in CJK_RUN.finditer(fold(value)):
+            text, offset = run.group(), run.start()
+            grams = [(i, i + 2) for i in range(len(text) - 1)]
+            if not at_query or len(text) == 1:
+                grams.append((len(text) - 1, len(text)))
+            for start, end in grams:
+                t.text = text[start:end]
+                t.boost = 1.0
+                if keeporiginal:
+                    t.original = t.text
+                t.stopped = False
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + offset + start
+                    t.endchar = start_char + offset + end
+                pos += 1
+                yield t
+
+
+# --- filters --------------------------------------------------------------
+
+# British spellings of the collection's words, mapped to the American ones
+# before stemming, so both spellings meet in the index. Stems are compared,
+# so one entry per word family is enough ("urbanisation" covers its plural).
+SPELLING_VARIANTS = {
+    "urbanisation": "urbanization",
+    "urbanised": "urbanized",
+    "urbanise": "urbanize",
+    "programme": "program",
+    "programmes": "programs",
+    "organisation": "organization",
+    "organisations": "organizations",
+    "organise": "organize",
+    "organised": "organized",
+    "modernisation": "modernization",
+    "industrialisation": "industrialization",
+    "decentralisation": "decentralization",
+    "centre": "center",
+    "centres": "centers",
+    "labour": "labor",
+    "harmonisation": "harmonization",
+    "prioritise": "prioritize",
+    "realise": "realize",
+    "recognise": "recognize",
+    "specialisation": "specialization",
+    "globalisation": "globalization",
+    "utilisation": "utilization",
+    "mobilisation": "mobilization",
+    "capitalisation": "capitalization",
+    "behaviour": "behavior",
+    "neighbour": "neighbor",
+    "neighbouring": "neighboring",
+    "favour": "favor",
+    "analyse": "analyze",
+    "catalogue": "catalog",
+    "defence": "defense",
+    "licence": "license",
+}
+
+
+class SpellingVariantFilter(Filter):
+    """Map British spellings to American ones (see SPELLING_VARIANTS)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = SPELLING_VARIANTS.get(t.text, t.text)
+            yield t
+
+
+# A small stop list: the usual English function words. "it" and "us" are
+# not stopped (Italy, the United States in city pairings).
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in is of on or that the this "
+    "to was were will with which its into than then there these those been".split()
+)
+
+
+def english_analyzer():
+    """Latin words: lower case, accents folded, British->American, stop words, stems."""
+    return (LatinTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+            | SpellingVariantFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+            | StemFilter())
+
+
+def english_plain_analyzer():
+    """Latin words folded like english_analyzer but not stemmed (for spelling and suggestions)."""
+    return LatinTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | SpellingVariantFilter()
+
+
+def chinese_word_analyzer():
+    """Chinese words segmented by jieba with the collection's user dictionary."""
+    return JiebaTokenizer()
+
+
+def cjk_bigram_analyzer():
+    """Overlapping CJK character bigrams (substring and phrase search in Chinese)."""
+    return CJKBigramTokenizer()
+
+
+def english_terms(text: str) -> list[str]:
+    """Index terms of TEXT under the English analyzer (used to highlight and to expand)."""
+    return [t.text for t in english_analyzer()(text, mode="query")]
+
+
+# Version of everything in this module that changes what lands in the index.
+# Bump it with any change to a tokenizer, a filter or a word list above: the
+# index records it, and a mismatch triggers a full rebuild.
+ANALYSIS_VERSION = 3
+

@@ -1,0 +1,494 @@
+"""Archive -> index, incrementally.
+
+`update()` compares the archive folder and the catalogue with what the index
+records and touches only the difference:
+- a new or changed file (by content hash) is extracted and indexed;
+- a renamed file (same hash, new name) keeps its stored text, nothing is re-read;
+- a deleted file leaves the index;
+- a catalogue edit rewrites the document's records from stored text, no PDF is read;
+- a changed jieba user dictionary re-analyses the pages holding Chinese, from stored text;
+- an index of another schema or analysis version is rebuilt.
+
+Work is committed in batches; each commit is consistent on its own, so an
+update killed at any moment leaves the last commit intact and the next
+update picks up the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh.query import And, Term
+
+from . import analysis, extract
+from .catalogue import Catalogue, CatalogueEntry, CatalogueFile, load_catalogue, slugify
+from .config import Settings
+from .errors import IndexerError
+from .extract import FAILED, INDEXED, Extraction, PageText
+from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
+from .store import (
+    WriterLock,
+    create_index,
+    current_generation,
+    new_generation,
+    open_index,
+    swap_current,
+)
+
+log = logging.getLogger(__name__)
+
+META_KEY = "meta"
+# Commit after this many files or seconds of extraction, whichever comes
+# first, so a long first build keeps its progress if it is interrupted.
+BATCH_FILES = 50
+BATCH_SECONDS = 20.0
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class UpdateReport:
+    """What an update or rebuild did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    metadata_updated: list[str] = field(default_factory=list)
+    reanalysed_pages: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    extracted: int = 0          # files actually read (PDF parses)
+    pages_indexed: int = 0
+    rebuilt: bool = False
+    rebuild_reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.renamed or self.removed
+                    or self.metadata_updated or self.reanalysed_pages or self.rebuilt)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- the archive on disk ------------------------------------------------------
+
+
+def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
+    """Supported files below ARCHIVE_DIR, by path relative to it (POSIX form)."""
+    found = {}
+    root = Path(archive_dir)
+    if not root.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Hidden folders (.git, .uploads in progress) are not part of the archive.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith(".") or not name.lower().endswith(extract.SUPPORTED_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            found[path.relative_to(root).as_posix()] = st
+    return found
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- records --------------------------------------------------------------------
+
+
+def _drop_empty(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if v not in ("", None)}
+
+
+def doc_fields(entry: CatalogueEntry, added_at: str) -> dict:
+    """The fields of a document's "doc" record."""
+    meta = " ".join(filter(None, [entry.event, entry.place, entry.programme, entry.kind, entry.summary]))
+    data = asdict(entry)
+    data["fingerprint"] = entry.fingerprint()
+    data["added_at"] = added_at
+    return _drop_empty(dict(
+        record=RECORD_DOC,
+        key=f"doc:{entry.id}",
+        doc_id=entry.id,
+        lang=" ".join(entry.languages),
+        kind=entry.kind,
+        year=entry.year,
+        date=entry.date,
+        programme=entry.programme,
+        title=entry.title,
+        title_zh=entry.title_zh,
+        title_cjk=" ".join(filter(None, [entry.title_zh, entry.title])),
+        meta=meta,
+        meta_cjk=meta if analysis.HAS_CJK.search(meta) else "",
+        data=json.dumps(data, ensure_ascii=False),
+    ))
+
+
+def page_fields(entry: CatalogueEntry, lang: str, path: str, page: PageText) -> dict:
+    """The fields of one page record, with the document's metadata copied in for filters."""
+    text = page.text
+    has_cjk = bool(analysis.HAS_CJK.search(text))
+    return _drop_empty(dict(
+        record=RECORD_PAGE,
+        key=f"page:{path}#{page.number}",
+        doc_id=entry.id,
+        path=path,
+        page=page.number,
+        lang=lang,
+        page_lang=page.lang,
+        kind=entry.kind,
+        year=entry.year,
+        date=entry.date,
+        programme=entry.programme,
+        body=text,
+        # Chinese analysis is skipped for pages with no CJK at all (most English pages).
+        body_zh=text if has_cjk else "",
+        body_cjk=text if has_cjk else "",
+        content=text,
+        data=json.dumps({"extractor": page.extractor}),
+    ))
+
+
+def file_fields(path: str, entry: CatalogueEntry, lang: str, info: dict) -> dict:
+    return _drop_empty(dict(
+        record=RECORD_FILE,
+        key=f"file:{path}",
+        doc_id=entry.id,
+        path=path,
+        lang=lang,
+        data=json.dumps(info, ensure_ascii=False),
+    ))
+
+
+def _auto_entry(path: str, info: dict, taken: set[str]) -> CatalogueEntry:
+    """A catalogue entry for a file that has none, from its own metadata or name."""
+    doc_id = slugify(Path(path).name)
+    if doc_id in taken:
+        doc_id = f"{doc_id}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+    taken.add(doc_id)
+    title = info.get("title") or re.sub(r"[_\-.]+", " ", Path(path).stem).strip() or Path(path).name
+    date = info.get("date") or ""
+    if not date:
+        m = re.search(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)", Path(path).stem)
+        date = m.group(1) if m else ""
+    lang = info.get("lang") or "en"
+    fmt = Path(path).suffix.lstrip(".").lower()
+    return CatalogueEntry(id=doc_id, title=title, kind="document", date=date,
+                          files=(CatalogueFile(lang, path, fmt),), catalogued=False)
+
+
+def _main_language(pages: Iterable[PageText]) -> str:
+    counts: dict[str, int] = {}
+    for p in pages:
+        if p.lang in ("en", "zh"):
+            counts[p.lang] = counts.get(p.lang, 0) + len(p.text)
+    return max(counts, key=counts.get) if counts else "en"
+
+
+def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
+    extractors = sorted({p.extractor for p in ex.pages if p.text})
+    return {
+        "hash": digest,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "status": ex.status,
+        "reason": ex.reason,
+        "pages": ex.page_count,
+        "text_pages": sum(1 for p in ex.pages if p.text.strip()),
+        "chars": ex.chars,
+        "failed_pages": list(ex.failed_pages),
+        "extractor": ", ".join(extractors) or ex.extractor,
+        "title": ex.title,
+        "date": ex.date,
+        "lang": _main_language(ex.pages),
+        "indexed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+# --- the update -------------------------------------------------------------------
+
+
+def _extract_many(paths: list[Path], settings: Settings):
+    runner = getattr(extract, "extract_many", None)
+    if runner is not None:
+        yield from runner(paths, settings)
+    else:  # sequential fallback
+        for p in paths:
+            yield p, extract.extract_file(p)
+
+
+class _Sync:
+    """One pass that brings an index in line with the archive."""
+
+    def __init__(self, ix, settings: Settings, progress: Progress | None, retry_failed: bool):
+        self.ix = ix
+        self.settings = settings
+        self.progress = progress
+        self.retry_failed = retry_failed
+        self.report = UpdateReport()
+        self.archive = Path(settings.archive_dir)
+
+    def run(self) -> UpdateReport:
+        started = time.monotonic()
+        analysis.configure_segmenter(self.settings.userdict)
+        catalogue = load_catalogue(self.settings.catalogue)
+        on_disk = scan_archive(self.archive)
+        with self.ix.searcher() as s:
+            known = {f["path"]: json.loads(f["data"]) for f in s.documents(record=RECORD_FILE)}
+            indexed_docs = {d["doc_id"]: json.loads(d["data"]) for d in s.documents(record=RECORD_DOC)}
+            meta_doc = s.document(key=META_KEY)
+        meta = json.loads(meta_doc["data"]) if meta_doc else {}
+        userdict_fp = analysis.userdict_fingerprint(self.settings.userdict)
+
+        # 1. Which files are new, changed, renamed, gone.
+        to_extract: dict[str, tuple[str, os.stat_result]] = {}
+        unchanged: dict[str, dict] = {}
+        by_hash_missing = {}
+        for path, info in known.items():
+            if path not in on_disk:
+                by_hash_missing.setdefault(info.get("hash"), path)
+        renames: dict[str, tuple[str, dict]] = {}
+        for path, st in sorted(on_disk.items()):
+            info = known.get(path)
+            if info and info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
+                digest = info["hash"]
+            else:
+                try:
+                    digest = file_hash(self.archive / path)
+                except OSError as exc:
+                    self.report.failed.append((path, f"cannot read the file: {exc.strerror}"))
+                    continue
+            if info and info.get("hash") == digest:
+                info = dict(info, mtime_ns=st.st_mtime_ns, size=st.st_size)
+                if self.retry_failed and info.get("status") != INDEXED:
+                    to_extract[path] = (digest, st)
+                else:
+                    unchanged[path] = info
+            elif not info and digest in by_hash_missing:
+                old = by_hash_missing.pop(digest)
+                renames[path] = (old, dict(known[old], mtime_ns=st.st_mtime_ns, size=st.st_size))
+            else:
+                to_extract[path] = (digest, st)
+        renamed_from = {old for old, _ in renames.values()}
+        removed = [p for p in known if p not in on_disk and p not in renamed_from]
+
+        # 2. The effective catalogue entry of every file that stays.
+        by_file = catalogue.by_file()
+        taken = set(catalogue.entries)
+
+        resolved: dict[str, tuple[CatalogueEntry, str]] = {}
+
+        def entry_for(path: str, info: dict) -> tuple[CatalogueEntry, str]:
+            if path not in resolved:
+                if path in by_file:
+                    entry, cfile = by_file[path]
+                    resolved[path] = (entry, cfile.lang)
+                else:
+                    auto = _auto_entry(path, info, taken)
+                    resolved[path] = (auto, auto.files[0].lang)
+            return resolved[path]
+
+        writer = self.ix.writer(limitmb=256)
+        try:
+            for path in removed:
+                self._delete_file(writer, path)
+                self.report.removed.append(path)
+
+            reanalyse_all = meta.get("userdict") != userdict_fp and bool(known)
+            with self.ix.searcher() as s:
+                for new, (old, info) in renames.items():
+                    entry, lang = entry_for(new, info)
+                    pages = self._stored_pages(s, old)
+                    self._delete_file(writer, old)
+                    self._write_file(writer, new, entry, lang, info, pages)
+                    self.report.renamed.append((old, new))
+                for path, info in unchanged.items():
+                    entry, lang = entry_for(path, info)
+                    stale_meta = info.get("entry_fp") != entry.fingerprint() or info.get("lang_used") != lang
+                    if stale_meta:
+                        pages = self._stored_pages(s, path)
+                        self._write_file(writer, path, entry, lang, info, pages, delete_first=True)
+                        self.report.metadata_updated.append(path)
+                        continue
+                    if info.get("mtime_ns") != known[path].get("mtime_ns"):
+                        # Touched but not changed: only the bookkeeping moves.
+                        writer.update_document(**file_fields(path, entry, lang, info))
+                    if reanalyse_all:
+                        pages = [p for p in self._stored_pages(s, path) if analysis.HAS_CJK.search(p.text)]
+                        for page in pages:
+                            writer.update_document(**page_fields(entry, lang, path, page))
+                        self.report.reanalysed_pages += len(pages)
+
+            # Documents: catalogue entries (files or not) and the automatic ones.
+            wanted_docs: dict[str, CatalogueEntry] = dict(catalogue.entries)
+            for path, info in list(unchanged.items()) + [(n, i) for n, (_, i) in renames.items()]:
+                if path not in by_file:
+                    entry, _ = entry_for(path, info)
+                    wanted_docs[entry.id] = entry
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+
+        # 3. Extract what is new or changed, committing in batches.
+        self._extract_and_write(to_extract, known, entry_for, wanted_docs)
+
+        # 4. Document records and the stamp.
+        writer = self.ix.writer(limitmb=128)
+        try:
+            for doc_id in set(indexed_docs) - set(wanted_docs):
+                writer.delete_by_term("key", f"doc:{doc_id}")
+            for doc_id, entry in wanted_docs.items():
+                fp = entry.fingerprint()
+                previous = indexed_docs.get(doc_id, {})
+                if reanalyse_all or previous.get("fingerprint") != fp:
+                    added_at = previous.get("added_at") or time.strftime("%Y-%m-%dT%H:%M:%S")
+                    writer.update_document(**doc_fields(entry, added_at))
+                    if doc_id in indexed_docs and entry.catalogued:
+                        self.report.metadata_updated.append(f"doc:{doc_id}")
+            meta = dict(meta, version=index_version(), userdict=userdict_fp,
+                        last_update=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        self.report.metadata_updated = sorted(set(self.report.metadata_updated))
+        self.report.seconds = round(time.monotonic() - started, 3)
+        return self.report
+
+    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs) -> None:
+        if not to_extract:
+            return
+        paths = [self.archive / p for p in to_extract]
+        total, done = len(paths), 0
+        writer, batch_started, in_batch = None, time.monotonic(), 0
+        try:
+            for full_path, ex in _extract_many(paths, self.settings):
+                path = Path(full_path).relative_to(self.archive).as_posix()
+                digest, st = to_extract[path]
+                info = _file_info(digest, st, ex)
+                entry, lang = entry_for(path, info)
+                if not entry.catalogued:
+                    info["doc_id_auto"] = entry.id
+                    wanted_docs[entry.id] = entry
+                if writer is None:
+                    writer = self.ix.writer(limitmb=256)
+                self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
+                self.report.extracted += 1
+                (self.report.updated if path in known else self.report.added).append(path)
+                if ex.status not in (INDEXED,):
+                    self.report.failed.append((path, f"{ex.status}: {ex.reason}" if ex.reason else ex.status))
+                done += 1
+                in_batch += 1
+                if self.progress:
+                    self.progress(done, total, path)
+                if in_batch >= BATCH_FILES or time.monotonic() - batch_started > BATCH_SECONDS:
+                    writer.commit()
+                    writer, batch_started, in_batch = None, time.monotonic(), 0
+            if writer is not None:
+                writer.commit()
+                writer = None
+        finally:
+            if writer is not None:
+                writer.cancel()
+
+    def _write_file(self, writer, path, entry, lang, info, pages, delete_first=False) -> None:
+        if delete_first:
+            self._delete_file(writer, path)
+        info = dict(info, entry_fp=entry.fingerprint(), lang_used=lang)
+        if not entry.catalogued:
+            info["doc_id_auto"] = entry.id
+        for page in pages:
+            if page.text.strip():
+                writer.add_document(**page_fields(entry, lang, path, page))
+                self.report.pages_indexed += 1
+        writer.add_document(**file_fields(path, entry, lang, info))
+
+    @staticmethod
+    def _delete_file(writer, path: str) -> None:
+        writer.delete_by_query(And([Term("record", RECORD_PAGE), Term("path", path)]))
+        writer.delete_by_term("key", f"file:{path}")
+
+    @staticmethod
+    def _stored_pages(searcher, path: str) -> list[PageText]:
+        pages = []
+        for d in searcher.documents(record=RECORD_PAGE, path=path):
+            extractor = json.loads(d.get("data") or "{}").get("extractor", "pypdf")
+            pages.append(PageText(d["page"], d["content"], d.get("page_lang", ""), extractor))
+        return sorted(pages, key=lambda p: p.number)
+
+
+def _index_stamp(ix) -> str:
+    with ix.searcher() as s:
+        meta = s.document(key=META_KEY)
+    return json.loads(meta["data"]).get("version", "") if meta else ""
+
+
+def update(settings: Settings, progress: Progress | None = None, retry_failed: bool = False) -> UpdateReport:
+    """Bring the live index in line with the archive, creating it if needed."""
+    with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+        gen = current_generation(settings.index_dir)
+        if gen is None:
+            report = _rebuild_locked(settings, progress)
+            report.rebuild_reason = "no index yet"
+            return report
+        ix = open_index(gen)
+        stamp = _index_stamp(ix)
+        if stamp and stamp != index_version():
+            ix.close()
+            log.warning("index version %s differs from %s: rebuilding", stamp, index_version())
+            report = _rebuild_locked(settings, progress)
+            report.rebuild_reason = f"index version {stamp} differs from this code's {index_version()}"
+            return report
+        try:
+            return _Sync(ix, settings, progress, retry_failed).run()
+        finally:
+            ix.close()
+
+
+def rebuild(settings: Settings, progress: Progress | None = None) -> UpdateReport:
+    """Build a fresh index beside the live one and swap it in atomically."""
+    with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+        report = _rebuild_locked(settings, progress)
+        report.rebuild_reason = "requested"
+        return report
+
+
+def _rebuild_locked(settings: Settings, progress: Progress | None) -> UpdateReport:
+    gen = new_generation(settings.index_dir)
+    ix = create_index(gen)
+    try:
+        report = _Sync(ix, settings, progress, retry_failed=False).run()
+    except BaseException:
+        ix.close()
+        import shutil
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    ix.close()
+    swap_current(settings.index_dir, gen)
+    report.rebuilt = True
+    return report
+
+
+__all__ = ["update", "rebuild", "UpdateReport", "scan_archive", "file_hash", "IndexerError", "FAILED"]

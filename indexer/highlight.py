@@ -1,0 +1,164 @@
+"""Snippets and highlights, without re-running jieba over the stored text.
+
+Whoosh's highlighter re-analyses every hit's stored text (jieba included),
+which is where most query time goes. Here the query's terms are known:
+English words are matched by their stems (the English analyzer is a cheap
+regex pipeline, cached per word), and Chinese terms by their characters in
+the folded text (folding keeps offsets), so highlights always cover whole
+characters and whole words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html import escape
+
+from whoosh import query as wq
+
+from . import analysis
+from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS
+
+SNIPPET_CHARS = 240
+
+
+@dataclass
+class QueryTerms:
+    """What to highlight: English stems and prefixes, Chinese strings (folded)."""
+
+    english: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    chinese: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.english or self.prefixes or self.chinese)
+
+
+def query_terms(q: wq.Query) -> QueryTerms:
+    """Collect the positive terms of query Q (not those under NOT)."""
+    terms = QueryTerms()
+    _collect(q, terms)
+    return terms
+
+
+def _collect(q: wq.Query, terms: QueryTerms) -> None:
+    if isinstance(q, wq.Not):
+        return
+    if isinstance(q, (wq.AndNot,)):
+        _collect(q.a, terms)
+        return
+    name = getattr(q, "fieldname", None)
+    if isinstance(q, wq.Phrase):
+        words = [w.decode() if isinstance(w, bytes) else w for w in q.words]
+        if name in CJK_FIELDS and words:
+            terms.chinese.add(words[0] + "".join(w[-1] for w in words[1:]))
+        elif name in CHINESE_WORD_FIELDS:
+            terms.chinese.add("".join(words))
+        elif name in ENGLISH_FIELDS:
+            terms.english.update(words)
+        return
+    if isinstance(q, (wq.Prefix, wq.Wildcard)):
+        text = q.text.decode() if isinstance(q.text, bytes) else q.text
+        if name in CJK_FIELDS or name in CHINESE_WORD_FIELDS:
+            terms.chinese.add(text.rstrip("*?"))
+        elif name in ENGLISH_FIELDS or name == "spell_body":
+            stem = text.split("*")[0].split("?")[0]
+            if stem:
+                terms.prefixes.add(stem.lower())
+        return
+    if isinstance(q, wq.Term):
+        text = q.text.decode() if isinstance(q.text, bytes) else q.text
+        if name in CJK_FIELDS or name in CHINESE_WORD_FIELDS:
+            terms.chinese.add(text)
+        elif name in ENGLISH_FIELDS:
+            terms.english.add(text)
+        return
+    for child in q.children():
+        _collect(child, terms)
+
+
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    out = analysis.english_terms(word)
+    return out[0] if out else ""
+
+
+@lru_cache(maxsize=100_000)
+def _plain(word: str) -> str:
+    out = [t.text for t in analysis.english_plain_analyzer()(word)]
+    return out[0] if out else ""
+
+
+def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
+    """Character spans of TEXT to highlight, sorted and merged."""
+    found = []
+    if terms.english or terms.prefixes:
+        for m in analysis.LATIN_WORD.finditer(text):
+            word = m.group()
+            if terms.english and _stem(word) in terms.english:
+                found.append((m.start(), m.end()))
+            elif terms.prefixes and any(_plain(word).startswith(p) for p in terms.prefixes):
+                found.append((m.start(), m.end()))
+    if terms.chinese:
+        folded = analysis.fold(text)
+        for needle in terms.chinese:
+            if not needle:
+                continue
+            start = folded.find(needle)
+            while start != -1:
+                found.append((start, start + len(needle)))
+                start = folded.find(needle, start + 1)
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in found:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _render(text: str, marks: list[tuple[int, int]], start: int, end: int) -> str:
+    out, pos = [], start
+    for s, e in marks:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(escape(text[pos:s]))
+        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        pos = e
+    out.append(escape(text[pos:end]))
+    return "".join(out)
+
+
+def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
+    """An HTML snippet of TEXT around its densest cluster of matches (escaped, <mark>ed)."""
+    text = " ".join(text.split())
+    marks = spans(text, terms)
+    if not marks:
+        return escape(text[:width]) + ("…" if len(text) > width else "")
+    # The window of WIDTH characters holding the most highlighted spans.
+    best, best_count, j = 0, 0, 0
+    for i, (s, _) in enumerate(marks):
+        while j < len(marks) and marks[j][1] - s <= width:
+            j += 1
+        if j - i > best_count:
+            best, best_count = i, j - i
+    first = marks[best][0]
+    start = max(0, first - width // 4)
+    end = min(len(text), start + width)
+    start = max(0, min(start, end - width))
+    # Don't cut an English word in two.
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isascii() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isascii() and text[end].isalnum():
+        end += 1
+    body = _render(text, marks, start, end)
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def mark_all(text: str, terms: QueryTerms) -> str:
+    """The whole of TEXT as HTML, escaped, with every match <mark>ed."""
+    if not terms:
+        return escape(text)
+    return _render(text, spans(text, terms), 0, len(text))

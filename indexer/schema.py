@@ -1,0 +1,96 @@
+"""The Whoosh schema: field names, analyzers and the version stamp, in one place.
+
+The index holds three kinds of records, told apart by the `record` field:
+- "doc":  one per catalogue document (titles and metadata, no body text);
+- "page": one per page of each file (body text, with the document's metadata
+          copied in so that filters apply to pages);
+- "file": one per file in the archive (content hash, status, reason) — the
+          bookkeeping that makes updates incremental.
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from . import analysis
+
+# Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
+# it is stamped into the index, and a mismatch triggers a rebuild.
+SCHEMA_VERSION = 2
+
+
+def index_version() -> str:
+    """The stamp that must match between this code and an index on disk."""
+    return f"schema-{SCHEMA_VERSION}/analysis-{analysis.ANALYSIS_VERSION}"
+
+
+RECORD_DOC, RECORD_PAGE, RECORD_FILE = "doc", "page", "file"
+
+# Fields searched by a query without a field prefix, with their weights
+# (Whoosh multiplies each field's BM25F score by its weight):
+# - titles weigh most: a document named after the words is the best answer;
+# - catalogue metadata (event, place, programme, kind, summary) next;
+# - the Chinese word field weighs more than the bigram field, so a page
+#   where the query is a whole jieba word (it matches both) ranks above a
+#   page where the characters only occur inside a longer word (bigrams only);
+# - the bigram field weighs least: it exists for recall, not precision.
+FIELD_WEIGHTS = {
+    "title": 4.0,
+    "title_zh": 4.0,
+    "title_cjk": 3.0,
+    "meta": 2.0,
+    "meta_cjk": 1.5,
+    "body": 1.0,
+    "body_zh": 1.0,
+    "body_cjk": 0.6,
+}
+DEFAULT_FIELDS = tuple(FIELD_WEIGHTS)
+
+# Query prefixes users may type, mapped to index fields.
+FIELD_ALIASES = {
+    "title": ("title", "title_zh", "title_cjk"),
+    "kind": ("kind",),
+    "year": ("year",),
+    "lang": ("lang",),
+    "language": ("lang",),
+    "programme": ("programme",),
+    "program": ("programme",),
+    "place": ("meta", "meta_cjk"),
+    "event": ("meta", "meta_cjk"),
+    "id": ("doc_id",),
+}
+
+# Text fields whose terms live in the Chinese (bigram) space.
+CJK_FIELDS = ("title_cjk", "meta_cjk", "body_cjk")
+ENGLISH_FIELDS = ("title", "meta", "body")
+CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
+
+
+def build_schema() -> Schema:
+    """Return a fresh schema object."""
+    en = analysis.english_analyzer()
+    zh = analysis.chinese_word_analyzer()
+    cjk = analysis.cjk_bigram_analyzer()
+    return Schema(
+        record=ID(stored=True),
+        key=ID(stored=True, unique=True),        # doc:<id>, file:<path>, page:<path>#<n>
+        doc_id=ID(stored=True, sortable=True),
+        path=ID(stored=True),                    # file path relative to the archive
+        page=NUMERIC(stored=True, sortable=True),
+        lang=KEYWORD(stored=True, lowercase=True, commas=False),  # file language; doc: all of them
+        page_lang=ID(stored=True),              # detected language of the page text
+        kind=ID(stored=True),
+        year=ID(stored=True),
+        date=ID(stored=True, sortable=True),
+        programme=ID(stored=True),
+        title=TEXT(analyzer=en, stored=True),
+        title_zh=TEXT(analyzer=zh, stored=True),
+        title_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
+        meta=TEXT(analyzer=en),
+        meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
+        body=TEXT(analyzer=en, spelling=True),
+        body_zh=TEXT(analyzer=zh, multitoken_query="phrase"),
+        body_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
+        content=STORED(),                        # the page text, for snippets and the document page
+        data=STORED(),                           # JSON of record-specific details
+    )

@@ -1,0 +1,675 @@
+"""Query -> ranked documents with their matching pages and snippets.
+
+The web layer calls `search()`, `get_document()`, `suggest()` and
+`list_documents()`; they return plain dataclasses and never Whoosh objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from whoosh import qparser, query as wq
+from whoosh.qparser import syntax
+
+from . import analysis, highlight
+from .config import Settings
+from .errors import SearchQueryError
+from .schema import (
+    CJK_FIELDS,
+    DEFAULT_FIELDS,
+    FIELD_ALIASES,
+    FIELD_WEIGHTS,
+    RECORD_DOC,
+    RECORD_FILE,
+    RECORD_PAGE,
+    build_schema,
+)
+
+SORTS = ("relevance", "newest", "oldest")
+FACETS = ("kind", "year", "lang", "programme")
+# Weight of the glossary's translation against the user's own words.
+TRANSLATION_WEIGHT = 0.5
+
+
+# --- results ------------------------------------------------------------------
+
+
+@dataclass
+class PageHit:
+    page: int
+    snippet: str            # HTML: escaped text with <mark> around the matched words
+    score: float = 0.0
+
+
+@dataclass
+class FileHit:
+    lang: str
+    path: str
+    pages: list[PageHit]    # the best few, best first
+    matched_pages: int      # all pages of this file that matched
+
+    @property
+    def other_pages(self) -> int:
+        return self.matched_pages - len(self.pages)
+
+
+@dataclass
+class DocumentHit:
+    doc_id: str
+    title: str
+    title_zh: str
+    date: str
+    kind: str
+    programme: str
+    event: str
+    place: str
+    languages: list[str]
+    score: float
+    files: list[FileHit]
+    title_matched: bool = False
+
+    @property
+    def matched_pages(self) -> int:
+        return sum(f.matched_pages for f in self.files)
+
+
+@dataclass
+class Filters:
+    kind: tuple[str, ...] = ()
+    year: tuple[str, ...] = ()
+    lang: tuple[str, ...] = ()
+    programme: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+
+    def active(self) -> list[tuple[str, str]]:
+        out = [(name, v) for name in FACETS for v in getattr(self, name)]
+        if self.date_from:
+            out.append(("date_from", self.date_from))
+        if self.date_to:
+            out.append(("date_to", self.date_to))
+        return out
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[DocumentHit]
+    total: int
+    page: int
+    page_size: int
+    sort: str = "relevance"
+    filters: Filters = field(default_factory=Filters)
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    also_searched: list[str] = field(default_factory=list)
+    any_word_fallback: bool = False
+    did_you_mean: str = ""
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+
+class _PageMatch(NamedTuple):
+    path: str
+    page: int
+    score: float
+    docnum: int
+    lang: str
+
+
+# --- the glossary -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Glossary:
+    en_to_zh: dict[tuple[str, ...], str]
+    zh_to_en: dict[str, str]
+
+
+@lru_cache(maxsize=4)
+def _load_glossary(path: str, mtime_ns: int) -> Glossary:
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    en_to_zh: dict[tuple[str, ...], str] = {}
+    zh_to_en: dict[str, str] = {}
+    for term in data.get("term", []):
+        en, zh = term.get("en", "").strip(), term.get("zh", "").strip()
+        if not en or not zh:
+            continue
+        words = tuple(w.lower() for w in analysis.LATIN_WORD.findall(unicodedata.normalize("NFKC", en)))
+        if words:
+            en_to_zh.setdefault(words, zh)
+        zh_to_en.setdefault(analysis.fold(zh), en)
+    return Glossary(en_to_zh, zh_to_en)
+
+
+def load_glossary(path: Path) -> Glossary:
+    """The English-Chinese glossary, re-read when the file changes."""
+    try:
+        mtime = Path(path).stat().st_mtime_ns
+    except OSError:
+        return Glossary({}, {})
+    return _load_glossary(str(path), mtime)
+
+
+# --- parsing ----------------------------------------------------------------
+
+
+class _PrebuiltNode(syntax.SyntaxNode):
+    """A syntax node standing for a query built outside the parser."""
+
+    has_fieldname = False
+    has_text = False
+
+    def __init__(self, q):
+        self.q = q
+        self.boost = 1.0
+
+    def r(self):
+        return f"Prebuilt({self.q!r})"
+
+    def query(self, parser):
+        return self.q
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    return build_schema()
+
+
+def _parser(group=qparser.AndGroup) -> qparser.QueryParser:
+    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
+    # Apostrophes are part of English text ("People's Republic"), not quotes;
+    # "*:*" (every document) is no use to people.
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)
+    parser.remove_plugin_class(qparser.EveryPlugin)
+    return parser
+
+
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def normalize_query(text: str, settings: Settings) -> str:
+    """Fold the query text (NFKC: full-width letters and digits) and check its size."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch for ch in text if ch.isprintable() or ch == " ").strip()
+    if len(text) > settings.max_query_chars:
+        raise SearchQueryError(
+            f"The query is too long ({len(text)} characters; at most {settings.max_query_chars}).")
+    words = len(text.split()) + len(analysis.CJK_RUN.findall(text))
+    if words > settings.max_query_terms:
+        raise SearchQueryError(f"The query has too many terms ({words}; at most {settings.max_query_terms}).")
+    if text.count("(") > 20:
+        raise SearchQueryError("The query nests too many parentheses (at most 20).")
+    return text
+
+
+def _expand_aliases(node):
+    """Turn user field names (title:, place:) into the index fields they stand for."""
+    if isinstance(node, syntax.GroupNode):
+        node.nodes = [_expand_aliases(n) for n in node.nodes]
+        return node
+    name = getattr(node, "fieldname", None)
+    if name and name in FIELD_ALIASES:
+        targets = FIELD_ALIASES[name]
+        if len(targets) == 1:
+            node.set_fieldname(targets[0], override=True)
+            return node
+        copies = []
+        for target in targets:
+            c = copy.copy(node)
+            c.set_fieldname(target, override=True)
+            copies.append(c)
+        return syntax.OrGroup(copies)
+    return node
+
+
+def _word_text(node) -> str | None:
+    if isinstance(node, syntax.WordNode) and node.fieldname is None and node.text not in _OPERATORS:
+        return node.text
+    return None
+
+
+def _translation_query(text: str) -> wq.Query:
+    # The translation is searched as a phrase over the default fields.
+    return _parser().parse(f'"{text}"')
+
+
+def _expand_glossary(node, glossary: Glossary, added: list[str]):
+    """Add the other language's terms beside glossary words, in place."""
+    if not isinstance(node, syntax.GroupNode):
+        return node
+    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes]
+    out, i = [], 0
+    longest = max((len(k) for k in glossary.en_to_zh), default=0)
+    while i < len(nodes):
+        n = nodes[i]
+        # English: the longest run of plain words that is a glossary term.
+        match = None
+        for length in range(min(longest, len(nodes) - i), 0, -1):
+            words = [_word_text(x) for x in nodes[i:i + length]]
+            if None in words:
+                continue
+            key = tuple(w.lower() for w in words)
+            if key in glossary.en_to_zh:
+                match = (length, glossary.en_to_zh[key])
+                break
+        if match:
+            length, zh = match
+            own = syntax.AndGroup(nodes[i:i + length]) if length > 1 else nodes[i]
+            out.append(_PrebuiltNode(wq.Or([own.query(_parser()),
+                                            _translation_query(zh).with_boost(TRANSLATION_WEIGHT)])))
+            added.append(zh)
+            i += length
+            continue
+        text = _word_text(n)
+        if text and analysis.HAS_CJK.search(text):
+            translations = _chinese_terms(analysis.fold(text), glossary)
+            if translations:
+                parts = [_translation_query(en) for en in translations]
+                translated = parts[0] if len(parts) == 1 else wq.And(parts)
+                out.append(_PrebuiltNode(wq.Or([n.query(_parser()), translated.with_boost(TRANSLATION_WEIGHT)])))
+                added.extend(translations)
+                i += 1
+                continue
+        out.append(n)
+        i += 1
+    node.nodes = out
+    return node
+
+
+def _chinese_terms(text: str, glossary: Glossary) -> list[str]:
+    """English translations of the glossary terms found in a Chinese word, longest first."""
+    found, i = [], 0
+    keys = sorted(glossary.zh_to_en, key=len, reverse=True)
+    while i < len(text):
+        for k in keys:
+            if text.startswith(k, i):
+                found.append(glossary.zh_to_en[k])
+                i += len(k)
+                break
+        else:
+            i += 1
+    return found
+
+
+def _fix_cjk_terms(q: wq.Query) -> wq.Query:
+    """A single CJK character searches every bigram it starts (and run ends) on the bigram fields."""
+    if isinstance(q, wq.Term) and q.fieldname in CJK_FIELDS and len(q.text) == 1:
+        return wq.Prefix(q.fieldname, q.text, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(_fix_cjk_terms)
+
+
+def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[wq.Query, list[str]]:
+    """Parse user query TEXT; return the Whoosh query and the glossary terms added."""
+    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup)
+    try:
+        tree = parser.process(text)
+        tree = _expand_aliases(tree)
+        added: list[str] = []
+        if glossary is not None:
+            tree = _expand_glossary(tree, glossary, added)
+        q = tree.query(parser)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
+        raise SearchQueryError(f"The query could not be understood: {exc}") from None
+    if q is None:
+        q = wq.NullQuery
+    q = _fix_cjk_terms(q).normalize()
+    if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+        raise SearchQueryError("The query has no words to search for: add a word, a Chinese term or a phrase.")
+    return q, list(dict.fromkeys(added))
+
+
+def _filter_query(filters: Filters) -> wq.Query | None:
+    parts = []
+    for name in FACETS:
+        values = getattr(filters, name)
+        if values:
+            parts.append(wq.Or([wq.Term(name, v) for v in values]))
+    if filters.date_from or filters.date_to:
+        parts.append(wq.TermRange("date", filters.date_from or None, (filters.date_to or "") + "\uffff" if filters.date_to else None))
+    return wq.And(parts) if parts else None
+
+
+# --- documents ---------------------------------------------------------------
+
+
+def _doc_data(searcher) -> dict[str, dict]:
+    """Metadata of every document, cached per searcher (per committed index state)."""
+    cache = getattr(searcher, "_archive_docs", None)
+    if cache is None:
+        cache = {d["doc_id"]: json.loads(d["data"]) for d in searcher.documents(record=RECORD_DOC)}
+        searcher._archive_docs = cache
+    return cache
+
+
+def _sort_key(sort: str):
+    if sort == "newest":
+        return lambda d: (d[1].get("date") or "0000", d[2])
+    if sort == "oldest":
+        return lambda d: (-(int(d[1].get("date", "9999")[:4] or 9999)), d[1].get("date") or "9999", d[2])
+    return lambda d: d[2]
+
+
+def search(searcher, text: str, settings: Settings, filters: Filters | None = None, page: int = 1,
+           sort: str = "relevance", expand: bool | None = None, page_size: int | None = None) -> SearchResult:
+    """Run the user's query; one result per document, with matching pages and snippets."""
+    filters = filters or Filters()
+    page_size = page_size or settings.page_size
+    if sort not in SORTS:
+        raise SearchQueryError(f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
+    if page < 1 or page > 10_000:
+        raise SearchQueryError("The result page number must be between 1 and 10000.")
+    text = normalize_query(text, settings)
+    if not text:
+        raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.")
+    expand = settings.expand_glossary if expand is None else expand
+    glossary = load_glossary(settings.glossary) if expand else None
+    q, added = parse_query(text, glossary)
+    groups = _run(searcher, q, filters, settings)
+    fallback = False
+    if not groups and _has_implicit_and(text):
+        q_any, added = parse_query(text, glossary, any_word=True)
+        groups = _run(searcher, q_any, filters, settings)
+        fallback = bool(groups)
+        if fallback:
+            q = q_any
+    docs = _doc_data(searcher)
+    ranked = []
+    for doc_id, g in groups.items():
+        meta = docs.get(doc_id)
+        if meta is None:
+            continue
+        page_scores = sorted((p.score for p in g["pages"]), reverse=True)
+        # A document's score: its title/metadata match plus its best page,
+        # with a little credit for further matching pages.
+        score = g["doc"] + (page_scores[0] if page_scores else 0) + 0.25 * sum(page_scores[1:3])
+        ranked.append((doc_id, meta, score))
+    ranked.sort(key=_sort_key(sort), reverse=True)
+    facets = _facet_counts(ranked, groups)
+    start = (page - 1) * page_size
+    terms = highlight.query_terms(q)
+    hits = [_document_hit(doc_id, meta, score, groups[doc_id], searcher, terms, settings)
+            for doc_id, meta, score in ranked[start:start + page_size]]
+    result = SearchResult(query=text, hits=hits, total=len(ranked), page=page, page_size=page_size,
+                          sort=sort, filters=filters, facets=facets, also_searched=added,
+                          any_word_fallback=fallback)
+    if len(ranked) < 3:
+        result.did_you_mean = did_you_mean(searcher, text)
+    return result
+
+
+def _has_implicit_and(text: str) -> bool:
+    return len(text.split()) > 1 and not re.search(r"\b(AND|OR|NOT)\b|\"", text)
+
+
+def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
+    """All matching records grouped by document: doc score and (path, page, score) per page."""
+    from whoosh.collectors import TimeLimitCollector, TimeLimit
+
+    collector = searcher.collector(limit=None, filter=_filter_query(filters))
+    timed = TimeLimitCollector(collector, timelimit=settings.query_time_limit_s, use_alarm=False)
+    try:
+        searcher.search_with_collector(q, timed)
+    except TimeLimit:
+        raise SearchQueryError(
+            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.") from None
+    results = timed.results()
+    groups: dict[str, dict] = {}
+    for hit in results:
+        fields = hit.fields()
+        record = fields.get("record")
+        if record not in (RECORD_DOC, RECORD_PAGE):
+            continue
+        g = groups.setdefault(fields["doc_id"], {"doc": 0.0, "pages": []})
+        if record == RECORD_DOC:
+            g["doc"] = hit.score
+        else:
+            g["pages"].append(_PageMatch(fields["path"], fields["page"], hit.score, hit.docnum, fields.get("lang", "")))
+    return groups
+
+
+def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for doc_id, meta, _ in ranked:
+        for name in ("kind", "programme"):
+            if meta.get(name):
+                counts[name][meta[name]] = counts[name].get(meta[name], 0) + 1
+        year = (meta.get("date") or "")[:4]
+        if year:
+            counts["year"][year] = counts["year"].get(year, 0) + 1
+        matched_langs = {p.lang for p in groups[doc_id]["pages"] if p.lang}
+        langs = matched_langs or {f["lang"] for f in meta.get("files", [])}
+        for lang in langs:
+            counts["lang"][lang] = counts["lang"].get(lang, 0) + 1
+    out = {}
+    for name, c in counts.items():
+        if name == "year":
+            out[name] = sorted(c.items(), reverse=True)
+        else:
+            out[name] = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+    return out
+
+
+def _document_hit(doc_id, meta, score, group, searcher, terms, settings) -> DocumentHit:
+    by_file: dict[str, list] = {}
+    for p in group["pages"]:
+        by_file.setdefault(p.path, []).append(p)
+    langs = {f["file"]: f["lang"] for f in meta.get("files", [])}
+    files = []
+    for path, pages in by_file.items():
+        pages.sort(key=lambda p: -p.score)
+        shown = []
+        for p in pages[: settings.snippets_per_document]:
+            stored = searcher.stored_fields(p.docnum)
+            shown.append(PageHit(p.page, highlight.snippet(stored.get("content", ""), terms), round(p.score, 3)))
+        lang = langs.get(path) or pages[0].lang
+        files.append(FileHit(lang=lang, path=path, pages=shown, matched_pages=len(pages)))
+    files.sort(key=lambda f: (-max((p.score for p in f.pages), default=0), f.lang))
+    return DocumentHit(
+        doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),
+        date=meta.get("date", ""), kind=meta.get("kind", ""), programme=meta.get("programme", ""),
+        event=meta.get("event", ""), place=meta.get("place", ""),
+        languages=sorted({f["lang"] for f in meta.get("files", [])}),
+        score=round(score, 3), files=files, title_matched=group["doc"] > 0,
+    )
+
+
+# --- spelling and suggestions -------------------------------------------------
+
+
+def did_you_mean(searcher, text: str) -> str:
+    """The query with misspelt English words replaced by better-matching ones from the index."""
+    corrected, changed = [], False
+    for token in re.split(r"(\s+)", text):
+        word = token.strip('"()')
+        if (token.isspace() or not word or word in _OPERATORS or ":" in word or not word.isascii()
+                or not word.isalpha() or len(word) < 4):
+            corrected.append(token)
+            continue
+        lower = word.lower()
+        if searcher.doc_frequency("spell_body", lower) or searcher.doc_frequency("body", _stem(lower)):
+            corrected.append(token)
+            continue
+        suggestions = searcher.suggest("body", lower, limit=1, maxdist=2)
+        if suggestions and suggestions[0] != lower:
+            corrected.append(token.replace(word, suggestions[0]))
+            changed = True
+        else:
+            corrected.append(token)
+    return "".join(corrected) if changed else ""
+
+
+def _stem(word: str) -> str:
+    terms = analysis.english_terms(word)
+    return terms[0] if terms else word
+
+
+def suggest(searcher, prefix: str, limit: int = 8) -> list[str]:
+    """Completions for what the user is typing: English words or Chinese words from the index."""
+    prefix = unicodedata.normalize("NFKC", prefix or "").strip()
+    if not prefix or len(prefix) > 50:
+        return []
+    head, _, last = prefix.rpartition(" ")
+    last_folded = analysis.fold(last)
+    if analysis.HAS_CJK.search(last):
+        field_name, key = "body_zh", last_folded
+    else:
+        field_name, key = "spell_body", last.lower()
+        if len(key) < 2:
+            return []
+    reader = searcher.reader()
+    candidates = []
+    for term in reader.expand_prefix(field_name, key):
+        term = term.decode("utf-8") if isinstance(term, bytes) else term
+        if term == key and field_name == "body_zh":
+            continue
+        candidates.append((reader.doc_frequency(field_name, term), term))
+        if len(candidates) > 2000:
+            break
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    stem = (head + " ") if head else ""
+    return [stem + term for _, term in candidates[:limit]]
+
+
+# --- one document -------------------------------------------------------------
+
+
+@dataclass
+class FileInfo:
+    lang: str
+    path: str
+    format: str
+    status: str
+    reason: str
+    pages: int
+    chars: int
+    extractor: str
+    failed_pages: list[int]
+    exists: bool
+
+
+@dataclass
+class DocumentDetail:
+    doc_id: str
+    title: str
+    title_zh: str
+    date: str
+    kind: str
+    programme: str
+    event: str
+    place: str
+    summary: str
+    catalogued: bool
+    added_at: str
+    files: list[FileInfo]
+    page_texts: dict[str, list[tuple[int, str]]]      # path -> [(page, html with highlights)]
+    matched: dict[str, list[int]]                      # path -> matching page numbers
+    related: list[tuple[str, str]] = field(default_factory=list)   # (doc_id, title)
+
+
+def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expand: bool | None = None,
+                 with_related: bool = True) -> DocumentDetail | None:
+    """Everything about one document; with TEXT, the pages it matched, highlighted."""
+    meta = _doc_data(searcher).get(doc_id)
+    if meta is None:
+        return None
+    files_by_path = {d["path"]: json.loads(d["data"]) for d in searcher.documents(record=RECORD_FILE, doc_id=doc_id)}
+    files = []
+    for f in meta.get("files", []):
+        info = files_by_path.get(f["file"], {})
+        files.append(FileInfo(
+            lang=f["lang"], path=f["file"], format=f.get("format", "pdf"),
+            status=info.get("status", "waiting"), reason=info.get("reason", ""),
+            pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
+            failed_pages=info.get("failed_pages", []),
+            exists=(Path(settings.archive_dir) / f["file"]).is_file(),
+        ))
+    terms = highlight.QueryTerms()
+    matched: dict[str, list[int]] = {}
+    if text:
+        try:
+            expand = settings.expand_glossary if expand is None else expand
+            glossary = load_glossary(settings.glossary) if expand else None
+            q, _ = parse_query(normalize_query(text, settings), glossary)
+            terms = highlight.query_terms(q)
+            hits = searcher.search(wq.And([q, wq.Term("doc_id", doc_id), wq.Term("record", RECORD_PAGE)]), limit=None)
+            for hit in hits:
+                matched.setdefault(hit["path"], []).append(hit["page"])
+        except SearchQueryError:
+            pass
+    page_texts: dict[str, list[tuple[int, str]]] = {}
+    for d in searcher.documents(record=RECORD_PAGE, doc_id=doc_id):
+        page_texts.setdefault(d["path"], []).append((d["page"], highlight.mark_all(d.get("content", ""), terms)))
+    for pages in page_texts.values():
+        pages.sort()
+    for pages in matched.values():
+        pages.sort()
+    detail = DocumentDetail(
+        doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),
+        date=meta.get("date", ""), kind=meta.get("kind", ""), programme=meta.get("programme", ""),
+        event=meta.get("event", ""), place=meta.get("place", ""), summary=meta.get("summary", ""),
+        catalogued=meta.get("catalogued", True), added_at=meta.get("added_at", ""),
+        files=files, page_texts=page_texts, matched=matched,
+    )
+    if with_related:
+        detail.related = related_documents(searcher, doc_id, page_texts)
+    return detail
+
+
+def related_documents(searcher, doc_id: str, page_texts, limit: int = 5) -> list[tuple[str, str]]:
+    """Documents most like this one: its key terms, searched in the other documents."""
+    text = " ".join(analysis_text for pages in page_texts.values() for _, analysis_text in pages[:3])
+    text = re.sub(r"<[^>]+>", "", text)[:20000]
+    if not text.strip():
+        return []
+    parts = []
+    for field_name in ("body", "body_zh"):
+        try:
+            for term, weight in searcher.key_terms_from_text(field_name, text, numterms=8):
+                parts.append(wq.Term(field_name, term, boost=weight))
+        except Exception:  # noqa: BLE001 - an empty field has no key terms
+            continue
+    if not parts:
+        return []
+    results = searcher.search(wq.And([wq.Or(parts), wq.Not(wq.Term("doc_id", doc_id))]), limit=200)
+    docs = _doc_data(searcher)
+    seen: list[str] = []
+    for hit in results:
+        d = hit["doc_id"]
+        if d not in seen and d in docs:
+            seen.append(d)
+        if len(seen) >= limit:
+            break
+    return [(d, docs[d].get("title", d)) for d in seen]
+
+
+def list_documents(searcher, order: str = "date") -> list[dict]:
+    """All documents' metadata, newest first (order="date"), by kind, or by time added ("added")."""
+    docs = list(_doc_data(searcher).values())
+    if order == "kind":
+        docs.sort(key=lambda d: (d.get("kind", ""), "~" + (d.get("date") or "")), reverse=False)
+    elif order == "added":
+        docs.sort(key=lambda d: d.get("added_at", ""), reverse=True)
+    else:
+        docs.sort(key=lambda d: d.get("date") or "0000", reverse=True)
+    return docs
+
+
+def page_text(searcher, doc_id: str, path: str, page: int) -> str | None:
+    """The stored text of one page."""
+    d = searcher.document(key=f"page:{path}#{page}")
+    if d is None or d.get("doc_id") != doc_id:
+        return None
+    return d.get("content", "")

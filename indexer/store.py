@@ -1,0 +1,229 @@
+"""Where the index lives on disk, the writer lock, and reader/writer access.
+
+Layout of settings.index_dir:
+    current -> gen-000004     symlink to the live generation, swapped atomically
+    gen-000004/               a Whoosh index
+    writer.lock               held (flock) by the one process writing; holds its pid
+
+A rebuild writes a new generation beside the live one and swaps the
+symlink with a rename, so readers see either the old or the new index,
+never a half-built one. Whoosh commits are themselves atomic (the table of
+contents is written last), so a killed writer leaves the last commit intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
+from .errors import IndexLockedError, IndexMissingError
+from .schema import build_schema
+
+log = logging.getLogger(__name__)
+
+CURRENT = "current"
+GEN_PATTERN = re.compile(r"^gen-(\d{6})$")
+INDEX_NAME = "MAIN"
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation's folder, or None when no index has been built."""
+    link = Path(index_dir) / CURRENT
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    path = Path(index_dir) / target
+    return path if whoosh_index.exists_in(str(path), indexname=INDEX_NAME) else None
+
+
+def new_generation(index_dir: Path) -> Path:
+    """Create and return an empty folder for the next generation."""
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in Path(index_dir).iterdir() if (m := GEN_PATTERN.match(p.name))]
+    path = Path(index_dir) / f"gen-{max(numbers, default=0) + 1:06d}"
+    path.mkdir()
+    return path
+
+
+def create_index(path: Path):
+    """Create an empty index with the current schema in PATH."""
+    return FileStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
+
+
+def open_index(path: Path):
+    return FileStorage(str(path)).open_index(indexname=INDEX_NAME)
+
+
+def swap_current(index_dir: Path, generation: Path) -> None:
+    """Point `current` at GENERATION atomically, then drop older generations."""
+    tmp = Path(index_dir) / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(generation.name, tmp)
+    os.replace(tmp, Path(index_dir) / CURRENT)
+    _fsync_dir(index_dir)
+    remove_old_generations(index_dir, keep=generation)
+
+
+def remove_old_generations(index_dir: Path, keep: Path) -> None:
+    """Delete generations other than KEEP.
+
+    Readers that still have an old generation open keep reading it: on POSIX
+    an unlinked file stays readable through its open handles.
+    """
+    for p in Path(index_dir).iterdir():
+        if GEN_PATTERN.match(p.name) and p.name != keep.name:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- the one-writer lock ---------------------------------------------------
+
+
+class WriterLock:
+    """An exclusive lock on the index for one writing process.
+
+    flock locks die with their process, so a lock left by a killed update is
+    never stale for the kernel; the pid file is only for telling users who
+    holds it.
+    """
+
+    def __init__(self, index_dir: Path, timeout: float = 10.0, what: str = ""):
+        self.path = Path(index_dir) / "writer.lock"
+        self.timeout = timeout
+        self.what = what or " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))
+        self._fh = None
+        self.cleared_stale: str = ""
+
+    def acquire(self) -> "WriterLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = self._holder(fh)
+                    fh.close()
+                    raise IndexLockedError(
+                        f"an update is already running ({holder}); try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        fh.seek(0)
+        previous = fh.read().strip()
+        if previous:
+            # The lock was free but the file still names a holder: that process
+            # died without cleaning up. flock already released it; say so.
+            self.cleared_stale = previous
+            log.warning("cleared a stale writer lock left by %s", previous)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "what": self.what, "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    @staticmethod
+    def _holder(fh) -> str:
+        fh.seek(0)
+        try:
+            info = json.loads(fh.read() or "{}")
+        except ValueError:
+            info = {}
+        if not info:
+            return "held by another process"
+        return f"process {info.get('pid')}: {info.get('what', '?')}, since {info.get('since', '?')}"
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.flush()
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# --- readers ----------------------------------------------------------------
+
+
+class IndexReaderPool:
+    """Searchers for a long-running process (the web app), one per thread.
+
+    Each call to `searcher()` returns a searcher on the newest committed
+    state: if the live generation was swapped, the new one is opened; if new
+    segments were committed, the searcher is refreshed (cheap when nothing
+    changed). This is how every worker sees updates without a restart.
+    """
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self._local = threading.local()
+
+    def searcher(self):
+        gen = current_generation(self.index_dir)
+        if gen is None:
+            raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
+        local = self._local
+        cached = getattr(local, "entry", None)
+        if cached is None or cached[0] != gen:
+            if cached is not None:
+                cached[1].close()
+            s = open_index(gen).searcher()
+            local.entry = (gen, s)
+            return s
+        s = cached[1].refresh()
+        if s is not cached[1]:
+            cached[1].close()
+            local.entry = (gen, s)
+        return s
+
+    def close(self) -> None:
+        cached = getattr(self._local, "entry", None)
+        if cached is not None:
+            cached[1].close()
+            self._local.entry = None
+
+
+@contextlib.contextmanager
+def open_searcher(index_dir: Path):
+    """A searcher on the live index, closed on exit."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
+    s = open_index(gen).searcher()
+    try:
+        yield s
+    finally:
+        s.close()
