@@ -1,0 +1,44 @@
+# The two commands: `make run` (set up, index, serve) and `make test` (set up, run every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test setup system-deps index rebuild status standins bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages the tests need (OCR, browser, nginx); installs only what is missing.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+index: setup
+	$(BIN)/python -m indexer update
+
+run: setup index
+	$(BIN)/python -m webapp --watch
+
+test: setup system-deps
+	$(BIN)/python -m pytest
+
+rebuild: setup
+	$(BIN)/python -m indexer rebuild
+
+status: setup
+	$(BIN)/python -m indexer status
+
+# Regenerate the stand-in PDFs of the archive from archive/standins.toml.
+standins: setup
+	$(BIN)/python archive/make_standins.py
+
+bench: setup
+	$(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,127 @@
+"""Command line: thin commands over the indexer library.
+
+    python -m indexer build|update|rebuild|status [--config FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from .build import UpdateReport, rebuild, update
+from .config import load_settings
+from .errors import IndexerError
+from .status import index_status
+
+
+class ProgressBar:
+    """A one-line progress bar on standard error (only on a terminal, or every 10 % otherwise)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self._last_decile = -1
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        frac = done / total if total else 1.0
+        if not self.tty:
+            decile = int(frac * 10)
+            if decile != self._last_decile or done == total:
+                self._last_decile = decile
+                print(f"  {done}/{total} files ({frac:.0%})", file=self.stream, flush=True)
+            return
+        filled = int(frac * self.width)
+        elapsed = time.monotonic() - self.started
+        bar = "#" * filled + "-" * (self.width - filled)
+        name = path if len(path) <= 40 else "…" + path[-39:]
+        self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s {name:<40}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def print_report(report: UpdateReport, out=sys.stdout) -> None:
+    """The summary at the end of an update: what changed, and each failure with its reason."""
+    if report.rebuilt:
+        print(f"Built a new index ({report.rebuild_reason}).", file=out)
+    parts = [f"{len(report.added)} added", f"{len(report.updated)} updated",
+             f"{len(report.renamed)} renamed", f"{len(report.removed)} removed",
+             f"{len(report.metadata_updated)} metadata updated", f"{len(report.failed)} failed"]
+    print(f"Done in {report.seconds:.1f} s: " + ", ".join(parts) +
+          f"; {report.extracted} files read, {report.pages_indexed} pages indexed.", file=out)
+    if report.reanalysed_pages:
+        print(f"Re-analysed {report.reanalysed_pages} Chinese pages (user dictionary changed).", file=out)
+    for old, new in report.renamed:
+        print(f"  renamed: {old} -> {new}", file=out)
+    for path in report.removed:
+        print(f"  removed: {path}", file=out)
+    for path, reason in report.failed:
+        print(f"  FAILED {path}: {reason}", file=out)
+
+
+def print_status(settings, as_json: bool, out=sys.stdout) -> None:
+    st = index_status(settings)
+    if as_json:
+        json.dump(st.as_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    if not st.built:
+        print(f"No index yet at {settings.index_dir}; {len(st.waiting)} files waiting. "
+              "Run: python -m indexer update", file=out)
+        return
+    print(f"Index: {settings.index_dir} ({st.generation}), version {st.version}"
+          + ("" if st.version_ok else " — OUTDATED, the next update rebuilds it"), file=out)
+    print(f"Documents: {st.documents}   pages: {st.pages}   last update: {st.last_update or 'never'}", file=out)
+    counts = st.counts()
+    print("Files: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), file=out)
+    if st.waiting:
+        print(f"Stale: {len(st.waiting)} files new or changed since the last update:", file=out)
+        for p in st.waiting:
+            print(f"  waiting: {p}", file=out)
+    for p in st.missing:
+        print(f"  deleted from the archive, still indexed: {p}", file=out)
+    for f in st.failures:
+        detail = f" (pages failed: {', '.join(map(str, f.failed_pages))})" if f.failed_pages else ""
+        print(f"  {f.status}: {f.path}: {f.reason}{detail}", file=out)
+    if not st.waiting and not st.missing:
+        print("Up to date.", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m indexer",
+                                     description="Index the EU-China regional policy archive.")
+    parser.add_argument("--config", help="settings file (default: $ARCHIVE_CONFIG or config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="create the index, or bring it up to date (same as update)")
+    p_update = sub.add_parser("update", help="index what was added or changed, drop what was deleted")
+    p_update.add_argument("--retry-failed", action="store_true", help="read failed files again")
+    sub.add_parser("rebuild", help="build a fresh index beside the live one and swap it in")
+    p_status = sub.add_parser("status", help="documents and pages indexed, failures, what is stale")
+    p_status.add_argument("--json", action="store_true", help="one entry per file, for monitoring")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+        if args.command == "status":
+            print_status(settings, args.json)
+            return 0
+        bar = ProgressBar()
+        if args.command == "rebuild":
+            report = rebuild(settings, progress=bar)
+        else:
+            report = update(settings, progress=bar, retry_failed=getattr(args, "retry_failed", False))
+        print_report(report)
+        return 0
+    except IndexerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the index keeps its last completed commit; run update again to finish", file=sys.stderr)
+        return 130

@@ -1,0 +1,109 @@
+"""What the index holds and what is stale: for `python -m indexer status` and the status page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .build import META_KEY, file_hash, scan_archive
+from .config import Settings
+from .extract import WAITING
+from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
+from .store import current_generation, open_searcher
+
+
+@dataclass
+class FileStatus:
+    path: str
+    doc_id: str
+    status: str
+    reason: str = ""
+    pages: int = 0
+    chars: int = 0
+    extractor: str = ""
+    failed_pages: list[int] = field(default_factory=list)
+    indexed_at: str = ""
+
+
+@dataclass
+class IndexStatus:
+    built: bool
+    documents: int = 0
+    pages: int = 0
+    files: list[FileStatus] = field(default_factory=list)
+    last_update: str = ""
+    version: str = ""
+    version_ok: bool = True
+    waiting: list[str] = field(default_factory=list)     # on disk, not (yet) indexed as they are
+    missing: list[str] = field(default_factory=list)     # indexed, gone from disk
+    generation: str = ""
+
+    @property
+    def failures(self) -> list[FileStatus]:
+        return [f for f in self.files if f.status not in ("indexed", WAITING)]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.status] = out.get(f.status, 0) + 1
+        return out
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["counts"] = self.counts()
+        return d
+
+
+def index_status(settings: Settings, check_disk: bool = True) -> IndexStatus:
+    """Counts, per-file status and staleness of the live index."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        on_disk = scan_archive(settings.archive_dir) if check_disk else {}
+        return IndexStatus(built=False, waiting=sorted(on_disk),
+                           files=[FileStatus(p, "", WAITING) for p in sorted(on_disk)])
+    with open_searcher(settings.index_dir) as s:
+        return searcher_status(s, settings, check_disk, generation=gen.name)
+
+
+def searcher_status(searcher, settings: Settings, check_disk: bool = True, generation: str = "") -> IndexStatus:
+    """Like index_status, on an open searcher (the web app's)."""
+    meta_doc = searcher.document(key=META_KEY)
+    meta = json.loads(meta_doc["data"]) if meta_doc else {}
+    files = {}
+    for d in searcher.documents(record=RECORD_FILE):
+        info = json.loads(d["data"])
+        files[d["path"]] = (d.get("doc_id", ""), info)
+    status = IndexStatus(
+        built=True,
+        documents=searcher.doc_frequency("record", RECORD_DOC),
+        pages=searcher.doc_frequency("record", RECORD_PAGE),
+        last_update=meta.get("last_update", ""),
+        version=meta.get("version", ""),
+        generation=generation,
+    )
+    status.version_ok = status.version == index_version()
+    for path, (doc_id, info) in sorted(files.items()):
+        status.files.append(FileStatus(
+            path=path, doc_id=doc_id, status=info.get("status", ""), reason=info.get("reason", ""),
+            pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
+            failed_pages=info.get("failed_pages", []), indexed_at=info.get("indexed_at", ""),
+        ))
+    if check_disk:
+        on_disk = scan_archive(settings.archive_dir)
+        for path, st in sorted(on_disk.items()):
+            known = files.get(path)
+            if known is None:
+                status.waiting.append(path)
+                status.files.append(FileStatus(path, "", WAITING))
+                continue
+            info = known[1]
+            if info.get("size") != st.st_size or info.get("mtime_ns") != st.st_mtime_ns:
+                try:
+                    changed = file_hash(Path(settings.archive_dir) / path) != info.get("hash")
+                except OSError:
+                    changed = True
+                if changed:
+                    status.waiting.append(path)
+        status.missing = sorted(p for p in files if p not in on_disk)
+    return status
