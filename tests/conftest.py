@@ -1,0 +1,84 @@
+"""Shared fixtures: real PDFs in temporary folders, a real index, the Flask app."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from indexer.config import PROJECT_ROOT, settings_from_mapping
+
+REPO_ARCHIVE = PROJECT_ROOT / "archive"
+
+
+def write_pdf(path: Path, pages: list[str], title: str = "", font: str | None = None) -> Path:
+    """Write a real PDF with one page per string; Chinese text uses a CID font (no font file needed)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), invariant=1)
+    if title:
+        c.setTitle(title)
+    for text in pages:
+        chinese = any("\u4e00" <= ch <= "\u9fff" for ch in text)
+        c.setFont(font or ("STSong-Light" if chinese else "Helvetica"), 11)
+        y = 800
+        for para in text.split("\n"):
+            width = 40 if chinese else 90
+            for line in textwrap.wrap(para, width) or [""]:
+                c.drawString(50, y, line)
+                y -= 15
+        c.showPage()
+    c.save()
+    return path
+
+
+def make_settings(root: Path, **overrides):
+    """Settings for a throw-away archive and index below ROOT."""
+    values = {
+        "archive_dir": str(root / "archive"),
+        "catalogue": str(root / "archive" / "catalogue.toml"),
+        "userdict": str(REPO_ARCHIVE / "userdict.txt"),
+        "glossary": str(REPO_ARCHIVE / "glossary.toml"),
+        "index_dir": str(root / "index"),
+        "log_dir": str(root / "log"),
+        "workers": 2,
+        "ocr": False,
+        "lock_timeout_s": 2.0,
+    }
+    values.update(overrides)
+    (root / "archive").mkdir(parents=True, exist_ok=True)
+    return settings_from_mapping(values, base=root)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings pointing at an empty archive and index in a temporary folder."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def pdf(settings):
+    """Factory: pdf("name.pdf", ["page 1 text", "page 2 text"]) writes into the archive."""
+    def factory(name: str, pages: list[str], title: str = "") -> Path:
+        return write_pdf(Path(settings.archive_dir) / name, pages, title=title)
+    return factory
+
+
+@pytest.fixture(scope="session")
+def repo_archive_settings(tmp_path_factory):
+    """The project's real archive/, indexed once per session into a temporary index."""
+    root = tmp_path_factory.mktemp("repo-archive")
+    archive = root / "archive"
+    shutil.copytree(REPO_ARCHIVE, archive)
+    from indexer.build import update
+
+    s = make_settings(root, userdict=str(archive / "userdict.txt"), glossary=str(archive / "glossary.toml"))
+    update(s)
+    return s
