@@ -16,7 +16,7 @@ from . import analysis
 
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def index_version() -> str:
@@ -72,12 +72,15 @@ def build_schema() -> Schema:
     zh = analysis.chinese_word_analyzer()
     cjk = analysis.cjk_bigram_analyzer()
     return Schema(
-        record=ID(stored=True),
+        # record, doc_id, path, page and lang are also columns: grouping the
+        # hits of a query reads them per hit, and columns are far cheaper
+        # than loading each hit's stored fields (which hold the page text).
+        record=ID(stored=True, sortable=True),
         key=ID(stored=True, unique=True),        # doc:<id>, file:<path>, page:<path>#<n>
         doc_id=ID(stored=True, sortable=True),
-        path=ID(stored=True),                    # file path relative to the archive
+        path=ID(stored=True, sortable=True),     # file path relative to the archive
         page=NUMERIC(stored=True, sortable=True),
-        lang=KEYWORD(stored=True, lowercase=True, commas=False),  # file language; doc: all of them
+        lang=KEYWORD(stored=True, lowercase=True, commas=False, sortable=True),  # file language; doc: all of them
         page_lang=ID(stored=True),              # detected language of the page text
         kind=ID(stored=True),
         year=ID(stored=True),

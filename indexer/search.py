@@ -192,6 +192,8 @@ def _parser(group=qparser.AndGroup) -> qparser.QueryParser:
     # "*:*" (every document) is no use to people.
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     parser.remove_plugin_class(qparser.EveryPlugin)
+    # "-word" excludes and "+word" requires, as in most search boxes.
+    parser.add_plugin(qparser.PlusMinusPlugin())
     return parser
 
 
@@ -426,17 +428,22 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
         raise SearchQueryError(
             f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.") from None
     results = timed.results()
+    reader = searcher.reader()
+    records = reader.column_reader("record")
+    doc_ids = reader.column_reader("doc_id")
+    paths = reader.column_reader("path")
+    pages = reader.column_reader("page")
+    langs = reader.column_reader("lang")
     groups: dict[str, dict] = {}
-    for hit in results:
-        fields = hit.fields()
-        record = fields.get("record")
+    for score, docnum in results.top_n:
+        record = records[docnum]
         if record not in (RECORD_DOC, RECORD_PAGE):
             continue
-        g = groups.setdefault(fields["doc_id"], {"doc": 0.0, "pages": []})
+        g = groups.setdefault(doc_ids[docnum], {"doc": 0.0, "pages": []})
         if record == RECORD_DOC:
-            g["doc"] = hit.score
+            g["doc"] = score
         else:
-            g["pages"].append(_PageMatch(fields["path"], fields["page"], hit.score, hit.docnum, fields.get("lang", "")))
+            g["pages"].append(_PageMatch(paths[docnum], pages[docnum], score, docnum, langs[docnum]))
     return groups
 
 
