@@ -16,7 +16,7 @@ from . import analysis
 
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def index_version() -> str:
@@ -86,12 +86,14 @@ def build_schema() -> Schema:
         year=ID(stored=True),
         date=ID(stored=True, sortable=True),
         programme=ID(stored=True),
-        title=TEXT(analyzer=en, stored=True),
-        title_zh=TEXT(analyzer=zh, stored=True),
+        # multitoken_query="phrase": a query word that analyses into several
+        # tokens ("EU-China", a Chinese string) must match them side by side.
+        title=TEXT(analyzer=en, stored=True, multitoken_query="phrase"),
+        title_zh=TEXT(analyzer=zh, stored=True, multitoken_query="phrase"),
         title_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
-        meta=TEXT(analyzer=en),
+        meta=TEXT(analyzer=en, multitoken_query="phrase"),
         meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
-        body=TEXT(analyzer=en, spelling=True),
+        body=TEXT(analyzer=en, spelling=True, multitoken_query="phrase"),
         body_zh=TEXT(analyzer=zh, multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
         content=STORED(),                        # the page text, for snippets and the document page

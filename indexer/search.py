@@ -193,7 +193,8 @@ def _parser(group=qparser.AndGroup) -> qparser.QueryParser:
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     parser.remove_plugin_class(qparser.EveryPlugin)
     # "-word" excludes and "+word" requires, as in most search boxes.
-    parser.add_plugin(qparser.PlusMinusPlugin())
+    # Only at the start of a word, so "EU-China" stays one phrase-like term.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=\()|^)\+", minusexpr=r"(?:(?<=\s)|(?<=\()|^)-"))
     return parser
 
 
