@@ -46,9 +46,9 @@ from .store import (
 log = logging.getLogger(__name__)
 
 META_KEY = "meta"
-# Commit after this many files or seconds of extraction, whichever comes
-# first, so a long first build keeps its progress if it is interrupted.
-BATCH_FILES = 50
+# Commit after settings.commit_every_files files or this many seconds of
+# extraction, whichever comes first, so a long build keeps its progress if
+# it is interrupted.
 BATCH_SECONDS = 20.0
 
 Progress = Callable[[int, int, str], None]
@@ -403,7 +403,7 @@ class _Sync:
                 in_batch += 1
                 if self.progress:
                     self.progress(done, total, path)
-                if in_batch >= BATCH_FILES or time.monotonic() - batch_started > BATCH_SECONDS:
+                if in_batch >= max(1, self.settings.commit_every_files) or time.monotonic() - batch_started > BATCH_SECONDS:
                     writer.commit()
                     writer, batch_started, in_batch = None, time.monotonic(), 0
             if writer is not None:

@@ -48,6 +48,7 @@ class Settings:
     ocr: bool = _help("Recognise text on pages that have no text layer (needs tesseract).", True)
     ocr_languages: str = _help("Tesseract languages used for OCR.", "eng+chi_sim")
     lock_timeout_s: float = _help("How long a second writer waits for the index lock.", 10.0)
+    commit_every_files: int = _help("Commit the index after this many files are read; an interrupted update keeps them.", 50)
 
     # [search]
     page_size: int = _help("Documents per result page.", 10)
