@@ -286,14 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         for fileinfo in entry.get("files", []):
             name = fileinfo["file"]
             target = args.archive / name
+            if target.exists() and not is_standin(target):
+                print(f"skip   {name}: a real document (no stand-in marker), left alone")
+                skipped += 1
+                continue
             pages = standins.get(name)
             if pages is None:
                 print(f"error: {name}: no text in standins.toml", file=sys.stderr)
                 problems += 1
-                continue
-            if target.exists() and not is_standin(target):
-                print(f"skip   {name}: a real document (no stand-in marker), left alone")
-                skipped += 1
                 continue
             try:
                 data = render(entry, fileinfo, pages)
