@@ -449,10 +449,9 @@ def update(settings: Settings, progress: Progress | None = None, retry_failed: b
     """Bring the live index in line with the archive, creating it if needed."""
     with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
         gen = current_generation(settings.index_dir)
-        if gen is None:
-            report = _rebuild_locked(settings, progress)
-            report.rebuild_reason = "no index yet"
-            return report
+        first_build = gen is None
+        if first_build:
+            gen = _create_live_index(settings)
         ix = open_index(gen)
         stamp = _index_stamp(ix)
         if stamp and stamp != index_version():
@@ -462,9 +461,32 @@ def update(settings: Settings, progress: Progress | None = None, retry_failed: b
             report.rebuild_reason = f"index version {stamp} differs from this code's {index_version()}"
             return report
         try:
-            return _Sync(ix, settings, progress, retry_failed).run()
+            report = _Sync(ix, settings, progress, retry_failed).run()
         finally:
             ix.close()
+        if first_build:
+            report.rebuilt, report.rebuild_reason = True, "no index yet"
+        return report
+
+
+def _create_live_index(settings: Settings) -> Path:
+    """Create an empty, stamped index and make it the live one at once.
+
+    Used for the first build: nobody reads the index yet, so it is filled in
+    place rather than beside, and each batch commit survives an interruption
+    (the next update goes on from it instead of starting over).
+    """
+    gen = new_generation(settings.index_dir)
+    ix = create_index(gen)
+    try:
+        writer = ix.writer()
+        meta = {"version": index_version(), "userdict": analysis.userdict_fingerprint(settings.userdict)}
+        writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
+        writer.commit()
+    finally:
+        ix.close()
+    swap_current(settings.index_dir, gen)
+    return gen
 
 
 def rebuild(settings: Settings, progress: Progress | None = None) -> UpdateReport:
