@@ -1,0 +1,460 @@
+"""Archive -> index: page-by-page extraction, incremental updates, rebuilds, the real archive."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer import build
+from indexer.build import rebuild, update
+from indexer.catalogue import load_catalogue
+from indexer.errors import CatalogueError
+from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+from indexer.search import Filters, search
+from indexer.store import current_generation, open_searcher
+
+CATALOGUE = """
+[[document]]
+id = "mou-2006"
+title = "Memorandum of Understanding on Regional Policy"
+title_zh = "区域政策合作谅解备忘录"
+date = "2006-05-15"
+kind = "memorandum of understanding"
+
+[[document.files]]
+lang = "en"
+file = "mou.en.pdf"
+
+[[document.files]]
+lang = "zh"
+file = "mou.zh.pdf"
+
+[[document]]
+id = "study-2011"
+title = "Comparative study of regional disparities"
+date = "2011"
+kind = "study"
+
+[[document.files]]
+lang = "en"
+file = "study.en.pdf"
+"""
+
+MOU_EN = ["The parties agree to exchange views on regional policy.",
+          "Experts meet in Dublin every year to discuss cohesion."]
+MOU_ZH = ["双方同意在区域政策领域开展交流。", "专家每年举行会议，讨论城镇化问题。"]
+STUDY_EN = ["This comparative study describes regional disparities.",
+            "Chengdu and Wuhan show urbanisation in western and central China.",
+            "Annex: statistical sources."]
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The archive files the indexer actually reads (PDF parses), in order."""
+    seen: list[str] = []
+    real = build._extract_many
+
+    def spy(paths, settings):
+        for path, extraction in real(paths, settings):
+            seen.append(Path(path).name)
+            yield path, extraction
+
+    monkeypatch.setattr(build, "_extract_many", spy)
+    return seen
+
+
+@pytest.fixture
+def archive(settings, pdf):
+    """The three catalogued files of CATALOGUE, written into the archive."""
+    Path(settings.catalogue).write_text(CATALOGUE, encoding="utf-8")
+    pdf("mou.en.pdf", MOU_EN)
+    pdf("mou.zh.pdf", MOU_ZH)
+    pdf("study.en.pdf", STUDY_EN)
+    return Path(settings.archive_dir)
+
+
+def records(settings) -> dict[str, list[dict]]:
+    """Every stored record of the live index, by record kind."""
+    out: dict[str, list[dict]] = {RECORD_DOC: [], RECORD_PAGE: [], RECORD_FILE: []}
+    with open_searcher(settings.index_dir) as s:
+        for fields in s.all_stored_fields():
+            out.setdefault(fields.get("record", ""), []).append(fields)
+    return out
+
+
+def pages_of(settings) -> dict[str, dict[int, str]]:
+    """Stored page texts: path -> page number -> text."""
+    out: dict[str, dict[int, str]] = {}
+    for r in records(settings)[RECORD_PAGE]:
+        out.setdefault(r["path"], {})[r["page"]] = r["content"]
+    return out
+
+
+def file_info(settings) -> dict[str, dict]:
+    return {r["path"]: dict(json.loads(r["data"]), doc_id=r["doc_id"]) for r in records(settings)[RECORD_FILE]}
+
+
+def docs(settings) -> dict[str, dict]:
+    return {r["doc_id"]: json.loads(r["data"]) for r in records(settings)[RECORD_DOC]}
+
+
+def found(settings, text: str) -> dict[str, dict[str, list[int]]]:
+    """Matching documents -> file -> page numbers shown."""
+    with open_searcher(settings.index_dir) as s:
+        result = search(s, text, settings, expand=False, page_size=100)
+    return {h.doc_id: {f.path: sorted(p.page for p in f.pages) for f in h.files} for h in result.hits}
+
+
+def set_pdf_metadata(path: Path, **meta: str) -> None:
+    """Replace a PDF's document information (Title, CreationDate, ...) with META only."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(path))
+    info = writer._info.get_object() if writer._info is not None else None
+    if info is not None:
+        for key in list(info.keys()):
+            del info[key]
+    writer.add_metadata({f"/{k}": v for k, v in meta.items()})
+    with open(path, "wb") as fh:
+        writer.write(fh)
+
+
+def bump_mtime(path: Path) -> None:
+    """Make a rewritten file look changed even on file systems with coarse timestamps."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+# --- extraction, page by page ------------------------------------------------------
+
+
+def test_english_and_chinese_pdfs_are_indexed_page_by_page(settings, archive, reads):
+    report = update(settings)
+
+    assert sorted(report.added) == ["mou.en.pdf", "mou.zh.pdf", "study.en.pdf"]
+    assert report.extracted == 3 and sorted(reads) == sorted(report.added)
+    assert report.failed == []
+    pages = pages_of(settings)
+    assert {path: sorted(p) for path, p in pages.items()} == {
+        "mou.en.pdf": [1, 2], "mou.zh.pdf": [1, 2], "study.en.pdf": [1, 2, 3]}
+    assert "Dublin" in pages["mou.en.pdf"][2] and "Dublin" not in pages["mou.en.pdf"][1]
+    assert "城镇化" in pages["mou.zh.pdf"][2] and "区域政策" in pages["mou.zh.pdf"][1]
+    langs = {(r["path"], r["page"]): r.get("page_lang") for r in records(settings)[RECORD_PAGE]}
+    assert langs[("mou.zh.pdf", 1)] == "zh"
+    assert langs[("study.en.pdf", 2)] == "en"
+    info = file_info(settings)
+    assert {p: (i["status"], i["pages"], i["doc_id"]) for p, i in info.items()} == {
+        "mou.en.pdf": ("indexed", 2, "mou-2006"),
+        "mou.zh.pdf": ("indexed", 2, "mou-2006"),
+        "study.en.pdf": ("indexed", 3, "study-2011"),
+    }
+    assert set(docs(settings)) == {"mou-2006", "study-2011"}
+
+
+def test_an_english_and_a_chinese_word_find_their_document_and_page(settings, archive):
+    update(settings)
+
+    assert found(settings, "Dublin") == {"mou-2006": {"mou.en.pdf": [2]}}
+    assert found(settings, "Chengdu") == {"study-2011": {"study.en.pdf": [2]}}
+    assert found(settings, "城镇化") == {"mou-2006": {"mou.zh.pdf": [2]}}
+    assert found(settings, "Shanghai") == {}
+    assert found(settings, "北京") == {}
+
+
+# --- incremental updates --------------------------------------------------------------
+
+
+def test_update_adds_reindexes_and_drops_without_rereading_the_others(settings, archive, pdf, reads):
+    update(settings)
+    reads.clear()
+
+    pdf("new-report.pdf", ["A new report on Harbin."])                     # added
+    pdf("study.en.pdf", STUDY_EN[:1] + ["Chengdu was replaced by Kunming."])  # changed
+    bump_mtime(archive / "study.en.pdf")
+    (archive / "mou.en.pdf").unlink()                                        # deleted
+    report = update(settings)
+
+    assert report.added == ["new-report.pdf"]
+    assert report.updated == ["study.en.pdf"]
+    assert report.removed == ["mou.en.pdf"]
+    assert report.renamed == []
+    assert report.extracted == 2
+    assert sorted(reads) == ["new-report.pdf", "study.en.pdf"]
+    assert sorted(file_info(settings)) == ["mou.zh.pdf", "new-report.pdf", "study.en.pdf"]
+    assert sorted(pages_of(settings)["study.en.pdf"]) == [1, 2]
+    assert found(settings, "Harbin") == {"new-report": {"new-report.pdf": [1]}}
+    assert found(settings, "Kunming") == {"study-2011": {"study.en.pdf": [2]}}
+    assert found(settings, "Wuhan") == {}
+    assert found(settings, "Dublin") == {}
+    # The deleted file's document stays (it is catalogued), without the deleted file.
+    assert "mou-2006" in docs(settings)
+    assert found(settings, "城镇化") == {"mou-2006": {"mou.zh.pdf": [2]}}
+
+
+def test_an_unchanged_archive_reads_nothing(settings, archive, reads):
+    update(settings)
+    reads.clear()
+    bump_mtime(archive / "study.en.pdf")        # touched, same bytes
+
+    report = update(settings)
+
+    assert reads == [] and report.extracted == 0
+    assert not (report.added or report.updated or report.removed or report.renamed)
+    # The touched file's new timestamp is remembered: it is not hashed again next time.
+    assert file_info(settings)["study.en.pdf"]["mtime_ns"] == (archive / "study.en.pdf").stat().st_mtime_ns
+
+
+def test_a_renamed_file_is_recognised_by_its_hash_and_not_read_again(settings, archive, pdf, reads):
+    pdf("loose-notes.pdf", ["Notes on Lanzhou and regional planning."])
+    update(settings)
+    reads.clear()
+
+    (archive / "loose-notes.pdf").rename(archive / "field-notes-lanzhou.pdf")
+    (archive / "sub").mkdir()
+    (archive / "study.en.pdf").rename(archive / "sub" / "study-moved.pdf")
+    report = update(settings)
+
+    assert reads == [] and report.extracted == 0
+    assert sorted(report.renamed) == [("loose-notes.pdf", "field-notes-lanzhou.pdf"),
+                                      ("study.en.pdf", "sub/study-moved.pdf")]
+    assert report.added == [] and report.removed == []
+    assert found(settings, "Lanzhou") == {"field-notes-lanzhou": {"field-notes-lanzhou.pdf": [1]}}
+    # The moved file left its catalogue entry: it is now a document of its own.
+    assert found(settings, "Wuhan") == {"study-moved": {"sub/study-moved.pdf": [2]}}
+    assert sorted(file_info(settings)) == ["field-notes-lanzhou.pdf", "mou.en.pdf", "mou.zh.pdf",
+                                           "sub/study-moved.pdf"]
+    assert "loose-notes" not in docs(settings)
+
+
+def test_a_catalogue_only_edit_reads_no_pdf(settings, archive, reads):
+    update(settings)
+    reads.clear()
+
+    catalogue = Path(settings.catalogue)
+    catalogue.write_text(catalogue.read_text(encoding="utf-8")
+                         .replace("Comparative study of regional disparities", "Comparative study of Xinjiang")
+                         .replace('date = "2011"', 'date = "2012-03"'), encoding="utf-8")
+    report = update(settings)
+
+    assert reads == [] and report.extracted == 0
+    assert report.added == report.updated == report.removed == []
+    assert "study.en.pdf" in report.metadata_updated
+    assert "doc:study-2011" in report.metadata_updated
+    assert found(settings, "Xinjiang") == {"study-2011": {}}
+    assert docs(settings)["study-2011"]["date"] == "2012-03"
+    years = {r["page"]: r.get("year") for r in records(settings)[RECORD_PAGE] if r["path"] == "study.en.pdf"}
+    assert years == {1: "2012", 2: "2012", 3: "2012"}
+    # The page text is still there (rewritten from the stored text).
+    assert found(settings, "Chengdu") == {"study-2011": {"study.en.pdf": [2]}}
+
+
+def test_a_changed_user_dictionary_reanalyses_chinese_pages_without_reading(settings, archive, reads, tmp_path):
+    userdict = tmp_path / "userdict.txt"
+    userdict.write_text("区域政策 100 n\n", encoding="utf-8")
+    settings = settings.replace(userdict=userdict)
+    update(settings)
+    reads.clear()
+
+    userdict.write_text("区域政策 100 n\n城镇化 100 n\n", encoding="utf-8")
+    report = update(settings)
+
+    assert reads == [] and report.extracted == 0
+    assert report.reanalysed_pages == 2          # the two pages of the Chinese file
+    assert found(settings, "城镇化") == {"mou-2006": {"mou.zh.pdf": [2]}}
+
+
+@pytest.mark.parametrize("stamp", ["indexer.schema.SCHEMA_VERSION", "indexer.analysis.ANALYSIS_VERSION"])
+def test_a_schema_or_analysis_version_change_triggers_a_rebuild(settings, archive, reads, monkeypatch, stamp):
+    update(settings)
+    first = current_generation(settings.index_dir)
+    reads.clear()
+
+    monkeypatch.setattr(stamp, 999)
+    report = update(settings)
+
+    assert report.rebuilt
+    assert "differs" in report.rebuild_reason and "999" in report.rebuild_reason
+    assert sorted(reads) == ["mou.en.pdf", "mou.zh.pdf", "study.en.pdf"]
+    assert current_generation(settings.index_dir) != first
+    assert not first.exists()
+    assert found(settings, "Dublin") == {"mou-2006": {"mou.en.pdf": [2]}}
+    # The new index carries the new stamp: the next update is incremental again.
+    reads.clear()
+    assert not update(settings).rebuilt and reads == []
+
+
+def test_rebuild_reads_everything_into_a_new_generation(settings, archive, reads):
+    update(settings)
+    first = current_generation(settings.index_dir)
+    reads.clear()
+
+    report = rebuild(settings)
+
+    assert report.rebuilt and report.rebuild_reason == "requested"
+    assert report.extracted == 3 and len(reads) == 3
+    assert current_generation(settings.index_dir).name != first.name
+    assert found(settings, "Chengdu") == {"study-2011": {"study.en.pdf": [2]}}
+
+
+# --- files without a catalogue entry ------------------------------------------------
+
+
+def test_an_uncatalogued_pdf_takes_its_title_from_its_metadata(settings, pdf):
+    path = pdf("scan0042.pdf", ["Minutes of the meeting in Guiyang."], title="Minutes of the Guiyang workshop")
+    set_pdf_metadata(path, Title="Minutes of the Guiyang workshop")
+    update(settings)
+
+    doc = docs(settings)["scan0042"]
+    assert doc["title"] == "Minutes of the Guiyang workshop"
+    assert doc["kind"] == "document" and doc["catalogued"] is False
+    assert found(settings, "Guiyang") == {"scan0042": {"scan0042.pdf": [1]}}
+
+
+def test_an_uncatalogued_pdf_without_metadata_is_named_and_dated_by_its_file_name(settings, pdf):
+    path = pdf("Field_visit-Harbin_2018.pdf", ["Report of a field visit."])
+    set_pdf_metadata(path)          # no title, no dates
+    update(settings)
+
+    doc = docs(settings)["field-visit-harbin-2018"]
+    assert doc["title"] == "Field visit Harbin 2018"
+    assert doc["date"] == "2018"
+    assert found(settings, "Harbin") == {"field-visit-harbin-2018": {}}
+    with open_searcher(settings.index_dir) as s:
+        result = search(s, "field visit", settings, Filters(year=("2018",)), expand=False)
+    assert [h.doc_id for h in result.hits] == ["field-visit-harbin-2018"]
+
+
+def test_an_uncatalogued_pdf_takes_its_date_from_its_metadata(settings, pdf):
+    path = pdf("untitled-scan.pdf", ["Notes from Nanning."])
+    set_pdf_metadata(path, Title="Nanning notes", CreationDate="D:20170304120000Z")
+    update(settings)
+
+    doc = docs(settings)["untitled-scan"]
+    assert doc["title"] == "Nanning notes"
+    assert doc["date"] == "2017-03-04"
+
+
+def test_a_catalogue_error_stops_the_update_and_leaves_the_index_as_it_was(settings, archive, reads):
+    update(settings)
+    reads.clear()
+    before = records(settings)
+    catalogue = Path(settings.catalogue)
+    catalogue.write_text(catalogue.read_text(encoding="utf-8").replace('kind = "study"', 'kind = "novel"'),
+                         encoding="utf-8")
+
+    with pytest.raises(CatalogueError) as exc:
+        update(settings)
+
+    message = str(exc.value)
+    assert "document 2 (study-2011)" in message and "kind" in message and "novel" in message
+    assert reads == []
+    assert records(settings) == before
+
+
+# --- interrupted updates -------------------------------------------------------------
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(n: int):
+    def progress(done, total, path):
+        if done >= n:
+            raise Interrupt(path)
+    return progress
+
+
+def test_an_interrupted_first_build_keeps_what_it_committed(settings, pdf, reads):
+    settings = settings.replace(commit_every_files=2)
+    for i in range(7):
+        pdf(f"doc-{i}.pdf", [f"Document about topic{i}."])
+
+    with pytest.raises(Interrupt):
+        update(settings, progress=_interrupt_after(5))
+
+    # Two commits of two files each made it; the fifth file's batch did not.
+    assert current_generation(settings.index_dir) is not None
+    assert len(file_info(settings)) == 4
+    reads.clear()
+    report = update(settings)
+    assert report.extracted == 3 and len(reads) == 3
+    assert sorted(file_info(settings)) == [f"doc-{i}.pdf" for i in range(7)]
+    assert len(records(settings)[RECORD_PAGE]) == 7
+    assert found(settings, "topic6") == {"doc-6": {"doc-6.pdf": [1]}}
+
+
+def test_an_interrupted_update_keeps_what_it_committed(settings, pdf, reads):
+    settings = settings.replace(commit_every_files=2)
+    pdf("base.pdf", ["The first file."])
+    update(settings)
+    for i in range(5):
+        pdf(f"doc-{i}.pdf", [f"Document about topic{i}."])
+
+    with pytest.raises(Interrupt):
+        update(settings, progress=_interrupt_after(3))
+
+    assert len(file_info(settings)) == 3          # base + one batch of two
+    reads.clear()
+    report = update(settings)
+    assert report.extracted == 3
+    assert len(file_info(settings)) == 6 and len(records(settings)[RECORD_PAGE]) == 6
+
+
+def test_an_interrupted_rebuild_leaves_the_live_index_alone(settings, archive, reads):
+    update(settings)
+    live = current_generation(settings.index_dir)
+
+    with pytest.raises(Interrupt):
+        rebuild(settings.replace(commit_every_files=1), progress=_interrupt_after(2))
+
+    assert current_generation(settings.index_dir) == live
+    assert [p.name for p in Path(settings.index_dir).iterdir() if p.name.startswith("gen-")] == [live.name]
+    assert found(settings, "Dublin") == {"mou-2006": {"mou.en.pdf": [2]}}
+
+
+# --- the project's own archive --------------------------------------------------------
+
+
+def test_the_real_archive_indexes_every_catalogued_file(repo_archive_settings):
+    s = repo_archive_settings
+    catalogue = load_catalogue(s.catalogue)
+    catalogued = {f.file: e.id for e in catalogue.entries.values() for f in e.files}
+    assert catalogued, "the archive's catalogue lists no files"
+
+    info = file_info(s)
+    missing = sorted(set(catalogued) - set(info))
+    assert missing == [], f"catalogued files not indexed: {missing}"
+    not_indexed = {p: (i["status"], i.get("reason")) for p, i in info.items()
+                   if p in catalogued and i["status"] != "indexed"}
+    assert not_indexed == {}
+    assert {p: info[p]["doc_id"] for p in catalogued} == catalogued
+    # Every catalogue entry is a document of the index, with or without files.
+    assert set(catalogue.entries) <= set(docs(s))
+    # Each stand-in has at least two pages with text, so that page numbers matter.
+    pages = pages_of(s)
+    assert all(len(pages.get(p, {})) >= 2 for p in catalogued), {p: len(pages.get(p, {})) for p in catalogued}
+
+
+def test_loading_the_user_dictionary_leaves_no_file_open(tmp_path):
+    # jieba's load_userdict(path) opens the file and never closes it; under
+    # filterwarnings=error the ResourceWarning then fails whichever test the
+    # garbage collector happens to run in.
+    import gc
+    import warnings
+
+    from indexer import analysis
+
+    userdict = tmp_path / "userdict.txt"
+    userdict.write_text("区域政策 100 n\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis.configure_segmenter(userdict)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -1,0 +1,232 @@
+"""Search over a real index of generated English and Chinese PDFs: exact documents and pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings, write_pdf
+from indexer.build import update
+from indexer.errors import IndexMissingError, SearchQueryError
+from indexer.search import Filters, search
+from indexer.store import open_searcher
+
+CATALOGUE = """
+[[document]]
+id = "mou-2006"
+title = "Memorandum of Understanding on Regional Policy Cooperation"
+title_zh = "区域政策合作谅解备忘录"
+date = "2006-05-15"
+kind = "memorandum of understanding"
+place = "Brussels"
+
+[[document.files]]
+lang = "en"
+file = "mou.en.pdf"
+
+[[document.files]]
+lang = "zh"
+file = "mou.zh.pdf"
+
+[[document]]
+id = "study-2011"
+title = "Comparative study of regional disparities"
+date = "2011"
+kind = "study"
+
+[[document.files]]
+lang = "en"
+file = "study.en.pdf"
+
+[[document]]
+id = "cetregio-2014"
+title = "Training programme report"
+date = "2014-06"
+kind = "programme report"
+programme = "CETREGIO"
+
+[[document.files]]
+lang = "en"
+file = "cetregio.en.pdf"
+
+[[document]]
+id = "seminar-2015"
+title = "High-level seminar on urban development"
+title_zh = "城市发展高层研讨会"
+date = "2015-10-20"
+kind = "high-level seminar"
+programme = "World Cities"
+
+[[document.files]]
+lang = "zh"
+file = "seminar.zh.pdf"
+"""
+
+PDFS = {
+    "mou.en.pdf": ["The parties agree to exchange views on regional policy.",
+                   "Experts meet in Dublin every year to discuss cohesion."],
+    "mou.zh.pdf": ["双方同意在区域政策领域开展交流。", "专家每年举行会议，讨论城镇化问题。"],
+    "study.en.pdf": ["This comparative study describes regional disparities.",
+                     "Chengdu and Wuhan show urbanisation in western and central China.",
+                     "Annex: statistical sources and a note on cooperation."],
+    "cetregio.en.pdf": ["The CETREGIO programme trained officials in regional cooperation.",
+                        "Training sessions took place in Brussels and Chengdu."],
+    "seminar.zh.pdf": ["第六届研讨会在成都举行。", "会议讨论了城镇化与区域合作，以及CETREGIO项目。"],
+    # No catalogue entry: a document of its own, named after the file.
+    "loose-notes-2018.pdf": ["Notes on the Harbin visit and regional cooperation."],
+}
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """Settings of an index built once from PDFS and CATALOGUE (glossary off: exact results)."""
+    root = tmp_path_factory.mktemp("search")
+    settings = make_settings(root, glossary=str(root / "no-glossary.toml"), expand_glossary=False,
+                             userdict=str(root / "no-userdict.txt"))
+    Path(settings.catalogue).write_text(CATALOGUE, encoding="utf-8")
+    for name, pages in PDFS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    # Without metadata, the uncatalogued file is dated by its name.
+    strip_pdf_metadata(Path(settings.archive_dir) / "loose-notes-2018.pdf")
+    report = update(settings)
+    assert report.failed == [] and len(report.added) == len(PDFS)
+    return settings
+
+
+def strip_pdf_metadata(path: Path) -> None:
+    """Remove a PDF's document information (title, dates)."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(path))
+    info = writer._info.get_object() if writer._info is not None else None
+    for key in list(info or {}):
+        del info[key]
+    with open(path, "wb") as fh:
+        writer.write(fh)
+
+
+def run(settings, text: str, **filters):
+    with open_searcher(settings.index_dir) as s:
+        return search(s, text, settings, Filters(**{k: tuple(v) for k, v in filters.items()}), page_size=100)
+
+
+def found(settings, text: str, **filters) -> dict[str, dict[str, list[int]]]:
+    """Matching documents, each with its matching files and their page numbers."""
+    result = run(settings, text, **filters)
+    return {h.doc_id: {f.path: sorted(p.page for p in f.pages) for f in h.files} for h in result.hits}
+
+
+@pytest.mark.parametrize("query, expected", [
+    # English words: the right document, file and page.
+    ("Dublin", {"mou-2006": {"mou.en.pdf": [2]}}),
+    ("Wuhan", {"study-2011": {"study.en.pdf": [2]}}),
+    ("Chengdu", {"study-2011": {"study.en.pdf": [2]}, "cetregio-2014": {"cetregio.en.pdf": [2]}}),
+    ("dublin", {"mou-2006": {"mou.en.pdf": [2]}}),                 # case folded
+    ("Dublín", {"mou-2006": {"mou.en.pdf": [2]}}),                 # accents folded
+    ("disparity", {"study-2011": {"study.en.pdf": [1]}}),          # stemmed; the title matches too
+    ('"regional disparities"', {"study-2011": {"study.en.pdf": [1]}}),
+    ("Harbin", {"loose-notes-2018": {"loose-notes-2018.pdf": [1]}}),
+    # Chinese words.
+    ("区域政策", {"mou-2006": {"mou.zh.pdf": [1]}}),
+    ("成都", {"seminar-2015": {"seminar.zh.pdf": [1]}}),
+    ("城镇化", {"mou-2006": {"mou.zh.pdf": [2]}, "seminar-2015": {"seminar.zh.pdf": [2]}}),
+    ("谅解备忘录", {"mou-2006": {}}),                                # in the Chinese title only
+    # Mixed: a Latin word on a Chinese page.
+    ("CETREGIO", {"cetregio-2014": {"cetregio.en.pdf": [1]}, "seminar-2015": {"seminar.zh.pdf": [2]}}),
+    # Negative cases: words that occur nowhere, or only apart.
+    ("Shanghai", {}),
+    ("北京", {}),
+    ('"regional Dublin"', {}),
+])
+def test_a_word_finds_exactly_its_documents_and_pages(indexed, query, expected):
+    assert found(indexed, query) == expected
+
+
+def test_two_words_on_different_pages_of_one_document(indexed):
+    assert found(indexed, "Dublin exchange") == {"mou-2006": {"mou.en.pdf": [1, 2]}}
+
+
+def test_words_no_document_has_together_fall_back_to_any_word(indexed):
+    result = run(indexed, "Dublin Wuhan")
+    assert result.any_word_fallback
+    assert {h.doc_id for h in result.hits} == {"mou-2006", "study-2011"}
+    assert not run(indexed, "Dublin cohesion").any_word_fallback
+
+
+def test_results_carry_the_catalogue_metadata_and_highlighted_snippets(indexed):
+    result = run(indexed, "Wuhan")
+
+    assert result.total == 1
+    hit = result.hits[0]
+    assert (hit.title, hit.date, hit.kind, hit.languages) == (
+        "Comparative study of regional disparities", "2011", "study", ["en"])
+    [page] = hit.files[0].pages
+    assert page.page == 2 and "<mark>Wuhan</mark>" in page.snippet
+    zh = run(indexed, "城镇化").hits
+    assert all("<mark>城镇化</mark>" in f.pages[0].snippet for h in zh for f in h.files)
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({}, {"study-2011": {"study.en.pdf": [3]}, "cetregio-2014": {"cetregio.en.pdf": [1]},
+          "mou-2006": {}, "loose-notes-2018": {"loose-notes-2018.pdf": [1]}}),
+    ({"kind": ["study"]}, {"study-2011": {"study.en.pdf": [3]}}),
+    ({"kind": ["study", "programme report"]},
+     {"study-2011": {"study.en.pdf": [3]}, "cetregio-2014": {"cetregio.en.pdf": [1]}}),
+    ({"year": ["2014"]}, {"cetregio-2014": {"cetregio.en.pdf": [1]}}),
+    ({"year": ["2006"]}, {"mou-2006": {}}),
+    ({"year": ["2018"]}, {"loose-notes-2018": {"loose-notes-2018.pdf": [1]}}),
+    ({"programme": ["CETREGIO"]}, {"cetregio-2014": {"cetregio.en.pdf": [1]}}),
+    ({"programme": ["World Cities"]}, {}),
+    ({"kind": ["study"], "year": ["2014"]}, {}),
+])
+def test_metadata_filters_narrow_the_results(indexed, filters, expected):
+    assert found(indexed, "cooperation", **filters) == expected
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({}, {"cetregio-2014": {"cetregio.en.pdf": [1]}, "seminar-2015": {"seminar.zh.pdf": [2]}}),
+    ({"lang": ["zh"]}, {"seminar-2015": {"seminar.zh.pdf": [2]}}),
+    ({"lang": ["en"]}, {"cetregio-2014": {"cetregio.en.pdf": [1]}}),
+    ({"programme": ["World Cities"]}, {"seminar-2015": {"seminar.zh.pdf": [2]}}),
+])
+def test_the_language_filter_keeps_pages_of_files_in_that_language(indexed, filters, expected):
+    assert found(indexed, "CETREGIO", **filters) == expected
+
+
+def test_filters_apply_to_documents_matched_by_title_only(indexed):
+    assert found(indexed, "谅解备忘录", kind=["memorandum of understanding"]) == {"mou-2006": {}}
+    assert found(indexed, "谅解备忘录", kind=["study"]) == {}
+
+
+def test_facets_count_the_matching_documents(indexed):
+    facets = run(indexed, "cooperation").facets
+    assert dict(facets["kind"]) == {"study": 1, "programme report": 1, "memorandum of understanding": 1,
+                                    "document": 1}
+    assert dict(facets["year"]) == {"2006": 1, "2011": 1, "2014": 1, "2018": 1}
+
+
+def test_results_are_paged(indexed):
+    with open_searcher(indexed.index_dir) as s:
+        first = search(s, "cooperation", indexed, page_size=3)
+        second = search(s, "cooperation", indexed, page=2, page_size=3)
+    assert first.total == second.total == 4 and first.pages == 2
+    assert len(first.hits) == 3 and len(second.hits) == 1
+    assert {h.doc_id for h in first.hits} | {h.doc_id for h in second.hits} == {
+        "study-2011", "cetregio-2014", "mou-2006", "loose-notes-2018"}
+
+
+@pytest.mark.parametrize("query", ['"', "(", "title:", "AND", "", "   ", "区域政策 (", 'kind:"'])
+def test_malformed_queries_give_a_message_or_a_result_never_a_crash(indexed, query):
+    with open_searcher(indexed.index_dir) as s:
+        try:
+            search(s, query, indexed)
+        except SearchQueryError as exc:
+            assert str(exc)
+
+
+def test_searching_before_any_build_says_so(tmp_path):
+    settings = make_settings(tmp_path)
+    with pytest.raises(IndexMissingError, match="python -m indexer update"):
+        with open_searcher(settings.index_dir):
+            pass
