@@ -1,0 +1,174 @@
+"""Text cleaning and quality checks applied to every page before it is indexed.
+
+Pure functions on strings, no PDF library here: the extractor calls
+`clean_text` on each page, `looks_garbled` to decide whether to ask a second
+extractor (or OCR), and `detect_language` to tag the page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# CJK ideographs (unified, extension A, compatibility), kana, CJK punctuation
+# and the full-width forms: characters between which a space is never meaningful.
+_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])[ \t\u00a0]+(?=[{_CJK}])")
+_NEWLINE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])[ \t]*\n[ \t]*(?=[{_CJK}])")
+
+# Line breaks in all their spellings become "\n".
+_LINE_BREAKS = re.compile("\r\n|[\r\f\v\u2028\u2029\x85]")
+# C0/C1 controls except tab and newline, lone surrogates, and invisible
+# characters that split words for the tokenizer (zero-width space, soft
+# hyphen, byte order mark, bidi marks).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u00ad\u200b\u200e\u200f\u2060\ufeff]")
+
+# Full-width punctuation is normal Chinese typography: NFKC would turn "，" into
+# ","; keep it and normalise everything around it. Full-width letters and
+# digits (ＥＵ２０１０) are folded to ASCII.
+_KEEP_FULLWIDTH = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_NORMALISABLE_RUN = re.compile(f"[^{_KEEP_FULLWIDTH}]+")
+
+# An English word broken across a line end: "regio-\nnal" (lower case on both
+# sides, so "EU-\nChina" and list dashes are left alone).
+_HYPHENATED = re.compile(r"(?<=[a-z])-[ \t]*\n[ \t]*(?=[a-z])")
+_SPACE_RUNS = re.compile(r"[ \t]*\t[ \t]*|  +")
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+# Glyph names or CID codes in place of text: "/g42/g43", "/uni4E2D", "(cid:42)".
+_GLYPH_NAMES = re.compile(r"/(?:g|G|glyph|gid|cid|uni|u)[0-9A-Fa-f]{1,6}\b|\(cid:\d+\)")
+
+
+def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
+    """Return TEXT ready for indexing: controls removed, NFKC, CJK spacing and hyphenation fixed.
+
+    JOIN_CJK_LINES joins a line break between two Chinese characters, as a PDF's
+    layout breaks a sentence anywhere; pass False where lines are paragraphs.
+    """
+    if not text:
+        return ""
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _INVISIBLE.sub("", text)
+    text = _normalise(text)
+    text = "\n".join(_collapse_repeated_line(_collapse_doubled_tokens(line)) for line in text.split("\n"))
+    text = _HYPHENATED.sub("", text)
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    if join_cjk_lines:
+        text = _NEWLINE_BETWEEN_CJK.sub("", text)
+    text = _SPACE_RUNS.sub(lambda m: "\t" if "\t" in m.group() else " ", text)
+    text = _TRAILING_SPACE.sub("", text)
+    text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+def _normalise(text: str) -> str:
+    """NFKC everything except full-width punctuation."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return _NORMALISABLE_RUN.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
+def _collapse_doubled_tokens(line: str) -> str:
+    """Undo fake bold that doubled every character: "RReeggiioonnaall" -> "Regional"."""
+    if len(line) < 6:
+        return line
+    out = []
+    for token in re.split(r"(\s+)", line):
+        # Conservative: six or more characters, every pair identical, and at
+        # least three different letters, so "1122", "......" or the Chinese
+        # reduplication "高高兴兴" stay as they are.
+        if (len(token) >= 6 and len(token) % 2 == 0 and token[0::2] == token[1::2]
+                and len({c for c in token[0::2] if c.isalpha()}) >= 3):
+            token = token[0::2]
+        out.append(token)
+    return "".join(out)
+
+
+def _collapse_repeated_line(line: str) -> str:
+    """Undo fake bold that printed a whole line twice: "Annual Report Annual Report"."""
+    stripped = line.strip()
+    n = len(stripped)
+    if n < 8:
+        return line
+    for sep in ("", " "):
+        half = (n - len(sep)) // 2
+        if half * 2 + len(sep) != n:
+            continue
+        first, middle, second = stripped[:half], stripped[half:half + len(sep)], stripped[half + len(sep):]
+        if first != second or middle != sep:
+            continue
+        # Long enough to be no accident: 8+ characters, or 4+ CJK ideographs.
+        cjk = len(_CJK_RE.findall(first))
+        if len(first) >= 8 or cjk >= 4:
+            return first
+    return line
+
+
+def _is_private_use(ch: str) -> bool:
+    o = ord(ch)
+    return 0xE000 <= o <= 0xF8FF or o >= 0xF0000
+
+
+# Letters of scripts plausible in this collection: Latin (EU languages),
+# Greek, Cyrillic (Bulgarian), CJK, kana, Hangul.
+_PLAUSIBLE_LETTER = re.compile(
+    "[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uac00-\ud7af]")
+
+
+def text_quality(text: str) -> tuple[int, int]:
+    """Return (good, bad): counts of plausible characters and of signs of garbage in TEXT."""
+    bad = text.count("\ufffd")
+    bad += sum(1 for ch in text if _is_private_use(ch))
+    bad += sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
+    bad += sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r\f")
+    good = len(_PLAUSIBLE_LETTER.findall(text)) + sum(ch.isdigit() for ch in text)
+    return good, bad
+
+
+def looks_garbled(text: str) -> bool:
+    """Tell whether TEXT is unreadable: replacement or private-use characters, glyph names, odd mix."""
+    visible = sum(1 for ch in text if not ch.isspace())
+    if not visible:
+        return False
+    good, bad = text_quality(text)
+    if bad / visible > 0.1:
+        return True
+    glyph_runs = _GLYPH_NAMES.findall(text)
+    if len(glyph_runs) >= 3 and sum(map(len, glyph_runs)) / visible > 0.05:
+        return True
+    letters = sum(1 for ch in text if ch.isalpha())
+    if letters >= 20:
+        # Letters from scripts this collection never holds (Arabic, Thai,
+        # Armenian, box drawing mistaken as letters...) in bulk mean a font
+        # decoded through the wrong table.
+        if good / letters < 0.6:
+            return True
+        # Mojibake: Chinese decoded as Latin-1 gives "ÖÐ¹ú", mostly accented
+        # capitals and symbols; real French or German text has a few percent.
+        accented = sum(1 for ch in text if "\u00c0" <= ch <= "\u00ff")
+        ascii_letters = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+        if accented > 10 and accented > ascii_letters:
+            return True
+    return False
+
+
+def detect_language(text: str) -> str:
+    """Return "zh", "en", "mixed" or "" from the share of CJK letters in TEXT."""
+    cjk = latin = 0
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+            cjk += 1
+        elif ch.isalpha() and ch.isascii():
+            latin += 1
+    if not cjk and not latin:
+        return ""
+    # A CJK character carries about as much as a 3-4 letter English word.
+    share = cjk / (cjk + latin / 4)
+    if share > 0.8:
+        return "zh"
+    if share < 0.2:
+        return "en"
+    return "mixed"
