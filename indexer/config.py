@@ -43,10 +43,11 @@ class Settings:
 
     # [indexer]
     workers: int = _help("Extraction worker processes; 0 means one per core.", 0)
-    extract_timeout_s: float = _help("Time limit for reading one file.", 120.0)
+    extract_timeout_s: float = _help("Time limit for reading one file: opening it, or any one of its pages (seconds).", 120.0)
     extract_memory_mb: int = _help("Memory limit of one extraction worker (MiB).", 2048)
     ocr: bool = _help("Recognise text on pages that have no text layer (needs tesseract).", True)
     ocr_languages: str = _help("Tesseract languages used for OCR.", "eng+chi_sim")
+    ocr_dpi: int = _help("Resolution at which scanned pages are rendered for OCR (dots per inch).", 300)
     lock_timeout_s: float = _help("How long a second writer waits for the index lock.", 10.0)
     commit_every_files: int = _help("Commit the index after this many files are read; an interrupted update keeps them.", 50)
 
