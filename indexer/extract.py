@@ -1,15 +1,52 @@
 """One file in, page texts (or a recorded failure) out.
 
-This is the only module that calls pypdf. Everything raised while reading a
-file is caught at this boundary and turned into a status with a reason.
+This is the only module that calls pypdf, PDFium and Tesseract. Everything
+raised while reading a file is caught at this boundary and turned into a status
+with a reason; `extract_many` runs each file in a sandboxed worker process
+(indexer.sandbox) so that a file that hangs or eats memory costs only itself.
+
+Reading a PDF, page by page:
+1. pypdf (strict=False, which rebuilds a broken cross-reference table);
+   a file pypdf cannot open is repaired (a synthetic trailer) or read by PDFium.
+2. A page whose text is empty, unreadable (see cleaning.looks_garbled) or
+   raised an error is read again by PDFium; the better text is kept.
+3. A page still without readable text that shows an image (a scan) goes to
+   Tesseract when OCR is on and installed; otherwise it "needs OCR".
+Word files: .docx with the standard library's zip + XML reader, .doc with
+catdoc (antiword as a second try). Sections stand in for pages.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import warnings
+import zipfile
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
+from xml.etree import ElementTree
 
 import pypdf
+from pypdf.errors import DependencyError, LimitReachedError
+
+from . import sandbox
+from .cleaning import clean_text, detect_language, looks_garbled, text_quality
+from .config import Settings
+
+__all__ = [
+    "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING", "SUPPORTED_SUFFIXES",
+    "PageText", "Extraction", "extract_file", "extract_many", "detect_language", "ocr_languages",
+]
+
+log = logging.getLogger(__name__)
 
 # File statuses, as stored in the index and shown to users.
 INDEXED = "indexed"
@@ -21,6 +58,16 @@ WAITING = "waiting"
 
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".doc")
 
+# Word files have no pages: a new section starts at a page break, at a heading
+# once the section holds SECTION_MIN_CHARS, or at any paragraph once it holds
+# SECTION_MAX_CHARS (about one printed page).
+SECTION_MIN_CHARS = 1500
+SECTION_MAX_CHARS = 3000
+
+# Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
+# would need gigabytes; such pages are rendered at a lower resolution.
+OCR_MAX_PIXELS = 40_000_000
+
 
 @dataclass
 class PageText:
@@ -29,19 +76,25 @@ class PageText:
     number: int
     text: str
     lang: str = ""          # "en", "zh", "mixed" or "" when the page has no text
-    extractor: str = "pypdf"
+    extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx" or "doc"
 
 
 @dataclass
 class Extraction:
-    """What reading one file produced."""
+    """What reading one file produced.
+
+    `pages` holds the pages that have text, in order, whatever the status (a
+    partly read file keeps what was read); `page_count` counts every page and
+    `failed_pages` lists those not indexed (unreadable, or waiting for OCR).
+    `reason` says why the status is not plain success, or notes a repair.
+    """
 
     status: str
     reason: str = ""
     pages: list[PageText] = field(default_factory=list)
     page_count: int = 0
     failed_pages: list[int] = field(default_factory=list)
-    extractor: str = "pypdf"
+    extractor: str = "pypdf"  # the extractors used, most pages first, joined by "+"
     title: str = ""          # from the file's own metadata, if any
     date: str = ""           # ISO date from the file's own metadata, if any
 
@@ -50,35 +103,859 @@ class Extraction:
         return sum(len(p.text) for p in self.pages)
 
 
-def detect_language(text: str) -> str:
-    """Return "zh", "en", "mixed" or "" from the share of CJK letters in TEXT."""
-    cjk = latin = 0
-    for ch in text:
-        if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
-            cjk += 1
-        elif ch.isalpha() and ch.isascii():
-            latin += 1
-    if not cjk and not latin:
+# --- public entry points ---------------------------------------------------------------------
+
+def extract_file(path: str | os.PathLike, settings: Settings | None = None) -> Extraction:
+    """Read PATH in this process, page by page; never raises.
+
+    No time or memory limit applies here: use `extract_many` for files from the
+    archive.
+    """
+    settings = settings or Settings()
+    tally = _Tally()
+    _extract(Path(path), settings, tally)
+    return tally.conclude()
+
+
+def extract_many(paths: Iterable[str | os.PathLike], settings: Settings | None = None,
+                 progress: Callable[[int, int, Path], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
+    """Read PATHS in sandboxed worker processes; yield (path, Extraction) as each finishes.
+
+    settings.extraction_workers files are read in parallel, each worker limited
+    to settings.extract_memory_mb; a file with no progress (opening it, or one
+    page) for settings.extract_timeout_s is killed and recorded as failed, or
+    as partial with the pages read before. PROGRESS(done, total, path) is called
+    after each file.
+    """
+    return _extract_many(paths, settings or Settings(), progress, _worker_task)
+
+
+def _extract_many(paths, settings: Settings, progress, task: Callable) -> Iterator[tuple[Path, Extraction]]:
+    """Run TASK for each path in the sandbox (tests pass a task that hangs on purpose)."""
+    paths = [Path(p) for p in paths]
+    total = len(paths)
+    tasks = ((p, (str(p), settings)) for p in paths)
+    outcomes = sandbox.run_isolated(
+        task, tasks, workers=min(settings.extraction_workers, max(total, 1)),
+        timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb)
+    for done, outcome in enumerate(outcomes, start=1):
+        extraction = _assemble(outcome)
+        if progress is not None:
+            progress(done, total, outcome.key)
+        yield outcome.key, extraction
+
+
+def ocr_languages(settings: Settings) -> str:
+    """Return the Tesseract languages OCR will use ("eng+chi_sim"), or "" when OCR is off or missing."""
+    if not settings.ocr:
         return ""
-    # A CJK character carries about as much as a 3-4 letter English word.
-    share = cjk / (cjk + latin / 4)
-    if share > 0.8:
-        return "zh"
-    if share < 0.2:
-        return "en"
-    return "mixed"
+    installed = _installed_tesseract_languages()
+    wanted = [lang for lang in settings.ocr_languages.split("+") if lang]
+    usable = [lang for lang in wanted if lang in installed]
+    if len(usable) < len(wanted) and usable:
+        log.warning("tesseract lacks the languages %s; OCR uses %s",
+                    ", ".join(sorted(set(wanted) - set(usable))), "+".join(usable))
+    return "+".join(usable)
 
 
-def extract_file(path: Path) -> Extraction:
-    """Read PATH page by page; never raises."""
+# --- the worker side -------------------------------------------------------------------------
+
+def _worker_task(payload: tuple[str, Settings], emit: Callable) -> Extraction:
+    """Read one file in a sandbox worker, streaming its events to the parent."""
+    path, settings = payload
+    # We already run one worker per core: Tesseract must not start more threads.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    tally = _Tally(emit)
+    _extract(Path(path), settings, tally)
+    return tally.conclude()
+
+
+def _assemble(outcome: sandbox.Outcome) -> Extraction:
+    """Turn a sandbox outcome (events streamed, then a summary or a failure) into an Extraction."""
+    if outcome.failure is None:
+        extraction = outcome.value
+        extraction.pages = [event[1] for event in outcome.chunks if event[0] == "page"]
+        return extraction
+    # The worker died: replay what it reported and close the file with the failure.
+    tally = _Tally()
+    for event in outcome.chunks:
+        tally.record(event)
+    tally.abort(outcome.failure.message)
+    return tally.conclude()
+
+
+class _Refusal(Exception):
+    """The file as a whole cannot be read: a status (FAILED, ENCRYPTED) and a reason."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class _PageError(Exception):
+    """One page cannot be read; the message is the reason, as is."""
+
+
+class _Tally:
+    """Collects what reading one file produced, as a stream of events.
+
+    In a worker, each event is forwarded to the parent as it happens (pages are
+    not kept: a 3,000-page file is never held twice). In the parent, or for
+    `extract_file`, the events are kept and `conclude` makes the Extraction.
+    Events: ("count", n), ("page", PageText), ("step", number),
+    ("failed", number, reason), ("ocr", number, why), ("note", text),
+    ("meta", title, date), ("refuse", status, reason).
+    """
+
+    def __init__(self, emit: Callable | None = None):
+        self.emit = emit
+        self.pages: list[PageText] = []
+        self.page_count = 0
+        self.last_step = 0
+        self.chars = 0
+        self.extractors: Counter = Counter()
+        self.failed: dict[int, str] = {}
+        self.ocr_needed: dict[int, str] = {}
+        self.notes: list[str] = []
+        self.title = self.date = ""
+        self.refusal: tuple[str, str] | None = None
+        self.aborted = ""
+        self.ocr_ran = False
+
+    def record(self, event: tuple) -> None:
+        kind = event[0]
+        if kind == "count":
+            self.page_count = event[1]
+        elif kind == "page":
+            page = event[1]
+            self.chars += len(page.text)
+            self.extractors[page.extractor] += 1
+            self.last_step = max(self.last_step, page.number)
+            if self.emit is None:
+                self.pages.append(page)
+        elif kind == "step":
+            self.last_step = max(self.last_step, event[1])
+        elif kind == "failed":
+            self.failed[event[1]] = event[2]
+            self.last_step = max(self.last_step, event[1])
+        elif kind == "ocr":
+            self.ocr_needed[event[1]] = event[2]
+            self.last_step = max(self.last_step, event[1])
+        elif kind == "ocr_ran":
+            self.ocr_ran = True
+        elif kind == "note":
+            if event[1] not in self.notes:
+                self.notes.append(event[1])
+        elif kind == "meta":
+            self.title, self.date = event[1], event[2]
+        elif kind == "refuse":
+            self.refusal = (event[1], event[2])
+        if self.emit is not None:
+            self.emit(event)
+
+    # Shorthands used by the readers.
+    def count(self, n: int) -> None:
+        self.record(("count", n))
+
+    def page(self, number: int, text: str, extractor: str) -> None:
+        if text:
+            self.record(("page", PageText(number, text, detect_language(text), extractor)))
+        else:
+            self.record(("step", number))
+
+    def fail(self, number: int, reason: str) -> None:
+        self.record(("failed", number, reason))
+
+    def note(self, text: str) -> None:
+        self.record(("note", text))
+
+    def abort(self, reason: str) -> None:
+        """Close the file after its reader died: pages not reached are failed."""
+        self.aborted = reason
+        for number in range(self.last_step + 1, self.page_count + 1):
+            self.failed.setdefault(number, reason)
+
+    def conclude(self) -> Extraction:
+        extractor = "+".join(name for name, _ in self.extractors.most_common())
+        result = Extraction(status=INDEXED, pages=self.pages, page_count=self.page_count,
+                            extractor=extractor, title=self.title, date=self.date)
+        if self.refusal:
+            result.status, result.reason = self.refusal
+            return result
+        not_indexed = sorted(set(self.failed) | set(self.ocr_needed))
+        parts = []
+        if self.aborted:
+            where = f" on page {self.last_step + 1}" if 0 < self.last_step + 1 <= self.page_count else ""
+            parts.append(self.aborted + where)
+        failed = [n for n in sorted(self.failed) if not (self.aborted and self.failed[n] == self.aborted)]
+        if failed:
+            reasons = list(dict.fromkeys(self.failed[n] for n in failed))
+            parts.append(f"{_pages_phrase(failed)} could not be read: " + "; ".join(reasons[:3]))
+        if self.aborted and self.page_count > self.last_step + 1:
+            parts.append(f"{_pages_phrase(range(self.last_step + 1, self.page_count + 1))} not read")
+        if self.ocr_needed:
+            parts.append(_ocr_phrase(self.ocr_needed))
+        parts.extend(self.notes)
+        result.reason = "; ".join(parts)
+        result.failed_pages = not_indexed
+        if self.chars == 0:
+            if self.ocr_needed:
+                result.status = NEEDS_OCR
+            elif self.aborted or self.failed:
+                result.status = FAILED
+            else:
+                result.status = FAILED
+                if self.page_count == 0:
+                    empty = "the document has no pages"
+                elif self.ocr_ran:
+                    empty = f"no text found on any of the {self.page_count} pages, not even by OCR"
+                else:
+                    empty = f"no text found on any of the {self.page_count} pages"
+                result.reason = "; ".join([empty] + parts)
+        elif not_indexed or self.aborted:
+            result.status = PARTIAL
+        return result
+
+
+def _pages_phrase(numbers: Iterable[int]) -> str:
+    """Return "page 3" or "pages 2, 5-9" for NUMBERS."""
+    numbers = sorted(numbers)
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
+    return f"page {text}" if len(numbers) == 1 else f"pages {text}"
+
+
+def _ocr_phrase(needed: dict[int, str]) -> str:
+    no_layer = sum(1 for why in needed.values() if why == "no text layer")
+    unreadable = len(needed) - no_layer
+    parts = []
+    if no_layer:
+        parts.append(f"{no_layer} page{'s' if no_layer > 1 else ''} {'have' if no_layer > 1 else 'has'} "
+                     "no text layer")
+    if unreadable:
+        parts.append(f"{unreadable} page{'s' if unreadable > 1 else ''} {'have' if unreadable > 1 else 'has'} "
+                     "only unreadable text")
+    return "needs OCR: " + " and ".join(parts)
+
+
+def _extract(path: Path, settings: Settings, tally: _Tally) -> None:
+    """Read PATH into TALLY; every error ends up recorded there, none escapes."""
     try:
-        reader = pypdf.PdfReader(path)
-        pages = []
-        for number, page in enumerate(reader.pages, start=1):
-            text = page.extract_text() or ""
-            pages.append(PageText(number, text, detect_language(text)))
-        meta = reader.metadata or {}
-        title = str(meta.get("/Title") or "")
-        return Extraction(INDEXED, pages=pages, page_count=len(pages), title=title)
-    except Exception as exc:  # noqa: BLE001 - pypdf raises outside its hierarchy
-        return Extraction(FAILED, reason=f"{type(exc).__name__}: {exc}")
+        with _quiet_libraries():
+            kind = _sniff(path)
+            if kind == "pdf":
+                _PdfJob(path, settings, tally).run()
+            elif kind == "docx":
+                _read_docx(path, tally)
+            else:
+                _read_doc(path, settings, tally)
+    except _Refusal as refusal:
+        tally.record(("refuse", refusal.status, refusal.reason))
+    except MemoryError:
+        _fail_rest(tally, sandbox.memory_message(settings.extract_memory_mb))
+    except RecursionError:
+        _fail_rest(tally, "objects nested too deeply (RecursionError)")
+    except Exception as exc:  # noqa: BLE001 - the boundary: pypdf raises outside its hierarchy
+        _fail_rest(tally, _describe(exc))
+
+
+def _fail_rest(tally: _Tally, reason: str) -> None:
+    """Record an error that stopped the reading: the pages not reached fail with it."""
+    if tally.page_count:
+        tally.abort(reason)
+    else:
+        tally.record(("refuse", FAILED, reason))
+
+
+def _describe(exc: BaseException) -> str:
+    """Return a one-line, user-facing description of EXC."""
+    if isinstance(exc, _PageError):
+        return str(exc)
+    if isinstance(exc, LimitReachedError):
+        text = str(exc)
+        if "decompress" in text.lower():
+            return "a compressed stream inflates beyond pypdf's safety limit"
+        return f"a safety limit was reached ({text.rstrip('.')})"
+    if isinstance(exc, RecursionError):
+        return "objects nested too deeply (RecursionError)"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@contextmanager
+def _quiet_libraries():
+    """Collect pypdf's log messages and warnings instead of printing them."""
+    logger = logging.getLogger("pypdf")
+    handler = _ListHandler()
+    old_propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old_propagate
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.messages) < 1000:
+            self.messages.append(record.getMessage())
+
+
+# --- what kind of file is it -----------------------------------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_KIND_NAMES = {".pdf": "a PDF", ".docx": "a Word document", ".doc": "a Word document"}
+_SIGNATURES = [
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"{\\rtf", "an RTF document"),
+    (b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip archive"), (_OLE_MAGIC, "an Office file"),
+]
+
+
+def _sniff(path: Path) -> str:
+    """Return "pdf", "docx" or "doc" from the bytes of PATH; refuse anything else."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except FileNotFoundError:
+        raise _Refusal(FAILED, "file not found") from None
+    except IsADirectoryError:
+        raise _Refusal(FAILED, "not a file") from None
+    except OSError as exc:
+        raise _Refusal(FAILED, f"cannot open the file: {exc.strerror or exc}") from None
+    if size == 0:
+        raise _Refusal(FAILED, "empty file (0 bytes)")
+    # The header may follow up to 1 KiB of junk (PDF 32000 tolerates it, readers do).
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04") and path.suffix.lower() != ".pdf":
+        return "docx"
+    if head.startswith(_OLE_MAGIC) and path.suffix.lower() != ".pdf":
+        return "doc"
+    expected = _KIND_NAMES.get(path.suffix.lower(), "a PDF or Word document")
+    raise _Refusal(FAILED, f"not {expected}: the file starts with {_show_bytes(head)}")
+
+
+def _show_bytes(head: bytes) -> str:
+    """Describe the first bytes of a file for a person: quoted text, or hex and a guess."""
+    lower = head[:64].lstrip().lower()
+    if lower.startswith((b"<!doctype html", b"<html")):
+        return f"{_quote(head)} (a web page, perhaps a failed download)"
+    for magic, name in _SIGNATURES:
+        if head.startswith(magic):
+            return f"{head[:8].hex(' ')} ({name})"
+    try:
+        text = head[:200].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = head[:exc.start].decode("utf-8") if exc.start >= 8 else None
+    if text is not None and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return f"{_quote(head)} (text)"
+    return head[:8].hex(" ")
+
+
+def _quote(head: bytes) -> str:
+    text = " ".join(head[:200].decode("utf-8", "replace").split())
+    return f"“{text[:30]}…”" if len(text) > 30 else f"“{text}”"
+
+
+# --- PDF -------------------------------------------------------------------------------------
+
+# Messages pypdf logs when it recovers from a damaged file.
+_XREF_REPAIRED = re.compile(r"startxref|xref table|rebuild xref|Invalid parent xref|Object Streams", re.I)
+_OBJ_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\b")
+_CATALOG = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*<<(?:(?!endobj).){0,2000}?/Type\s*/Catalog\b",
+                      re.S)
+
+
+class _PdfJob:
+    """Read one PDF page by page, recording each page in the tally."""
+
+    def __init__(self, path: Path, settings: Settings, tally: _Tally):
+        self.path, self.settings, self.tally = path, settings, tally
+        self.source: Path | io.BytesIO = path        # what PDFium opens (the repaired copy, if any)
+        self._pdfium_doc = None
+        self._pdfium_error = ""
+        self._ocr_langs: str | None = None
+        self._pypdf_error = ""
+
+    def run(self) -> None:
+        try:
+            with _quiet_libraries() as messages:
+                reader = self._open_pypdf(messages)
+                if reader is not None:
+                    self._read_with_pypdf(reader)
+                else:
+                    self._read_with_pdfium_only()
+        finally:
+            self._close_pdfium()
+
+    # Opening.
+
+    def _open_pypdf(self, messages: list[str]):
+        """Return a pypdf reader with its pages counted, or None when only PDFium may help."""
+        truncated = not self._has_eof_marker()
+        try:
+            reader = pypdf.PdfReader(self.path, strict=False)
+            self._decrypt(reader)
+            count = len(reader.pages)
+            if count == 0 and truncated:
+                raise pypdf.errors.PdfReadError("no pages found")
+        except _Refusal:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pypdf raises outside its hierarchy
+            first_error = _describe(exc)
+            reader, count = self._open_repaired(messages)
+            if reader is None:
+                self._pypdf_error = first_error
+                return None
+        if truncated:
+            self.tally.note("the file is truncated (it has no end-of-file marker); "
+                            "the pages that remain were read")
+        elif any(_XREF_REPAIRED.search(m) for m in messages):
+            self.tally.note("repaired: the cross-reference table is broken and was rebuilt")
+        self.tally.count(max(count, _declared_page_count(reader)))
+        self._meta(reader)
+        return reader
+
+    def _has_eof_marker(self) -> bool:
+        with open(self.path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 2048))
+            return b"%%EOF" in fh.read()
+
+    def _decrypt(self, reader) -> None:
+        if not reader.is_encrypted:
+            return
+        try:
+            opened = reader.decrypt("")
+        except DependencyError as exc:
+            raise _Refusal(FAILED, f"encrypted with AES, which needs the cryptography package ({exc})") from None
+        if opened == pypdf.PasswordType.NOT_DECRYPTED:
+            raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+
+    def _open_repaired(self, messages: list[str]):
+        """Append a trailer naming the catalog object, so pypdf can rebuild the file's index."""
+        buffer = io.BytesIO()
+        with open(self.path, "rb") as fh:
+            shutil.copyfileobj(fh, buffer)
+        data = buffer.getbuffer()
+        catalogs = _CATALOG.findall(data)
+        if not catalogs:
+            del data
+            return None, 0
+        size = max(int(m.group(1)) for m in _OBJ_HEADER.finditer(data)) + 1
+        del data
+        buffer.seek(0, os.SEEK_END)
+        buffer.write(b"\ntrailer\n<< /Size %d /Root %s 0 R >>\nstartxref\n0\n%%%%EOF\n" % (size, catalogs[-1]))
+        buffer.seek(0)
+        self.source = buffer
+        try:
+            reader = pypdf.PdfReader(buffer, strict=False)
+            self._decrypt(reader)
+            count = len(reader.pages)
+        except _Refusal:
+            raise
+        except Exception:  # noqa: BLE001 - the repair did not help; PDFium gets its turn
+            return None, 0
+        if count == 0:
+            return None, 0
+        messages.append("rebuild xref")
+        return reader, count
+
+    def _meta(self, reader) -> None:
+        try:
+            meta = reader.metadata or {}
+            title = _plausible_title(str(meta.get("/Title") or ""))
+            date = _pdf_date(str(meta.get("/CreationDate") or ""))
+        except Exception:  # noqa: BLE001 - metadata is optional
+            title, date = "", ""
+        self.tally.record(("meta", title, date))
+
+    # Reading pages.
+
+    def _read_with_pypdf(self, reader) -> None:
+        count = len(reader.pages)
+        for index in range(count):
+            number = index + 1
+            text, error, bomb = "", "", False
+            try:
+                text = reader.pages[index].extract_text() or ""
+            except MemoryError:
+                error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
+            except LimitReachedError as exc:
+                error = _describe(exc)
+                # A decompression bomb: PDFium would inflate it all over again.
+                bomb = "decompress" in str(exc).lower()
+            except Exception as exc:  # noqa: BLE001 - RecursionError, AttributeError, ... per page
+                error = _describe(exc)
+            if bomb:
+                self.tally.fail(number, error)
+            else:
+                self._settle_safely(number, text, "pypdf", error, ask_pdfium=True)
+        for number in range(count + 1, self.tally.page_count + 1):
+            # The page tree promises pages that are not in the file (cut off).
+            self.tally.fail(number, "missing from the file")
+
+    def _read_with_pdfium_only(self) -> None:
+        doc = self._pdfium()
+        if doc is None:
+            error = self._pypdf_error
+            if "password" in self._pdfium_error.lower():
+                raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+            if self._pdfium_error:
+                error += f" (PDFium: {self._pdfium_error})"
+            raise _Refusal(FAILED, f"cannot be read: {error}")
+        self.tally.note(f"read with PDFium because pypdf failed ({self._pypdf_error})")
+        count = len(doc)
+        self.tally.count(count)
+        try:
+            meta = doc.get_metadata_dict()
+            self.tally.record(("meta", _plausible_title(meta.get("Title", "")),
+                               _pdf_date(meta.get("CreationDate", ""))))
+        except Exception:  # noqa: BLE001 - metadata is optional
+            pass
+        for index in range(count):
+            text, error = self._pdfium_text(index)
+            self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False)
+
+    def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
+        """Settle one page; an error there (OCR, PDFium) fails that page only."""
+        try:
+            self._settle(number, text, extractor, error, ask_pdfium)
+        except MemoryError:
+            self.tally.fail(number, sandbox.memory_message(self.settings.extract_memory_mb))
+        except Exception as exc:  # noqa: BLE001 - one page, not the file
+            self.tally.fail(number, _describe(exc))
+
+    def _settle(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
+        """Record page NUMBER, asking PDFium and then OCR when TEXT is missing or garbled."""
+        cleaned = clean_text(text)
+        if cleaned and not looks_garbled(text):
+            self.tally.page(number, cleaned, extractor)
+            return
+        if ask_pdfium:
+            alt, alt_error = self._pdfium_text(number - 1)
+            alt_cleaned = clean_text(alt)
+            if alt_cleaned and not looks_garbled(alt):
+                self.tally.page(number, alt_cleaned, "pdfium")
+                return
+            if _score(alt) > _score(text):
+                text, cleaned, extractor = alt, alt_cleaned, "pdfium"
+            error = error or alt_error
+        garbled = bool(cleaned)          # still here with text: it is unreadable
+        scanned = self._has_images(number - 1)
+        if not garbled and not scanned:
+            if error:
+                self.tally.fail(number, error)
+            else:
+                self.tally.page(number, "", extractor)      # a blank page
+            return
+        if self._pdfium() is None:
+            # Nothing can render the page for OCR.
+            self.tally.fail(number, error or "only unreadable text (a font without a usable encoding)")
+            return
+        ocr_text = self._ocr(number - 1)
+        if ocr_text is None:
+            self.tally.record(("ocr", number, "unreadable text" if garbled else "no text layer"))
+        else:
+            self.tally.page(number, ocr_text, "ocr")
+
+    # PDFium, opened only when needed.
+
+    def _pdfium(self):
+        if self._pdfium_doc is None and not self._pdfium_error:
+            try:
+                import pypdfium2
+            except ImportError:
+                self._pdfium_error = "pypdfium2 is not installed"
+                return None
+            try:
+                source = self.source
+                if isinstance(source, io.BytesIO):
+                    source.seek(0)
+                self._pdfium_doc = pypdfium2.PdfDocument(source)
+            except Exception as exc:  # noqa: BLE001
+                self._pdfium_error = str(exc).replace("Failed to load document ", "").strip("(). ") or "error"
+        return self._pdfium_doc
+
+    def _pdfium_text(self, index: int) -> tuple[str, str]:
+        doc = self._pdfium()
+        if doc is None or index >= len(doc):
+            return "", ""
+        page = textpage = None
+        try:
+            page = doc[index]
+            textpage = page.get_textpage()
+            return textpage.get_text_range(), ""
+        except Exception as exc:  # noqa: BLE001
+            return "", f"PDFium: {str(exc).strip() or type(exc).__name__}"
+        finally:
+            if textpage is not None:
+                textpage.close()
+            if page is not None:
+                page.close()
+
+    def _has_images(self, index: int) -> bool:
+        """Tell whether page INDEX shows an image (a scan, or a picture of text)."""
+        doc = self._pdfium()
+        if doc is None or index >= len(doc):
+            return False
+        import pypdfium2.raw as pdfium_c
+
+        page = None
+        try:
+            page = doc[index]
+            return any(True for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3))
+        except Exception:  # noqa: BLE001
+            return False
+        finally:
+            if page is not None:
+                page.close()
+
+    def _ocr(self, index: int) -> str | None:
+        """Return the OCR text of page INDEX, or None when OCR is off or unavailable."""
+        if self._ocr_langs is None:
+            self._ocr_langs = ocr_languages(self.settings)
+        doc = self._pdfium()
+        if not self._ocr_langs or doc is None:
+            return None
+        import pytesseract
+
+        self.tally.record(("ocr_ran",))
+        page = bitmap = None
+        try:
+            page = doc[index]
+            width, height = page.get_size()
+            scale = self.settings.ocr_dpi / 72
+            scale = min(scale, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
+            bitmap = page.render(scale=scale, grayscale=True)
+            image = bitmap.to_pil()
+            text = pytesseract.image_to_string(image, lang=self._ocr_langs,
+                                               timeout=max(1, self.settings.extract_timeout_s))
+        except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
+            if "bad_alloc" in str(exc):
+                # Tesseract runs under the worker's memory limit too.
+                raise _PageError("OCR " + sandbox.memory_message(self.settings.extract_memory_mb)) from exc
+            raise _PageError(f"OCR failed: {_describe(exc)}") from exc
+        finally:
+            if bitmap is not None:
+                bitmap.close()
+            if page is not None:
+                page.close()
+        return clean_text(text)
+
+    def _close_pdfium(self) -> None:
+        if self._pdfium_doc is not None:
+            self._pdfium_doc.close()
+            self._pdfium_doc = None
+
+
+def _score(text: str) -> int:
+    good, bad = text_quality(text)
+    return good - 4 * bad
+
+
+def _declared_page_count(reader) -> int:
+    """Return the /Count of the page tree (what the file claims), or 0."""
+    try:
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]
+        return int(count) if 0 < int(count) < 1_000_000 else 0
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def _plausible_title(value: str) -> str:
+    """Return a metadata title worth showing: not "untitled", without "Microsoft Word - "."""
+    title = " ".join(value.split())
+    title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title)
+    return "" if title.lower() in ("untitled", "untitled document", "title") else title
+
+
+def _pdf_date(value: str) -> str:
+    """Return the ISO date of a PDF date string "D:20120503...", or ""."""
+    m = re.match(r"(?:D:)?(\d{4})(\d{2})?(\d{2})?", value.strip())
+    if not m or not 1900 < int(m.group(1)) < 2200:
+        return ""
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    if month and day and 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+        return f"{year}-{month}-{day}"
+    return f"{year}-{month}" if month and 1 <= int(month) <= 12 else year
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_tesseract_languages() -> frozenset[str]:
+    if shutil.which("tesseract") is None:
+        return frozenset()
+    try:
+        import pytesseract
+
+        return frozenset(pytesseract.get_languages(config=""))
+    except Exception as exc:  # noqa: BLE001 - OCR is optional
+        log.warning("tesseract is installed but unusable: %s", exc)
+        return frozenset()
+
+
+# --- Word ------------------------------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_DCTERMS = "{http://purl.org/dc/terms/}"
+_BREAK = object()
+
+
+def _read_docx(path: Path, tally: _Tally) -> None:
+    """Read a .docx with the standard library; sections stand in for pages."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise _Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
+    with archive:
+        names = set(archive.namelist())
+        if "word/document.xml" not in names:
+            raise _Refusal(FAILED, "not a Word document: a ZIP archive without word/document.xml")
+        title, date = _docx_core(archive, names)
+        tally.record(("meta", title, date))
+        with archive.open("word/document.xml") as fh:
+            items = list(_docx_items(fh))
+        for extra in ("word/footnotes.xml", "word/endnotes.xml"):
+            if extra in names:
+                with archive.open(extra) as fh:
+                    notes = [item for item in _docx_items(fh) if item is not _BREAK and item[0].strip()]
+                items.extend(notes)
+    _emit_sections(_sections(items), "docx", tally)
+
+
+def _docx_items(fh) -> Iterator:
+    """Yield (paragraph text, is_heading) and _BREAK markers from a WordprocessingML part."""
+    rendered = explicit = False
+    parts: list[str] = []
+    heading = False
+    for event, elem in ElementTree.iterparse(fh, events=("start", "end")):
+        tag = elem.tag
+        if event == "start":
+            if tag == f"{_W}lastRenderedPageBreak":
+                rendered = True
+            continue
+        if tag == f"{_W}t":
+            parts.append(elem.text or "")
+        elif tag == f"{_W}tab":
+            parts.append("\t")
+        elif tag in (f"{_W}cr",):
+            parts.append("\n")
+        elif tag == f"{_W}br":
+            if elem.get(f"{_W}type") == "page":
+                explicit = True
+            else:
+                parts.append("\n")
+        elif tag == f"{_W}pageBreakBefore" and elem.get(f"{_W}val", "true") not in ("0", "false"):
+            explicit = True
+        elif tag == f"{_W}pStyle":
+            style = (elem.get(f"{_W}val") or "").lower()
+            heading = style.startswith(("heading", "title")) or style in ("1", "2", "3")
+        elif tag == f"{_W}outlineLvl":
+            heading = True
+        elif tag == f"{_W}p":
+            # A break anywhere in a paragraph puts the paragraph on the new page.
+            if rendered or explicit:
+                yield _BREAK
+            yield ("".join(parts), heading)
+            parts, heading, rendered, explicit = [], False, False, False
+            elem.clear()
+        elif tag == f"{_W}tc":
+            elem.clear()
+
+
+def _docx_core(archive: zipfile.ZipFile, names: set[str]) -> tuple[str, str]:
+    if "docProps/core.xml" not in names:
+        return "", ""
+    try:
+        root = ElementTree.fromstring(archive.read("docProps/core.xml"))
+    except ElementTree.ParseError:
+        return "", ""
+    title = " ".join((root.findtext(f"{_DC}title") or "").split())
+    created = (root.findtext(f"{_DCTERMS}created") or "").strip()
+    return title, created[:10] if re.match(r"\d{4}-\d{2}-\d{2}", created) else ""
+
+
+def _sections(items: Iterable) -> Iterator[str]:
+    """Group paragraphs into sections: at page breaks, headings or about every 3,000 characters."""
+    current: list[str] = []
+    size = 0
+    for item in items:
+        if item is _BREAK:
+            if size:
+                yield "\n".join(current)
+                current, size = [], 0
+            continue
+        text, heading = item
+        if size and (size >= SECTION_MAX_CHARS or (heading and size >= SECTION_MIN_CHARS)):
+            yield "\n".join(current)
+            current, size = [], 0
+        current.append(text)
+        size += len(text.strip())
+    if size:
+        yield "\n".join(current)
+
+
+def _emit_sections(sections: Iterable[str], extractor: str, tally: _Tally) -> None:
+    # Paragraph ends are real here, unlike a PDF's line ends: keep them between Chinese lines.
+    texts = [clean_text(s, join_cjk_lines=False) for s in sections]
+    texts = [t for t in texts if t]
+    tally.count(len(texts))
+    for number, text in enumerate(texts, start=1):
+        tally.page(number, text, extractor)
+
+
+def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
+    """Read a legacy .doc with catdoc (antiword as a second try)."""
+    if _ole_is_encrypted(path):
+        raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+    commands = []
+    if shutil.which("catdoc"):
+        # -w: one line per paragraph; UTF-8 output keeps Chinese text.
+        commands.append(["catdoc", "-d", "utf-8", "-w", str(path)])
+    if shutil.which("antiword"):
+        commands.append(["antiword", "-m", "UTF-8.txt", "-w", "0", str(path)])
+    if not commands:
+        raise _Refusal(FAILED, "reading .doc files needs catdoc (Debian package catdoc)")
+    errors = []
+    for command in commands:
+        try:
+            run = subprocess.run(command, capture_output=True, timeout=settings.extract_timeout_s,
+                                 stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            errors.append(f"{command[0]} timed out after {settings.extract_timeout_s:g} s")
+            continue
+        text = run.stdout.decode("utf-8", "replace")
+        if run.returncode == 0 and text.strip():
+            items: list = []
+            for block in text.split("\f"):
+                items.append(_BREAK)
+                items.extend((line, False) for line in block.split("\n"))
+            _emit_sections(_sections(items), "doc", tally)
+            return
+        message = " ".join(run.stderr.decode("utf-8", "replace").split())[:200]
+        errors.append(f"{command[0]}: {message or 'no text'}")
+    raise _Refusal(FAILED, "cannot be read as a Word document: " + "; ".join(errors))
+
+
+def _ole_is_encrypted(path: Path) -> bool:
+    """Tell whether an Office (OLE) file is password-protected (an encrypted .docx, say)."""
+    name = "EncryptedPackage".encode("utf-16-le")
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    return name in head
