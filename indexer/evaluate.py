@@ -68,10 +68,11 @@ def load_judgements(path: Path) -> list[JudgedQuery]:
 
 
 def score(returned: list[str], relevant: list[str]) -> tuple[float, float, float]:
-    """recall@K, reciprocal rank@K and nDCG@K (binary relevance) of one ranking."""
+    """recall@K (capped at K relevant), reciprocal rank@K and nDCG@K (binary relevance) of one ranking."""
     top = returned[:K]
     rel = set(relevant)
-    recall = len(rel & set(top)) / len(rel) if rel else 1.0
+    # Capped recall: with more than K relevant documents, a perfect top K counts as 1.
+    recall = len(rel & set(top)) / min(len(rel), K) if rel else 1.0
     rr = next((1.0 / (i + 1) for i, d in enumerate(top) if d in rel), 0.0)
     dcg = sum(1.0 / math.log2(i + 2) for i, d in enumerate(top) if d in rel)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(rel), K)))

@@ -46,18 +46,18 @@ FIELD_WEIGHTS = {
 }
 DEFAULT_FIELDS = tuple(FIELD_WEIGHTS)
 
-# Query prefixes users may type, mapped to index fields.
+# Query prefixes users may type that are not schema field names themselves.
 FIELD_ALIASES = {
+    "language": "lang",
+    "program": "programme",
+    "place": "meta",
+    "event": "meta",
+    "id": "doc_id",
+}
+# A field prefix that stands for several index fields (its English, jieba and bigram forms).
+FIELD_GROUPS = {
     "title": ("title", "title_zh", "title_cjk"),
-    "kind": ("kind",),
-    "year": ("year",),
-    "lang": ("lang",),
-    "language": ("lang",),
-    "programme": ("programme",),
-    "program": ("programme",),
-    "place": ("meta", "meta_cjk"),
-    "event": ("meta", "meta_cjk"),
-    "id": ("doc_id",),
+    "meta": ("meta", "meta_cjk"),
 }
 
 # Text fields whose terms live in the Chinese (bigram) space.

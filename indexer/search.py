@@ -27,6 +27,7 @@ from .schema import (
     CJK_FIELDS,
     DEFAULT_FIELDS,
     FIELD_ALIASES,
+    FIELD_GROUPS,
     FIELD_WEIGHTS,
     RECORD_DOC,
     RECORD_FILE,
@@ -37,7 +38,7 @@ from .schema import (
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
 # Weight of the glossary's translation against the user's own words.
-TRANSLATION_WEIGHT = 0.5
+TRANSLATION_WEIGHT = 0.3
 
 
 # --- results ------------------------------------------------------------------
@@ -170,9 +171,11 @@ class _PrebuiltNode(syntax.SyntaxNode):
     has_fieldname = False
     has_text = False
 
-    def __init__(self, q):
+    def __init__(self, q, startchar=None, endchar=None):
         self.q = q
         self.boost = 1.0
+        self.startchar = startchar
+        self.endchar = endchar
 
     def r(self):
         return f"Prebuilt({self.q!r})"
@@ -186,16 +189,46 @@ def _schema():
     return build_schema()
 
 
-def _parser(group=qparser.AndGroup) -> qparser.QueryParser:
+def _parser(group=qparser.AndGroup, glossary: Glossary | None = None,
+            added: list[str] | None = None) -> qparser.QueryParser:
+    """The query parser: default fields with their weights, our operators and expansions."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
     # Apostrophes are part of English text ("People's Republic"), not quotes;
     # "*:*" (every document) is no use to people.
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     parser.remove_plugin_class(qparser.EveryPlugin)
-    # "-word" excludes and "+word" requires, as in most search boxes.
-    # Only at the start of a word, so "EU-China" stays one phrase-like term.
-    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=\()|^)\+", minusexpr=r"(?:(?<=\s)|(?<=\()|^)-"))
+    # "-word" excludes and "+word" requires, as in most search boxes; only at
+    # the start of a word, so "EU-China" stays one phrase-like term.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=\()|^)\+",
+                                              minusexpr=r"(?:(?<=\s)|(?<=\()|^)-"))
+    aliases: dict[str, list[str]] = {}
+    for alias, target in FIELD_ALIASES.items():
+        aliases.setdefault(target, []).append(alias)
+    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.add_plugin(_ArchivePlugin(glossary, added if added is not None else []))
     return parser
+
+
+class _ArchivePlugin(qparser.Plugin):
+    """Field groups (title: searches every title field) and glossary expansion.
+
+    Runs after explicit field names are applied (priority 100) and before
+    unfielded words are spread over the default fields (110), so it still
+    sees the words as the user typed them.
+    """
+
+    def __init__(self, glossary: Glossary | None, added: list[str]):
+        self.glossary = glossary
+        self.added = added
+
+    def filters(self, parser):
+        return [(self.do_filter, 105)]
+
+    def do_filter(self, parser, group):
+        group = _expand_field_groups(group)
+        if self.glossary is not None:
+            group = _expand_glossary(group, self.glossary, self.added)
+        return group
 
 
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
@@ -216,19 +249,15 @@ def normalize_query(text: str, settings: Settings) -> str:
     return text
 
 
-def _expand_aliases(node):
-    """Turn user field names (title:, place:) into the index fields they stand for."""
+def _expand_field_groups(node):
+    """A prefix such as title: searches each index field of its group."""
     if isinstance(node, syntax.GroupNode):
-        node.nodes = [_expand_aliases(n) for n in node.nodes]
+        node.nodes = [_expand_field_groups(n) for n in node.nodes]
         return node
     name = getattr(node, "fieldname", None)
-    if name and name in FIELD_ALIASES:
-        targets = FIELD_ALIASES[name]
-        if len(targets) == 1:
-            node.set_fieldname(targets[0], override=True)
-            return node
+    if name in FIELD_GROUPS:
         copies = []
-        for target in targets:
+        for target in FIELD_GROUPS[name]:
             c = copy.copy(node)
             c.set_fieldname(target, override=True)
             copies.append(c)
@@ -242,45 +271,61 @@ def _word_text(node) -> str | None:
     return None
 
 
-def _translation_query(text: str) -> wq.Query:
-    # The translation is searched as a phrase over the default fields.
-    return _parser().parse(f'"{text}"')
+def _phrase_text(node) -> str | None:
+    if isinstance(node, qparser.PhrasePlugin.PhraseNode) and node.fieldname is None:
+        return node.text
+    return None
+
+
+def _plain_query(text: str) -> wq.Query:
+    """TEXT parsed over the default fields, without glossary expansion."""
+    return _parser().parse(text)
 
 
 def _expand_glossary(node, glossary: Glossary, added: list[str]):
-    """Add the other language's terms beside glossary words, in place."""
+    """Search glossary terms in the other language too, weighted lower; in place."""
     if not isinstance(node, syntax.GroupNode):
         return node
-    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes]
+    # Whitespace nodes are dropped by the parser at a later stage anyway;
+    # without them, consecutive words are consecutive nodes.
+    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes
+             if not isinstance(n, syntax.Whitespace)]
     out, i = [], 0
     longest = max((len(k) for k in glossary.en_to_zh), default=0)
     while i < len(nodes):
         n = nodes[i]
-        # English: the longest run of plain words that is a glossary term.
+        phrase = _phrase_text(n)
+        # English: the longest run of plain words, or a quoted phrase, that is a glossary term.
         match = None
-        for length in range(min(longest, len(nodes) - i), 0, -1):
+        # A term after "+" or "-" keeps its own meaning: no expansion.
+        signed = i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
+        for length in range(0 if signed else min(longest, len(nodes) - i), 0, -1):
             words = [_word_text(x) for x in nodes[i:i + length]]
-            if None in words:
-                continue
-            key = tuple(w.lower() for w in words)
-            if key in glossary.en_to_zh:
-                match = (length, glossary.en_to_zh[key])
+            if None not in words and tuple(w.lower() for w in words) in glossary.en_to_zh:
+                match = (length, " ".join(words), glossary.en_to_zh[tuple(w.lower() for w in words)])
                 break
+        if match is None and phrase and not signed:
+            key = tuple(w.lower() for w in analysis.LATIN_WORD.findall(phrase))
+            if key in glossary.en_to_zh:
+                match = (1, f'"{phrase}"', glossary.en_to_zh[key])
         if match:
-            length, zh = match
-            own = syntax.AndGroup(nodes[i:i + length]) if length > 1 else nodes[i]
-            out.append(_PrebuiltNode(wq.Or([own.query(_parser()),
-                                            _translation_query(zh).with_boost(TRANSLATION_WEIGHT)])))
+            length, own_text, zh = match
+            own = _plain_query(own_text)
+            out.append(_PrebuiltNode(wq.Or([own, _plain_query(f'"{zh}"').with_boost(TRANSLATION_WEIGHT)]),
+                                     n.startchar, nodes[i + length - 1].endchar))
             added.append(zh)
             i += length
             continue
-        text = _word_text(n)
-        if text and analysis.HAS_CJK.search(text):
+        # Chinese: every glossary term inside the word (or phrase), longest first.
+        text = _word_text(n) or phrase
+        if text and not signed and analysis.HAS_CJK.search(text):
             translations = _chinese_terms(analysis.fold(text), glossary)
             if translations:
-                parts = [_translation_query(en) for en in translations]
+                parts = [_plain_query(f'"{en}"') for en in translations]
                 translated = parts[0] if len(parts) == 1 else wq.And(parts)
-                out.append(_PrebuiltNode(wq.Or([n.query(_parser()), translated.with_boost(TRANSLATION_WEIGHT)])))
+                own = _plain_query(f'"{text}"' if phrase else text)
+                out.append(_PrebuiltNode(wq.Or([own, translated.with_boost(TRANSLATION_WEIGHT)]),
+                                         n.startchar, n.endchar))
                 added.extend(translations)
                 i += 1
                 continue
@@ -291,7 +336,7 @@ def _expand_glossary(node, glossary: Glossary, added: list[str]):
 
 
 def _chinese_terms(text: str, glossary: Glossary) -> list[str]:
-    """English translations of the glossary terms found in a Chinese word, longest first."""
+    """English translations of the glossary terms found in a Chinese string, longest match first."""
     found, i = [], 0
     keys = sorted(glossary.zh_to_en, key=len, reverse=True)
     while i < len(text):
@@ -316,20 +361,14 @@ def _fix_cjk_terms(q: wq.Query) -> wq.Query:
 
 def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[wq.Query, list[str]]:
     """Parse user query TEXT; return the Whoosh query and the glossary terms added."""
-    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup)
+    added: list[str] = []
+    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added)
     try:
-        tree = parser.process(text)
-        tree = _expand_aliases(tree)
-        added: list[str] = []
-        if glossary is not None:
-            tree = _expand_glossary(tree, glossary, added)
-        q = tree.query(parser)
+        q = parser.parse(text, normalize=False)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
         raise SearchQueryError(f"The query could not be understood: {exc}") from None
-    if q is None:
-        q = wq.NullQuery
-    q = _fix_cjk_terms(q).normalize()
-    if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+    q = _fix_cjk_terms(q if q is not None else wq.NullQuery).normalize()
+    if q is wq.NullQuery or not list(q.leaves()):
         raise SearchQueryError("The query has no words to search for: add a word, a Chinese term or a phrase.")
     return q, list(dict.fromkeys(added))
 
@@ -357,12 +396,25 @@ def _doc_data(searcher) -> dict[str, dict]:
     return cache
 
 
+class _Ranked(NamedTuple):
+    doc_id: str
+    meta: dict
+    score: float
+    own_words: bool      # matched the words as typed, not only their translation
+
+
 def _sort_key(sort: str):
+    """Key for sorting _Ranked entries, best first under reverse=True."""
     if sort == "newest":
-        return lambda d: (d[1].get("date") or "0000", d[2])
+        return lambda r: (r.meta.get("date") or "0000", r.score)
     if sort == "oldest":
-        return lambda d: (-(int(d[1].get("date", "9999")[:4] or 9999)), d[1].get("date") or "9999", d[2])
-    return lambda d: d[2]
+        # Undated documents go last; within a date, the better match first.
+        return lambda r: (bool(r.meta.get("date")), _negated(r.meta.get("date") or ""), r.score)
+    return lambda r: (r.own_words, r.score)
+
+
+def _negated(date: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in date)
 
 
 def search(searcher, text: str, settings: Settings, filters: Filters | None = None, page: int = 1,
@@ -388,6 +440,13 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         fallback = bool(groups)
         if fallback:
             q = q_any
+    own_docs = None
+    if added and groups:
+        # The user's own words come first: a document reached only through
+        # the glossary's translation ranks after every document that has the
+        # words as typed, however well its title matches the translation.
+        own_q, _ = parse_query(text, None, any_word=fallback)
+        own_docs = set(_run(searcher, own_q, filters, settings))
     docs = _doc_data(searcher)
     ranked = []
     for doc_id, g in groups.items():
@@ -398,13 +457,14 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         # A document's score: its title/metadata match plus its best page,
         # with a little credit for further matching pages.
         score = g["doc"] + (page_scores[0] if page_scores else 0) + 0.25 * sum(page_scores[1:3])
-        ranked.append((doc_id, meta, score))
+        own = own_docs is None or doc_id in own_docs
+        ranked.append(_Ranked(doc_id, meta, score, own))
     ranked.sort(key=_sort_key(sort), reverse=True)
     facets = _facet_counts(ranked, groups)
     start = (page - 1) * page_size
     terms = highlight.query_terms(q)
-    hits = [_document_hit(doc_id, meta, score, groups[doc_id], searcher, terms, settings)
-            for doc_id, meta, score in ranked[start:start + page_size]]
+    hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], searcher, terms, settings)
+            for r in ranked[start:start + page_size]]
     result = SearchResult(query=text, hits=hits, total=len(ranked), page=page, page_size=page_size,
                           sort=sort, filters=filters, facets=facets, also_searched=added,
                           any_word_fallback=fallback)
@@ -450,7 +510,7 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
 
 def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:
     counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    for doc_id, meta, _ in ranked:
+    for doc_id, meta, _, _ in ranked:
         for name in ("kind", "programme"):
             if meta.get(name):
                 counts[name][meta[name]] = counts[name].get(meta[name], 0) + 1
