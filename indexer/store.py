@@ -182,8 +182,8 @@ class IndexReaderPool:
     """Searchers for a long-running process (the web app), one per thread.
 
     Each call to `searcher()` returns a searcher on the newest committed
-    state: if the live generation was swapped, the new one is opened; if new
-    segments were committed, the searcher is refreshed (cheap when nothing
+    state: if the live generation was swapped, the new one is opened; if a
+    commit happened, a fresh searcher is opened (nothing is done when nothing
     changed). This is how every worker sees updates without a restart.
     """
 
@@ -192,27 +192,33 @@ class IndexReaderPool:
         self._local = threading.local()
 
     def searcher(self):
+        local = self._local
+        cached = getattr(local, "entry", None)   # (generation, index, searcher)
         gen = current_generation(self.index_dir)
+        if cached is not None and cached[0] == gen:
+            ix, s = cached[1], cached[2]
+            # Whoosh's own Searcher.refresh() is not used: it reuses segment
+            # readers by segment id, so a segment that gained deletions keeps
+            # its old ones and merged-away segments stay in (whoosh-reloaded
+            # 2.7.5): replaced records would show twice.
+            try:
+                unchanged = ix.latest_generation() == s.reader().generation()
+            except OSError:     # swapped out and deleted a moment ago
+                unchanged = False
+            if unchanged:
+                return s
+        self.close()
         if gen is None:
             raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
-        local = self._local
-        cached = getattr(local, "entry", None)
-        if cached is None or cached[0] != gen:
-            if cached is not None:
-                cached[1].close()
-            s = open_index(gen).searcher()
-            local.entry = (gen, s)
-            return s
-        s = cached[1].refresh()
-        if s is not cached[1]:
-            cached[1].close()
-            local.entry = (gen, s)
+        ix = open_index(gen)
+        s = ix.searcher()
+        local.entry = (gen, ix, s)
         return s
 
     def close(self) -> None:
         cached = getattr(self._local, "entry", None)
         if cached is not None:
-            cached[1].close()
+            cached[2].close()
             self._local.entry = None
 
 
