@@ -91,7 +91,9 @@ def segmenter():
             seg = jieba.Tokenizer()
             seg.initialize()
             if _userdict_path is not None and Path(_userdict_path).exists():
-                seg.load_userdict(str(_userdict_path))
+                # An open file, closed here: given a path, jieba leaves its file open.
+                with open(_userdict_path, "rb") as fh:
+                    seg.load_userdict(fh)
             _segmenter = seg
     return _segmenter
 
