@@ -42,12 +42,21 @@ INDEX_NAME = "MAIN"
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation's folder, or None when no index has been built."""
     link = Path(index_dir) / CURRENT
-    try:
-        target = os.readlink(link)
-    except OSError:
-        return None
-    path = Path(index_dir) / target
-    return path if whoosh_index.exists_in(str(path), indexname=INDEX_NAME) else None
+    seen = None
+    # A rebuild may swap the link and delete the generation it pointed to
+    # between reading the link and looking into the folder: when the folder
+    # holds no index, read the link again before saying there is none.
+    while True:
+        try:
+            target = os.readlink(link)
+        except OSError:
+            return None
+        if target == seen:
+            return None
+        path = Path(index_dir) / target
+        if whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+            return path
+        seen = target
 
 
 def new_generation(index_dir: Path) -> Path:
@@ -208,10 +217,7 @@ class IndexReaderPool:
             if unchanged:
                 return s
         self.close()
-        if gen is None:
-            raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
-        ix = open_index(gen)
-        s = ix.searcher()
+        gen, ix, s = _open_live(self.index_dir)
         local.entry = (gen, ix, s)
         return s
 
@@ -222,13 +228,28 @@ class IndexReaderPool:
             self._local.entry = None
 
 
+def _open_live(index_dir: Path):
+    """(generation, index, searcher) of the live index.
+
+    A rebuild may swap `current` and delete the generation it pointed to
+    while this opens it; then the new generation is opened instead.
+    """
+    for attempt in range(5):
+        gen = current_generation(index_dir)
+        if gen is None:
+            raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
+        try:
+            ix = open_index(gen)
+            return gen, ix, ix.searcher()
+        except Exception:
+            if attempt == 4 or current_generation(index_dir) == gen:
+                raise
+
+
 @contextlib.contextmanager
 def open_searcher(index_dir: Path):
     """A searcher on the live index, closed on exit."""
-    gen = current_generation(index_dir)
-    if gen is None:
-        raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
-    s = open_index(gen).searcher()
+    _, _, s = _open_live(index_dir)
     try:
         yield s
     finally:
