@@ -1,0 +1,140 @@
+"""The analyzers, and Chinese and bilingual search over real PDFs (issue 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer import analysis
+from indexer.build import update
+from indexer.search import search
+from indexer.store import open_searcher
+
+from conftest import make_settings, write_pdf
+
+
+def tokens(analyzer, text, **kw):
+    return [t.text for t in analyzer(text, **kw)]
+
+
+def test_english_analyzer_folds_case_accents_spelling_and_stems():
+    en = analysis.english_analyzer()
+    assert tokens(en, "Dublín") == tokens(en, "dublin") == ["dublin"]
+    assert tokens(en, "urbanisation") == tokens(en, "urbanization")
+    assert tokens(en, "Programmes") == tokens(en, "programs")
+    assert tokens(en, "NDRC MoU") == tokens(en, "ndrc mou")
+    assert tokens(en, "EU-China") == tokens(en, "EU–China") == tokens(en, "EU China") == ["eu", "china"]
+    assert tokens(en, "the policies of the Union") == ["polici", "union"]
+    # Chinese is left to the Chinese fields
+    assert tokens(en, "区域政策 cohesion") == tokens(en, "cohesion") == ["cohes"]
+
+
+def test_jieba_tokens_have_sequential_positions_and_true_offsets():
+    text = "欧盟的凝聚政策, and 區域政策"
+    toks = [(t.text, t.pos, t.startchar, t.endchar)
+            for t in analysis.chinese_word_analyzer()(text, positions=True, chars=True)]
+    assert [t[1] for t in toks] == list(range(len(toks)))
+    for word, _, start, end in toks:
+        assert analysis.fold(text[start:end]) == word
+    assert "区域" in [t[0] for t in toks] or "区域政策" in [t[0] for t in toks]
+
+
+def test_bigrams_cover_every_substring_and_fold_traditional():
+    toks = tokens(analysis.cjk_bigram_analyzer(), "區域政策，合作")
+    assert toks == ["区域", "域政", "政策", "策", "合作", "作"]
+    # at query time no trailing single character is added
+    assert tokens(analysis.cjk_bigram_analyzer(), "区域政策", mode="query") == ["区域", "域政", "政策"]
+    assert tokens(analysis.cjk_bigram_analyzer(), "区", mode="query") == ["区"]
+
+
+def test_fold_keeps_length():
+    text = "國家發展和改革委員會 EU"
+    assert analysis.fold(text) == "国家发展和改革委员会 EU"
+    assert len(analysis.fold(text)) == len(text)
+
+
+@pytest.fixture(scope="module")
+def zh_index(tmp_path_factory):
+
+
+    root = tmp_path_factory.mktemp("zh")
+    settings = make_settings(root)
+    archive = root / "archive"
+    write_pdf(archive / "a.pdf", ["中国与欧盟的区域政策合作。", "国家发展和改革委员会负责区域发展。"])
+    write_pdf(archive / "b.pdf", ["区域合作与政策研究，城乡统筹。"])
+    write_pdf(archive / "c.pdf", ["The EU–China dialogue on urbanisation in Dublín.", "NDRC and the MoU of 2006."])
+    write_pdf(archive / "d.pdf", ["欧盟凝聚政策与中国的区域政策比较研究。"])
+    update(settings)
+    return settings
+
+
+def ids(settings, q, **kw):
+    with open_searcher(settings.index_dir) as s:
+        return sorted(h.doc_id for h in search(s, q, settings, **kw).hits)
+
+
+def pages_of(settings, q):
+    with open_searcher(settings.index_dir) as s:
+        return {(h.doc_id, p.page) for h in search(s, q, settings).hits for f in h.files for p in f.pages}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("区域政策", ["a", "d"]),
+    ("區域政策", ["a", "d"]),            # traditional finds simplified
+    ("发展和改革", ["a"]),               # not a jieba word: found through bigrams
+    ("展和改", ["a"]),
+    ('"区域政策合作"', ["a"]),
+    ('"政策合作"', ["a"]),
+    ('"合作政策"', []),                  # the characters must stand in this order
+    ("统筹", ["b"]),
+    ("凝", ["d"]),                       # a single character
+])
+def test_chinese_queries_find_exactly_the_pages_that_contain_them(zh_index, query, expected):
+    assert ids(zh_index, query, expand=False) == expected
+
+
+def test_chinese_query_reports_the_page(zh_index):
+    assert pages_of(zh_index, "改革委员会") == {("a", 2)}
+
+
+@pytest.mark.parametrize("query", ["EU China", '"EU China"', "EU-China", "eu–china", "urbanization",
+                                   "Dublin", "ndrc", "MOU", "ＥＵ", "２００６"])
+def test_english_variants_meet(zh_index, query):
+    assert ids(zh_index, query, expand=False) == ["c"]
+
+
+def test_whole_word_match_ranks_above_match_inside_longer_word(tmp_path):
+
+
+    settings = make_settings(tmp_path)
+    # 政策 is a whole jieba word in "x"; in "y" the same characters only occur
+    # inside the longer user-dictionary word 区域政策合作 (as bigrams).
+    write_pdf(tmp_path / "archive" / "x.pdf", ["他们讨论政策。"])
+    write_pdf(tmp_path / "archive" / "y.pdf", ["关于区域政策合作。"])
+    update(settings)
+    with open_searcher(settings.index_dir) as s:
+        hits = search(s, "政策", settings, expand=False).hits
+    assert [h.doc_id for h in hits] == ["x", "y"]
+
+
+def test_snippets_highlight_whole_chinese_characters(zh_index):
+    with open_searcher(zh_index.index_dir) as s:
+        hit = search(s, "區域政策", zh_index, expand=False).hits[0]
+    snippet = hit.files[0].pages[0].snippet
+    assert "<mark>区域政策</mark>" in snippet
+
+
+def test_user_dictionary_change_reanalyses_only_chinese_pages(tmp_path):
+
+
+    userdict = tmp_path / "userdict.txt"
+    userdict.write_text("区域政策 100 n\n", encoding="utf-8")
+    settings = make_settings(tmp_path, userdict=str(userdict))
+    write_pdf(tmp_path / "archive" / "zh.pdf", ["区域政策合作。", "第二页区域发展。"])
+    write_pdf(tmp_path / "archive" / "en.pdf", ["Only English here.", "And here."])
+    update(settings)
+    userdict.write_text("区域政策 100 n\n区域发展 100 n\n", encoding="utf-8")
+    analysis.configure_segmenter(None)  # the next update loads the new dictionary
+    report = update(settings)
+    assert report.extracted == 0
+    assert report.reanalysed_pages == 2
+    assert update(settings).reanalysed_pages == 0
