@@ -54,7 +54,11 @@ def current_generation(index_dir: Path) -> Path | None:
         if target == seen:
             return None
         path = Path(index_dir) / target
-        if whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+        try:
+            exists = whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
+        except OSError:     # deleted while being looked into
+            exists = False
+        if exists:
             return path
         seen = target
 
