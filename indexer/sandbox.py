@@ -33,6 +33,10 @@ MEMORY = "memory"
 CRASH = "crash"
 ERROR = "error"
 
+# A new worker's first task gets this much extra time: starting the process and
+# importing the task's module (pypdf, PDFium) can be slow on a loaded machine.
+STARTUP_GRACE_S = 30.0
+
 # A worker is replaced after this many tasks, so that memory a library leaks
 # (pypdf caches, PDFium fonts) never accumulates over a large archive.
 MAX_TASKS_PER_WORKER = 50
@@ -86,6 +90,8 @@ def _worker_main(conn: Connection, func: Callable, memory_mb: int) -> None:
     # Ctrl-C goes to the whole process group: the parent decides what to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_memory(memory_mb)
+    # FUNC's module has been imported by now: the parent starts the task's clock from here.
+    conn.send(("ready", None))
     while True:
         try:
             message = conn.recv()
@@ -131,6 +137,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.tasks_done = 0
+        self.ready = False
         self.task: tuple | None = None       # (task_id, key)
         self.chunks: list = []
         self.deadline = 0.0
@@ -138,7 +145,7 @@ class _Worker:
     def assign(self, task_id: int, key, payload, timeout_s: float) -> None:
         self.task = (task_id, key)
         self.chunks = []
-        self.deadline = time.monotonic() + timeout_s
+        self.deadline = time.monotonic() + timeout_s + (0 if self.ready else STARTUP_GRACE_S)
         self.conn.send((task_id, payload))
 
     def kill(self) -> None:
@@ -242,6 +249,10 @@ def _drain(worker: _Worker, timeout_s: float, memory_mb: int) -> Outcome | None:
             worker.process.join(5)
             return _finish(worker, _crash(worker.process.exitcode, memory_mb))
         kind, task_id = message[0], message[1]
+        if kind == "ready":
+            worker.ready = True
+            worker.deadline = time.monotonic() + timeout_s
+            continue
         if task_id != worker.task[0]:
             continue                       # left over from an earlier task: ignore
         if kind == "chunk":
