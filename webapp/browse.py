@@ -1,0 +1,68 @@
+"""For people who don't know what to search for: the list of documents, the Atom feed, OpenSearch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from itertools import groupby
+
+from flask import Blueprint, abort, render_template, request, url_for
+
+from indexer.search import list_documents
+
+from . import i18n
+from .site import searcher
+
+bp = Blueprint("browse", __name__)
+
+ORDERS = ("date", "kind")
+# Entries in the Atom feed: the most recently added documents.
+FEED_ENTRIES = 50
+# Namespace of the feed's entry ids: stable whatever host name the site is reached by.
+FEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:eu-china-regional-policy-archive")
+
+
+@bp.get("/browse")
+def index():
+    """All documents, grouped by year (?order=date) or by kind (?order=kind)."""
+    order = request.args.get("order", "date")
+    if order not in ORDERS:
+        abort(400, description=f"order must be one of {', '.join(ORDERS)}")
+    docs = list_documents(searcher(), order=order)
+    if order == "kind":
+        groups = [(i18n.label("kind", k), list(items)) for k, items in groupby(docs, key=lambda d: d.get("kind", ""))]
+    else:
+        groups = [(year or i18n.translate("undated"), list(items))
+                  for year, items in groupby(docs, key=lambda d: (d.get("date") or "")[:4])]
+    return render_template("browse/index.html", order=order, groups=groups, total=len(docs))
+
+
+@bp.get("/feed.atom")
+def feed():
+    """Atom feed of the documents most recently added to the archive."""
+    docs = list_documents(searcher(), order="added")[:FEED_ENTRIES]
+    entries = [dict(doc, updated=rfc3339(doc.get("added_at", "")),
+                    entry_id=uuid.uuid5(FEED_NAMESPACE, doc.get("id", "")).urn) for doc in docs]
+    updated = max((e["updated"] for e in entries), default=rfc3339(""))
+    body = render_template("browse/feed.xml", entries=entries, updated=updated,
+                           feed_id=uuid.uuid5(FEED_NAMESPACE, "feed").urn)
+    return body, 200, {"Content-Type": "application/atom+xml; charset=utf-8"}
+
+
+@bp.get("/opensearch.xml")
+def opensearch():
+    """OpenSearch description, so browsers can add the archive as a search engine."""
+    base = url_for("search.results", _external=True)
+    body = render_template("browse/opensearch.xml", search_template=base + "?q={searchTerms}",
+                           suggest_template=url_for("api.suggestions", _external=True)
+                           + "?format=opensearch&q={searchTerms}")
+    return body, 200, {"Content-Type": "application/opensearchdescription+xml; charset=utf-8"}
+
+
+def rfc3339(stamp: str) -> str:
+    """An index time stamp (local time, no zone) as an RFC 3339 date-time; now if empty or unreadable."""
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        moment = datetime.now(timezone.utc)
+    return moment.isoformat(timespec="seconds")

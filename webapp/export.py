@@ -1,0 +1,65 @@
+"""The current result list as CSV or JSON (metadata, matched pages, links)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, jsonify, request, url_for
+
+from indexer.search import search
+
+from .params import SearchParams
+from .serialize import document_url, file_url, result_dict
+from .site import searcher, settings
+
+bp = Blueprint("export", __name__)
+
+# Most documents in one export; the archive is a few thousand documents at most.
+EXPORT_MAX = 500
+CSV_COLUMNS = ("id", "title", "title_zh", "date", "kind", "programme", "event", "place", "languages",
+               "score", "matched_pages", "pages", "url", "pdf_urls")
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _all_results(params: SearchParams):
+    return search(searcher(), params.q, settings(), params.filters, 1, params.sort, params.expand,
+                  page_size=EXPORT_MAX)
+
+
+@bp.get("/export.csv", endpoint="csv")
+def csv_export():
+    """One row per document; pages as "en: 2, 5; zh: 1"."""
+    params = SearchParams.from_args(request.args)
+    result = _all_results(params)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    root = request.host_url.rstrip("/")
+    for hit in result.hits:
+        pages = "; ".join(f"{f.lang}: {', '.join(str(p.page) for p in f.pages)}" for f in hit.files)
+        writer.writerow([neutralise(str(v)) for v in (
+            hit.doc_id, hit.title, hit.title_zh, hit.date, hit.kind, hit.programme, hit.event, hit.place,
+            " ".join(hit.languages), hit.score, hit.matched_pages, pages,
+            root + document_url(hit.doc_id, params.q, params.expand),
+            " ".join(root + file_url(hit.doc_id, f.lang) for f in hit.files),
+        )])
+    # The byte order mark makes spreadsheet programs read the Chinese titles as UTF-8.
+    body = "\ufeff" + out.getvalue()
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
+                       "Content-Disposition": 'attachment; filename="search-results.csv"'}
+
+
+@bp.get("/export.json", endpoint="json")
+def json_export():
+    """All results (up to EXPORT_MAX) in the format of /api/search."""
+    params = SearchParams.from_args(request.args)
+    response = jsonify(result_dict(_all_results(params), params))
+    response.headers["Content-Disposition"] = 'attachment; filename="search-results.json"'
+    return response
+
+
+def neutralise(cell: str) -> str:
+    """CELL with a leading apostrophe if a spreadsheet would read it as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell

@@ -1,0 +1,276 @@
+"""The interface in English and Chinese: a small message catalogue.
+
+Why not Flask-Babel: the interface has about a hundred short labels in two
+languages, Chinese has no plural forms and English needs only a handful of
+singular/plural pairs. Babel would add a compile step (.po -> .mo) to the
+build, a dependency with megabytes of locale data, and a second place where
+labels live. A dictionary keeps every label next to its translation, a test
+checks that each key has both languages, and switching to Flask-Babel later
+means running `pybabel extract` over the `t()` calls.
+
+The language is chosen per request: the `ui_lang` cookie set by the switch
+control, else the browser's Accept-Language, else English.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+
+LANGUAGES = ("en", "zh")
+DEFAULT = "en"
+COOKIE = "ui_lang"
+# The html lang attribute of each interface language.
+HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # site and navigation
+    "site_name": {"en": "EU–China Regional Policy Dialogue Archive", "zh": "中欧区域政策对话档案库"},
+    "site_short": {"en": "EU–China Regional Policy Archive", "zh": "中欧区域政策档案库"},
+    "skip_to_content": {"en": "Skip to content", "zh": "跳到正文"},
+    "nav_label": {"en": "Main", "zh": "主导航"},
+    "nav_search": {"en": "Search", "zh": "检索"},
+    "nav_browse": {"en": "Browse", "zh": "浏览"},
+    "nav_status": {"en": "Index status", "zh": "索引状态"},
+    "nav_help": {"en": "Search help", "zh": "检索帮助"},
+    "nav_feed": {"en": "New documents (Atom feed)", "zh": "新增文件（Atom 订阅）"},
+    "switch_language": {"en": "中文", "zh": "English"},
+    "switch_language_label": {"en": "界面语言：中文", "zh": "Interface language: English"},
+    "footer_note": {"en": "Documents of the EU–China High Level Regional Policy Dialogue, searchable in English and Chinese.",
+                    "zh": "中欧高层区域政策对话文件，可用中文和英文检索。"},
+    "opensearch_description": {"en": "Search the EU–China regional policy dialogue documents",
+                               "zh": "检索中欧区域政策对话文件"},
+    # search box
+    "search_label": {"en": "Search the documents", "zh": "检索文件"},
+    "search_placeholder": {"en": "e.g. cohesion policy, 区域政策, \"urban development\"",
+                           "zh": "例如：区域政策、cohesion policy、\"城镇化\""},
+    "search_button": {"en": "Search", "zh": "检索"},
+    "search_help_link": {"en": "How to search", "zh": "检索语法"},
+    "suggestions": {"en": "Suggestions", "zh": "建议"},
+    "suggestions_count": {"en": "{n} suggestions, use the up and down arrow keys",
+                          "zh": "{n} 条建议，可用上下方向键选择"},
+    # home
+    "home_intro": {"en": "Full-text search across the memoranda, joint statements, studies and seminar reports of the "
+                         "EU–China regional policy dialogue, in English and Chinese. Every result shows the pages "
+                         "where your words are.",
+                   "zh": "全文检索中欧区域政策对话的谅解备忘录、联合声明、研究报告和研讨会文件，支持中文和英文。"
+                         "每条结果都会显示检索词所在的页码。"},
+    "home_count": {"en": "{documents} documents, {pages} pages indexed, last updated {last_update}.",
+                   "zh": "已索引 {documents} 份文件、{pages} 页，最近更新：{last_update}。"},
+    "home_try": {"en": "Try:", "zh": "试试："},
+    "home_latest": {"en": "Most recent documents", "zh": "最新文件"},
+    "browse_all": {"en": "Browse all documents", "zh": "浏览全部文件"},
+    # results
+    "results_title": {"en": "Search results for “{q}”", "zh": "“{q}”的检索结果"},
+    "results_count_one": {"en": "1 document", "zh": "1 份文件"},
+    "results_count": {"en": "{n} documents", "zh": "{n} 份文件"},
+    "results_page_of": {"en": "page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
+    "no_results": {"en": "No document matches “{q}”.", "zh": "没有与“{q}”匹配的文件。"},
+    "no_results_hint": {"en": "Check the spelling, use fewer words, remove filters, or try the other language.",
+                        "zh": "请检查拼写、减少检索词、取消筛选条件，或改用另一种语言检索。"},
+    "no_results_filters": {"en": "Remove all filters", "zh": "取消全部筛选"},
+    "page_out_of_range": {"en": "There are no results on this page.", "zh": "此页没有结果。"},
+    "first_page": {"en": "Go to the first page", "zh": "回到第一页"},
+    "did_you_mean": {"en": "Did you mean", "zh": "您是不是要找"},
+    "also_searched": {"en": "Also searched:", "zh": "同时检索了："},
+    "also_searched_off": {"en": "search only for what I typed", "zh": "只检索我输入的词"},
+    "expansion_off": {"en": "Glossary translation is off for this search.", "zh": "本次检索未使用术语表翻译。"},
+    "expansion_on": {"en": "Also search the other language", "zh": "同时检索另一种语言"},
+    "any_word_fallback": {"en": "No document has all of your words; showing documents with any of them.",
+                          "zh": "没有文件同时包含全部检索词，以下为包含其中任一词的文件。"},
+    "matched_pages": {"en": "Matching pages", "zh": "匹配页"},
+    "page_n": {"en": "p. {n}", "zh": "第 {n} 页"},
+    "page_link_label": {"en": "Page {n} of {file}", "zh": "{file} 第 {n} 页"},
+    "pdf_page": {"en": "PDF p. {n}", "zh": "PDF 第 {n} 页"},
+    "pdf_page_label": {"en": "Open the PDF at page {n}", "zh": "打开 PDF 第 {n} 页"},
+    "other_pages_one": {"en": "1 more matching page", "zh": "另有 1 页匹配"},
+    "other_pages": {"en": "{n} more matching pages", "zh": "另有 {n} 页匹配"},
+    "title_matched": {"en": "Title or description matches", "zh": "标题或简介匹配"},
+    "export": {"en": "Export results", "zh": "导出结果"},
+    "export_csv": {"en": "CSV", "zh": "CSV"},
+    "export_json": {"en": "JSON", "zh": "JSON"},
+    "results_label": {"en": "Results", "zh": "检索结果"},
+    # sorting, filters, facets
+    "sort_label": {"en": "Sort by", "zh": "排序"},
+    "sort_relevance": {"en": "Relevance", "zh": "相关度"},
+    "sort_newest": {"en": "Newest", "zh": "最新"},
+    "sort_oldest": {"en": "Oldest", "zh": "最早"},
+    "filters": {"en": "Narrow the results", "zh": "筛选结果"},
+    "active_filters": {"en": "Active filters", "zh": "已选筛选条件"},
+    "remove_filter": {"en": "Remove filter {name}: {value}", "zh": "取消筛选 {name}：{value}"},
+    "clear_filters": {"en": "Clear all filters", "zh": "清除全部筛选"},
+    "facet_kind": {"en": "Kind", "zh": "类型"},
+    "facet_year": {"en": "Year", "zh": "年份"},
+    "facet_lang": {"en": "Language", "zh": "语言"},
+    "facet_programme": {"en": "Programme", "zh": "项目"},
+    "facet_date_from": {"en": "From", "zh": "起始日期"},
+    "facet_date_to": {"en": "To", "zh": "截止日期"},
+    "facet_none": {"en": "none in these results", "zh": "本次结果中没有"},
+    "date_range": {"en": "Date range", "zh": "日期范围"},
+    "date_hint": {"en": "YYYY, YYYY-MM or YYYY-MM-DD", "zh": "格式：YYYY、YYYY-MM 或 YYYY-MM-DD"},
+    "selected": {"en": "selected", "zh": "已选"},
+    "apply": {"en": "Apply", "zh": "应用"},
+    # pager
+    "pagination": {"en": "Result pages", "zh": "结果分页"},
+    "previous": {"en": "Previous", "zh": "上一页"},
+    "next": {"en": "Next", "zh": "下一页"},
+    "page_number": {"en": "Page {n}", "zh": "第 {n} 页"},
+    # documents
+    "metadata": {"en": "About this document", "zh": "文件信息"},
+    "field_title": {"en": "Title", "zh": "标题"},
+    "field_title_zh": {"en": "Chinese title", "zh": "中文标题"},
+    "field_date": {"en": "Date", "zh": "日期"},
+    "field_kind": {"en": "Kind", "zh": "类型"},
+    "field_programme": {"en": "Programme", "zh": "项目"},
+    "field_event": {"en": "Event", "zh": "活动"},
+    "field_place": {"en": "Place", "zh": "地点"},
+    "field_summary": {"en": "Summary", "zh": "简介"},
+    "field_id": {"en": "Identifier", "zh": "编号"},
+    "field_added": {"en": "Added to the archive", "zh": "收录时间"},
+    "field_languages": {"en": "Languages", "zh": "语言"},
+    "uncatalogued": {"en": "This file has no catalogue entry; its title and date come from the file itself.",
+                     "zh": "此文件不在目录中，标题和日期取自文件本身。"},
+    "versions": {"en": "Language versions", "zh": "语言版本"},
+    "file": {"en": "File", "zh": "文件"},
+    "status": {"en": "Status", "zh": "状态"},
+    "pages": {"en": "Pages", "zh": "页数"},
+    "open_pdf": {"en": "Open", "zh": "打开"},
+    "open_file_label": {"en": "Open the {language} version ({file})", "zh": "打开{language}版本（{file}）"},
+    "download": {"en": "Download", "zh": "下载"},
+    "download_label": {"en": "Download the {language} version ({file})", "zh": "下载{language}版本（{file}）"},
+    "show_text": {"en": "Show text", "zh": "显示正文"},
+    "showing_text": {"en": "Text shown below", "zh": "正文见下方"},
+    "file_missing": {"en": "The file is missing from the archive.", "zh": "档案库中缺少此文件。"},
+    "no_files": {"en": "The catalogue lists no file for this document.", "zh": "目录中没有此文件的电子版本。"},
+    "matched_in_document": {"en": "Pages matching “{q}”", "zh": "与“{q}”匹配的页"},
+    "no_match_in_document": {"en": "No page of this document matches “{q}”.", "zh": "本文件没有与“{q}”匹配的页。"},
+    "back_to_results": {"en": "Back to the results", "zh": "返回检索结果"},
+    "document_text": {"en": "Text of the {language} version", "zh": "{language}版本正文"},
+    "page_heading": {"en": "Page {n}", "zh": "第 {n} 页"},
+    "page_empty": {"en": "(no text on this page)", "zh": "（此页无文字）"},
+    "no_text": {"en": "No text was extracted from this file.", "zh": "未能从此文件中提取文字。"},
+    "pdf_viewer": {"en": "PDF viewer", "zh": "PDF 阅读器"},
+    "pdf_viewer_fallback": {"en": "Open the PDF at page {n}", "zh": "在第 {n} 页打开 PDF"},
+    "related": {"en": "Related documents", "zh": "相关文件"},
+    "failed_pages": {"en": "pages without text: {pages}", "zh": "无文字的页：{pages}"},
+    # statuses of files
+    "status_indexed": {"en": "indexed", "zh": "已索引"},
+    "status_partial": {"en": "partly indexed", "zh": "部分索引"},
+    "status_failed": {"en": "failed", "zh": "读取失败"},
+    "status_encrypted": {"en": "encrypted", "zh": "已加密"},
+    "status_needs_ocr": {"en": "needs OCR (scanned)", "zh": "需文字识别（扫描件）"},
+    "status_waiting": {"en": "waiting to be indexed", "zh": "等待索引"},
+    "status_ocr": {"en": "indexed with OCR", "zh": "已通过文字识别索引"},
+    # browse
+    "browse_title": {"en": "All documents", "zh": "全部文件"},
+    "browse_by_date": {"en": "By date", "zh": "按日期"},
+    "browse_by_kind": {"en": "By kind", "zh": "按类型"},
+    "browse_order": {"en": "Order", "zh": "排列方式"},
+    "browse_count": {"en": "{n} documents in the archive.", "zh": "档案库共有 {n} 份文件。"},
+    "undated": {"en": "Undated", "zh": "日期不详"},
+    "feed_title": {"en": "New documents in the EU–China Regional Policy Dialogue Archive",
+                   "zh": "中欧区域政策对话档案库新增文件"},
+    # status page
+    "status_title": {"en": "Index status", "zh": "索引状态"},
+    "status_documents": {"en": "Documents", "zh": "文件数"},
+    "status_pages": {"en": "Pages", "zh": "页数"},
+    "status_last_update": {"en": "Last update", "zh": "最近更新"},
+    "status_files": {"en": "Files by status", "zh": "按状态统计的文件"},
+    "status_waiting_title": {"en": "Waiting to be indexed", "zh": "等待索引的文件"},
+    "status_waiting_none": {"en": "Every file in the archive is indexed as it is on disk.",
+                            "zh": "档案库中的所有文件均已按当前内容索引。"},
+    "status_missing_title": {"en": "Indexed but gone from the archive", "zh": "已索引但已从档案库删除的文件"},
+    "status_failures_title": {"en": "Files that could not be read in full", "zh": "未能完整读取的文件"},
+    "status_failures_none": {"en": "No file failed.", "zh": "没有读取失败的文件。"},
+    "status_reason": {"en": "Reason", "zh": "原因"},
+    "status_document": {"en": "Document", "zh": "文件"},
+    "status_version_stale": {"en": "The index was built by another version of the software; it will be rebuilt at the next update.",
+                             "zh": "索引由其他版本的软件建立，下次更新时将重建。"},
+    "status_not_built": {"en": "No index has been built yet: run `python -m indexer update`.",
+                         "zh": "尚未建立索引：请运行 `python -m indexer update`。"},
+    # help
+    "help_title": {"en": "How to search", "zh": "检索语法"},
+    # admin
+    "admin_title": {"en": "Upload documents", "zh": "上传文件"},
+    "admin_off": {"en": "Uploads are off. An administrator turns them on by setting admin_password_hash in config.toml "
+                        "(create one with: python -m webapp hash-password).",
+                  "zh": "上传功能未开启。管理员可在 config.toml 中设置 admin_password_hash 来开启"
+                        "（用 python -m webapp hash-password 生成）。"},
+    "admin_pending": {"en": "Uploads are configured but not available in this version yet. Add files to the archive folder "
+                            "and run `python -m indexer update`.",
+                      "zh": "已配置上传功能，但当前版本尚未提供。请将文件放入档案库文件夹并运行 `python -m indexer update`。"},
+    # errors
+    "error_title": {"en": "Something went wrong", "zh": "出错了"},
+    "error_400": {"en": "The request could not be understood", "zh": "无法理解此请求"},
+    "error_404": {"en": "Not found", "zh": "未找到"},
+    "error_404_text": {"en": "There is no such page or document in the archive.", "zh": "档案库中没有此页面或文件。"},
+    "error_405": {"en": "Method not allowed", "zh": "不允许此操作"},
+    "error_413": {"en": "Too large", "zh": "内容过大"},
+    "error_500": {"en": "Server error", "zh": "服务器错误"},
+    "error_500_text": {"en": "The server could not answer this request. The error was logged with the request id below.",
+                       "zh": "服务器无法处理此请求，错误已记录，请求编号见下方。"},
+    "error_503": {"en": "Not available yet", "zh": "暂不可用"},
+    "query_error": {"en": "The query could not be run", "zh": "无法执行此检索"},
+    "request_id": {"en": "Request id", "zh": "请求编号"},
+    "go_home": {"en": "Go to the search page", "zh": "返回检索页"},
+    # languages of documents
+    "lang_en": {"en": "English", "zh": "英文"},
+    "lang_zh": {"en": "Chinese", "zh": "中文"},
+    # kinds of documents
+    "kind_memorandum of understanding": {"en": "memorandum of understanding", "zh": "谅解备忘录"},
+    "kind_addendum": {"en": "addendum", "zh": "补充文件"},
+    "kind_joint statement": {"en": "joint statement", "zh": "联合声明"},
+    "kind_joint declaration": {"en": "joint declaration", "zh": "联合宣言"},
+    "kind_joint conclusions": {"en": "joint conclusions", "zh": "联合结论"},
+    "kind_high-level seminar": {"en": "high-level seminar", "zh": "高层研讨会"},
+    "kind_study": {"en": "study", "zh": "研究报告"},
+    "kind_training report": {"en": "training report", "zh": "培训报告"},
+    "kind_programme report": {"en": "programme report", "zh": "项目报告"},
+    "kind_document": {"en": "document", "zh": "文件"},
+    # programmes
+    "programme_CETREGIO": {"en": "CETREGIO", "zh": "CETREGIO（中欧区域政策合作项目）"},
+    "programme_World Cities": {"en": "World Cities", "zh": "World Cities（世界城市项目）"},
+    "programme_International Urban Cooperation": {"en": "International Urban Cooperation",
+                                                  "zh": "International Urban Cooperation（国际城市合作项目）"},
+}
+
+
+def choose_language() -> str:
+    """The interface language of this request: cookie, then Accept-Language, then English."""
+    chosen = request.cookies.get(COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT) or DEFAULT
+
+
+def current_language() -> str:
+    """The interface language, chosen once per request."""
+    if "ui_lang" not in g:
+        g.ui_lang = choose_language()
+    return g.ui_lang
+
+
+def translate(key: str, lang: str | None = None, /, **values) -> str:
+    """The label KEY in LANG (the request's language by default), with {placeholders} filled."""
+    lang = lang or current_language()
+    entry = MESSAGES.get(key)
+    if entry is None:
+        # Unknown keys show themselves, so a missing label is visible but never breaks a page.
+        text = key
+    else:
+        text = entry.get(lang) or entry[DEFAULT]
+    return text.format(**values) if values else text
+
+
+def label(prefix: str, value: str, lang: str | None = None, /) -> str:
+    """The display name of a metadata value (kind, language, programme, status); the value itself if unknown."""
+    key = f"{prefix}_{value}"
+    if key in MESSAGES:
+        return translate(key, lang)
+    return value
+
+
+def plural(key: str, n: int, lang: str | None = None, /) -> str:
+    """KEY_one for 1, KEY otherwise (Chinese has one form; English two)."""
+    if n == 1 and f"{key}_one" in MESSAGES:
+        return translate(f"{key}_one", lang, n=n)
+    return translate(key, lang, n=n)

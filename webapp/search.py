@@ -1,0 +1,47 @@
+"""The search page: the query box, results with their matching pages, facets; and the query help."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from indexer.search import list_documents, search
+from indexer.status import searcher_status
+
+from .params import SearchParams
+from .site import searcher, settings
+
+bp = Blueprint("search", __name__)
+
+# Documents listed on the home page.
+HOME_LATEST = 6
+
+
+@bp.get("/")
+def home():
+    """The home page; with ?q= it is the results page (so `/?q=…` links work too)."""
+    params = SearchParams.from_args(request.args)
+    if params.q:
+        return _results_page(params)
+    s = searcher()
+    return render_template("search/home.html", params=params, status=searcher_status(s, settings(), check_disk=False),
+                           latest=list_documents(s, order="date")[:HOME_LATEST])
+
+
+@bp.get("/search")
+def results():
+    """Results of the query in ?q= with the filters, sort and page of the URL."""
+    params = SearchParams.from_args(request.args)
+    if not params.q:
+        return home()
+    return _results_page(params)
+
+
+def _results_page(params: SearchParams):
+    result = search(searcher(), params.q, settings(), params.filters, params.page, params.sort, params.expand)
+    return render_template("search/results.html", params=params, result=result)
+
+
+@bp.get("/help")
+def help():
+    """How to write queries, with examples that are links."""
+    return render_template("search/help.html", params=SearchParams())

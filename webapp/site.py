@@ -1,0 +1,110 @@
+"""What every page shares: the index reader, template helpers, the interface-language switch."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
+
+from indexer.config import Settings
+from indexer.store import IndexReaderPool
+
+from . import i18n
+
+bp = Blueprint("site", __name__)
+
+# The interface-language cookie lives for a year.
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+@dataclass
+class ArchiveState:
+    """Per-application state: the settings and one reader pool (a searcher per thread)."""
+
+    settings: Settings
+    readers: IndexReaderPool
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Attach the reader pool and the template helpers to APP."""
+    app.extensions["archive"] = ArchiveState(settings, IndexReaderPool(settings.index_dir))
+    from .params import page_window
+    from .serialize import document_url, file_url
+
+    app.jinja_env.globals.update(
+        document_url=document_url,
+        file_url=file_url,
+        page_window=page_window,
+        t=i18n.translate,
+        label=i18n.label,
+        plural=i18n.plural,
+        static_url=static_url,
+        language_switch_url=language_switch_url,
+    )
+    app.context_processor(_template_context)
+    app.register_blueprint(bp)
+
+
+def settings() -> Settings:
+    """The settings of the running application."""
+    return current_app.extensions["archive"].settings
+
+
+def searcher():
+    """This request's searcher, on the newest committed index (opened once per request)."""
+    if "searcher" not in g:
+        g.searcher = current_app.extensions["archive"].readers.searcher()
+    return g.searcher
+
+
+def _template_context() -> dict:
+    lang = i18n.current_language()
+    return {
+        "ui_lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "other_ui_lang": "zh" if lang == "en" else "en",
+    }
+
+
+def static_url(filename: str) -> str:
+    """URL of a static file with a content hash, so browsers re-fetch it only when it changes."""
+    return url_for("static", filename=filename, v=_static_version(current_app.static_folder, filename))
+
+
+@lru_cache(maxsize=64)
+def _static_version(folder: str, filename: str) -> str:
+    try:
+        return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def language_switch_url() -> str:
+    """Link that switches the interface to the other language and comes back to this page."""
+    lang = "zh" if i18n.current_language() == "en" else "en"
+    here = request.full_path if request.query_string else request.path
+    return url_for("site.language", set=lang, next=here)
+
+
+def safe_next(target: str | None) -> str:
+    """TARGET if it is a path inside this site, else the home page (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return request.script_root + target
+    return url_for("search.home")
+
+
+@bp.get("/language")
+def language():
+    """Switch the interface language (remembered in a cookie) and go back."""
+    lang = request.args.get("set", "")
+    response = redirect(safe_next(request.args.get("next")), code=303)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, lang, max_age=LANG_COOKIE_SECONDS, path=request.script_root or "/",
+                            samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
