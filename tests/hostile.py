@@ -360,6 +360,30 @@ def garbled_pdf(path: Path) -> Path:
     return path
 
 
+def encrypted_docx(path: Path) -> Path:
+    """Write what Word saves for a password-protected .docx: an OLE file with an EncryptedPackage."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    directory = "EncryptedPackage".encode("utf-16-le") + bytes(96) + "EncryptionInfo".encode("utf-16-le")
+    path.write_bytes(header + directory + bytes(4096))
+    return path
+
+
+def text_and_scan_pdf(path: Path) -> Path:
+    """Write a 2-page PDF: page 1 born-digital English, page 2 an image-only scan."""
+    from pypdf import PdfReader, PdfWriter
+
+    text = english_pdf(path.with_suffix(".text.pdf"), pages=1)
+    scan = scanned_english_pdf(path.with_suffix(".scan.pdf"))
+    writer = PdfWriter()
+    for source in (text, scan):
+        writer.append(PdfReader(source))
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    text.unlink()
+    scan.unlink()
+    return path
+
+
 # docx_file()'s default output converted by LibreOffice 7.4 (soffice --headless --convert-to doc),
 # zlib-compressed and base64-encoded: no library writes legacy .doc files.
 _LEGACY_DOC = (

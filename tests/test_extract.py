@@ -208,6 +208,11 @@ def test_zip_that_is_not_a_word_document(tmp_path, settings):
     assert (result.status, result.reason) == (FAILED, "not a Word document: a ZIP archive without word/document.xml")
 
 
+def test_password_protected_word_file(tmp_path, settings):
+    result = extract_file(hostile.encrypted_docx(tmp_path / "secret.docx"), settings)
+    assert (result.status, result.reason) == (ENCRYPTED, "encrypted: needs a password")
+
+
 @needs_catdoc
 def test_legacy_doc(files, settings):
     result = extract_file(files["legacy.doc"], settings)
@@ -244,6 +249,20 @@ def test_ocr_languages_follow_the_settings(settings):
     assert ocr_languages(settings) == ""                       # OCR off
     assert ocr_languages(settings.replace(ocr=True)) == "eng+chi_sim"
     assert ocr_languages(settings.replace(ocr=True, ocr_languages="eng+xx_nonexistent")) == "eng"
+
+
+def test_text_page_and_scanned_page_without_ocr(tmp_path, settings):
+    result = extract_file(hostile.text_and_scan_pdf(tmp_path / "mixed.pdf"), settings)
+    assert (result.status, result.reason) == (PARTIAL, "needs OCR: 1 page has no text layer")
+    assert [p.number for p in result.pages] == [1] and result.failed_pages == [2]
+
+
+@needs_tesseract
+def test_text_page_and_scanned_page_with_ocr(tmp_path, settings):
+    result = extract_file(hostile.text_and_scan_pdf(tmp_path / "mixed.pdf"), settings.replace(ocr=True))
+    assert (result.status, result.reason, result.extractor) == (INDEXED, "", "pypdf+ocr")
+    assert [(p.number, p.extractor) for p in result.pages] == [(1, "pypdf"), (2, "ocr")]
+    assert hostile.ENGLISH_WORD in result.pages[1].text
 
 
 def test_garbled_page_without_ocr(files, settings):
