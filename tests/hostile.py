@@ -17,7 +17,12 @@ from xml.sax.saxutils import escape
 ENGLISH_WORD = "cohesion"
 CHINESE_WORD = "区域政策"
 LAST_PAGE_WORD = "zanzibarite"
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")       # Debian: fonts-wqy-microhei
+CJK_TTF = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")        # Debian: fonts-wqy-microhei
+# Fonts that can draw Chinese into an image (PIL reads both TrueType and CFF outlines).
+_CJK_IMAGE_FONTS = [CJK_TTF,
+                    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),  # Debian: fonts-noto-cjk
+                    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")]            # Debian: fonts-wqy-zenhei
+CJK_FONT = next((f for f in _CJK_IMAGE_FONTS if f.exists()), CJK_TTF)
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")    # Debian: fonts-dejavu-core
 
 
@@ -99,9 +104,9 @@ def chinese_pdf(path: Path) -> Path:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfgen import canvas
 
-    if CJK_FONT.exists():
+    if CJK_TTF.exists():
         from reportlab.pdfbase.ttfonts import TTFont
-        pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
+        pdfmetrics.registerFont(TTFont("WQY", str(CJK_TTF), subfontIndex=0))
         font = "WQY"
     else:
         from reportlab.pdfbase.cidfonts import UnicodeCIDFont
