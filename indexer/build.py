@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,8 +32,7 @@ from whoosh.query import And, Term
 from . import analysis, extract
 from .catalogue import Catalogue, CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
-from .errors import IndexerError
-from .extract import FAILED, INDEXED, Extraction, PageText
+from .extract import INDEXED, Extraction, PageText
 from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
 from .store import (
     WriterLock,
@@ -504,7 +504,6 @@ def _rebuild_locked(settings: Settings, progress: Progress | None) -> UpdateRepo
         report = _Sync(ix, settings, progress, retry_failed=False).run()
     except BaseException:
         ix.close()
-        import shutil
         shutil.rmtree(gen, ignore_errors=True)
         raise
     ix.close()
@@ -512,5 +511,3 @@ def _rebuild_locked(settings: Settings, progress: Progress | None) -> UpdateRepo
     report.rebuilt = True
     return report
 
-
-__all__ = ["update", "rebuild", "UpdateReport", "scan_archive", "file_hash", "IndexerError", "FAILED"]
