@@ -571,6 +571,9 @@ def test_interface_language_follows_the_browser(client):
     zh = get_page(client, "/search?q=policy", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
     assert zh.find("html")[0]["lang"] == "zh-Hans"
     assert "检索结果" in zh.text
+    # Titles in the interface language first: the Chinese title is the link, the English one below.
+    title_link = zh.find("a", id="r-mou-2006")
+    assert title_link and "区域政策谅解备忘录" in zh.text.split("Memorandum of Understanding on Regional Policy")[0]
     en = get_page(client, "/search?q=policy", headers={"Accept-Language": "en-GB"})
     assert "Search results" in en.text
 

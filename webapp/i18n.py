@@ -23,6 +23,8 @@ COOKIE = "ui_lang"
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # punctuation: Chinese uses the full-width colon, with no space after it
+    "colon": {"en": ": ", "zh": "："},
     # site and navigation
     "site_name": {"en": "EU–China Regional Policy Dialogue Archive", "zh": "中欧区域政策对话档案库"},
     "site_short": {"en": "EU–China Regional Policy Archive", "zh": "中欧区域政策档案库"},
@@ -79,9 +81,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "没有文件同时包含全部检索词，以下为包含其中任一词的文件。"},
     "matched_pages": {"en": "Matching pages", "zh": "匹配页"},
     "page_n": {"en": "p. {n}", "zh": "第 {n} 页"},
-    "page_link_label": {"en": "Page {n} of {file}", "zh": "{file} 第 {n} 页"},
     "pdf_page": {"en": "PDF p. {n}", "zh": "PDF 第 {n} 页"},
-    "pdf_page_label": {"en": "Open the PDF at page {n}", "zh": "打开 PDF 第 {n} 页"},
     "other_pages_one": {"en": "1 more matching page", "zh": "另有 1 页匹配"},
     "other_pages": {"en": "{n} more matching pages", "zh": "另有 {n} 页匹配"},
     "title_matched": {"en": "Title or description matches", "zh": "标题或简介匹配"},
@@ -134,9 +134,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status": {"en": "Status", "zh": "状态"},
     "pages": {"en": "Pages", "zh": "页数"},
     "open_pdf": {"en": "Open", "zh": "打开"},
-    "open_file_label": {"en": "Open the {language} version ({file})", "zh": "打开{language}版本（{file}）"},
+    # Read by screen readers after "Open"/"Download": which file the link is for.
+    "version_suffix": {"en": " the {language} version ({file})", "zh": "{language}版本（{file}）"},
     "download": {"en": "Download", "zh": "下载"},
-    "download_label": {"en": "Download the {language} version ({file})", "zh": "下载{language}版本（{file}）"},
     "show_text": {"en": "Show text", "zh": "显示正文"},
     "showing_text": {"en": "Text shown below", "zh": "正文见下方"},
     "file_missing": {"en": "The file is missing from the archive.", "zh": "档案库中缺少此文件。"},

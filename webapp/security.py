@@ -93,9 +93,11 @@ def _finish_request(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    # The language switch and Accept-Language change what a page says.
-    response.vary.add("Cookie")
-    response.vary.add("Accept-Language")
+    # The language switch and Accept-Language change what a page says (not what a PDF or a stylesheet is).
+    if response.mimetype in ("text/html", "application/json", "application/atom+xml",
+                             "application/opensearchdescription+xml"):
+        response.vary.add("Cookie")
+        response.vary.add("Accept-Language")
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     # Paths only, never query strings: queries of other users stay out of the logs.
     access_log.info(
