@@ -84,6 +84,7 @@ def test_glossary_expansion_is_reported_and_can_be_switched_off(client):
     assert set(ids(expanded)) == {"mou-2006", "seminar-2013"}
     plain = api(client, "/api/search", query_string={"q": "区域政策", "expand": "0"})
     assert plain["expand"] is False and ids(plain) == ["mou-2006"]
+    assert expanded["expand"] is True
 
 
 @pytest.mark.parametrize("query, expected", [

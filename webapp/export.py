@@ -30,7 +30,7 @@ def _all_results(params: SearchParams):
 
 @bp.get("/export.csv", endpoint="csv")
 def csv_export():
-    """One row per document; pages as "en: 2, 5; zh: 1"."""
+    """One row per document; its best matching pages as "en: 2, 5 (+3 more); zh: 1"."""
     params = SearchParams.from_args(request.args)
     result = _all_results(params)
     out = io.StringIO()
@@ -38,7 +38,7 @@ def csv_export():
     writer.writerow(CSV_COLUMNS)
     root = request.host_url.rstrip("/")
     for hit in result.hits:
-        pages = "; ".join(f"{f.lang}: {', '.join(str(p.page) for p in f.pages)}" for f in hit.files)
+        pages = "; ".join(_file_pages(f) for f in hit.files)
         writer.writerow([neutralise(str(v)) for v in (
             hit.doc_id, hit.title, hit.title_zh, hit.date, hit.kind, hit.programme, hit.event, hit.place,
             " ".join(hit.languages), hit.score, hit.matched_pages, pages,
@@ -58,6 +58,12 @@ def json_export():
     response = jsonify(result_dict(_all_results(params), params))
     response.headers["Content-Disposition"] = 'attachment; filename="search-results.json"'
     return response
+
+
+def _file_pages(f) -> str:
+    """"en: 2, 5" — the best matching pages of one file, and how many others matched."""
+    text = f"{f.lang}: {', '.join(str(p.page) for p in f.pages)}"
+    return text + (f" (+{f.other_pages} more)" if f.other_pages > 0 else "")
 
 
 def neutralise(cell: str) -> str:

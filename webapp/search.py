@@ -41,7 +41,7 @@ def _results_page(params: SearchParams):
     return render_template("search/results.html", params=params, result=result)
 
 
-@bp.get("/help")
-def help():
+@bp.get("/help", endpoint="help")
+def query_help():
     """How to write queries, with examples that are links."""
     return render_template("search/help.html", params=SearchParams())

@@ -14,6 +14,7 @@ from flask import url_for
 from indexer.search import DocumentDetail, DocumentHit, SearchResult
 
 from .params import SearchParams
+from .site import settings
 
 MARK_TAG = re.compile(r"</?mark>")
 
@@ -105,7 +106,8 @@ def result_dict(result: SearchResult, params: SearchParams) -> dict:
         "pages": result.pages,
         "page_size": result.page_size,
         "sort": result.sort,
-        "expand": params.expand,
+        # Whether the glossary's translations were searched (the configured default unless ?expand= says).
+        "expand": params.expand if params.expand is not None else settings().expand_glossary,
         "filters": filters_dict(params),
         "facets": {name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
         "also_searched": result.also_searched,
