@@ -1,6 +1,6 @@
 """Command line: thin commands over the indexer library.
 
-    python -m indexer build|update|rebuild|status [--config FILE]
+    python -m indexer build|update|rebuild|status|watch [--config FILE]
 """
 
 from __future__ import annotations
@@ -92,6 +92,23 @@ def print_status(settings, as_json: bool, out=sys.stdout) -> None:
         print("Up to date.", file=out)
 
 
+def watch(settings) -> int:
+    """Keep the index in line with the archive until Ctrl-C or SIGTERM."""
+    import signal
+
+    from .watch import start_watcher
+
+    watcher = start_watcher(settings)
+    signal.signal(signal.SIGTERM, lambda *_: watcher.request_stop())
+    try:
+        watcher.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m indexer",
                                      description="Index the EU-China regional policy archive.")
@@ -104,14 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("rebuild", help="build a fresh index beside the live one and swap it in")
     p_status = sub.add_parser("status", help="documents and pages indexed, failures, what is stale")
     p_status.add_argument("--json", action="store_true", help="one entry per file, for monitoring")
+    sub.add_parser("watch", help="re-index files as they are added, changed, renamed or deleted (Ctrl-C stops)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    watching = args.command == "watch"
+    # The watcher runs for days: its log says what it did and when.
+    logging.basicConfig(level=logging.INFO if args.verbose or watching else logging.WARNING,
+                        format=("%(asctime)s " if watching else "") + "%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args.config)
         if args.command == "status":
             print_status(settings, args.json)
             return 0
+        if watching:
+            return watch(settings)
         bar = ProgressBar()
         if args.command == "rebuild":
             report = rebuild(settings, progress=bar)
