@@ -654,3 +654,53 @@ def test_real_archive_is_browsable_and_searchable(repo_archive_settings):
     assert set(catalogue.entries) <= listed
     for query in ("cohesion policy", "CETREGIO", "区域政策", "谅解备忘录"):
         assert result_ids(get_page(client, "/search", query_string={"q": query})), query
+
+
+# --- python -m webapp ------------------------------------------------------------------------------
+
+
+def test_python_m_webapp_serves_with_waitress_and_prints_its_address(sample_settings, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from urllib.request import urlopen
+
+    from indexer.config import PROJECT_ROOT
+
+    s = sample_settings
+    config = tmp_path / "config.toml"
+    config.write_text("[paths]\n" + "".join(
+        f"{name} = {json.dumps(str(getattr(s, name)))}\n"
+        for name in ("archive_dir", "catalogue", "userdict", "glossary", "index_dir", "log_dir")), encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "webapp", "--config", str(config), "--port", str(port), "--no-watch"],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert json.load(response)["documents"] == 6
+            assert response.headers["Server"] == "archive"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_watch_flag_starts_the_watcher_when_the_module_exists(monkeypatch, sample_settings, caplog):
+    import sys
+    import types
+
+    from webapp.__main__ import start_watcher
+
+    started = []
+    monkeypatch.setitem(sys.modules, "indexer.watch", types.SimpleNamespace(start_watcher=started.append))
+    start_watcher(sample_settings)
+    assert started == [sample_settings]
+    # Without the module: a log line, and serving goes on.
+    monkeypatch.setitem(sys.modules, "indexer.watch", None)      # makes the import fail
+    with caplog.at_level("WARNING", logger="webapp"):
+        start_watcher(sample_settings)
+    assert "not watching" in caplog.text

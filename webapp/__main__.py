@@ -39,17 +39,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    from waitress import serve
+    from waitress import create_server
 
     from . import create_app, normalize_prefix
 
     app = create_app(settings)
     if settings.watch:
         start_watcher(settings)
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"Serving the archive at http://{host}:{settings.port}{normalize_prefix(settings.url_prefix)}/ "
+    try:
+        server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads, ident="archive")
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    # Printed once the socket is bound, so the address works as soon as it is shown.
+    host = server.effective_host
+    host = f"[{host}]" if ":" in str(host) else host
+    print(f"Serving the archive at http://{host}:{server.effective_port}{normalize_prefix(settings.url_prefix)}/ "
           f"(Ctrl+C stops)", flush=True)
-    serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="archive")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
     return 0
 
 
