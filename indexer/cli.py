@@ -20,10 +20,10 @@ from .status import index_status
 class ProgressBar:
     """A one-line progress bar on standard error (only on a terminal, or every 10 % otherwise)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self._last_decile = -1
 
@@ -45,8 +45,10 @@ class ProgressBar:
         self.stream.flush()
 
 
-def print_report(report: UpdateReport, out=sys.stdout) -> None:
+def print_report(report: UpdateReport, out=None) -> None:
     """The summary at the end of an update: what changed, and each failure with its reason."""
+    # Looked up at each call, not bound at import: output can then be redirected.
+    out = out or sys.stdout
     if report.rebuilt:
         print(f"Built a new index ({report.rebuild_reason}).", file=out)
     parts = [f"{len(report.added)} added", f"{len(report.updated)} updated",
@@ -64,7 +66,8 @@ def print_report(report: UpdateReport, out=sys.stdout) -> None:
         print(f"  FAILED {path}: {reason}", file=out)
 
 
-def print_status(settings, as_json: bool, out=sys.stdout) -> None:
+def print_status(settings, as_json: bool, out=None) -> None:
+    out = out or sys.stdout
     st = index_status(settings)
     if as_json:
         json.dump(st.as_dict(), out, ensure_ascii=False, indent=2)
