@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import re
+import time
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from whoosh import qparser, query as wq
+from whoosh import collectors, qparser, query as wq
 from whoosh.qparser import syntax
 
 from . import analysis, highlight
@@ -246,6 +247,8 @@ def normalize_query(text: str, settings: Settings) -> str:
         raise SearchQueryError(f"The query has too many terms ({words}; at most {settings.max_query_terms}).")
     if text.count("(") > 20:
         raise SearchQueryError("The query nests too many parentheses (at most 20).")
+    if re.search(r"(^|[\s(:\"])[*?]", text):
+        raise SearchQueryError("A word cannot start with * or ?: type at least one letter before the wildcard.")
     return text
 
 
@@ -477,18 +480,44 @@ def _has_implicit_and(text: str) -> bool:
     return len(text.split()) > 1 and not re.search(r"\b(AND|OR|NOT)\b|\"", text)
 
 
+class _QueryTimeout(Exception):
+    pass
+
+
+class _DeadlineCollector(collectors.WrappingCollector):
+    """Stops a query that runs past its time limit; checked every 512 hits, no timer thread."""
+
+    def __init__(self, child, seconds: float):
+        super().__init__(child)
+        self.seconds = seconds
+        self.deadline = 0.0
+        self.collected = 0
+
+    def prepare(self, top_searcher, q, context):
+        self.child.prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect(self, sub_docnum):
+        self.collected += 1
+        if not self.collected & 511 and time.monotonic() > self.deadline:
+            raise _QueryTimeout
+        return self.child.collect(sub_docnum)
+
+
 def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
     """All matching records grouped by document: doc score and (path, page, score) per page."""
-    from whoosh.collectors import TimeLimitCollector, TimeLimit
-
-    collector = searcher.collector(limit=None, filter=_filter_query(filters))
-    timed = TimeLimitCollector(collector, timelimit=settings.query_time_limit_s, use_alarm=False)
+    inner = searcher.collector(limit=None)
+    timed = _DeadlineCollector(inner, settings.query_time_limit_s)
+    fq = _filter_query(filters)
+    # The filter wraps the deadline (not the reverse): a wrapper's own loop
+    # would bypass the filter's.
+    top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
     try:
-        searcher.search_with_collector(q, timed)
-    except TimeLimit:
+        searcher.search_with_collector(q, top)
+    except _QueryTimeout:
         raise SearchQueryError(
             f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.") from None
-    results = timed.results()
+    results = inner.results()
     reader = searcher.reader()
     records = reader.column_reader("record")
     doc_ids = reader.column_reader("doc_id")
