@@ -1,0 +1,674 @@
+"""The benchmark suite: build, query, add-a-document, web and memory figures in one run.
+
+    python bench/run.py --quick                 # 1,000 pages, a few minutes
+    python bench/run.py --full                  # 1,000, 10,000 and 50,000 pages
+    python bench/run.py --sizes 1000,10000      # chosen sizes
+    python bench/run.py --sizes 40 --web-seconds 2 --no-append    # the smoke test
+
+Prints ONE JSON object on standard output (progress goes to standard error)
+and appends a dated table, with the machine and the exact command, to
+docs/BENCHMARKS.md (unless --no-append). All figures come from one run, so
+ratios hold on a noisy machine. The targets are those of issue 7, at
+50,000 pages; at smaller sizes the table says at which size each was measured.
+
+What each figure measures:
+- extract_pages_per_s: raw pypdf (PdfReader + extract_text, nothing else) in
+  one process over a sample of the largest corpus; _all_cores: the same sample
+  over one process per core;
+- build_pages_per_s: `python -m indexer update` on an empty index, end to end
+  (scan, extraction in the sandboxed workers, analysis, commits), wall time;
+  build_vs_extract_ratio: that over extract_pages_per_s_all_cores;
+- query_ms: `indexer.search.search()` (the site's code: parsing, glossary
+  expansion, grouping by document, facets, snippets of the first result page)
+  with a searcher from `indexer.store.IndexReaderPool`; several queries per
+  class, of varied frequency, each run once to warm up and then --repeat
+  times; p50 and p95 over the timed runs;
+- add_one_doc_s: a 20-page PDF copied into the archive, `indexer.build.update()`
+  in this process (as the watcher runs it in the server), then a fresh
+  searcher from the pool finds the document's marker word; 20 successive
+  documents;
+- web: `python -m webapp` (waitress) on a free loopback port, --web-clients
+  threads sending searches (GET /search?q=..., the results page) for
+  --web-seconds; searches/s counts answered requests, errors are non-200
+  answers and failed connections;
+- build_peak_rss_mb: the largest sum of RSS over the build process and its
+  workers (sampled every 0.2 s); server_rss_mb: the server's RSS after the load;
+  index_mb: the index folder's size after the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import corpus  # noqa: E402
+
+QUICK_SIZES = (1000,)
+FULL_SIZES = (1000, 10000, 50000)
+ADD_DOC_PAGES = 20
+ADD_PREFIX = "benchadd"
+
+# Issue 7's targets, at 50,000 pages: (key, description, test).
+TARGETS = {
+    "build_pages_per_s": ("≥ 100", lambda v: v >= 100),
+    "build_vs_extract_ratio": ("≥ 0.3", lambda v: v >= 0.3),
+    "query_p50_ms": ("≤ 20 (every class)", lambda v: v <= 20),
+    "query_p95_ms": ("≤ 60 (every class)", lambda v: v <= 60),
+    "add_one_doc_p95_s": ("≤ 1.5", lambda v: v <= 1.5),
+    "add_one_doc_max_s": ("≤ 3", lambda v: v <= 3),
+    "add_one_doc_growth": ("≤ 1.5 × the 1k figure (p95)", lambda v: v <= 1.5),
+    "web_searches_per_s": ("≥ 100", lambda v: v >= 100),
+    "web_errors": ("= 0", lambda v: v == 0),
+    "server_rss_mb": ("≤ 800", lambda v: v <= 800),
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- the machine -------------------------------------------------------------
+
+
+def machine() -> dict:
+    import psutil
+    import whoosh
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import importlib.metadata as md
+
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return ""
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "whoosh": f"{whoosh.versionstring()} ({'whoosh-reloaded' if version('whoosh-reloaded') else 'whoosh3' if version('whoosh3') else 'whoosh'})",
+        "jieba": version("jieba"),
+        "pypdf": version("pypdf"),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+# --- extraction --------------------------------------------------------------
+
+
+def _raw_extract(path: str) -> int:
+    """Raw pypdf: open the file and extract every page's text; return the page count."""
+    import logging
+
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = pypdf.PdfReader(path)
+    for page in reader.pages:
+        page.extract_text()
+    return len(reader.pages)
+
+
+def measure_extraction(folder: Path, sample_pages: int, pages_per_doc: int) -> dict:
+    """Pages/s of raw pypdf over a sample of FOLDER's PDFs, in one process and on every core."""
+    files = sorted(folder.glob("*.pdf"))
+    want = max(1, sample_pages // max(1, pages_per_doc))
+    step = max(1, len(files) // want)
+    # Every STEP-th file keeps the corpus's mix of English, Chinese and mixed documents.
+    sample = [str(p) for p in files[::step]][:want] or [str(p) for p in files]
+    started = time.perf_counter()
+    pages = sum(_raw_extract(p) for p in sample)
+    one = pages / (time.perf_counter() - started)
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        pages_all = sum(pool.imap_unordered(_raw_extract, sample))
+    all_cores = pages_all / (time.perf_counter() - started)
+    return {"extract_pages_per_s": round(one, 1), "extract_pages_per_s_all_cores": round(all_cores, 1),
+            "extract_sample_pages": pages, "extract_sample_files": len(sample)}
+
+
+# --- a work folder per size --------------------------------------------------
+
+
+def make_workdir(corpus_dir: Path, base: Path, size: int) -> tuple[Path, Path]:
+    """A throw-away archive (symlinks to the cached PDFs) and config; return (workdir, config path)."""
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{size}-", dir=base))
+    archive = work / "archive"
+    archive.mkdir()
+    for pdf in corpus_dir.glob("*.pdf"):
+        os.symlink(pdf, archive / pdf.name)
+    shutil.copy(corpus_dir / "catalogue.toml", archive / "catalogue.toml")
+    config = work / "config.toml"
+    write_config(config, work, port=free_port())
+    return work, config
+
+
+def write_config(config: Path, work: Path, port: int) -> None:
+    repo_archive = ROOT / "archive"
+    config.write_text(f"""
+[paths]
+archive_dir = "{work / 'archive'}"
+catalogue = "{work / 'archive' / 'catalogue.toml'}"
+userdict = "{repo_archive / 'userdict.txt'}"
+glossary = "{repo_archive / 'glossary.toml'}"
+index_dir = "{work / 'index'}"
+log_dir = "{work / 'log'}"
+
+[server]
+host = "127.0.0.1"
+port = {port}
+
+[indexer]
+ocr = false
+""", encoding="utf-8")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def folder_mb(path: Path) -> float:
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return round(total / 2**20, 1)
+
+
+class RssSampler:
+    """Samples the summed RSS of a process and its descendants in a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def sample(self) -> int:
+        import psutil
+
+        total = 0
+        try:
+            procs = [self.proc] + self.proc.children(recursive=True)
+        except psutil.Error:
+            return 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.sample())
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak / 2**20, 1)
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def build(config: Path, pages: int) -> dict:
+    """Run `python -m indexer update` on an empty index; time it and sample its memory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "--config", str(config), "update"],
+                            cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = RssSampler(proc.pid)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the build failed ({proc.returncode}): {err[-2000:]}")
+    summary = next((line for line in out.splitlines() if line.startswith("Done")), out.strip()[-300:])
+    return {"seconds": round(seconds, 1), "pages_per_s": round(pages / seconds, 1), "peak_rss_mb": peak,
+            "summary": summary}
+
+
+# --- queries -----------------------------------------------------------------
+
+
+def query_set(rng: random.Random) -> dict[str, list[tuple[str, dict]]]:
+    """Queries per class, (text, filters) pairs, from the corpus vocabularies at varied frequency."""
+    import zhconv
+
+    from indexer import analysis
+
+    words, phrases = corpus.english_vocabulary()
+    content = [w for w in words if w not in corpus.STOP and len(w) >= 4 and w.isalpha()][:5000]
+    zh_words, _ = corpus.chinese_vocabulary()
+    zh2 = [w for w in zh_words if 2 <= len(w) <= 3]
+    zh4 = [w for w in zh_words if len(w) == 4]
+    terms = [t for t in corpus.collection_terms() if len(t) >= 3]
+    ranks = (2, 10, 40, 150, 600, 2000)
+    english = [content[r] for r in ranks]
+    chinese = [zh2[r] for r in (5, 40, 200, 1000, 4000, 15000)]
+    four = [zh4[r] for r in (0, 20, 100, 400, 1500, 5000)]
+    trad = []
+    for w in chinese + four + terms:
+        t = zhconv.convert(w, "zh-hant")
+        if t != w and analysis.fold(t) == w:
+            trad.append(t)
+    pick = lambda seq, n: seq[:n] if len(seq) <= n else [seq[i * len(seq) // n] for i in range(n)]  # noqa: E731
+    return {
+        "english_word": [(w, {}) for w in english],
+        "english_phrase": [(f'"{" ".join(p)}"', {}) for p in pick(phrases[:600], 6)],
+        "two_english_words": [(f"{content[a]} {content[b]}", {}) for a, b in
+                              ((1, 7), (5, 60), (20, 300), (3, 900), (80, 150), (400, 1200))],
+        "chinese_word": [(w, {}) for w in chinese],
+        "chinese_four_chars": [(w, {}) for w in four],
+        "chinese_quoted_phrase": [(f'"{t}"', {}) for t in pick(terms, 3)] + [(f'"{w}"', {}) for w in four[:3]],
+        "traditional": [(t, {}) for t in pick(trad, 6)],
+        "facet_filter": [(english[0], {"kind": ("study",)}), (english[2], {"programme": ("CETREGIO",)}),
+                         (chinese[1], {"year": ("2015",)}), (english[4], {"lang": ("zh",)}),
+                         (four[1], {"kind": ("joint statement",)}), (english[1], {"year": ("2010", "2011")})],
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def run_queries(index_dir: Path, settings, queries, repeat: int) -> tuple[dict, dict]:
+    """Time every query class through indexer.search.search; return (timings, details)."""
+    from indexer.search import Filters, search
+    from indexer.store import IndexReaderPool
+
+    pool = IndexReaderPool(index_dir)
+    timings, details = {}, {}
+    try:
+        for cls, items in queries.items():
+            samples = []
+            for text, filt in items:
+                filters = Filters(**filt)
+                # The first run warms the searcher's caches for this query; not timed.
+                result = search(pool.searcher(), text, settings, filters)
+                snippets = sum(len(p.pages) for h in result.hits for p in h.files)
+                details.setdefault(cls, []).append({"q": text, "filters": filt, "documents": result.total,
+                                                    "snippets": snippets})
+            for _ in range(repeat):
+                for text, filt in items:
+                    filters = Filters(**filt)
+                    t0 = time.perf_counter()
+                    search(pool.searcher(), text, settings, filters)
+                    samples.append((time.perf_counter() - t0) * 1000)
+            timings[cls] = {"p50": round(percentile(samples, 0.5), 1), "p95": round(percentile(samples, 0.95), 1)}
+            log(f"    {cls}: p50 {timings[cls]['p50']} ms, p95 {timings[cls]['p95']} ms")
+    finally:
+        pool.close()
+    return timings, details
+
+
+# --- adding one document -----------------------------------------------------
+
+
+def add_documents(work: Path, settings, add_dir: Path, count: int) -> dict:
+    """Add COUNT 20-page PDFs one by one; seconds from copy to found by a fresh searcher."""
+    from indexer.build import update
+    from indexer.search import search
+    from indexer.store import IndexReaderPool
+
+    pool = IndexReaderPool(settings.index_dir)
+    files = sorted(add_dir.glob("*.pdf"))[:count]
+    seconds = []
+    misses = 0
+    try:
+        for i, pdf in enumerate(files):
+            marker = f"{ADD_PREFIX}{corpus._letters(i)}"
+            target = Path(settings.archive_dir) / pdf.name
+            t0 = time.perf_counter()
+            shutil.copy(pdf, target)
+            update(settings)
+            result = search(pool.searcher(), marker, settings)
+            elapsed = time.perf_counter() - t0
+            if not any(f.path == pdf.name for h in result.hits for f in h.files):
+                misses += 1
+            seconds.append(elapsed)
+    finally:
+        pool.close()
+    return {"p50": round(percentile(seconds, 0.5), 3), "p95": round(percentile(seconds, 0.95), 3),
+            "max": round(max(seconds), 3), "all": [round(s, 3) for s in seconds], "not_found": misses}
+
+
+# --- the web server ------------------------------------------------------------
+
+
+def web_load(config: Path, queries, clients: int, seconds: float) -> dict:
+    """Start `python -m webapp`, search from CLIENTS threads for SECONDS; return rate, p95, errors, RSS."""
+    import psutil
+
+    port = int(next(line.split("=")[1] for line in config.read_text().splitlines() if line.startswith("port")))
+    proc = subprocess.Popen([sys.executable, "-m", "webapp", "--config", str(config), "--no-watch"],
+                            cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(base + "/", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer within 90 s")
+            time.sleep(0.3)
+        urls = []
+        for items in queries.values():
+            for text, filt in items:
+                params = [("q", text)] + [(k, v) for k, values in filt.items() for v in values]
+                urls.append(base + "/search?" + urllib.parse.urlencode(params))
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop_at = time.monotonic() + seconds
+
+        def client(n: int) -> None:
+            i = n
+            while time.monotonic() < stop_at:
+                url = urls[i % len(urls)]
+                i += clients
+                t0 = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(url, timeout=30) as r:
+                        r.read()
+                        ok = r.status == 200
+                        why = "" if ok else f"HTTP {r.status}"
+                except urllib.error.HTTPError as exc:
+                    ok, why = False, f"HTTP {exc.code}"
+                except Exception as exc:  # noqa: BLE001 - every failure counts as an error
+                    ok, why = False, type(exc).__name__
+                elapsed = (time.perf_counter() - t0) * 1000
+                with lock:
+                    if ok:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(why)
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as ex:
+            list(ex.map(client, range(clients)))
+        duration = time.perf_counter() - started
+        server = psutil.Process(proc.pid)
+        rss = server.memory_info().rss + sum(c.memory_info().rss for c in server.children(recursive=True))
+        return {"web_searches_per_s": round(len(latencies) / duration, 1),
+                "web_p95_ms": round(percentile(latencies, 0.95), 1),
+                "web_p50_ms": round(percentile(latencies, 0.5), 1),
+                "web_errors": len(errors), "web_error_kinds": sorted(set(errors))[:10],
+                "web_requests": len(latencies) + len(errors),
+                "server_rss_mb": round(rss / 2**20, 1)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- one run -----------------------------------------------------------------------
+
+
+def run(args) -> dict:
+    from indexer import analysis
+    from indexer.config import load_settings
+
+    sizes = sorted(args.sizes)
+    out: dict = {"command": args.command, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                 "machine": machine(), "sizes": sizes}
+    if args.cache_dir:
+        corpus.CACHE = Path(args.cache_dir)
+    corpora = {}
+    for size in sizes:
+        log(f"corpus of {size} pages")
+        folder, info = corpus.ensure_corpus(size, args.pages_per_doc, log=log)
+        corpora[size] = (folder, info)
+    add_dir, add_info = corpus.ensure_corpus(ADD_DOC_PAGES * args.adds, ADD_DOC_PAGES, seed=99,
+                                             prefix=ADD_PREFIX, log=None)
+    out["corpus"] = {str(size): info for size, (_, info) in corpora.items()}
+
+    log("raw extraction")
+    out.update(measure_extraction(corpora[sizes[-1]][0], args.extract_sample, args.pages_per_doc))
+    log(f"  {out['extract_pages_per_s']} pages/s in one process, {out['extract_pages_per_s_all_cores']} on all cores")
+
+    queries = query_set(random.Random(7))
+    out["query_ms"] = {cls: {} for cls in queries}
+    out["add_one_doc_s"] = {}
+    out["build"] = {}
+    base = Path(args.work_dir or tempfile.gettempdir())
+    for size in sizes:
+        folder, info = corpora[size]
+        work, config = make_workdir(folder, base, size)
+        try:
+            pages = info["pages"]
+            log(f"build of {pages} pages in {work}")
+            b = build(config, pages)
+            b["index_mb"] = folder_mb(work / "index")
+            b["build_vs_extract_ratio"] = round(b["pages_per_s"] / out["extract_pages_per_s_all_cores"], 3)
+            out["build"][str(size)] = b
+            log(f"  {b['pages_per_s']} pages/s, peak RSS {b['peak_rss_mb']} MB, index {b['index_mb']} MB")
+            settings = load_settings(config)
+            analysis.configure_segmenter(settings.userdict)
+            log("  queries")
+            timings, details = run_queries(settings.index_dir, settings, queries, args.repeat)
+            for cls, t in timings.items():
+                out["query_ms"][cls][str(size)] = t
+            out.setdefault("query_details", {})[str(size)] = details
+            log(f"  adding {args.adds} documents of {ADD_DOC_PAGES} pages")
+            out["add_one_doc_s"][str(size)] = add_documents(work, settings, add_dir, args.adds)
+            a = out["add_one_doc_s"][str(size)]
+            log(f"    p50 {a['p50']} s, p95 {a['p95']} s, max {a['max']} s")
+            # Do queries stay fast with the segments the additions left?
+            after, _ = run_queries(settings.index_dir, settings, queries, 1)
+            out.setdefault("query_ms_after_adds", {})[str(size)] = {
+                "p50_max": max(t["p50"] for t in after.values()), "p95_max": max(t["p95"] for t in after.values())}
+            if size == sizes[-1] and args.web_seconds > 0:
+                log(f"  web: {args.web_clients} clients for {args.web_seconds} s")
+                out.update(web_load(config, queries, args.web_clients, args.web_seconds))
+                out["web_size"] = size
+                log(f"    {out['web_searches_per_s']} searches/s, p95 {out['web_p95_ms']} ms, "
+                    f"{out['web_errors']} errors, server RSS {out['server_rss_mb']} MB")
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+    largest = out["build"][str(sizes[-1])]
+    out["build_pages_per_s"] = largest["pages_per_s"]
+    out["build_vs_extract_ratio"] = largest["build_vs_extract_ratio"]
+    out["build_peak_rss_mb"] = largest["peak_rss_mb"]
+    out["index_mb"] = largest["index_mb"]
+    for key in ("web_searches_per_s", "web_p95_ms", "web_errors", "server_rss_mb"):
+        out.setdefault(key, None)
+    out["targets"] = evaluate_targets(out)
+    return out
+
+
+def evaluate_targets(out: dict) -> dict:
+    """Each target with the figure it applies to, the size measured at, and whether it is met."""
+    size = str(out["sizes"][-1])
+    smallest = str(out["sizes"][0])
+    figures = {
+        "build_pages_per_s": out["build_pages_per_s"],
+        "build_vs_extract_ratio": out["build_vs_extract_ratio"],
+        "query_p50_ms": max(t[size]["p50"] for t in out["query_ms"].values()),
+        "query_p95_ms": max(t[size]["p95"] for t in out["query_ms"].values()),
+        "add_one_doc_p95_s": out["add_one_doc_s"][size]["p95"],
+        "add_one_doc_max_s": out["add_one_doc_s"][size]["max"],
+        "add_one_doc_growth": round(out["add_one_doc_s"][size]["p95"] / out["add_one_doc_s"][smallest]["p95"], 2)
+        if out["add_one_doc_s"][smallest]["p95"] else None,
+        "web_searches_per_s": out["web_searches_per_s"],
+        "web_errors": out["web_errors"],
+        "server_rss_mb": out["server_rss_mb"],
+    }
+    result = {}
+    for key, (target, test) in TARGETS.items():
+        value = figures[key]
+        result[key] = {"value": value, "target": target, "at_pages": int(size),
+                       "met": None if value is None else bool(test(value))}
+    return result
+
+
+# --- docs/BENCHMARKS.md --------------------------------------------------------------
+
+
+def markdown(out: dict) -> str:
+    m = out["machine"]
+    sizes = [str(s) for s in out["sizes"]]
+    largest = sizes[-1]
+    lines = [f"## Run of {out['date']} ({', '.join(f'{int(s):,}' for s in sizes)} pages)", "",
+             f"Command: `{out['command']}`  ",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, Python {m['python']}, "
+             f"Whoosh {m['whoosh']}, jieba {m['jieba']}, pypdf {m['pypdf']}; load average at start "
+             f"{' / '.join(map(str, m['load_average_at_start']))}.", ""]
+    if largest != "50000":
+        lines += [f"Targets apply at 50,000 pages; this run's largest size is {int(largest):,} pages.", ""]
+    lines += ["| figure | value | target | met |", "|---|---|---|---|"]
+    met = lambda v: "—" if v is None else ("yes" if v else "**no**")  # noqa: E731
+    t = out["targets"]
+    rows = [
+        ("extract_pages_per_s (raw pypdf, 1 process)", out["extract_pages_per_s"], "", None),
+        ("extract_pages_per_s_all_cores", out["extract_pages_per_s_all_cores"], "", None),
+        ("build_pages_per_s", out["build_pages_per_s"], t["build_pages_per_s"]["target"], t["build_pages_per_s"]["met"]),
+        ("build_vs_extract_ratio", out["build_vs_extract_ratio"], t["build_vs_extract_ratio"]["target"],
+         t["build_vs_extract_ratio"]["met"]),
+        ("slowest query class p50 (ms)", t["query_p50_ms"]["value"], t["query_p50_ms"]["target"], t["query_p50_ms"]["met"]),
+        ("slowest query class p95 (ms)", t["query_p95_ms"]["value"], t["query_p95_ms"]["target"], t["query_p95_ms"]["met"]),
+        ("add_one_doc_s p95", t["add_one_doc_p95_s"]["value"], t["add_one_doc_p95_s"]["target"], t["add_one_doc_p95_s"]["met"]),
+        ("add_one_doc_s max", t["add_one_doc_max_s"]["value"], t["add_one_doc_max_s"]["target"], t["add_one_doc_max_s"]["met"]),
+        (f"add_one_doc_s p95 at {int(largest):,} / at {int(sizes[0]):,}", t["add_one_doc_growth"]["value"],
+         t["add_one_doc_growth"]["target"], t["add_one_doc_growth"]["met"]),
+        ("web_searches_per_s (16 clients)", out["web_searches_per_s"], t["web_searches_per_s"]["target"],
+         t["web_searches_per_s"]["met"]),
+        ("web_p95_ms", out["web_p95_ms"], "", None),
+        ("web_errors", out["web_errors"], t["web_errors"]["target"], t["web_errors"]["met"]),
+        ("build_peak_rss_mb", out["build_peak_rss_mb"], "", None),
+        ("server_rss_mb", out["server_rss_mb"], t["server_rss_mb"]["target"], t["server_rss_mb"]["met"]),
+        ("index_mb", out["index_mb"], "", None),
+    ]
+    for name, value, target, ok in rows:
+        lines.append(f"| {name} | {value} | {target} | {met(ok) if target else ''} |")
+    lines += ["", "Build per size:", "", "| pages | seconds | pages/s | vs extraction | peak RSS MB | index MB |",
+              "|---|---|---|---|---|---|"]
+    for s in sizes:
+        b = out["build"][s]
+        lines.append(f"| {int(s):,} | {b['seconds']} | {b['pages_per_s']} | {b['build_vs_extract_ratio']} | "
+                     f"{b['peak_rss_mb']} | {b['index_mb']} |")
+    lines += ["", "Query time, ms (p50 / p95; target ≤ 20 / ≤ 60):", "",
+              "| class | " + " | ".join(f"{int(s):,} pages" for s in sizes) + " |",
+              "|---|" + "---|" * len(sizes)]
+    for cls, by_size in out["query_ms"].items():
+        cells = []
+        for s in sizes:
+            v = by_size.get(s)
+            flag = "" if v is None or (v["p50"] <= 20 and v["p95"] <= 60) else " ✗"
+            cells.append("—" if v is None else f"{v['p50']} / {v['p95']}{flag}")
+        lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+    lines += ["", "Adding one 20-page document, s (p50 / p95 / max; target p95 ≤ 1.5, max ≤ 3):", "",
+              "| pages | p50 | p95 | max | queries after the additions, slowest p50 / p95 ms |", "|---|---|---|---|---|"]
+    for s in sizes:
+        a = out["add_one_doc_s"][s]
+        after = out.get("query_ms_after_adds", {}).get(s, {})
+        lines.append(f"| {int(s):,} | {a['p50']} | {a['p95']} | {a['max']} | "
+                     f"{after.get('p50_max', '—')} / {after.get('p95_max', '—')} |")
+    renders = [f"{int(s):,} pages: {c['render_seconds']} s ({c['render_pages_per_s']} pages/s on "
+               f"{c['render_workers']} processes)" for s, c in out["corpus"].items()]
+    lines += ["", "Corpus rendering (when it was generated): " + "; ".join(renders) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+def append_markdown(text: str) -> None:
+    path = ROOT / "docs" / "BENCHMARKS.md"
+    if not path.exists():
+        path.write_text("# Benchmarks\n\nFigures of `bench/run.py`, newest last.\n\n", encoding="utf-8")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n" + text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="1,000 pages (the default)")
+    mode.add_argument("--full", action="store_true", help="1,000, 10,000 and 50,000 pages")
+    mode.add_argument("--sizes", help="comma-separated corpus sizes in pages, e.g. 1000,10000")
+    parser.add_argument("--pages-per-doc", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each query")
+    parser.add_argument("--adds", type=int, default=20, help="documents added one by one")
+    parser.add_argument("--extract-sample", type=int, default=1000, help="pages in the raw extraction sample")
+    parser.add_argument("--web-seconds", type=float, default=30.0)
+    parser.add_argument("--web-clients", type=int, default=16)
+    parser.add_argument("--cache-dir", help="where generated corpora are kept (default bench/.cache)")
+    parser.add_argument("--work-dir", help="where the throw-away archives and indexes go (default: the temp folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    parser.add_argument("--no-append", action="store_true", help="do not append to docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    if args.sizes:
+        args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    elif args.full:
+        args.sizes = list(FULL_SIZES)
+    else:
+        args.sizes = list(QUICK_SIZES)
+    args.command = "python bench/run.py " + " ".join(argv)
+    out = run(args)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    if not args.no_append:
+        append_markdown(markdown(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
