@@ -25,8 +25,10 @@ HOSTILE_FILE = 'hostile"><svg onload=alert(4)>.en.pdf'
 
 # indexer.search._run wraps the FilterCollector in a TimeLimitCollector, whose collect_matches()
 # calls child.collect() directly and so skips the filter: kind/year/lang/programme/date filters
-# are ignored. Fix in indexer/search.py (filter inside the time limit), then remove this marker.
-FILTER_BUG = pytest.mark.xfail(strict=True, reason="indexer ignores filters under TimeLimitCollector")
+# are ignored (tests/test_search.py fails on it too). Not strict, so the fix in indexer/search.py
+# turns these into XPASS without touching this file; then delete the marker.
+FILTER_BUG = pytest.mark.xfail(raises=AssertionError, strict=False,
+                               reason="indexer ignores filters under TimeLimitCollector")
 
 # The sample collection: (id, metadata, {lang: [page texts]}). Words are chosen so that
 # each one is on known pages of known documents (see the exact-result tests).
