@@ -247,6 +247,8 @@ class _Sync:
         self.retry_failed = retry_failed
         self.report = UpdateReport()
         self.archive = Path(settings.archive_dir)
+        self.reanalyse_all = False
+        self._docs_written: set[str] = set()
 
     def run(self) -> UpdateReport:
         started = time.monotonic()
@@ -314,13 +316,14 @@ class _Sync:
                 self._delete_file(writer, path)
                 self.report.removed.append(path)
 
-            reanalyse_all = meta.get("userdict") != userdict_fp and bool(known)
+            reanalyse_all = self.reanalyse_all = meta.get("userdict") != userdict_fp and bool(known)
             with self.ix.searcher() as s:
                 for new, (old, info) in renames.items():
                     entry, lang = entry_for(new, info)
                     pages = self._stored_pages(s, old)
                     self._delete_file(writer, old)
                     self._write_file(writer, new, entry, lang, info, pages)
+                    self._write_doc(writer, entry, indexed_docs)
                     self.report.renamed.append((old, new))
                 for path, info in unchanged.items():
                     entry, lang = entry_for(path, info)
@@ -328,6 +331,7 @@ class _Sync:
                     if stale_meta:
                         pages = self._stored_pages(s, path)
                         self._write_file(writer, path, entry, lang, info, pages, delete_first=True)
+                        self._write_doc(writer, entry, indexed_docs)
                         self.report.metadata_updated.append(path)
                         continue
                     if info.get("mtime_ns") != known[path].get("mtime_ns"):
@@ -351,21 +355,15 @@ class _Sync:
             raise
 
         # 3. Extract what is new or changed, committing in batches.
-        self._extract_and_write(to_extract, known, entry_for, wanted_docs)
+        self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
 
         # 4. Document records and the stamp.
         writer = self.ix.writer(limitmb=128)
         try:
             for doc_id in set(indexed_docs) - set(wanted_docs):
                 writer.delete_by_term("key", f"doc:{doc_id}")
-            for doc_id, entry in wanted_docs.items():
-                fp = entry.fingerprint()
-                previous = indexed_docs.get(doc_id, {})
-                if reanalyse_all or previous.get("fingerprint") != fp:
-                    added_at = previous.get("added_at") or time.strftime("%Y-%m-%dT%H:%M:%S")
-                    writer.update_document(**doc_fields(entry, added_at))
-                    if doc_id in indexed_docs and entry.catalogued:
-                        self.report.metadata_updated.append(f"doc:{doc_id}")
+            for entry in wanted_docs.values():
+                self._write_doc(writer, entry, indexed_docs)
             meta = dict(meta, version=index_version(), userdict=userdict_fp,
                         last_update=time.strftime("%Y-%m-%dT%H:%M:%S"))
             writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
@@ -377,7 +375,7 @@ class _Sync:
         self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
 
-    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs) -> None:
+    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs) -> None:
         if not to_extract:
             return
         paths = [self.archive / p for p in to_extract]
@@ -395,6 +393,7 @@ class _Sync:
                 if writer is None:
                     writer = self.ix.writer(limitmb=256)
                 self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
+                self._write_doc(writer, entry, indexed_docs)
                 self.report.extracted += 1
                 (self.report.updated if path in known else self.report.added).append(path)
                 if ex.status not in (INDEXED,):
@@ -412,6 +411,22 @@ class _Sync:
         finally:
             if writer is not None:
                 writer.cancel()
+
+    def _write_doc(self, writer, entry: CatalogueEntry, indexed_docs: dict[str, dict]) -> None:
+        """Write ENTRY's document record if it is new or changed, once per run.
+
+        Called in the same commit as the document's files, so that every
+        committed file is found at once, even if the update is then killed.
+        """
+        if entry.id in self._docs_written:
+            return
+        self._docs_written.add(entry.id)
+        previous = indexed_docs.get(entry.id, {})
+        if self.reanalyse_all or previous.get("fingerprint") != entry.fingerprint():
+            added_at = previous.get("added_at") or time.strftime("%Y-%m-%dT%H:%M:%S")
+            writer.update_document(**doc_fields(entry, added_at))
+            if entry.id in indexed_docs and entry.catalogued:
+                self.report.metadata_updated.append(f"doc:{entry.id}")
 
     def _write_file(self, writer, path, entry, lang, info, pages, delete_first=False) -> None:
         if delete_first:
