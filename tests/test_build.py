@@ -382,6 +382,9 @@ def test_an_interrupted_first_build_keeps_what_it_committed(settings, pdf, reads
     # Two commits of two files each made it; the fifth file's batch did not.
     assert current_generation(settings.index_dir) is not None
     assert len(file_info(settings)) == 4
+    # What was committed is found already, with its document.
+    assert found(settings, "topic0") == {"doc-0": {"doc-0.pdf": [1]}}
+    assert found(settings, "topic4") == {}
     reads.clear()
     report = update(settings)
     assert report.extracted == 3 and len(reads) == 3
