@@ -88,13 +88,16 @@ class SearchParams:
         return self.to_args(filters=replace(self.filters, **{name: new}))
 
     def without_filters(self) -> dict:
+        """URL parameters of the same search with every filter removed."""
         return self.to_args(filters=Filters())
 
     def is_on(self, name: str, value: str) -> bool:
+        """Whether filter NAME=VALUE is active."""
         return value in getattr(self.filters, name)
 
     @property
     def has_filters(self) -> bool:
+        """Whether any filter or date bound is active."""
         return bool(self.filters.active())
 
     def hidden_fields(self, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:

@@ -119,6 +119,7 @@ def result_dict(result: SearchResult, params: SearchParams) -> dict:
 
 
 def filters_dict(params: SearchParams) -> dict:
+    """The active filters under their URL parameter names."""
     f = params.filters
     return {"kind": list(f.kind), "year": list(f.year), "lang": list(f.lang), "programme": list(f.programme),
             "from": f.date_from, "to": f.date_to}
