@@ -691,11 +691,12 @@ def test_watch_flag_starts_the_watcher_when_the_module_exists(monkeypatch, sampl
     from webapp.__main__ import start_watcher
 
     started = []
-    monkeypatch.setitem(sys.modules, "indexer.watch", types.SimpleNamespace(start_watcher=started.append))
-    start_watcher(sample_settings)
+    monkeypatch.setitem(sys.modules, "indexer.watch",
+                        types.SimpleNamespace(start_watcher=lambda s: started.append(s) or "watcher"))
+    assert start_watcher(sample_settings) == "watcher"
     assert started == [sample_settings]
     # Without the module: a log line, and serving goes on.
     monkeypatch.setitem(sys.modules, "indexer.watch", None)      # makes the import fail
     with caplog.at_level("WARNING", logger="webapp"):
-        start_watcher(sample_settings)
+        assert start_watcher(sample_settings) is None
     assert "not watching" in caplog.text

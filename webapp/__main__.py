@@ -10,6 +10,7 @@ import argparse
 import getpass
 import importlib
 import logging
+import signal
 import sys
 
 from indexer.config import load_settings
@@ -44,38 +45,42 @@ def main(argv: list[str] | None = None) -> int:
     from . import create_app, normalize_prefix
 
     app = create_app(settings)
-    if settings.watch:
-        start_watcher(settings)
     try:
         server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads, ident="archive")
     except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
+    watcher = start_watcher(settings) if settings.watch else None
     # Printed once the socket is bound, so the address works as soon as it is shown.
     host = server.effective_host
     host = f"[{host}]" if ":" in str(host) else host
     print(f"Serving the archive at http://{host}:{server.effective_port}{normalize_prefix(settings.url_prefix)}/ "
           f"(Ctrl+C stops)", flush=True)
+    # systemd stops services with SIGTERM: end like Ctrl+C, closing the socket and the watcher.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         server.run()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        log.info("stopping")
     finally:
         server.close()
+        if watcher is not None:
+            watcher.stop()
     return 0
 
 
-def start_watcher(settings) -> None:
-    """Start indexer.watch if that module exists (it is optional); otherwise say so and go on."""
+def start_watcher(settings):
+    """Start indexer.watch's watcher and return it; None (with a log line) if that module is missing."""
     try:
         watch = importlib.import_module("indexer.watch")
     except ModuleNotFoundError as exc:
         if exc.name != "indexer.watch":
             raise
         log.warning("watching is on, but indexer.watch is not available: not watching the archive")
-        return
-    watch.start_watcher(settings)
+        return None
+    watcher = watch.start_watcher(settings)
     log.info("watching %s for changes", settings.archive_dir)
+    return watcher
 
 
 def hash_password() -> int:
