@@ -116,6 +116,11 @@ def file_hash(path: Path) -> str:
 # --- records --------------------------------------------------------------------
 
 
+def _now() -> str:
+    """The current time as ISO 8601 in UTC, with its offset (feeds and status pages need a zone)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+
+
 def _drop_empty(fields: dict) -> dict:
     return {k: v for k, v in fields.items() if v not in ("", None)}
 
@@ -221,7 +226,7 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
         "title": ex.title,
         "date": ex.date,
         "lang": _main_language(ex.pages),
-        "indexed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "indexed_at": _now(),
     }
 
 
@@ -365,7 +370,7 @@ class _Sync:
             for entry in wanted_docs.values():
                 self._write_doc(writer, entry, indexed_docs)
             meta = dict(meta, version=index_version(), userdict=userdict_fp,
-                        last_update=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                        last_update=_now())
             writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
             writer.commit()
         except BaseException:
@@ -423,7 +428,7 @@ class _Sync:
         self._docs_written.add(entry.id)
         previous = indexed_docs.get(entry.id, {})
         if self.reanalyse_all or previous.get("fingerprint") != entry.fingerprint():
-            added_at = previous.get("added_at") or time.strftime("%Y-%m-%dT%H:%M:%S")
+            added_at = previous.get("added_at") or _now()
             writer.update_document(**doc_fields(entry, added_at))
             if entry.id in indexed_docs and entry.catalogued:
                 self.report.metadata_updated.append(f"doc:{entry.id}")

@@ -58,6 +58,7 @@ class FileHit:
     path: str
     pages: list[PageHit]    # the best few, best first
     matched_pages: int      # all pages of this file that matched
+    matched_page_numbers: list[int] = field(default_factory=list)   # all of them, in page order
 
     @property
     def other_pages(self) -> int:
@@ -78,6 +79,7 @@ class DocumentHit:
     score: float
     files: list[FileHit]
     title_matched: bool = False
+    summary: str = ""
 
     @property
     def matched_pages(self) -> int:
@@ -572,14 +574,15 @@ def _document_hit(doc_id, meta, score, group, searcher, terms, settings) -> Docu
             stored = searcher.stored_fields(p.docnum)
             shown.append(PageHit(p.page, highlight.snippet(stored.get("content", ""), terms), round(p.score, 3)))
         lang = langs.get(path) or pages[0].lang
-        files.append(FileHit(lang=lang, path=path, pages=shown, matched_pages=len(pages)))
+        files.append(FileHit(lang=lang, path=path, pages=shown, matched_pages=len(pages),
+                             matched_page_numbers=sorted(p.page for p in pages)))
     files.sort(key=lambda f: (-max((p.score for p in f.pages), default=0), f.lang))
     return DocumentHit(
         doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),
         date=meta.get("date", ""), kind=meta.get("kind", ""), programme=meta.get("programme", ""),
         event=meta.get("event", ""), place=meta.get("place", ""),
         languages=sorted({f["lang"] for f in meta.get("files", [])}),
-        score=round(score, 3), files=files, title_matched=group["doc"] > 0,
+        score=round(score, 3), files=files, title_matched=group["doc"] > 0, summary=meta.get("summary", ""),
     )
 
 
@@ -677,8 +680,11 @@ class DocumentDetail:
 
 
 def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expand: bool | None = None,
-                 with_related: bool = True) -> DocumentDetail | None:
-    """Everything about one document; with TEXT, the pages it matched, highlighted."""
+                 with_related: bool = True, with_pages: bool = True) -> DocumentDetail | None:
+    """Everything about one document; with TEXT, the pages it matched, highlighted.
+
+    with_pages=False skips the page texts (and related documents): metadata and files only.
+    """
     meta = _doc_data(searcher).get(doc_id)
     if meta is None:
         return None
@@ -693,8 +699,16 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             failed_pages=info.get("failed_pages", []),
             exists=(Path(settings.archive_dir) / f["file"]).is_file(),
         ))
+    detail = DocumentDetail(
+        doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),
+        date=meta.get("date", ""), kind=meta.get("kind", ""), programme=meta.get("programme", ""),
+        event=meta.get("event", ""), place=meta.get("place", ""), summary=meta.get("summary", ""),
+        catalogued=meta.get("catalogued", True), added_at=meta.get("added_at", ""),
+        files=files, page_texts={}, matched={},
+    )
+    if not with_pages:
+        return detail
     terms = highlight.QueryTerms()
-    matched: dict[str, list[int]] = {}
     if text:
         try:
             expand = settings.expand_glossary if expand is None else expand
@@ -703,32 +717,26 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             terms = highlight.query_terms(q)
             hits = searcher.search(wq.And([q, wq.Term("doc_id", doc_id), wq.Term("record", RECORD_PAGE)]), limit=None)
             for hit in hits:
-                matched.setdefault(hit["path"], []).append(hit["page"])
+                detail.matched.setdefault(hit["path"], []).append(hit["page"])
         except SearchQueryError:
             pass
-    page_texts: dict[str, list[tuple[int, str]]] = {}
+    raw: dict[str, list[tuple[int, str]]] = {}
     for d in searcher.documents(record=RECORD_PAGE, doc_id=doc_id):
-        page_texts.setdefault(d["path"], []).append((d["page"], highlight.mark_all(d.get("content", ""), terms)))
-    for pages in page_texts.values():
+        raw.setdefault(d["path"], []).append((d["page"], d.get("content", "")))
+    for path, pages in raw.items():
         pages.sort()
-    for pages in matched.values():
+        detail.page_texts[path] = [(n, highlight.mark_all(t, terms)) for n, t in pages]
+    for pages in detail.matched.values():
         pages.sort()
-    detail = DocumentDetail(
-        doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),
-        date=meta.get("date", ""), kind=meta.get("kind", ""), programme=meta.get("programme", ""),
-        event=meta.get("event", ""), place=meta.get("place", ""), summary=meta.get("summary", ""),
-        catalogued=meta.get("catalogued", True), added_at=meta.get("added_at", ""),
-        files=files, page_texts=page_texts, matched=matched,
-    )
     if with_related:
-        detail.related = related_documents(searcher, doc_id, page_texts)
+        detail.related = related_documents(searcher, doc_id, raw)
     return detail
 
 
-def related_documents(searcher, doc_id: str, page_texts, limit: int = 5) -> list[tuple[str, str]]:
-    """Documents most like this one: its key terms, searched in the other documents."""
-    text = " ".join(analysis_text for pages in page_texts.values() for _, analysis_text in pages[:3])
-    text = re.sub(r"<[^>]+>", "", text)[:20000]
+def related_documents(searcher, doc_id: str, page_texts: dict[str, list[tuple[int, str]]],
+                      limit: int = 5) -> list[tuple[str, str]]:
+    """Documents most like this one: the key terms of its first pages, searched in the other documents."""
+    text = " ".join(t for pages in page_texts.values() for _, t in pages[:3])[:20000]
     if not text.strip():
         return []
     parts = []
