@@ -18,7 +18,16 @@ class ExtractionError(IndexerError):
 
 
 class SearchQueryError(IndexerError):
-    """The user's query cannot be run; the message is safe to show to the user."""
+    """The user's query cannot be run; the message is safe to show to the user.
+
+    `code` names the problem and `params` its figures, so that an interface
+    can say the same thing in another language.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class IndexLockedError(IndexerError):

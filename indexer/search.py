@@ -243,14 +243,17 @@ def normalize_query(text: str, settings: Settings) -> str:
     text = "".join(ch for ch in text if ch.isprintable() or ch == " ").strip()
     if len(text) > settings.max_query_chars:
         raise SearchQueryError(
-            f"The query is too long ({len(text)} characters; at most {settings.max_query_chars}).")
+            f"The query is too long ({len(text)} characters; at most {settings.max_query_chars}).",
+            "too_long", length=len(text), limit=settings.max_query_chars)
     words = len(text.split()) + len(analysis.CJK_RUN.findall(text))
     if words > settings.max_query_terms:
-        raise SearchQueryError(f"The query has too many terms ({words}; at most {settings.max_query_terms}).")
+        raise SearchQueryError(f"The query has too many terms ({words}; at most {settings.max_query_terms}).",
+                               "too_many_terms", terms=words, limit=settings.max_query_terms)
     if text.count("(") > 20:
-        raise SearchQueryError("The query nests too many parentheses (at most 20).")
+        raise SearchQueryError("The query nests too many parentheses (at most 20).", "too_deep", limit=20)
     if re.search(r"(^|[\s(:\"])[*?]", text):
-        raise SearchQueryError("A word cannot start with * or ?: type at least one letter before the wildcard.")
+        raise SearchQueryError("A word cannot start with * or ?: type at least one letter before the wildcard.",
+                               "leading_wildcard")
     return text
 
 
@@ -371,10 +374,11 @@ def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) ->
     try:
         q = parser.parse(text, normalize=False)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
-        raise SearchQueryError(f"The query could not be understood: {exc}") from None
+        raise SearchQueryError(f"The query could not be understood: {exc}", "unparsable") from None
     q = _fix_cjk_terms(q if q is not None else wq.NullQuery).normalize()
     if q is wq.NullQuery or not list(q.leaves()):
-        raise SearchQueryError("The query has no words to search for: add a word, a Chinese term or a phrase.")
+        raise SearchQueryError("The query has no words to search for: add a word, a Chinese term or a phrase.",
+                               "no_words")
     return q, list(dict.fromkeys(added))
 
 
@@ -428,12 +432,13 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     filters = filters or Filters()
     page_size = page_size or settings.page_size
     if sort not in SORTS:
-        raise SearchQueryError(f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.")
+        raise SearchQueryError(f"Unknown sort {sort!r}: use one of {', '.join(SORTS)}.", "bad_sort",
+                               sort=sort, allowed=", ".join(SORTS))
     if page < 1 or page > 10_000:
-        raise SearchQueryError("The result page number must be between 1 and 10000.")
+        raise SearchQueryError("The result page number must be between 1 and 10000.", "bad_page", limit=10_000)
     text = normalize_query(text, settings)
     if not text:
-        raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.")
+        raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
     q, added = parse_query(text, glossary)
@@ -518,7 +523,8 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
         searcher.search_with_collector(q, top)
     except _QueryTimeout:
         raise SearchQueryError(
-            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.") from None
+            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.",
+            "timeout", seconds=settings.query_time_limit_s) from None
     results = inner.results()
     reader = searcher.reader()
     records = reader.column_reader("record")
