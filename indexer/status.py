@@ -66,6 +66,10 @@ def index_status(settings: Settings, check_disk: bool = True) -> IndexStatus:
         return searcher_status(s, settings, check_disk, generation=gen.name)
 
 
+def _count(searcher, record: str) -> int:
+    return sum(1 for _ in searcher.document_numbers(record=record))
+
+
 def searcher_status(searcher, settings: Settings, check_disk: bool = True, generation: str = "") -> IndexStatus:
     """Like index_status, on an open searcher (the web app's)."""
     meta_doc = searcher.document(key=META_KEY)
@@ -76,8 +80,10 @@ def searcher_status(searcher, settings: Settings, check_disk: bool = True, gener
         files[d["path"]] = (d.get("doc_id", ""), info)
     status = IndexStatus(
         built=True,
-        documents=searcher.doc_frequency("record", RECORD_DOC),
-        pages=searcher.doc_frequency("record", RECORD_PAGE),
+        # Counted record by record: doc_frequency() also counts records
+        # deleted from a segment that has not been merged yet.
+        documents=_count(searcher, RECORD_DOC),
+        pages=_count(searcher, RECORD_PAGE),
         last_update=meta.get("last_update", ""),
         version=meta.get("version", ""),
         generation=generation,
