@@ -215,3 +215,20 @@ def test_every_command_is_in_the_readme():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     missing = [c for c in COMMANDS if f"python -m indexer {c}" not in readme and f"indexer {c}" not in readme]
     assert missing == []
+
+
+def test_status_counts_what_is_indexed_after_changes_and_deletions(cli, pdf, settings):
+    # Whoosh keeps deleted records (and their terms) in a segment until it is
+    # merged: the counts must not include them.
+    for i in range(3):
+        pdf(f"a{i}.pdf", [f"Alpha {i}.", "Second page."])
+    cli("update")
+    pdf("a0.pdf", ["Changed.", "Second page.", "Third page."])
+    cli("update")
+    (Path(settings.archive_dir) / "a1.pdf").unlink()
+    cli("update")
+
+    status = json.loads(cli("status", "--json")[1])
+
+    assert (status["documents"], status["pages"]) == (2, 5)
+    assert sorted(f["path"] for f in status["files"]) == ["a0.pdf", "a2.pdf"]
