@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 import time
 from pathlib import Path
 from typing import Callable
@@ -74,8 +75,10 @@ class Watcher:
         self.poll_s = min(0.5, max(0.05, settings.settle_s / 4))
         # How long to wait before trying again when another process holds the index.
         self.retry_s = max(1.0, settings.settle_s)
-        self.reports: list[UpdateReport] = []
-        self.errors: list[str] = []
+        # The latest reports and errors, for status pages and tests; bounded,
+        # since a watcher runs for months.
+        self.reports: deque[UpdateReport] = deque(maxlen=100)
+        self.errors: deque[str] = deque(maxlen=100)
         self.runs = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -99,7 +99,7 @@ def test_the_watcher_picks_up_new_changed_renamed_and_deleted_files(watching, pd
 
     (archive / "a.pdf").unlink()
     becomes(settings, "Qingdao", set())
-    assert watcher.errors == []
+    assert list(watcher.errors) == []
     assert watcher.alive
 
 
