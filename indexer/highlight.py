@@ -10,6 +10,7 @@ characters and whole words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -89,15 +90,32 @@ def _plain(word: str) -> str:
     return out[0] if out else ""
 
 
+def _word_matches(word: str, terms: QueryTerms) -> bool:
+    if terms.english and _stem(word) in terms.english:
+        return True
+    return bool(terms.prefixes) and any(_plain(word).startswith(p) for p in terms.prefixes)
+
+
+_LATIN_CHAR = f"(?:(?![{analysis.CJK_CLASS}_])\\w)"
+
+
+@lru_cache(maxsize=1024)
+def _whole_words(words: tuple[str, ...]) -> re.Pattern:
+    """A pattern matching any of WORDS as a whole LATIN_WORD token."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(f"(?<!{_LATIN_CHAR})(?:{alternatives})(?!{_LATIN_CHAR})")
+
+
 def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     """Character spans of TEXT to highlight, sorted and merged."""
     found = []
     if terms.english or terms.prefixes:
-        for m in analysis.LATIN_WORD.finditer(text):
-            word = m.group()
-            if terms.english and _stem(word) in terms.english:
-                found.append((m.start(), m.end()))
-            elif terms.prefixes and any(_plain(word).startswith(p) for p in terms.prefixes):
+        # Which of the page's distinct words match is decided once per word;
+        # a regex then finds those words as whole tokens (a word's neighbours
+        # are not word characters, as for LATIN_WORD), at C speed.
+        hits = [w for w in set(analysis.LATIN_WORD.findall(text)) if _word_matches(w, terms)]
+        if hits:
+            for m in _whole_words(tuple(sorted(hits))).finditer(text):
                 found.append((m.start(), m.end()))
     if terms.chinese:
         folded = analysis.fold(text)
@@ -134,6 +152,11 @@ def _render(text: str, marks: list[tuple[int, int]], start: int, end: int) -> st
 def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
     """An HTML snippet of TEXT around its densest cluster of matches (escaped, <mark>ed)."""
     text = " ".join(text.split())
+    # A Chinese character is about two Latin letters wide and carries a word's
+    # worth of meaning: Chinese snippets get half as many characters.
+    sample = text[:600]
+    if len(analysis.CJK_RUN.findall(sample)) and sum(map(len, analysis.CJK_RUN.findall(sample))) * 2 > len(sample):
+        width //= 2
     marks = spans(text, terms)
     if not marks:
         return escape(text[:width]) + ("…" if len(text) > width else "")
