@@ -95,7 +95,8 @@ def test_the_watcher_picks_up_new_changed_renamed_and_deleted_files(watching, pd
     (archive / "b.pdf").rename(archive / "c.pdf")
     becomes(settings, "Xining", {"c"})
     assert reads == []                                        # recognised by its hash, not read again
-    assert any(r.renamed == [("b.pdf", "c.pdf")] for r in watcher.reports)
+    # The index shows the change before update() returns its report.
+    wait_for(lambda: any(r.renamed == [("b.pdf", "c.pdf")] for r in list(watcher.reports)), what="the rename report")
 
     (archive / "a.pdf").unlink()
     becomes(settings, "Qingdao", set())
@@ -132,7 +133,7 @@ def test_a_file_being_copied_is_read_only_once_complete(watching, settings, tmp_
     becomes(settings, "Yinchuan", {"slow"})
 
     assert [r for r in reads if r[0] == "slow.pdf"] == [("slow.pdf", len(data))]
-    assert all(not r.failed for r in watcher.reports)
+    assert all(not r.failed for r in list(watcher.reports))
 
 
 def test_the_watcher_waits_for_another_writer_and_tries_again(watching, pdf, settings):
