@@ -511,6 +511,39 @@ class _DeadlineCollector(collectors.WrappingCollector):
         return self.child.collect(sub_docnum)
 
 
+# Columns read for every hit when grouping pages by document.
+_GROUP_COLUMNS = ("record", "doc_id", "path", "page", "lang")
+# Column values per index segment, by (index folder, segment id, field). A
+# segment never changes once written (deletions live apart), so its values
+# serve every later searcher; Whoosh's own column readers cost about 10 µs a
+# value through their layers, a list costs nothing.
+_SEGMENT_COLUMNS: dict[tuple[str, str, str], list] = {}
+_SEGMENT_COLUMNS_MAX = 256
+
+
+def _column(searcher, name: str) -> list:
+    """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment."""
+    cache = searcher.__dict__.setdefault("_archive_columns", {})
+    values = cache.get(name)
+    if values is None:
+        values = []
+        for reader, _offset in searcher.reader().leaf_readers():
+            segment = getattr(reader, "segment", None)
+            if segment is None:     # not a segment (an empty index): nothing to cache
+                values.extend(reader.column_reader(name))
+                continue
+            key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), name)
+            part = _SEGMENT_COLUMNS.get(key)
+            if part is None:
+                part = list(reader.column_reader(name))
+                if len(_SEGMENT_COLUMNS) >= _SEGMENT_COLUMNS_MAX:
+                    _SEGMENT_COLUMNS.pop(next(iter(_SEGMENT_COLUMNS)), None)
+                _SEGMENT_COLUMNS[key] = part
+            values.extend(part)
+        cache[name] = values
+    return values
+
+
 def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
     """All matching records grouped by document: doc score and (path, page, score) per page."""
     inner = searcher.collector(limit=None)
@@ -526,13 +559,10 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
             f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.",
             "timeout", seconds=settings.query_time_limit_s) from None
     results = inner.results()
-    reader = searcher.reader()
-    records = reader.column_reader("record")
-    doc_ids = reader.column_reader("doc_id")
-    paths = reader.column_reader("path")
-    pages = reader.column_reader("page")
-    langs = reader.column_reader("lang")
     groups: dict[str, dict] = {}
+    if not results.top_n:
+        return groups
+    records, doc_ids, paths, pages, langs = (_column(searcher, name) for name in _GROUP_COLUMNS)
     for score, docnum in results.top_n:
         record = records[docnum]
         if record not in (RECORD_DOC, RECORD_PAGE):
