@@ -10,7 +10,6 @@ characters and whole words.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -96,27 +95,16 @@ def _word_matches(word: str, terms: QueryTerms) -> bool:
     return bool(terms.prefixes) and any(_plain(word).startswith(p) for p in terms.prefixes)
 
 
-_LATIN_CHAR = f"(?:(?![{analysis.CJK_CLASS}_])\\w)"
-
-
-@lru_cache(maxsize=1024)
-def _whole_words(words: tuple[str, ...]) -> re.Pattern:
-    """A pattern matching any of WORDS as a whole LATIN_WORD token."""
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(f"(?<!{_LATIN_CHAR})(?:{alternatives})(?!{_LATIN_CHAR})")
-
-
 def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     """Character spans of TEXT to highlight, sorted and merged."""
     found = []
     if terms.english or terms.prefixes:
-        # Which of the page's distinct words match is decided once per word;
-        # a regex then finds those words as whole tokens (a word's neighbours
-        # are not word characters, as for LATIN_WORD), at C speed.
-        hits = [w for w in set(analysis.LATIN_WORD.findall(text)) if _word_matches(w, terms)]
+        # Whether a word matches is decided once per distinct word of the page.
+        hits = {w for w in set(analysis.LATIN_WORD.findall(text)) if _word_matches(w, terms)}
         if hits:
-            for m in _whole_words(tuple(sorted(hits))).finditer(text):
-                found.append((m.start(), m.end()))
+            for m in analysis.LATIN_WORD.finditer(text):
+                if m.group() in hits:
+                    found.append((m.start(), m.end()))
     if terms.chinese:
         folded = analysis.fold(text)
         for needle in terms.chinese:
