@@ -308,3 +308,39 @@ def test_readers_opening_the_index_while_generations_are_swapped_never_fail(sett
     for r in readers:
         assert r.errors[:3] == [], "\n".join(r.errors[:1])
         assert r.answers and all(a == {"a"} for a in r.answers)
+
+
+def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
+    """Every file of a commit is fsynced before the table of contents is renamed into place, then the folder."""
+    import os as os_module
+
+    from conftest import make_settings, write_pdf
+    from indexer import store
+    from indexer.build import update
+
+    settings = make_settings(tmp_path)
+    write_pdf(tmp_path / "archive" / "a.pdf", ["Power cuts happen."])
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os_module.fsync, store.FileStorage.rename_file
+
+    def fsync(fd):
+        events.append(("fsync", os_module.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def rename(self, oldname, newname, safe=False):
+        events.append(("rename", os_module.path.join(self.folder, newname)))
+        return real_rename(self, oldname, newname, safe=safe)
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(store.FileStorage, "rename_file", rename)
+    update(settings)
+
+    gen = store.current_generation(settings.index_dir)
+    renames = [i for i, (kind, path) in enumerate(events) if kind == "rename" and path.endswith(".toc")]
+    assert renames, events
+    last = renames[-1]
+    synced_before = {path for kind, path in events[:last] if kind == "fsync"}
+    for f in gen.iterdir():
+        if f.suffix != ".toc" and not f.name.endswith(".lock") and f.stat().st_size:
+            assert str(f) in synced_before, f"{f.name} was not synced before the commit became visible"
+    assert ("fsync", str(gen)) in events[last:], "the folder is synced after the rename"
