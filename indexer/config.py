@@ -107,8 +107,10 @@ def settings_from_mapping(values: dict, base: Path = PROJECT_ROOT, config_file: 
             raise ConfigError(f"unknown setting {name!r}")
         default = known[name].default
         if name in _PATH_FIELDS:
+            # An empty log_dir means "standard error only": it stays empty instead of becoming the base folder.
+            empty_log_dir = name == "log_dir" and str(value).strip() == ""
             value = Path(value)
-            value = value if value.is_absolute() else (base / value)
+            value = value if value.is_absolute() or empty_log_dir else (base / value)
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"setting {name!r} must be true or false, not {value!r}")

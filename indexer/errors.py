@@ -36,3 +36,12 @@ class IndexLockedError(IndexerError):
 
 class IndexMissingError(IndexerError):
     """No index has been built yet."""
+
+
+class UploadError(IndexerError):
+    """An upload is refused; the message is safe to show, `code` and `params` let an interface translate it."""
+
+    def __init__(self, message: str, code: str = "invalid", **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params

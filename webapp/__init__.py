@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the web application for SETTINGS (default: config.toml or $ARCHIVE_CONFIG)."""
     from indexer import analysis
 
-    from . import admin, api, browse, documents, errors, export, search, security, site, status
+    from . import admin, api, browse, documents, errors, export, logs, openapi, search, security, site, status
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.upload_max_mb * 1024 * 1024,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_minutes),
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        # The only cookie session is the admin's (webapp/admin.py): never sent from another site.
+        SESSION_COOKIE_SAMESITE="Strict",
         # Static files carry a content hash in their URL (see site.static_url), so they may be cached long.
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=7),
     )
@@ -42,10 +43,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.jinja_env.lstrip_blocks = True
 
+    logs.init_app(app, settings)
     site.init_app(app, settings)
     security.init_app(app, settings)
     errors.init_app(app)
-    for module in (search, documents, api, browse, export, status, admin):
+    admin.init_app(app)
+    for module in (search, documents, api, browse, export, status, admin, openapi):
         app.register_blueprint(module.bp)
 
     # Queries are segmented with the same jieba dictionary as the index; loading it

@@ -1,16 +1,268 @@
-"""Placeholder of the upload page (issue 4): says whether uploads are on; the upload itself comes later."""
+"""The upload page (issue 4): an administrator adds a PDF and its catalogue entry, and it is indexed at once.
+
+Off unless `admin_password_hash` is set. Protection:
+- the password is checked with werkzeug's check_password_hash (a salted hash,
+  compared in constant time); after each failed attempt from an address, the
+  next attempt from it must wait, doubling up to 30 s (in memory, per process);
+- the session is Flask's signed cookie (`secret_key`), HttpOnly, SameSite=Strict,
+  Secure when the request came over https; it ends `session_minutes` after the
+  login, checked on the server, whatever the browser keeps;
+- every form that changes something (log in, log out, upload) carries a CSRF
+  token bound to the session. Our own twenty lines rather than Flask-WTF: the
+  site has three small forms and no other use for WTForms; a token from
+  `secrets`, kept in the signed session and compared with hmac.compare_digest,
+  is all Flask-WTF's CSRFProtect would do here.
+
+The checks of the file itself and the all-or-nothing write live in
+indexer.ingest; this module only handles the request.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import hmac
+import secrets
+import threading
+import time
 
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.security import check_password_hash
+
+from indexer import build
+from indexer.catalogue import KINDS, LANGUAGES, PROGRAMMES, load_catalogue
+from indexer.errors import CatalogueError, IndexerError, IndexLockedError, UploadError
+from indexer.ingest import UploadFields, add_upload
+
+from . import i18n
+from .errors import render_error
 from .site import settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# Lock-out after failed logins: 1 s after the first, doubling up to 30 s; forgotten after 15 quiet minutes.
+LOCKOUT_BASE_S = 1.0
+LOCKOUT_MAX_S = 30.0
+LOCKOUT_FORGET_S = 15 * 60
+# Addresses remembered at most (a flood of addresses cannot fill the memory).
+LOCKOUT_MAX_CLIENTS = 10_000
+# Kinds offered in the form: "document" is what the indexer gives files without an entry.
+UPLOAD_KINDS = tuple(k for k in KINDS if k != "document")
+FIELD_NAMES = ("title", "title_zh", "date", "kind", "lang", "programme", "version_of")
+# The longest value accepted in a text field.
+MAX_FIELD_CHARS = 500
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch (a function, so tests can move time on)."""
+    return time.time()
+
+
+def monotonic() -> float:
+    """Monotonic seconds for the lock-out (a function, so tests can move time on)."""
+    return time.monotonic()
+
+
+class AdminSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, SameSite=Strict, and Secure whenever the request is https."""
+
+    def get_cookie_samesite(self, app: Flask) -> str:
+        return "Strict"
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+class LoginThrottle:
+    """Failed login attempts per client address, and how long each must wait before the next."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[int, float, float]] = {}   # address -> (failures, allowed at, last failure)
+
+    def wait(self, client: str) -> float:
+        """Seconds CLIENT must still wait before trying again (0: may try now)."""
+        with self._lock:
+            failures, allowed_at, _ = self._clients.get(client, (0, 0.0, 0.0))
+        return max(0.0, allowed_at - monotonic()) if failures else 0.0
+
+    def failed(self, client: str) -> float:
+        """Record a failure; return the delay before CLIENT's next attempt."""
+        now = monotonic()
+        with self._lock:
+            failures, _, last = self._clients.get(client, (0, 0.0, 0.0))
+            if failures and now - last > LOCKOUT_FORGET_S:
+                failures = 0
+            failures += 1
+            delay = min(LOCKOUT_MAX_S, LOCKOUT_BASE_S * 2 ** (failures - 1))
+            self._clients[client] = (failures, now + delay, now)
+            if len(self._clients) > LOCKOUT_MAX_CLIENTS:
+                self._forget_oldest(now)
+            return delay
+
+    def succeeded(self, client: str) -> None:
+        """Forget CLIENT's failures."""
+        with self._lock:
+            self._clients.pop(client, None)
+
+    def _forget_oldest(self, now: float) -> None:
+        quiet = [c for c, (_, _, last) in self._clients.items() if now - last > LOCKOUT_FORGET_S]
+        for c in quiet or sorted(self._clients, key=lambda c: self._clients[c][2])[:LOCKOUT_MAX_CLIENTS // 10]:
+            del self._clients[c]
+
+
+def init_app(app: Flask) -> None:
+    """Use the admin session cookie settings and keep the login throttle of APP."""
+    app.session_interface = AdminSessionInterface()
+    app.extensions["archive_login_throttle"] = LoginThrottle()
+
+
+def _throttle() -> LoginThrottle:
+    return current_app.extensions["archive_login_throttle"]
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _require_enabled():
+    """Every admin page is off (403, with how to turn it on) without an admin password hash."""
+    if not settings().admin_password_hash:
+        return render_template("admin/off.html"), 403
+    return None
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(sent and expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def logged_in() -> bool:
+    """Whether this session holds a login younger than session_minutes."""
+    since = session.get("admin_since")
+    if not isinstance(since, (int, float)):
+        return False
+    return 0 <= wall_clock() - since < settings().session_minutes * 60
+
+
+def _refuse(status: int, key: str, **values):
+    """An admin error page: the message, and the way back to the login or the form."""
+    return render_template("admin/refused.html", status=status, message=i18n.translate(key, **values),
+                           logged_in=logged_in()), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc):
+    limit = settings().upload_max_mb
+    return render_error(413, i18n.translate("error_413"), i18n.translate("upload_too_large", limit_mb=limit))
+
+
+# --- pages -----------------------------------------------------------------------------------
+
 
 @bp.get("/")
 def index():
-    """Uploads are off unless admin_password_hash is set in the configuration."""
-    enabled = bool(settings().admin_password_hash)
-    return render_template("admin/index.html", enabled=enabled), (501 if enabled else 403)
+    """The upload form, or the login form."""
+    if not logged_in():
+        return redirect(url_for("admin.login"), code=303)
+    return _form()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with the admin password."""
+    if request.method == "GET":
+        if logged_in():
+            return redirect(url_for("admin.index"), code=303)
+        return render_template("admin/login.html", csrf=csrf_token(), expired="expired" in request.args)
+    client = request.remote_addr or "unknown"
+    wait = _throttle().wait(client)
+    if wait > 0:
+        seconds = int(wait) + 1
+        body, status = render_template("admin/login.html", csrf=csrf_token(), error=i18n.translate(
+            "login_wait", seconds=seconds)), 429
+        return body, status, {"Retry-After": str(seconds)}
+    if not _csrf_ok():
+        return _refuse(400, "csrf_failed")
+    password = request.form.get("password", "")
+    if not password or not check_password_hash(settings().admin_password_hash, password):
+        delay = _throttle().failed(client)
+        current_app.logger.warning("failed admin login", extra={"remote": client, "lockout_s": delay})
+        return render_template("admin/login.html", csrf=csrf_token(),
+                               error=i18n.translate("login_failed", seconds=int(delay))), 401
+    _throttle().succeeded(client)
+    # A fresh session: nothing from before the login carries over, and a new CSRF token.
+    session.clear()
+    session.permanent = True
+    session["admin_since"] = wall_clock()
+    session["csrf"] = secrets.token_urlsafe(32)
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.post("/logout")
+def logout():
+    """End the session."""
+    if not _csrf_ok():
+        return _refuse(400, "csrf_failed")
+    session.clear()
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.post("/upload")
+def upload():
+    """Check the upload, add it to the archive and the catalogue, index it, and show its page."""
+    # The session is checked before the body is read: an anonymous client cannot make us parse a large upload.
+    if not logged_in():
+        expired = "admin_since" in session
+        session.pop("admin_since", None)
+        return _refuse(403, "session_expired" if expired else "login_required")
+    if not _csrf_ok():
+        return _refuse(400, "csrf_failed")
+    values = {name: request.form.get(name, "").strip()[:MAX_FIELD_CHARS] for name in FIELD_NAMES}
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        return _form(values, error=i18n.translate("upload_no_file"), status=400)
+    fields = UploadFields(**values)
+    try:
+        added = add_upload(settings(), storage.stream, storage.filename, fields)
+    except UploadError as exc:
+        return _form(values, error=upload_message(exc), status=409 if exc.code == "duplicate" else 400,
+                     duplicate=exc.params.get("doc_id") if exc.code == "duplicate" else None)
+    current_app.logger.info("upload saved", extra={"doc_id": added.doc_id, "file": added.file})
+    try:
+        build.update(settings())
+    except IndexLockedError:
+        return render_template("admin/saved.html", added=added, reason="locked"), 202
+    except IndexerError:
+        current_app.logger.exception("indexing the upload failed")
+        return render_template("admin/saved.html", added=added, reason="failed"), 202
+    return redirect(url_for("documents.show", doc_id=added.doc_id), code=303)
+
+
+def _form(values: dict | None = None, error: str = "", status: int = 200, duplicate: str | None = None):
+    values = values or {}
+    try:
+        entries = list(load_catalogue(settings().catalogue).entries.values())
+    except CatalogueError as exc:
+        entries, error = [], error or i18n.translate("catalogue_broken", error=str(exc))
+    entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)
+    return render_template("admin/index.html", csrf=csrf_token(), values=values, error=error, duplicate=duplicate,
+                           entries=entries, kinds=UPLOAD_KINDS, programmes=PROGRAMMES, languages=tuple(LANGUAGES),
+                           limit_mb=settings().upload_max_mb, minutes=settings().session_minutes), status
+
+
+def upload_message(exc: UploadError) -> str:
+    """EXC's message in the interface language (the indexer's own words when there is no translation)."""
+    key = f"upload_{exc.code}"
+    if key in i18n.MESSAGES:
+        return i18n.translate(key, **dict(exc.params, detail=str(exc)))
+    return str(exc)
+

@@ -51,7 +51,7 @@ def render_error(status: int, title: str, message: str, kind: str = "error"):
 
 
 def _query_error(exc: SearchQueryError):
-    return render_error(400, i18n.translate("query_error"), str(exc), kind="query")
+    return render_error(400, i18n.translate("query_error"), i18n.error_message(exc), kind="query")
 
 
 def _index_missing(exc: IndexMissingError):

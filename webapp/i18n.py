@@ -195,9 +195,63 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "(create one with: python -m webapp hash-password).",
                   "zh": "上传功能未开启。管理员可在 config.toml 中设置 admin_password_hash 来开启"
                         "（用 python -m webapp hash-password 生成）。"},
-    "admin_pending": {"en": "Uploads are configured but not available in this version yet. Add files to the archive folder "
-                            "and run `python -m indexer update`.",
-                      "zh": "已配置上传功能，但当前版本尚未提供。请将文件放入档案库文件夹并运行 `python -m indexer update`。"},
+    "login_title": {"en": "Administrator login", "zh": "管理员登录"},
+    "login_password": {"en": "Admin password", "zh": "管理员密码"},
+    "login_button": {"en": "Log in", "zh": "登录"},
+    "login_failed": {"en": "Wrong password. You can try again in {seconds} s.",
+                     "zh": "密码错误，请 {seconds} 秒后重试。"},
+    "login_wait": {"en": "Too many wrong passwords from your computer: try again in {seconds} s.",
+                   "zh": "密码错误次数过多，请 {seconds} 秒后重试。"},
+    "login_required": {"en": "Log in first: uploading needs the admin password.", "zh": "请先登录：上传文件需要管理员密码。"},
+    "logout_button": {"en": "Log out", "zh": "退出登录"},
+    "session_expired": {"en": "Your session has expired: log in again (nothing was saved).",
+                        "zh": "登录已过期，请重新登录（未保存任何内容）。"},
+    "csrf_failed": {"en": "The form was out of date or did not come from this site: open the page again and resend it "
+                          "(nothing was saved).",
+                    "zh": "表单已过期或并非来自本网站：请重新打开页面后再提交（未保存任何内容）。"},
+    "upload_intro": {"en": "Add a PDF (at most {limit} MB) and its catalogue entry; it is searchable as soon as it is "
+                           "indexed. Your session lasts {minutes} minutes.",
+                     "zh": "上传 PDF 文件（最大 {limit} MB）并填写目录信息，索引完成后即可检索。登录有效期为 {minutes} 分钟。"},
+    "upload_file": {"en": "PDF file", "zh": "PDF 文件"},
+    "upload_lang": {"en": "Language of the file", "zh": "文件语言"},
+    "upload_version_of": {"en": "Language version of an existing document", "zh": "现有文件的其他语言版本"},
+    "upload_version_of_help": {"en": "Choose the document this file translates; its catalogue entry is kept and the "
+                                     "fields below are not used.",
+                               "zh": "选择此文件所翻译的文件；将沿用其目录信息，下方字段不再使用。"},
+    "upload_new_document": {"en": "No: a new document", "zh": "否：新文件"},
+    "upload_new_fields": {"en": "A new document", "zh": "新文件"},
+    "upload_button": {"en": "Upload and index", "zh": "上传并索引"},
+    "upload_back": {"en": "Back to the upload form", "zh": "返回上传表单"},
+    "upload_another": {"en": "Upload another file", "zh": "继续上传"},
+    "upload_no_file": {"en": "Choose a PDF file to upload.", "zh": "请选择要上传的 PDF 文件。"},
+    "upload_saved_locked": {"en": "{file} is saved in the archive. An update of the index is running; it will index "
+                                  "the file (or the watcher will, within seconds).",
+                            "zh": "{file} 已保存到档案库。索引正在更新，更新程序（或文件监视程序）将在数秒内为其建立索引。"},
+    "upload_saved_failed": {"en": "{file} is saved in the archive, but indexing it failed; the status page says why.",
+                            "zh": "{file} 已保存到档案库，但索引失败，原因见索引状态页。"},
+    "upload_saved_link": {"en": "The document {id}", "zh": "文件 {id}"},
+    "upload_duplicate_link": {"en": "Open the document {id}", "zh": "打开文件 {id}"},
+    "upload_too_large": {"en": "The file is larger than the upload limit of {limit_mb} MB.",
+                         "zh": "文件超过了 {limit_mb} MB 的上传上限。"},
+    "upload_empty_file": {"en": "The file is empty.", "zh": "文件为空。"},
+    "upload_not_pdf": {"en": "This is not a PDF: only PDF files can be uploaded.", "zh": "这不是 PDF 文件：只能上传 PDF 文件。"},
+    "upload_unreadable_pdf": {"en": "The file starts like a PDF but cannot be opened: it is damaged or not a PDF.",
+                              "zh": "文件无法打开：已损坏或不是 PDF 文件。"},
+    "upload_encrypted_pdf": {"en": "The PDF is protected by a password: upload a copy without one.",
+                             "zh": "此 PDF 设有密码保护，请上传无密码的版本。"},
+    "upload_duplicate": {"en": "This file is already in the archive as {file}.", "zh": "此文件已在档案库中：{file}。"},
+    "upload_catalogue_broken": {"en": "{detail}", "zh": "目录文件有错误，请先修正：{detail}"},
+    "upload_catalogue_layout": {"en": "The catalogue's layout is unusual: add this entry by hand.",
+                                "zh": "目录文件格式特殊，请手动添加此条目。"},
+    "upload_unknown_document": {"en": "The document {doc_id} is not in the catalogue.", "zh": "目录中没有文件 {doc_id}。"},
+    "upload_lang_taken": {"en": "The document {doc_id} already has a version in this language.",
+                          "zh": "文件 {doc_id} 已有此语言的版本。"},
+    "upload_bad_date": {"en": "The date '{value}' is not YYYY, YYYY-MM or YYYY-MM-DD.",
+                        "zh": "日期“{value}”的格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"},
+    "upload_no_such_date": {"en": "The date '{value}' does not exist.", "zh": "日期“{value}”不存在。"},
+    "upload_bad_field": {"en": "{detail}", "zh": "目录信息有误：{detail}"},
+    "upload_bad_lang": {"en": "Choose the language of the file.", "zh": "请选择文件语言。"},
+    "upload_busy": {"en": "Another upload is being saved: try again in a minute.", "zh": "另一个文件正在保存，请稍后重试。"},
     # errors
     "error_title": {"en": "Something went wrong", "zh": "出错了"},
     "error_400": {"en": "The request could not be understood", "zh": "无法理解此请求"},
@@ -210,6 +264,30 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "zh": "服务器无法处理此请求，错误已记录，请求编号见下方。"},
     "error_503": {"en": "Not available yet", "zh": "暂不可用"},
     "query_error": {"en": "The query could not be run", "zh": "无法执行此检索"},
+    # SearchQueryError messages by their code (indexer.search and webapp.params), with the same figures
+    "query_too_long": {"en": "The query is too long ({length} characters; at most {limit}).",
+                       "zh": "检索式过长（{length} 个字符，最多 {limit} 个）。"},
+    "query_too_many_terms": {"en": "The query has too many terms ({terms}; at most {limit}).",
+                             "zh": "检索词过多（{terms} 个，最多 {limit} 个）。"},
+    "query_too_deep": {"en": "The query nests too many parentheses (at most {limit}).",
+                       "zh": "检索式中的括号嵌套过多（最多 {limit} 层）。"},
+    "query_leading_wildcard": {"en": "A word cannot start with * or ?: type at least one letter before the wildcard.",
+                               "zh": "检索词不能以 * 或 ? 开头：请在通配符前至少输入一个字母。"},
+    "query_unparsable": {"en": "The query could not be understood: check its quotes and parentheses.",
+                         "zh": "无法理解此检索式：请检查引号和括号。"},
+    "query_no_words": {"en": "The query has no words to search for: add a word, a Chinese term or a phrase.",
+                       "zh": "检索式中没有可检索的词：请输入一个词、一个中文词语或一个短语。"},
+    "query_bad_sort": {"en": "Unknown sort order: use one of {allowed}.", "zh": "未知的排序方式：请使用 {allowed} 之一。"},
+    "query_bad_page": {"en": "The result page must be a number from 1 to {limit}.",
+                       "zh": "结果页码必须是 1 到 {limit} 之间的数字。"},
+    "query_empty": {"en": "Type a word, a phrase in quotes, or a Chinese term to search for.",
+                    "zh": "请输入要检索的词、带引号的短语或中文词语。"},
+    "query_timeout": {"en": "The query took longer than {seconds:g} s: make it more specific.",
+                      "zh": "检索超过了 {seconds:g} 秒的时限：请缩小检索范围。"},
+    "query_bad_filter": {"en": "Too many or too long values for the filter {name}.",
+                         "zh": "筛选条件 {name} 的取值过多或过长。"},
+    "query_bad_date": {"en": "The date is not of the form YYYY, YYYY-MM or YYYY-MM-DD.",
+                       "zh": "日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"},
     "request_id": {"en": "Request id", "zh": "请求编号"},
     "go_home": {"en": "Go to the search page", "zh": "返回检索页"},
     # languages of documents
@@ -274,3 +352,17 @@ def plural(key: str, n: int, lang: str | None = None, /) -> str:
     if n == 1 and f"{key}_one" in MESSAGES:
         return translate(f"{key}_one", lang, n=n)
     return translate(key, lang, n=n)
+
+
+def error_message(exc) -> str:
+    """A SearchQueryError's message in the interface language, from its code and figures.
+
+    The indexer's own message is the fallback for codes without a label here.
+    """
+    key = f"query_{getattr(exc, 'code', '')}"
+    if key not in MESSAGES:
+        return str(exc)
+    try:
+        return translate(key, **getattr(exc, "params", {}))
+    except (KeyError, IndexError, ValueError):
+        return str(exc)

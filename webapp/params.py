@@ -38,21 +38,24 @@ class SearchParams:
         for name in FACETS:
             raw = [v.strip() for v in args.getlist(name) if v.strip()]
             if len(raw) > MAX_VALUES_PER_FILTER or any(len(v) > MAX_VALUE_CHARS for v in raw):
-                raise SearchQueryError(f"Too many or too long values for the filter {name!r}.")
+                raise SearchQueryError(f"Too many or too long values for the filter {name!r}.", "bad_filter",
+                                       name=name)
             values[name] = tuple(dict.fromkeys(raw))
         for name, key in (("date_from", "from"), ("date_to", "to")):
             value = args.get(key, "").strip()
             if value and not ISO_PARTIAL_DATE.match(value):
                 raise SearchQueryError(
-                    f"The date {value[:20]!r} is not of the form YYYY, YYYY-MM or YYYY-MM-DD.")
+                    f"The date {value[:20]!r} is not of the form YYYY, YYYY-MM or YYYY-MM-DD.", "bad_date")
             values[name] = value
         page_text = args.get("page", "1").strip() or "1"
         if not (page_text.isascii() and page_text.isdigit() and len(page_text) <= 6
                 and 1 <= int(page_text) <= MAX_PAGE):
-            raise SearchQueryError(f"The result page must be a number from 1 to {MAX_PAGE}.")
+            raise SearchQueryError(f"The result page must be a number from 1 to {MAX_PAGE}.", "bad_page",
+                                   limit=MAX_PAGE)
         sort = args.get("sort", "relevance").strip() or "relevance"
         if sort not in SORTS:
-            raise SearchQueryError(f"Unknown sort order: use one of {', '.join(SORTS)}.")
+            raise SearchQueryError(f"Unknown sort order: use one of {', '.join(SORTS)}.", "bad_sort",
+                                   sort=sort[:20], allowed=", ".join(SORTS))
         return cls(q=args.get("q", "").strip(), filters=Filters(**values), page=int(page_text),
                    sort=sort, expand=parse_bool(args.get("expand")))
 

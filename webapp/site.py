@@ -46,6 +46,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         language_switch_url=language_switch_url,
     )
     app.context_processor(_template_context)
+    app.after_request(_index_generation_header)
     app.register_blueprint(bp)
 
 
@@ -57,8 +58,17 @@ def settings() -> Settings:
 def searcher():
     """This request's searcher, on the newest committed index (opened once per request)."""
     if "searcher" not in g:
-        g.searcher = current_app.extensions["archive"].readers.searcher()
+        readers = current_app.extensions["archive"].readers
+        g.searcher = readers.searcher()
+        g.index_generation = readers.generation()
     return g.searcher
+
+
+def _index_generation_header(response):
+    """X-Index-Generation: which index generation answered (a rebuild makes a new one); for load tests and support."""
+    if g.get("index_generation"):
+        response.headers["X-Index-Generation"] = g.index_generation
+    return response
 
 
 def _template_context() -> dict:
