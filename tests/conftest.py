@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,25 @@ def make_settings(root: Path, **overrides):
     values.update(overrides)
     (root / "archive").mkdir(parents=True, exist_ok=True)
     return settings_from_mapping(values, base=root)
+
+
+def write_config(settings, path: Path) -> Path:
+    """A config.toml holding SETTINGS, for commands run in a subprocess."""
+    lines, rest = ["[paths]"], ["[indexer]"]
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if f.name == "config_file":
+            continue
+        if isinstance(value, Path):
+            lines.append(f"{f.name} = {json.dumps(str(value))}")
+        elif isinstance(value, bool):
+            rest.append(f"{f.name} = {'true' if value else 'false'}")
+        elif isinstance(value, str):
+            rest.append(f"{f.name} = {json.dumps(value)}")
+        else:
+            rest.append(f"{f.name} = {value!r}")
+    path.write_text("\n".join(lines + rest) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -16,28 +15,11 @@ import pytest
 from indexer.cli import main
 from indexer.config import PROJECT_ROOT
 from indexer.store import WriterLock, open_searcher
+from conftest import write_config
 
 ENV = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
 COMMANDS = ("build", "update", "rebuild", "status", "watch")
 
-
-def write_config(settings, path: Path) -> Path:
-    """A config.toml holding SETTINGS."""
-    lines, rest = ["[paths]"], ["[indexer]"]
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name == "config_file":
-            continue
-        if isinstance(value, Path):
-            lines.append(f"{f.name} = {json.dumps(str(value))}")
-        elif isinstance(value, bool):
-            rest.append(f"{f.name} = {'true' if value else 'false'}")
-        elif isinstance(value, str):
-            rest.append(f"{f.name} = {json.dumps(value)}")
-        else:
-            rest.append(f"{f.name} = {value!r}")
-    path.write_text("\n".join(lines + rest) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture

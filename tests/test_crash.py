@@ -16,12 +16,11 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from conftest import make_settings, write_pdf
+from conftest import make_settings, write_config, write_pdf
 from indexer.config import PROJECT_ROOT
 from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from indexer.search import search
@@ -32,23 +31,6 @@ BATCH = 5
 ENV = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
 PROGRESS = re.compile(r"(\d+)/(\d+) files")
 
-
-def write_config(settings, path: Path) -> Path:
-    lines, rest = ["[paths]"], ["[indexer]"]
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name == "config_file":
-            continue
-        if isinstance(value, Path):
-            lines.append(f"{f.name} = {json.dumps(str(value))}")
-        elif isinstance(value, bool):
-            rest.append(f"{f.name} = {'true' if value else 'false'}")
-        elif isinstance(value, str):
-            rest.append(f"{f.name} = {json.dumps(value)}")
-        else:
-            rest.append(f"{f.name} = {value!r}")
-    path.write_text("\n".join(lines + rest) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

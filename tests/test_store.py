@@ -10,11 +10,11 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from conftest import make_settings, write_config, write_pdf
 from indexer.build import rebuild, update
 from indexer.config import PROJECT_ROOT
 from indexer.errors import IndexLockedError
@@ -28,25 +28,6 @@ from indexer.store import (
     swap_current,
 )
 
-
-def write_config(settings, path: Path) -> Path:
-    """A config.toml holding SETTINGS, for commands run in a subprocess."""
-    lines = ["[paths]"]
-    rest = ["[indexer]"]
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name == "config_file":
-            continue
-        if isinstance(value, Path):
-            lines.append(f"{f.name} = {json.dumps(str(value))}")
-        elif isinstance(value, bool):
-            rest.append(f"{f.name} = {'true' if value else 'false'}")
-        elif isinstance(value, str):
-            rest.append(f"{f.name} = {json.dumps(value)}")
-        else:
-            rest.append(f"{f.name} = {value!r}")
-    path.write_text("\n".join(lines + rest) + "\n", encoding="utf-8")
-    return path
 
 
 def indexer_command(config: Path, *args: str) -> list[str]:
@@ -312,23 +293,19 @@ def test_readers_opening_the_index_while_generations_are_swapped_never_fail(sett
 
 def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
     """Every file of a commit is fsynced before the table of contents is renamed into place, then the folder."""
-    import os as os_module
-
-    from conftest import make_settings, write_pdf
     from indexer import store
-    from indexer.build import update
 
     settings = make_settings(tmp_path)
     write_pdf(tmp_path / "archive" / "a.pdf", ["Power cuts happen."])
     events: list[tuple[str, str]] = []
-    real_fsync, real_rename = os_module.fsync, store.FileStorage.rename_file
+    real_fsync, real_rename = os.fsync, store.FileStorage.rename_file
 
     def fsync(fd):
-        events.append(("fsync", os_module.readlink(f"/proc/self/fd/{fd}")))
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
         return real_fsync(fd)
 
     def rename(self, oldname, newname, safe=False):
-        events.append(("rename", os_module.path.join(self.folder, newname)))
+        events.append(("rename", os.path.join(self.folder, newname)))
         return real_rename(self, oldname, newname, safe=safe)
 
     monkeypatch.setattr(store.os, "fsync", fsync)
