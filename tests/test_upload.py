@@ -182,8 +182,9 @@ def test_without_an_admin_secret_every_admin_page_is_off_and_says_how_to_turn_it
 
 
 def test_admin_page_asks_for_the_login_first(client):
-    response = client.get("/admin/")
-    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/login")
+    for url in ("/admin/", "/admin/upload"):
+        response = client.get(url)
+        assert response.status_code == 303 and response.headers["Location"].endswith("/admin/login")
     page = client.get("/admin/login")
     assert page.status_code == 200 and b'type="password"' in page.data
 
@@ -244,6 +245,21 @@ def test_lock_out_is_forgotten_after_a_successful_login(base, monkeypatch):
     response = login(client, password="nope")
     assert response.status_code == 401
     assert "in 1 s" in alert_text(response)       # the count started again after the successful login
+
+
+def test_an_empty_password_is_refused(base):
+    client = create_app(base).test_client()
+    response = login(client, password="")
+    assert response.status_code == 401 and "Wrong password" in alert_text(response)
+    assert client.get("/admin/").status_code == 303
+
+
+def test_the_upload_form_lists_the_documents_and_carries_the_token(base):
+    client = logged_in_client(base)
+    page = client.get("/admin/upload").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'name="csrf_token"' in page
+    options = re.findall(r'<select id="version_of".*?</select>', page, re.S)[0]
+    assert re.findall(r'<option value="([^"]*)"', options) == ["", "seminar-2013", "study-2011", "mou-2006"]
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])

@@ -169,8 +169,9 @@ def _too_large(exc):
 
 
 @bp.get("/")
+@bp.get("/upload")
 def index():
-    """The upload form, or the login form."""
+    """The upload form (at /admin/ and /admin/upload), or the login form."""
     if not logged_in():
         return redirect(url_for("admin.login"), code=303)
     return _form()
