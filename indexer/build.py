@@ -46,6 +46,72 @@ from .store import (
 log = logging.getLogger(__name__)
 
 META_KEY = "meta"
+
+# Merging. Every commit writes a new segment; Whoosh's default policy
+# (MERGE_SMALL, a Fibonacci rule) decides at each commit what to fold
+# together, and on a large index it can fold mid-sized segments into a small
+# update's commit (seconds of work while the user waits). Ours is tiered: a
+# segment's tier is its size in powers of MERGE_FACTOR above TIER_DOCS
+# records; MERGE_FACTOR segments of one tier merge into one of the next, so
+# each record is rewritten about log(N) times and the segment count stays
+# bounded. A commit merges at most `budget` records (MERGE_BUDGET_SMALL for a
+# small update, more when the update itself indexed much), except that more
+# than MAX_SEGMENTS segments are always brought back down, whatever the cost
+# (queries slow down with the segment count).
+MERGE_FACTOR = 8
+TIER_DOCS = 200
+MAX_SEGMENTS = 48
+# Merge cost follows the number of distinct terms, and a Chinese page has
+# about a thousand distinct bigrams: merging eight 20-page segments takes
+# seconds. So an update that wrote fewer than BULK_RECORDS records (a
+# document or two: the user waits for it) merges nothing; its small segments
+# are merged by the next bulk update, by merge_segments() at idle, or when
+# MAX_SEGMENTS is reached.
+MERGE_BUDGET_SMALL = 0
+BULK_RECORDS = 500
+
+
+def _tier(records: int) -> int:
+    tier = 0
+    while records > TIER_DOCS * MERGE_FACTOR ** tier:
+        tier += 1
+    return tier
+
+
+def tiered_merge(budget: int):
+    """A Whoosh merge policy (commit(mergetype=...)) merging full tiers of at most BUDGET records."""
+
+    def policy(writer, segments):
+        from whoosh.reading import SegmentReader
+
+        keep = sorted(segments, key=lambda seg: seg.doc_count_all())
+        chosen: list = []
+        tiers: dict[int, list] = {}
+        for seg in keep:
+            tiers.setdefault(_tier(seg.doc_count_all()), []).append(seg)
+        carried = 0
+        for tier in sorted(tiers):
+            group = tiers[tier]
+            size = sum(seg.doc_count_all() for seg in group)
+            # A full tier merges, together with everything smaller chosen below it.
+            if len(group) + (1 if chosen else 0) >= MERGE_FACTOR and carried + size <= budget:
+                chosen += group
+                carried += size
+            elif chosen:
+                break
+        rest = [seg for seg in keep if seg not in chosen]
+        # Too many segments: merge the smallest, whatever the budget.
+        while len(rest) + (1 if chosen else 0) > MAX_SEGMENTS:
+            chosen.append(rest.pop(0))
+        if len(chosen) < 2:
+            return segments
+        for seg in chosen:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        return rest
+
+    return policy
 # Commit after settings.commit_every_files files or this many seconds of
 # extraction, whichever comes first, so a long build keeps its progress if
 # it is interrupted.
@@ -254,6 +320,13 @@ class _Sync:
         self.archive = Path(settings.archive_dir)
         self.reanalyse_all = False
         self._docs_written: set[str] = set()
+        self._records_written = 0
+
+    def _merge_policy(self):
+        """A small update merges nothing (MERGE_BUDGET_SMALL); a bulk one in proportion to what it wrote."""
+        if self._records_written >= BULK_RECORDS:
+            return tiered_merge(MERGE_FACTOR * self._records_written)
+        return tiered_merge(MERGE_BUDGET_SMALL)
 
     def run(self) -> UpdateReport:
         started = time.monotonic()
@@ -316,6 +389,9 @@ class _Sync:
             return resolved[path]
 
         writer = self.ix.writer(limitmb=256)
+        # Nothing to change here (the usual case when files were only added):
+        # no commit, so no empty commit for readers to reopen on.
+        dirty = bool(removed or renames)
         try:
             for path in removed:
                 self._delete_file(writer, path)
@@ -334,6 +410,7 @@ class _Sync:
                     entry, lang = entry_for(path, info)
                     stale_meta = info.get("entry_fp") != entry.fingerprint() or info.get("lang_used") != lang
                     if stale_meta:
+                        dirty = True
                         pages = self._stored_pages(s, path)
                         self._write_file(writer, path, entry, lang, info, pages, delete_first=True)
                         self._write_doc(writer, entry, indexed_docs)
@@ -341,12 +418,14 @@ class _Sync:
                         continue
                     if info.get("mtime_ns") != known[path].get("mtime_ns"):
                         # Touched but not changed: only the bookkeeping moves.
+                        dirty = True
                         writer.update_document(**file_fields(path, entry, lang, info))
                     if reanalyse_all:
                         pages = [p for p in self._stored_pages(s, path) if analysis.HAS_CJK.search(p.text)]
                         for page in pages:
                             writer.update_document(**page_fields(entry, lang, path, page))
                         self.report.reanalysed_pages += len(pages)
+                        dirty = dirty or bool(pages)
 
             # Documents: catalogue entries (files or not) and the automatic ones.
             wanted_docs: dict[str, CatalogueEntry] = dict(catalogue.entries)
@@ -354,16 +433,21 @@ class _Sync:
                 if path not in by_file:
                     entry, _ = entry_for(path, info)
                     wanted_docs[entry.id] = entry
-            writer.commit()
+            if dirty:
+                writer.commit(mergetype=self._merge_policy())
+            else:
+                writer.cancel()
         except BaseException:
             writer.cancel()
             raise
 
-        # 3. Extract what is new or changed, committing in batches.
-        self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
+        # 3. Extract what is new or changed, committing in batches; the last
+        # batch is committed with the document records and the stamp below
+        # (one commit, one new segment, for a small update).
+        writer = self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
 
         # 4. Document records and the stamp.
-        writer = self.ix.writer(limitmb=128)
+        writer = writer or self.ix.writer(limitmb=128)
         try:
             for doc_id in set(indexed_docs) - set(wanted_docs):
                 writer.delete_by_term("key", f"doc:{doc_id}")
@@ -372,7 +456,7 @@ class _Sync:
             meta = dict(meta, version=index_version(), userdict=userdict_fp,
                         last_update=_now())
             writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
-            writer.commit()
+            writer.commit(mergetype=self._merge_policy())
         except BaseException:
             writer.cancel()
             raise
@@ -380,9 +464,10 @@ class _Sync:
         self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
 
-    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs) -> None:
+    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs):
+        """Extract and write TO_EXTRACT, committing full batches; return the writer of the last one, or None."""
         if not to_extract:
-            return
+            return None
         paths = [self.archive / p for p in to_extract]
         total, done = len(paths), 0
         writer, batch_started, in_batch = None, time.monotonic(), 0
@@ -408,11 +493,10 @@ class _Sync:
                 if self.progress:
                     self.progress(done, total, path)
                 if in_batch >= max(1, self.settings.commit_every_files) or time.monotonic() - batch_started > BATCH_SECONDS:
-                    writer.commit()
+                    writer.commit(mergetype=self._merge_policy())
                     writer, batch_started, in_batch = None, time.monotonic(), 0
-            if writer is not None:
-                writer.commit()
-                writer = None
+            last, writer = writer, None
+            return last
         finally:
             if writer is not None:
                 writer.cancel()
@@ -443,7 +527,9 @@ class _Sync:
             if page.text.strip():
                 writer.add_document(**page_fields(entry, lang, path, page))
                 self.report.pages_indexed += 1
+                self._records_written += 1
         writer.add_document(**file_fields(path, entry, lang, info))
+        self._records_written += 1
 
     @staticmethod
     def _delete_file(writer, path: str) -> None:
@@ -457,6 +543,20 @@ class _Sync:
             extractor = json.loads(d.get("data") or "{}").get("extractor", "pypdf")
             pages.append(PageText(d["page"], d["content"], d.get("page_lang", ""), extractor))
         return sorted(pages, key=lambda p: p.number)
+
+
+def merge_segments(settings: Settings, budget: int = 200_000) -> int:
+    """Merge full tiers of small segments (at most BUDGET records), e.g. when idle; return the segments left."""
+    with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+        gen = current_generation(settings.index_dir)
+        if gen is None:
+            return 0
+        ix = open_index(gen)
+        try:
+            ix.writer().commit(mergetype=tiered_merge(budget))
+            return len(ix._segments())
+        finally:
+            ix.close()
 
 
 def _index_stamp(ix) -> str:
