@@ -169,12 +169,17 @@ def _too_large(exc):
 
 
 @bp.get("/")
-@bp.get("/upload")
 def index():
-    """The upload form (at /admin/ and /admin/upload), or the login form."""
+    """The upload form, or the login form."""
     if not logged_in():
         return redirect(url_for("admin.login"), code=303)
     return _form()
+
+
+@bp.get("/upload")
+def upload_form():
+    """The upload form at the address the README gives (/admin/upload), too."""
+    return index()
 
 
 @bp.route("/login", methods=["GET", "POST"])
