@@ -38,6 +38,7 @@ from .store import (
     WriterLock,
     create_index,
     current_generation,
+    index_writer,
     new_generation,
     open_index,
     swap_current,
@@ -388,7 +389,7 @@ class _Sync:
                     resolved[path] = (auto, auto.files[0].lang)
             return resolved[path]
 
-        writer = self.ix.writer(limitmb=256)
+        writer = index_writer(self.ix, limitmb=256)
         # Nothing to change here (the usual case when files were only added):
         # no commit, so no empty commit for readers to reopen on.
         dirty = bool(removed or renames)
@@ -447,7 +448,7 @@ class _Sync:
         writer = self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
 
         # 4. Document records and the stamp.
-        writer = writer or self.ix.writer(limitmb=128)
+        writer = writer or index_writer(self.ix, limitmb=128)
         try:
             for doc_id in set(indexed_docs) - set(wanted_docs):
                 writer.delete_by_term("key", f"doc:{doc_id}")
@@ -481,7 +482,7 @@ class _Sync:
                     info["doc_id_auto"] = entry.id
                     wanted_docs[entry.id] = entry
                 if writer is None:
-                    writer = self.ix.writer(limitmb=256)
+                    writer = index_writer(self.ix, limitmb=256)
                 self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
                 self._write_doc(writer, entry, indexed_docs)
                 self.report.extracted += 1
@@ -553,7 +554,7 @@ def merge_segments(settings: Settings, budget: int = 200_000) -> int:
             return 0
         ix = open_index(gen)
         try:
-            ix.writer().commit(mergetype=tiered_merge(budget))
+            index_writer(ix).commit(mergetype=tiered_merge(budget))
             return len(ix._segments())
         finally:
             ix.close()
@@ -599,7 +600,7 @@ def _create_live_index(settings: Settings) -> Path:
     gen = new_generation(settings.index_dir)
     ix = create_index(gen)
     try:
-        writer = ix.writer()
+        writer = index_writer(ix)
         meta = {"version": index_version(), "userdict": analysis.userdict_fingerprint(settings.userdict)}
         writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
         writer.commit()

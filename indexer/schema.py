@@ -16,7 +16,8 @@ from . import analysis
 
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
-SCHEMA_VERSION = 4
+# 5: segments written with store.ArchiveCodec (short posting lists inlined).
+SCHEMA_VERSION = 5
 
 
 def index_version() -> str:
