@@ -108,6 +108,16 @@ def test_with_an_empty_log_dir_logs_go_to_standard_error_as_json(sample_settings
     assert [(line["path"], line["request_id"]) for line in lines] == [("/help", "stderr-request-0001")]
 
 
+def test_an_unwritable_log_folder_falls_back_to_standard_error(sample_settings, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    client = create_app(sample_settings.replace(log_dir=blocker / "logs")).test_client()
+    assert "cannot create the log folder" in capsys.readouterr().err
+    client.get("/help", headers={"X-Request-Id": "fallback-request-01"})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [line["request_id"] for line in lines] == ["fallback-request-01"]
+
+
 def test_failed_admin_logins_are_in_the_error_log_without_the_password(sample_settings, tmp_path):
     from test_upload import PASSWORD_HASH, csrf_of
 

@@ -72,7 +72,8 @@ def redact(text: str) -> str:
     """TEXT with the values of this request's URL parameters blanked out (they may be queries)."""
     if not has_request_context():
         return text
-    for value in sorted(set(request.args.values()), key=len, reverse=True):
+    values = {v for vs in request.args.listvalues() for v in vs}
+    for value in sorted(values, key=len, reverse=True):
         if len(value) >= MIN_REDACT_CHARS:
             text = text.replace(value, "[…]")
     return text
@@ -117,10 +118,17 @@ def log_folder(settings: Settings) -> Path | None:
 def init_app(app: Flask, settings: Settings) -> None:
     """Send APP's access and error logs to SETTINGS' log folder (or standard error); idempotent."""
     folder = log_folder(settings)
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # The site must come up all the same; it says where its logs went instead.
+            print(f"warning: cannot create the log folder {folder} ({exc.strerror}): logging to standard error",
+                  file=sys.stderr)
+            folder = None
     key = str(folder.resolve()) if folder else ""
     app.config[APP_KEY] = key
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
         access = lambda: logging.FileHandler(folder / "access.log", encoding="utf-8", delay=True)  # noqa: E731
         errors = lambda: logging.FileHandler(folder / "error.log", encoding="utf-8", delay=True)  # noqa: E731
     else:
