@@ -392,7 +392,8 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
             catalogue_path = Path(settings.catalogue)
             try:
                 existed = catalogue_path.exists()
-                old_text = catalogue_path.read_text(encoding="utf-8") if existed else ""
+                # Bytes decoded by hand: read_text would turn CRLF line ends into LF, and every line would change.
+                old_text = catalogue_path.read_bytes().decode("utf-8") if existed else ""
                 catalogue = load_catalogue(catalogue_path)
             except (CatalogueError, UnicodeDecodeError) as exc:
                 raise UploadError(f"The catalogue has an error; fix it before uploading: {exc}",

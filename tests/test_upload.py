@@ -450,6 +450,18 @@ def test_a_good_upload_is_written_catalogued_and_searchable_right_after(fresh, t
     assert again.status_code == 409 and b'href="/documents/axolotl-report-2020"' in again.data
 
 
+def test_a_catalogue_with_windows_line_ends_keeps_them(fresh, tmp_path):
+    catalogue = Path(fresh.catalogue)
+    catalogue.write_bytes(catalogue.read_bytes().replace(b"\n", b"\r\n"))
+    old = catalogue.read_bytes()
+    client = logged_in_client(fresh)
+    response = post_upload(client, pdf_bytes(tmp_path, ["The numbat paper."]), "numbat.pdf", title="Numbat paper")
+    assert response.status_code == 303, alert_text(response)
+    new = catalogue.read_bytes()
+    assert new.startswith(old) and b"\n" not in new.replace(b"\r\n", b"")
+    assert "numbat-paper-2020" in load_catalogue(catalogue).entries
+
+
 def test_a_chinese_file_name_is_kept_and_served(fresh, tmp_path):
     client = logged_in_client(fresh)
     content = pdf_bytes(tmp_path, ["区域政策与城镇化的蝾螈研究报告。"])
