@@ -98,6 +98,8 @@ def test_the_json_api_answers_404_as_json(client):
     ("x" * 10_000, "too_long"),
     ("policy " * 80, "too_long"),
     (" ".join(f"w{i}" for i in range(100)), "too_many_terms"),
+    (" ".join(["a"] * 3000), "too_long"),                 # thousands of terms
+    (" ".join(["a"] * 240), "too_many_terms"),            # as many as fit in 500 characters
     ("(" * 30 + "policy" + ")" * 30, "too_deep"),
     ("(" * 21 + "policy", "too_deep"),
     ("*olicy", "leading_wildcard"),
