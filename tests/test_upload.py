@@ -524,6 +524,24 @@ def test_an_upload_while_an_update_runs_is_saved_and_left_to_that_update(fresh, 
     assert search_ids(client, "quokka") == ["quokka-annex-2020"]
 
 
+def test_an_upload_whose_indexing_fails_is_saved_and_says_so(fresh, tmp_path, monkeypatch):
+    from indexer import build
+
+    monkeypatch.setattr(build, "update", lambda settings: 1 / 0)
+    client = logged_in_client(fresh)
+    response = post_upload(client, pdf_bytes(tmp_path, ["The wombat appendix."]), "wombat.pdf", title="Wombat")
+    assert response.status_code == 202
+    assert "wombat.pdf is saved in the archive, but indexing it failed" in " ".join(response.get_data(as_text=True).split())
+    assert (Path(fresh.archive_dir) / "wombat.pdf").exists()
+
+
+def test_the_form_says_when_the_catalogue_is_broken(fresh):
+    client = logged_in_client(fresh)
+    Path(fresh.catalogue).write_text("[[document]]\nid = 3\n", encoding="utf-8")
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "field 'id' must be text" in alert_text(page)
+
+
 def test_upload_messages_are_translated(fresh, tmp_path):
     client = logged_in_client(fresh)
     client.set_cookie("ui_lang", "zh")

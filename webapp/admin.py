@@ -31,7 +31,7 @@ from werkzeug.security import check_password_hash
 
 from indexer import build
 from indexer.catalogue import KINDS, LANGUAGES, PROGRAMMES, load_catalogue
-from indexer.errors import CatalogueError, IndexerError, IndexLockedError, UploadError
+from indexer.errors import CatalogueError, IndexLockedError, UploadError
 from indexer.ingest import UploadFields, add_upload
 
 from . import i18n
@@ -188,7 +188,7 @@ def login():
     if request.method == "GET":
         if logged_in():
             return redirect(url_for("admin.index"), code=303)
-        return render_template("admin/login.html", csrf=csrf_token(), expired="expired" in request.args)
+        return render_template("admin/login.html", csrf=csrf_token())
     client = request.remote_addr or "unknown"
     wait = _throttle().wait(client)
     if wait > 0:
@@ -247,7 +247,7 @@ def upload():
         build.update(settings())
     except IndexLockedError:
         return render_template("admin/saved.html", added=added, reason="locked"), 202
-    except IndexerError:
+    except Exception:  # noqa: BLE001 - the file is saved whatever went wrong; say so rather than show a 500
         current_app.logger.exception("indexing the upload failed")
         return render_template("admin/saved.html", added=added, reason="failed"), 202
     return redirect(url_for("documents.show", doc_id=added.doc_id), code=303)
@@ -258,7 +258,7 @@ def _form(values: dict | None = None, error: str = "", status: int = 200, duplic
     try:
         entries = list(load_catalogue(settings().catalogue).entries.values())
     except CatalogueError as exc:
-        entries, error = [], error or i18n.translate("catalogue_broken", error=str(exc))
+        entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=str(exc))
     entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)
     return render_template("admin/index.html", csrf=csrf_token(), values=values, error=error, duplicate=duplicate,
                            entries=entries, kinds=UPLOAD_KINDS, programmes=PROGRAMMES, languages=tuple(LANGUAGES),
