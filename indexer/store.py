@@ -83,6 +83,22 @@ class DurableFileStorage(FileStorage):
     the last completed commit survive a power cut too, not only kill -9.
     """
 
+    def __init__(self, path, supports_mmap=False, readonly=False, debug=False):
+        # No mmap: a reader of a compound segment (Whoosh's default layout)
+        # copies each part it opens (terms, postings, columns) out of the
+        # mapping into a BytesIO, so every searcher, one per server thread,
+        # held a private copy of most of the index (350 MB per searcher at
+        # 1,000 pages). Without mmap the parts are read from the file through
+        # the page cache, which all searchers share.
+        super().__init__(path, supports_mmap=supports_mmap, readonly=readonly, debug=debug)
+
+    def open_file(self, name, *args, **kwargs):
+        f = super().open_file(name, *args, **kwargs)
+        opened = getattr(_opening, "files", None)
+        if opened is not None:
+            opened.append(f)
+        return f
+
     def create_file(self, name, excl=False, mode="wb", **kwargs):
         f = super().create_file(name, excl=excl, mode=mode, **kwargs)
         previous = f.onclose
@@ -313,6 +329,10 @@ class IndexReaderPool:
             self._local.entry = None
 
 
+# Files opened by the current thread while it opens a searcher (see _open_live).
+_opening = threading.local()
+
+
 def _open_live(index_dir: Path):
     """(generation, index, searcher) of the live index.
 
@@ -323,12 +343,20 @@ def _open_live(index_dir: Path):
         gen = current_generation(index_dir)
         if gen is None:
             raise IndexMissingError("no index has been built yet: run `python -m indexer update`")
+        # Whoosh does not close the segment files it had opened when a later
+        # one fails (the generation was deleted meanwhile): close them here.
+        _opening.files = []
         try:
             ix = open_index(gen)
             return gen, ix, ix.searcher()
         except Exception:
+            for f in _opening.files:
+                with contextlib.suppress(Exception):
+                    f.close()
             if attempt == 4 or current_generation(index_dir) == gen:
                 raise
+        finally:
+            _opening.files = None
 
 
 @contextlib.contextmanager
