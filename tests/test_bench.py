@@ -1,0 +1,70 @@
+"""Smoke test of the benchmark suite: bench/run.py on a tiny corpus prints every figure.
+
+No timing is asserted here (timings never go into unit tests); this only
+proves that the suite runs end to end (corpus, build, queries, additions, the
+web server under load) and that its JSON carries every key of issue 7.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+KEYS = ("extract_pages_per_s", "extract_pages_per_s_all_cores", "build_pages_per_s", "build_vs_extract_ratio",
+        "query_ms", "add_one_doc_s", "web_searches_per_s", "web_p95_ms", "web_errors", "build_peak_rss_mb",
+        "server_rss_mb", "index_mb")
+QUERY_CLASSES = ("english_word", "english_phrase", "two_english_words", "chinese_word", "chinese_four_chars",
+                 "chinese_quoted_phrase", "traditional", "facet_filter")
+
+
+@pytest.fixture(scope="module")
+def bench_output(tmp_path_factory):
+    pytest.importorskip("psutil")
+    tmp = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", "40", "--pages-per-doc", "10",
+         "--web-seconds", "2", "--web-clients", "4", "--adds", "2", "--repeat", "1", "--extract-sample", "40",
+         "--cache-dir", str(tmp / "cache"), "--work-dir", str(tmp), "--no-append"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_every_figure_is_printed(bench_output):
+    out = bench_output
+    for key in KEYS:
+        assert key in out, key
+        assert out[key] is not None, key
+    assert set(out["query_ms"]) == set(QUERY_CLASSES)
+    for by_size in out["query_ms"].values():
+        assert set(by_size["40"]) == {"p50", "p95"}
+    assert set(out["add_one_doc_s"]["40"]) >= {"p50", "p95", "max"}
+    assert out["add_one_doc_s"]["40"]["not_found"] == 0
+    assert out["web_errors"] == 0
+
+
+def test_machine_and_targets_are_described(bench_output):
+    out = bench_output
+    assert {"cpu", "cores", "ram_gb", "python", "whoosh"} <= set(out["machine"])
+    assert out["command"].startswith("python bench/run.py")
+    for target in out["targets"].values():
+        assert {"value", "target", "met", "at_pages"} <= set(target)
+
+
+def test_the_markdown_table_shows_each_target(bench_output):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.markdown(bench_output)
+    assert text.startswith("## Run of ")
+    assert "Command: `python bench/run.py --sizes 40" in text
+    for row in ("build_pages_per_s", "add_one_doc_s p95", "web_searches_per_s", "server_rss_mb"):
+        assert f"| {row}" in text
