@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,12 @@ def reads(monkeypatch):
     return seen
 
 
+def thread_stack(thread) -> str:
+    """Where THREAD is now (to tell why a watcher did not stop)."""
+    frame = sys._current_frames().get(thread.ident)
+    return "".join(traceback.format_stack(frame)) if frame else "(no frame)"
+
+
 @pytest.fixture
 def watching(settings):
     """Factory: start a watcher on the archive, with events or with rescans only; stopped at the end."""
@@ -74,7 +82,7 @@ def watching(settings):
     yield start
     for w in watchers:
         w.stop(timeout=30)
-        assert not w.alive
+        assert not w.alive, "the watcher did not stop:\n" + thread_stack(w._thread)
 
 
 @pytest.mark.parametrize("use_events", [True, False], ids=["events", "rescan-only"])
