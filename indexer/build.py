@@ -259,10 +259,13 @@ def _auto_entry(path: str, info: dict, taken: set[str]) -> CatalogueEntry:
         doc_id = f"{doc_id}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
     taken.add(doc_id)
     title = info.get("title") or re.sub(r"[_\-.]+", " ", Path(path).stem).strip() or Path(path).name
+    # A year in the file name was put there by a person and names the
+    # document; the PDF's creation date may be the day it was scanned or
+    # exported. The metadata date is kept when it agrees (it is more precise).
     date = info.get("date") or ""
-    if not date:
-        m = re.search(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)", Path(path).stem)
-        date = m.group(1) if m else ""
+    m = re.search(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)", Path(path).stem)
+    if m and not date.startswith(m.group(1)):
+        date = m.group(1)
     lang = info.get("lang") or "en"
     fmt = Path(path).suffix.lstrip(".").lower()
     return CatalogueEntry(id=doc_id, title=title, kind="document", date=date,

@@ -464,3 +464,13 @@ def test_loading_the_user_dictionary_leaves_no_file_open(tmp_path):
         analysis.configure_segmenter(userdict)
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_year_in_the_file_name_beats_a_metadata_date_of_another_year(settings, pdf):
+    # reportlab stamps 2000-01-01 into the test PDFs: a scan or export date, not the document's
+    kept = pdf("lanzhou-visit-2019.pdf", ["Notes from Lanzhou."])
+    set_pdf_metadata(kept, CreationDate="D:20190512000000Z")
+    pdf("xining-visit-2016.pdf", ["Notes from Xining."])
+    update(settings)
+    assert docs(settings)["lanzhou-visit-2019"]["date"] == "2019-05-12"     # same year: the precise date stays
+    assert docs(settings)["xining-visit-2016"]["date"] == "2016"
