@@ -135,7 +135,13 @@ class _InliningPostingsWriter(W3PostingsWriter):
         terminfo = self._terminfo
         if not self.written() and len(self._ids) < self._inlinelimit:
             terminfo.add_block(self)
-            terminfo.set_inlined(self._ids, self._weights, self._values)
+            values = self._values
+            if self._format.fixed_value_size() == 0:
+                # A format without values (an ID field): one None per posting,
+                # as a block would give back, not the "" that ListMatcher
+                # returns for no values at all (a merge refuses it).
+                values = (None,) * len(self._ids)
+            terminfo.set_inlined(self._ids, self._weights, values)
             self._terminfo = None
             return terminfo
         return super().finish_postings()
