@@ -118,6 +118,9 @@ def tiered_merge(budget: int):
 # it is interrupted.
 BATCH_SECONDS = 20.0
 
+# progress(files_done, files_total, path) after each file read; if the object
+# also has a method page(path, pages_read), it is called after each page, so
+# that a long report shows its progress while it is read.
 Progress = Callable[[int, int, str], None]
 
 
@@ -303,13 +306,9 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
 # --- the update -------------------------------------------------------------------
 
 
-def _extract_many(paths: list[Path], settings: Settings):
-    runner = getattr(extract, "extract_many", None)
-    if runner is not None:
-        yield from runner(paths, settings)
-    else:  # sequential fallback
-        for p in paths:
-            yield p, extract.extract_file(p)
+def _extract_many(paths: list[Path], settings: Settings, page_progress=None):
+    """Read PATHS in the extraction sandbox (one place, so tests can count the reads)."""
+    return extract.extract_many(paths, settings, page_progress=page_progress)
 
 
 class _Sync:
@@ -476,7 +475,11 @@ class _Sync:
         total, done = len(paths), 0
         writer, batch_started, in_batch = None, time.monotonic(), 0
         try:
-            for full_path, ex in _extract_many(paths, self.settings):
+            page_progress = None
+            if self.progress is not None and hasattr(self.progress, "page"):
+                def page_progress(full_path, pages_read):
+                    self.progress.page(Path(full_path).relative_to(self.archive).as_posix(), pages_read)
+            for full_path, ex in _extract_many(paths, self.settings, page_progress):
                 path = Path(full_path).relative_to(self.archive).as_posix()
                 digest, st = to_extract[path]
                 info = _file_info(digest, st, ex)

@@ -18,7 +18,14 @@ from .status import index_status
 
 
 class ProgressBar:
-    """A one-line progress bar on standard error (only on a terminal, or every 10 % otherwise)."""
+    """A one-line progress bar on standard error (only on a terminal, or every 10 % otherwise).
+
+    Files count on the bar; the pages of the file being read show beside it,
+    so that a report of thousands of pages visibly moves.
+    """
+
+    PAGE_REDRAW_S = 0.1          # redraw at most this often for page progress
+    PAGE_LINE_EVERY = 500        # without a terminal: a line every so many pages
 
     def __init__(self, stream=None, width: int = 30):
         self.stream = stream or sys.stderr
@@ -26,8 +33,11 @@ class ProgressBar:
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self._last_decile = -1
+        self._done, self._total = 0, 0
+        self._last_draw = 0.0
 
     def __call__(self, done: int, total: int, path: str) -> None:
+        self._done, self._total = done, total
         frac = done / total if total else 1.0
         if not self.tty:
             decile = int(frac * 10)
@@ -35,14 +45,30 @@ class ProgressBar:
                 self._last_decile = decile
                 print(f"  {done}/{total} files ({frac:.0%})", file=self.stream, flush=True)
             return
-        filled = int(frac * self.width)
-        elapsed = time.monotonic() - self.started
-        bar = "#" * filled + "-" * (self.width - filled)
-        name = path if len(path) <= 40 else "…" + path[-39:]
-        self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s {name:<40}")
+        self._draw(path)
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
+
+    def page(self, path: str, pages_read: int) -> None:
+        """Show that PATH is being read: PAGES_READ pages so far."""
+        if not self.tty:
+            if pages_read % self.PAGE_LINE_EVERY == 0:
+                print(f"  {path}: {pages_read} pages read", file=self.stream, flush=True)
+            return
+        now = time.monotonic()
+        if now - self._last_draw >= self.PAGE_REDRAW_S:
+            self._draw(f"{path} p. {pages_read}")
+            self.stream.flush()
+
+    def _draw(self, label: str) -> None:
+        self._last_draw = time.monotonic()
+        frac = self._done / self._total if self._total else 0.0
+        filled = int(frac * self.width)
+        bar = "#" * filled + "-" * (self.width - filled)
+        name = label if len(label) <= 40 else "…" + label[-39:]
+        elapsed = self._last_draw - self.started
+        self.stream.write(f"\r[{bar}] {self._done}/{self._total} {elapsed:5.1f}s {name:<40}")
 
 
 def print_report(report: UpdateReport, out=None) -> None:

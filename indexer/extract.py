@@ -118,26 +118,37 @@ def extract_file(path: str | os.PathLike, settings: Settings | None = None) -> E
 
 
 def extract_many(paths: Iterable[str | os.PathLike], settings: Settings | None = None,
-                 progress: Callable[[int, int, Path], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
+                 progress: Callable[[int, int, Path], None] | None = None,
+                 page_progress: Callable[[Path, int], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
     """Read PATHS in sandboxed worker processes; yield (path, Extraction) as each finishes.
 
     settings.extraction_workers files are read in parallel, each worker limited
     to settings.extract_memory_mb; a file with no progress (opening it, or one
     page) for settings.extract_timeout_s is killed and recorded as failed, or
     as partial with the pages read before. PROGRESS(done, total, path) is called
-    after each file.
+    after each file, PAGE_PROGRESS(path, pages_read) after each page (a long
+    report shows its progress while it is read).
     """
-    return _extract_many(paths, settings or Settings(), progress, _worker_task)
+    return _extract_many(paths, settings or Settings(), progress, _worker_task, page_progress)
 
 
-def _extract_many(paths, settings: Settings, progress, task: Callable) -> Iterator[tuple[Path, Extraction]]:
+def _extract_many(paths, settings: Settings, progress, task: Callable,
+                  page_progress: Callable[[Path, int], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
     """Run TASK for each path in the sandbox (tests pass a task that hangs on purpose)."""
     paths = [Path(p) for p in paths]
     total = len(paths)
     tasks = ((p, (str(p), settings)) for p in paths)
+    on_chunk = None
+    if page_progress is not None:
+        pages_read: dict[Path, int] = {}
+
+        def on_chunk(path: Path, event) -> None:
+            if event[0] == "page":
+                pages_read[path] = pages_read.get(path, 0) + 1
+                page_progress(path, pages_read[path])
     outcomes = sandbox.run_isolated(
         task, tasks, workers=min(settings.extraction_workers, max(total, 1)),
-        timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb)
+        timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb, on_chunk=on_chunk)
     for done, outcome in enumerate(outcomes, start=1):
         extraction = _assemble(outcome)
         if progress is not None:

@@ -164,12 +164,14 @@ class _Worker:
 
 
 def run_isolated(func: Callable[[Any, Callable], Any], tasks: Iterable[tuple[Any, Any]], *,
-                 workers: int = 1, timeout_s: float = 120.0, memory_mb: int = 0) -> Iterator[Outcome]:
+                 workers: int = 1, timeout_s: float = 120.0, memory_mb: int = 0,
+                 on_chunk: Callable[[Any, Any], None] | None = None) -> Iterator[Outcome]:
     """Run FUNC(payload, emit) for each (key, payload) of TASKS in WORKERS processes.
 
     FUNC must be a module-level function (it is pickled by name). Yields one
     Outcome per task as it finishes, in any order. A task with no progress for
     TIMEOUT_S seconds is killed; each worker is capped at MEMORY_MB (0: no cap).
+    ON_CHUNK(key, chunk) is called for each chunk a task emits, as it arrives.
     Closing the generator early kills the workers.
     """
     ctx = context()
@@ -207,10 +209,10 @@ def run_isolated(func: Callable[[Any, Callable], Any], tasks: Iterable[tuple[Any
             for worker in busy:
                 outcome = None
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    outcome = _drain(worker, timeout_s, memory_mb)
+                    outcome = _drain(worker, timeout_s, memory_mb, on_chunk)
                 if outcome is None and worker.task and time.monotonic() > worker.deadline:
                     # One last look: the answer may have arrived just now.
-                    outcome = _drain(worker, timeout_s, memory_mb) if worker.conn.poll() else None
+                    outcome = _drain(worker, timeout_s, memory_mb, on_chunk) if worker.conn.poll() else None
                     if outcome is None and worker.task:
                         outcome = _finish(worker, Failure(TIMEOUT, f"timed out after {_seconds(timeout_s)}"))
                         worker.kill()
@@ -234,7 +236,8 @@ def run_isolated(func: Callable[[Any, Callable], Any], tasks: Iterable[tuple[Any
                 worker.stop()
 
 
-def _drain(worker: _Worker, timeout_s: float, memory_mb: int) -> Outcome | None:
+def _drain(worker: _Worker, timeout_s: float, memory_mb: int,
+           on_chunk: Callable[[Any, Any], None] | None = None) -> Outcome | None:
     """Read every message waiting on WORKER's pipe; return an Outcome once its task ends."""
     while worker.task:
         try:
@@ -258,6 +261,8 @@ def _drain(worker: _Worker, timeout_s: float, memory_mb: int) -> Outcome | None:
         if kind == "chunk":
             worker.chunks.append(message[2])
             worker.deadline = time.monotonic() + timeout_s
+            if on_chunk is not None:
+                on_chunk(worker.task[1], message[2])
         elif kind == "done":
             return _finish(worker, None, message[2])
         elif kind == "fail":

@@ -60,8 +60,8 @@ def reads(monkeypatch):
     seen: list[str] = []
     real = build._extract_many
 
-    def spy(paths, settings):
-        for path, extraction in real(paths, settings):
+    def spy(paths, settings, *rest):
+        for path, extraction in real(paths, settings, *rest):
             seen.append(Path(path).name)
             yield path, extraction
 

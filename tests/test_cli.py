@@ -214,3 +214,13 @@ def test_status_counts_what_is_indexed_after_changes_and_deletions(cli, pdf, set
 
     assert (status["documents"], status["pages"]) == (2, 5)
     assert sorted(f["path"] for f in status["files"]) == ["a0.pdf", "a2.pdf"]
+
+
+def test_the_progress_shows_the_pages_of_a_long_file_as_it_is_read(settings, config, capsys):
+    import hostile
+
+    hostile.thousands_of_pages(Path(settings.archive_dir) / "long.pdf", pages=1200)
+    assert main(["--config", str(config), "update"]) == 0
+    err = capsys.readouterr().err
+    assert "long.pdf: 500 pages read" in err and "long.pdf: 1000 pages read" in err
+    assert "1/1 files (100%)" in err

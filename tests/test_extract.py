@@ -164,9 +164,12 @@ def test_chinese_pdf(files, settings):
 
 def test_thousands_of_pages_in_a_worker(tmp_path, settings):
     path = hostile.thousands_of_pages(tmp_path / "long.pdf", pages=3000)
-    done = []
-    [(got, result)] = list(extract_many([path], settings, progress=lambda *a: done.append(a)))
+    done, pages_read = [], []
+    [(got, result)] = list(extract_many([path], settings, progress=lambda *a: done.append(a),
+                                        page_progress=lambda p, n: pages_read.append((p, n))))
     assert got == path and done == [(1, 1, path)]
+    # progress is reported page by page while the long file is read
+    assert pages_read == [(path, n) for n in range(1, 3001)]
     assert (result.status, result.page_count, len(result.pages)) == (INDEXED, 3000, 3000)
     assert [p.number for p in result.pages] == list(range(1, 3001))
     assert result.pages[-1].text == f"Final page mentions {hostile.LAST_PAGE_WORD}."

@@ -50,9 +50,9 @@ def reads(monkeypatch):
     seen: list[tuple[str, int]] = []
     real = build._extract_many
 
-    def spy(paths, settings):
+    def spy(paths, settings, *rest):
         sizes = {Path(p).name: Path(p).stat().st_size for p in paths}
-        for path, extraction in real(paths, settings):
+        for path, extraction in real(paths, settings, *rest):
             seen.append((Path(path).name, sizes[Path(path).name]))
             yield path, extraction
 
