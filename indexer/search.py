@@ -456,7 +456,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         # the glossary's translation ranks after every document that has the
         # words as typed, however well its title matches the translation.
         own_q, _ = parse_query(text, None, any_word=fallback)
-        own_docs = set(_run(searcher, own_q, filters, settings))
+        own_docs = _matching_docs(searcher, own_q, filters, settings)
     docs = _doc_data(searcher)
     ranked = []
     for doc_id, g in groups.items():
@@ -546,19 +546,7 @@ def _column(searcher, name: str) -> list:
 
 def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
     """All matching records grouped by document: doc score and (path, page, score) per page."""
-    inner = searcher.collector(limit=None)
-    timed = _DeadlineCollector(inner, settings.query_time_limit_s)
-    fq = _filter_query(filters)
-    # The filter wraps the deadline (not the reverse): a wrapper's own loop
-    # would bypass the filter's.
-    top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
-    try:
-        searcher.search_with_collector(q, top)
-    except _QueryTimeout:
-        raise SearchQueryError(
-            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.",
-            "timeout", seconds=settings.query_time_limit_s) from None
-    results = inner.results()
+    results = _collect(searcher, q, filters, settings, scored=True)
     groups: dict[str, dict] = {}
     if not results.top_n:
         return groups
@@ -573,6 +561,32 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
         else:
             g["pages"].append(_PageMatch(paths[docnum], pages[docnum], score, docnum, langs[docnum]))
     return groups
+
+
+def _matching_docs(searcher, q, filters: Filters, settings: Settings) -> set[str]:
+    """The documents with a matching doc or page record: the keys of _run's groups, without scoring."""
+    results = _collect(searcher, q, filters, settings, scored=False)
+    if not results.top_n:
+        return set()
+    records, doc_ids = _column(searcher, "record"), _column(searcher, "doc_id")
+    return {doc_ids[docnum] for _, docnum in results.top_n if records[docnum] in (RECORD_DOC, RECORD_PAGE)}
+
+
+def _collect(searcher, q, filters: Filters, settings: Settings, scored: bool):
+    """Every record matching Q under FILTERS, within the query time limit."""
+    inner = searcher.collector(limit=None, scored=scored)
+    timed = _DeadlineCollector(inner, settings.query_time_limit_s)
+    fq = _filter_query(filters)
+    # The filter wraps the deadline (not the reverse): a wrapper's own loop
+    # would bypass the filter's.
+    top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
+    try:
+        searcher.search_with_collector(q, top)
+    except _QueryTimeout:
+        raise SearchQueryError(
+            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.",
+            "timeout", seconds=settings.query_time_limit_s) from None
+    return inner.results()
 
 
 def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:
