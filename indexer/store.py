@@ -24,6 +24,7 @@ import shutil
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -301,6 +302,11 @@ class IndexReaderPool:
     def __init__(self, index_dir: Path):
         self.index_dir = Path(index_dir)
         self._local = threading.local()
+        # Every searcher open in any thread, so that all are closed when the
+        # pool goes away (a thread's local entry is out of reach of others).
+        self._open: set = set()
+        self._open_lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._open, self._open_lock)
 
     def searcher(self):
         local = self._local
@@ -321,6 +327,8 @@ class IndexReaderPool:
         self.close()
         gen, ix, s = _open_live(self.index_dir)
         local.entry = (gen, ix, s)
+        with self._open_lock:
+            self._open.add(s)
         return s
 
     def generation(self) -> str:
@@ -329,10 +337,26 @@ class IndexReaderPool:
         return cached[0].name if cached else ""
 
     def close(self) -> None:
+        """Close this thread's searcher."""
         cached = getattr(self._local, "entry", None)
         if cached is not None:
+            with self._open_lock:
+                self._open.discard(cached[2])
             cached[2].close()
             self._local.entry = None
+
+    def close_all(self) -> None:
+        """Close the searchers of every thread (at shutdown)."""
+        _close_all(self._open, self._open_lock)
+
+
+def _close_all(searchers: set, lock: threading.Lock) -> None:
+    with lock:
+        open_now = list(searchers)
+        searchers.clear()
+    for s in open_now:
+        with contextlib.suppress(Exception):
+            s.close()
 
 
 # Files opened by the current thread while it opens a searcher (see _open_live).

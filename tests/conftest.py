@@ -103,3 +103,28 @@ def repo_archive_settings(tmp_path_factory):
     s = make_settings(root, userdict=str(archive / "userdict.txt"), glossary=str(archive / "glossary.toml"))
     update(s)
     return s
+
+
+# --- the sample archive of the web tests (tests/test_web.py builds it) ----------------------
+# Module-scoped: each test module gets its own archive, index and app.
+
+
+@pytest.fixture(scope="module")
+def sample_settings(tmp_path_factory, request):
+    """A sample collection of English and Chinese PDFs with hostile metadata, indexed."""
+    from test_web import build_sample_archive
+
+    return build_sample_archive(tmp_path_factory.mktemp(request.module.__name__))
+
+
+@pytest.fixture(scope="module")
+def app(sample_settings):
+    """The Flask app over the sample collection."""
+    from webapp import create_app
+
+    return create_app(sample_settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

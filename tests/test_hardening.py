@@ -13,7 +13,6 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from test_web import build_sample_archive
 from webapp import create_app, i18n
 
 # Ids and language codes that must never reach a file: climbing, encoded, double-encoded, NUL, huge, odd.
@@ -25,21 +24,6 @@ ODD_IDS = [
 ]
 ODD_LANGS = ["..", "%2e%2e", "e%00n", "en%2F..%2F..", "EN", "e" * 10_000, "%252e%252e", "en.pdf", "fr"]
 SECRETS = (b"root:", b"[paths]", b"admin_password_hash", b"BEGIN", b"Traceback")
-
-
-@pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory):
-    return build_sample_archive(tmp_path_factory.mktemp("hardening"))
-
-
-@pytest.fixture(scope="module")
-def app(sample_settings):
-    return create_app(sample_settings)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def assert_not_found(response, url: str):

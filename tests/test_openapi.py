@@ -21,18 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from test_web import build_sample_archive
 from webapp import create_app
-
-
-@pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory):
-    return build_sample_archive(tmp_path_factory.mktemp("openapi"))
-
-
-@pytest.fixture(scope="module")
-def app(sample_settings):
-    return create_app(sample_settings)
 
 
 @pytest.fixture(scope="module")

@@ -86,21 +86,6 @@ def build_sample_archive(root: Path, **overrides):
     return settings
 
 
-@pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory):
-    return build_sample_archive(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture(scope="module")
-def app(sample_settings):
-    return create_app(sample_settings)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 
