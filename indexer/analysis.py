@@ -110,72 +110,59 @@ def userdict_fingerprint(userdict: Path | None) -> str:
 # --- tokenizers -----------------------------------------------------------
 
 
-class LatinTokenizer(Tokenizer):
+class _SpanTokenizer(Tokenizer):
+    """A tokenizer defined by the (text, start, end) spans it finds; positions count tokens."""
+
+    def spans(self, value: str, at_query: bool):
+        raise NotImplementedError
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        found = self.spans(value, mode == "query") if tokenize else [(value, 0, len(value))]
+        for pos, (text, start, end) in enumerate(found, start=start_pos):
+            t.text = text
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = text
+            t.stopped = False
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+class LatinTokenizer(_SpanTokenizer):
     """Words of Latin (and other alphabetic) script; CJK text is left to the Chinese fields.
 
     Hyphens and dashes separate words, so "EU-China", "EU–China" and
     "EU China" give the same tokens.
     """
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar = start_char
-                t.endchar = start_char + len(value)
-            yield t
-            return
-        for pos, match in enumerate(LATIN_WORD.finditer(value), start=start_pos):
-            t.text = match.group()
-            t.boost = 1.0
-            if keeporiginal:
-                t.original = t.text
-            t.stopped = False
-            if positions:
-                t.pos = pos
-            if chars:
-                t.startchar = start_char + match.start()
-                t.endchar = start_char + match.end()
-            yield t
+    def spans(self, value, at_query):
+        for match in LATIN_WORD.finditer(value):
+            yield match.group(), match.start(), match.end()
 
 
-class JiebaTokenizer(Tokenizer):
+class JiebaTokenizer(_SpanTokenizer):
     """Chinese words from jieba, with true token positions (not character offsets).
 
     Only CJK runs are segmented, after traditional->simplified folding; the
     rest of the text belongs to the English fields.
     """
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+    def spans(self, value, at_query):
         seg = segmenter()
-        pos = start_pos
         for run in CJK_RUN.finditer(fold(value)):
             offset = run.start()
             for word, start, end in seg.tokenize(run.group(), HMM=True):
-                t.text = word
-                t.boost = 1.0
-                if keeporiginal:
-                    t.original = word
-                t.stopped = False
-                if positions:
-                    t.pos = pos
-                if chars:
-                    t.startchar = start_char + offset + start
-                    t.endchar = start_char + offset + end
-                pos += 1
-                yield t
+                yield word, offset + start, offset + end
 
 
-class CJKBigramTokenizer(Tokenizer):
+class CJKBigramTokenizer(_SpanTokenizer):
     """Overlapping character bigrams of each CJK run, as Lucene's CJK analyzer does.
 
     Any string of two or more characters that occurs in a text is then a
@@ -185,30 +172,13 @@ class CJKBigramTokenizer(Tokenizer):
     occurrence: each character either starts a bigram or ends a run.
     """
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        at_query = mode == "query"
-        pos = start_pos
+    def spans(self, value, at_query):
         for run in CJK_RUN.finditer(fold(value)):
             text, offset = run.group(), run.start()
-            grams = [(i, i + 2) for i in range(len(text) - 1)]
+            for i in range(len(text) - 1):
+                yield text[i:i + 2], offset + i, offset + i + 2
             if not at_query or len(text) == 1:
-                grams.append((len(text) - 1, len(text)))
-            for start, end in grams:
-                t.text = text[start:end]
-                t.boost = 1.0
-                if keeporiginal:
-                    t.original = t.text
-                t.stopped = False
-                if positions:
-                    t.pos = pos
-                if chars:
-                    t.startchar = start_char + offset + start
-                    t.endchar = start_char + offset + end
-                pos += 1
-                yield t
+                yield text[-1], offset + len(text) - 1, offset + len(text)
 
 
 # --- filters --------------------------------------------------------------
