@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -34,7 +32,6 @@ import secrets
 import stat
 import subprocess
 import sys
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date as _date
@@ -57,7 +54,7 @@ from .catalogue import (
 from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
 from .schema import RECORD_DOC, RECORD_FILE
-from .store import open_searcher
+from .store import flock_within, open_searcher
 
 UPLOADS = ".uploads"
 # ext4 and most file systems allow 255 bytes per name; room is left for a "-99" suffix.
@@ -349,17 +346,8 @@ def _upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
     """Hold the uploads lock (flock, released if the process dies)."""
     fh = open(folder / ".lock", "a+")
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise UploadError("Another upload is being saved: try again in a minute.", "busy") from None
-                time.sleep(0.1)
+        if not flock_within(fh, timeout):
+            raise UploadError("Another upload is being saved: try again in a minute.", "busy")
         yield
     finally:
         fh.close()

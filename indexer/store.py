@@ -213,6 +213,21 @@ def _fsync_dir(path: Path) -> None:
 # --- the one-writer lock ---------------------------------------------------
 
 
+def flock_within(fh, timeout: float) -> bool:
+    """Take an exclusive flock on FH, waiting up to TIMEOUT seconds; False if it stayed taken."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+
 class WriterLock:
     """An exclusive lock on the index for one writing process.
 
@@ -231,21 +246,10 @@ class WriterLock:
     def acquire(self) -> "WriterLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+", encoding="utf-8")
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = self._holder(fh)
-                    fh.close()
-                    raise IndexLockedError(
-                        f"an update is already running ({holder}); try again when it has finished"
-                    ) from None
-                time.sleep(0.1)
+        if not flock_within(fh, self.timeout):
+            holder = self._holder(fh)
+            fh.close()
+            raise IndexLockedError(f"an update is already running ({holder}); try again when it has finished")
         fh.seek(0)
         previous = fh.read().strip()
         if previous:
