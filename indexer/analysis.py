@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from whoosh.analysis import (
+    Analyzer,
     CharsetFilter,
     LowercaseFilter,
     StemFilter,
@@ -259,6 +260,68 @@ def chinese_word_analyzer():
 def cjk_bigram_analyzer():
     """Overlapping CJK character bigrams (substring and phrase search in Chinese)."""
     return CJKBigramTokenizer()
+
+
+# --- whole files, page by page -------------------------------------------------
+
+# A file's text is indexed as one record: its pages joined by PAGE_BREAK, each
+# page's token positions starting at (page index) << PAGE_SHIFT. A phrase then
+# never spans two pages, and a position tells its page (see page_of). 2**20
+# positions a page is far more than any page holds (a dense page has a few
+# thousand tokens); positions are stored as pickled deltas, so the gaps between
+# pages cost a few bytes.
+PAGE_BREAK = "\f"
+PAGE_SHIFT = 20
+
+
+def join_pages(texts: dict[int, str]) -> str:
+    """The pages {number: text} (numbers from 1) as one string for a paged field."""
+    if not texts:
+        return ""
+    return PAGE_BREAK.join(texts.get(n, "").replace(PAGE_BREAK, "\n") for n in range(1, max(texts) + 1))
+
+
+def page_of(position: int) -> int:
+    """The page number (from 1) of a token position in a paged field."""
+    return (position >> PAGE_SHIFT) + 1
+
+
+class PagedAnalyzer(Analyzer):
+    """Runs an analyzer on each page of a join_pages() string, giving positions their page.
+
+    A string without PAGE_BREAK (a query, a title) is analysed as it is.
+    Filters such as the stop filter renumber positions, so the page offset is
+    added to each page's tokens after the whole inner analyzer has run.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __repr__(self):
+        return f"PagedAnalyzer({self.inner!r})"
+
+    def __call__(self, value, positions=False, start_char=0, **kwargs):
+        if PAGE_BREAK not in value:
+            yield from self.inner(value, positions=positions, start_char=start_char, **kwargs)
+            return
+        offset = start_char
+        for index, page in enumerate(value.split(PAGE_BREAK)):
+            base = index << PAGE_SHIFT
+            for t in self.inner(page, positions=positions, start_char=offset, **kwargs):
+                if positions:
+                    t.pos += base
+                yield t
+            offset += len(page) + 1
+
+    @property
+    def is_morph(self):
+        return self.inner.has_morph()
+
+    def has_morph(self):
+        return self.inner.has_morph()
+
+    def clean(self):
+        self.inner.clean()
 
 
 def english_terms(text: str) -> list[str]:

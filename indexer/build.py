@@ -33,7 +33,7 @@ from . import analysis, extract
 from .catalogue import Catalogue, CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
 from .extract import INDEXED, Extraction, PageText
-from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
+from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version
 from .store import (
     WriterLock,
     create_index,
@@ -222,28 +222,40 @@ def doc_fields(entry: CatalogueEntry, added_at: str) -> dict:
     ))
 
 
-def page_fields(entry: CatalogueEntry, lang: str, path: str, page: PageText) -> dict:
-    """The fields of one page record, with the document's metadata copied in for filters."""
-    text = page.text
-    has_cjk = bool(analysis.HAS_CJK.search(text))
+def page_fields(entry: CatalogueEntry, path: str, page: PageText) -> dict:
+    """The fields of one page record: stored text for snippets and the document page, not searched."""
     return _drop_empty(dict(
         record=RECORD_PAGE,
         key=f"page:{path}#{page.number}",
         doc_id=entry.id,
         path=path,
         page=page.number,
-        lang=lang,
         page_lang=page.lang,
+        content=page.text,
+        data=json.dumps({"extractor": page.extractor}),
+    ))
+
+
+def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[PageText]) -> dict | None:
+    """The fields of a file's text record (every page, positions paged), with the document's metadata for filters."""
+    text = analysis.join_pages({p.number: p.text for p in pages if p.text.strip()})
+    if not text:
+        return None
+    has_cjk = bool(analysis.HAS_CJK.search(text))
+    return _drop_empty(dict(
+        record=RECORD_TEXT,
+        key=f"text:{path}",
+        doc_id=entry.id,
+        path=path,
+        lang=lang,
         kind=entry.kind,
         year=entry.year,
         date=entry.date,
         programme=entry.programme,
         body=text,
-        # Chinese analysis is skipped for pages with no CJK at all (most English pages).
+        # Chinese analysis is skipped for files with no CJK at all (most English files).
         body_zh=text if has_cjk else "",
         body_cjk=text if has_cjk else "",
-        content=text,
-        data=json.dumps({"extractor": page.extractor}),
     ))
 
 
@@ -427,11 +439,13 @@ class _Sync:
                         dirty = True
                         writer.update_document(**file_fields(path, entry, lang, info))
                     if reanalyse_all:
-                        pages = [p for p in self._stored_pages(s, path) if analysis.HAS_CJK.search(p.text)]
-                        for page in pages:
-                            writer.update_document(**page_fields(entry, lang, path, page))
-                        self.report.reanalysed_pages += len(pages)
-                        dirty = dirty or bool(pages)
+                        pages = self._stored_pages(s, path)
+                        cjk_pages = sum(1 for p in pages if analysis.HAS_CJK.search(p.text))
+                        if cjk_pages:
+                            # Only the text record is analysed; the page records are stored text.
+                            writer.update_document(**text_fields(entry, lang, path, pages))
+                            self.report.reanalysed_pages += cjk_pages
+                            dirty = True
 
             # Documents: catalogue entries (files or not) and the automatic ones.
             wanted_docs: dict[str, CatalogueEntry] = dict(catalogue.entries)
@@ -535,15 +549,19 @@ class _Sync:
             info["doc_id_auto"] = entry.id
         for page in pages:
             if page.text.strip():
-                writer.add_document(**page_fields(entry, lang, path, page))
+                writer.add_document(**page_fields(entry, path, page))
                 self.report.pages_indexed += 1
                 self._records_written += 1
+        text = text_fields(entry, lang, path, pages)
+        if text is not None:
+            writer.add_document(**text)
         writer.add_document(**file_fields(path, entry, lang, info))
         self._records_written += 1
 
     @staticmethod
     def _delete_file(writer, path: str) -> None:
         writer.delete_by_query(And([Term("record", RECORD_PAGE), Term("path", path)]))
+        writer.delete_by_term("key", f"text:{path}")
         writer.delete_by_term("key", f"file:{path}")
 
     @staticmethod

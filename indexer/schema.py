@@ -1,11 +1,19 @@
 """The Whoosh schema: field names, analyzers and the version stamp, in one place.
 
-The index holds three kinds of records, told apart by the `record` field:
+The index holds four kinds of records, told apart by the `record` field:
 - "doc":  one per catalogue document (titles and metadata, no body text);
-- "page": one per page of each file (body text, with the document's metadata
-          copied in so that filters apply to pages);
+- "text": one per file: the whole file's text in the body fields, with the
+          document's metadata copied in so that filters apply; each token's
+          position carries its page (analysis.PAGE_SHIFT);
+- "page": one per page of each file, stored only (its text for snippets and the
+          document page); not searched;
 - "file": one per file in the archive (content hash, status, reason) — the
           bookkeeping that makes updates incremental.
+
+Why files and not pages are searched: a query then scores at most one record
+per file (2,800 at 50,000 pages instead of 50,000), which keeps totals and
+facet counts exact and fast; the pages of the few files shown are found from
+the positions of the query's words (indexer.pagematch).
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ from . import analysis
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
 # 5: segments written with store.ArchiveCodec (short posting lists inlined).
-SCHEMA_VERSION = 5
+# 6: body text in one "text" record per file, positions paged; pages stored only.
+SCHEMA_VERSION = 6
 
 
 def index_version() -> str:
@@ -25,7 +34,9 @@ def index_version() -> str:
     return f"schema-{SCHEMA_VERSION}/analysis-{analysis.ANALYSIS_VERSION}"
 
 
-RECORD_DOC, RECORD_PAGE, RECORD_FILE = "doc", "page", "file"
+RECORD_DOC, RECORD_TEXT, RECORD_PAGE, RECORD_FILE = "doc", "text", "page", "file"
+# Records a query matches: documents by their titles and metadata, files by their text.
+SEARCHED_RECORDS = (RECORD_DOC, RECORD_TEXT)
 
 # Fields searched by a query without a field prefix, with their weights
 # (Whoosh multiplies each field's BM25F score by its weight):
@@ -65,6 +76,8 @@ FIELD_GROUPS = {
 CJK_FIELDS = ("title_cjk", "meta_cjk", "body_cjk")
 ENGLISH_FIELDS = ("title", "meta", "body")
 CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
+# The fields of "text" records, whose positions carry page numbers.
+BODY_FIELDS = ("body", "body_zh", "body_cjk")
 
 
 def build_schema() -> Schema:
@@ -94,9 +107,9 @@ def build_schema() -> Schema:
         title_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
         meta=TEXT(analyzer=en, multitoken_query="phrase"),
         meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
-        body=TEXT(analyzer=en, spelling=True, multitoken_query="phrase"),
-        body_zh=TEXT(analyzer=zh, multitoken_query="phrase"),
-        body_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
-        content=STORED(),                        # the page text, for snippets and the document page
+        body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
+        body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
+        body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
+        content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

@@ -12,7 +12,7 @@ from indexer import build
 from indexer.build import rebuild, update
 from indexer.catalogue import load_catalogue
 from indexer.errors import CatalogueError
-from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from indexer.search import Filters, search
 from indexer.store import current_generation, open_searcher
 
@@ -81,7 +81,7 @@ def archive(settings, pdf):
 
 def records(settings) -> dict[str, list[dict]]:
     """Every stored record of the live index, by record kind."""
-    out: dict[str, list[dict]] = {RECORD_DOC: [], RECORD_PAGE: [], RECORD_FILE: []}
+    out: dict[str, list[dict]] = {RECORD_DOC: [], RECORD_TEXT: [], RECORD_PAGE: [], RECORD_FILE: []}
     with open_searcher(settings.index_dir) as s:
         for fields in s.all_stored_fields():
             out.setdefault(fields.get("record", ""), []).append(fields)
@@ -248,8 +248,9 @@ def test_a_catalogue_only_edit_reads_no_pdf(settings, archive, reads):
     assert "doc:study-2011" in report.metadata_updated
     assert found(settings, "Xinjiang") == {"study-2011": {}}
     assert docs(settings)["study-2011"]["date"] == "2012-03"
-    years = {r["page"]: r.get("year") for r in records(settings)[RECORD_PAGE] if r["path"] == "study.en.pdf"}
-    assert years == {1: "2012", 2: "2012", 3: "2012"}
+    # The file's text record carries the document's metadata for filters.
+    texts = [r for r in records(settings)[RECORD_TEXT] if r["path"] == "study.en.pdf"]
+    assert [(r["year"], r["date"]) for r in texts] == [("2012", "2012-03")]
     # The page text is still there (rewritten from the stored text).
     assert found(settings, "Chengdu") == {"study-2011": {"study.en.pdf": [2]}}
 

@@ -1,0 +1,140 @@
+"""Which pages of a file match a query, from the positions of its words.
+
+A file's text is indexed once, in its "text" record, and every token's
+position carries its page (analysis.PAGE_SHIFT). The search ranks files; for
+the few files a result page shows, this module reads the positions of each
+query word (and the spans of each phrase) in those files only and evaluates
+the query page by page: an AND needs all its words on one page, an OR any,
+a NOT excludes nothing more (the file is already without the word).
+
+When a file matched with its words spread over several pages, no page holds
+them all; its pages with any of the words are given then, so a result always
+says where to look.
+"""
+
+from __future__ import annotations
+
+import math
+
+from whoosh import query as wq
+
+from .analysis import page_of
+from .schema import BODY_FIELDS
+
+# {page number: score}
+PageScores = dict[int, float]
+
+
+def matched_pages(searcher, q: wq.Query, docnums: list[int]) -> dict[int, PageScores]:
+    """For each docnum of a text record, {page: score} of its pages matching Q (see the module)."""
+    if not docnums:
+        return {}
+    q = q.simplify(searcher.reader())     # prefixes, wildcards, fuzzy terms -> their terms
+    leaves = _positive_leaves(q)
+    counts = _leaf_page_counts(searcher, leaves, sorted(set(docnums)))
+    weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
+    out = {}
+    for docnum in docnums:
+        pages = _evaluate(q, docnum, counts, weights, 1.0)
+        if not pages:
+            # Words on different pages: the pages with any of them.
+            pages = {}
+            for leaf in leaves:
+                for page, n in counts[id(leaf)].get(docnum, {}).items():
+                    pages[page] = pages.get(page, 0.0) + weights[id(leaf)] * _saturate(n)
+        out[docnum] = pages
+    return out
+
+
+def _is_page_leaf(node) -> bool:
+    return isinstance(node, (wq.Term, wq.Phrase)) and node.fieldname in BODY_FIELDS
+
+
+def _positive_leaves(q: wq.Query) -> list[wq.Query]:
+    """The Term and Phrase nodes on body fields, except those under a NOT."""
+    out: list[wq.Query] = []
+
+    def walk(node):
+        if _is_page_leaf(node):
+            out.append(node)
+        elif isinstance(node, wq.Not):
+            return
+        elif isinstance(node, wq.AndNot):
+            walk(node.a)
+        elif not node.is_leaf():
+            for child in node.children():
+                walk(child)
+
+    walk(q)
+    return out
+
+
+def _leaf_page_counts(searcher, leaves, docnums: list[int]) -> dict[int, dict[int, dict[int, int]]]:
+    """id(leaf) -> docnum -> {page: occurrences}, reading each leaf's postings once per segment."""
+    counts: dict[int, dict[int, dict[int, int]]] = {id(leaf): {} for leaf in leaves}
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in docnums if offset <= d < end]
+        if not local:
+            continue
+        for leaf in leaves:
+            m = leaf.matcher(sub)
+            found = counts[id(leaf)]
+            for d in local:
+                if not m.is_active():
+                    break
+                if m.id() < d:
+                    m.skip_to(d)
+                    if not m.is_active():
+                        break
+                if m.id() == d:
+                    pages: dict[int, int] = {}
+                    for span in m.spans():
+                        page = page_of(span.start)
+                        pages[page] = pages.get(page, 0) + 1
+                    found[d + offset] = pages
+    return counts
+
+
+def _leaf_weight(searcher, leaf) -> float:
+    """How much one page holding LEAF counts: its boost times the rarity (idf) of its words."""
+    words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
+    idf = sum(searcher.idf(leaf.fieldname, w) for w in words)
+    return leaf.boost * max(idf, 0.1)
+
+
+def _saturate(n: int) -> float:
+    """More occurrences on a page count for more, with diminishing returns."""
+    return math.log1p(n)
+
+
+def _evaluate(node, docnum, counts, weights, boost: float) -> PageScores | None:
+    """The pages of DOCNUM where NODE holds; None when NODE says nothing about pages (a title word)."""
+    if _is_page_leaf(node):
+        found = counts[id(node)].get(docnum, {})
+        w = weights[id(node)] * boost
+        return {page: w * _saturate(n) for page, n in found.items()}
+    if node.is_leaf() or isinstance(node, wq.Not):
+        return None
+    boost *= getattr(node, "boost", 1.0)
+    if isinstance(node, wq.AndNot):
+        return _evaluate(node.a, docnum, counts, weights, boost)
+    if isinstance(node, wq.AndMaybe):
+        required = _evaluate(node.a, docnum, counts, weights, boost)
+        optional = _evaluate(node.b, docnum, counts, weights, boost)
+        if required is None or not optional:
+            return required
+        return {page: s + optional.get(page, 0.0) for page, s in required.items()}
+    parts = [r for r in (_evaluate(child, docnum, counts, weights, boost) for child in node.children())
+             if r is not None]
+    if not parts:
+        return None
+    if isinstance(node, (wq.And, wq.Require)):
+        pages = set(parts[0]).intersection(*parts[1:])
+        return {page: sum(part[page] for part in parts) for page in pages}
+    # Or, DisjunctionMax and any other compound: a page holding any part.
+    merged: PageScores = {}
+    for part in parts:
+        for page, s in part.items():
+            merged[page] = merged.get(page, 0.0) + s
+    return merged

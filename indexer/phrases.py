@@ -1,0 +1,77 @@
+"""Phrase matching by position sets, for phrases of adjacent words.
+
+Whoosh checks a phrase by building a Span object for every position of every
+word and bisecting between them. For the collection's everyday phrases
+("regional policy", a Chinese term that is a run of bigrams), whose words
+occur hundreds of times in a report, that was most of a query's time. Here
+the words' positions (decoded by pickle, in C) are shifted by their place in
+the phrase and intersected as sets: the same matches (slop 1: the words next
+to each other, in order), and Span objects only for the matches.
+"""
+
+from __future__ import annotations
+
+from whoosh import matching, query as wq
+from whoosh.query.qcore import QueryError
+from whoosh.query.spans import Span, SpanNear2
+
+
+class _AdjacentWordsMatcher(SpanNear2.SpanNear2Matcher):
+    """Documents with the words at consecutive positions; spans() are the phrase's positions."""
+
+    def __init__(self, ms):
+        super().__init__(ms, slop=1, ordered=True, mindist=1)
+
+    def copy(self):
+        return self.__class__([m.copy() for m in self.ms])
+
+    def _get_spans(self):
+        starts = None
+        for i, m in enumerate(self.ms):
+            shifted = {p - i for p in m.value_as("positions")}
+            starts = shifted if starts is None else starts & shifted
+            if not starts:
+                return []
+        last = len(self.ms) - 1
+        return [Span(p, p + last) for p in sorted(starts)]
+
+
+class AdjacentPhrase(wq.Phrase):
+    """wq.Phrase with the set-based check for slop 1 (what the query parser makes of quotes)."""
+
+    @classmethod
+    def of(cls, phrase: wq.Phrase) -> wq.Phrase:
+        if phrase.slop != 1:
+            return phrase
+        return cls(phrase.fieldname, phrase.words, slop=1, boost=phrase.boost, char_ranges=phrase.char_ranges)
+
+    def matcher(self, searcher, context=None):
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema:
+            return matching.NullMatcher()
+        field = searcher.schema[fieldname]
+        if not field.format or not field.format.supports("positions"):
+            raise QueryError(f"Phrase search: {fieldname!r} field has no positions")
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            try:
+                word = field.to_bytes(word)
+            except ValueError:
+                return matching.NullMatcher()
+            if (fieldname, word) not in reader:
+                return matching.NullMatcher()
+            terms.append(wq.Term(fieldname, word))
+        m = _AdjacentWordsMatcher([t.matcher(searcher, context) for t in terms])
+        if self.boost != 1.0:
+            m = matching.WrappingMatcher(m, boost=self.boost)
+        return m
+
+
+def adjacent_phrases(q: wq.Query) -> wq.Query:
+    """Q with each slop-1 Phrase checked by AdjacentPhrase."""
+    if isinstance(q, wq.Phrase):
+        return AdjacentPhrase.of(q)
+    if q.is_leaf():
+        return q
+    return q.apply(adjacent_phrases)
