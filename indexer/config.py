@@ -50,6 +50,7 @@ class Settings:
     ocr_dpi: int = _help("Resolution at which scanned pages are rendered for OCR (dots per inch).", 300)
     lock_timeout_s: float = _help("How long a second writer waits for the index lock.", 10.0)
     commit_every_files: int = _help("Commit the index after this many files are read; an interrupted update keeps them.", 50)
+    index_writers: int = _help("Processes writing index segments in a large update; 0 means one per core, 1 writes in the updating process.", 0)
 
     # [search]
     page_size: int = _help("Documents per result page.", 10)
@@ -70,6 +71,10 @@ class Settings:
     @property
     def extraction_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+    @property
+    def segment_writers(self) -> int:
+        return self.index_writers or os.cpu_count() or 1
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
