@@ -43,7 +43,7 @@ from .config import Settings
 
 __all__ = [
     "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING", "SUPPORTED_SUFFIXES",
-    "PageText", "Extraction", "extract_file", "extract_many", "detect_language", "ocr_languages",
+    "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language", "ocr_languages",
 ]
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,8 @@ def extract_many(paths: Iterable[str | os.PathLike], settings: Settings | None =
     settings.extraction_workers files are read in parallel, each worker limited
     to settings.extract_memory_mb; a file with no progress (opening it, or one
     page) for settings.extract_timeout_s is killed and recorded as failed, or
-    as partial with the pages read before. PROGRESS(done, total, path) is called
+    as partial with the pages read before. Workers stay alive for the next
+    call in this process (sandbox.shared_pool). PROGRESS(done, total, path) is called
     after each file, PAGE_PROGRESS(path, pages_read) after each page (a long
     report shows its progress while it is read).
     """
@@ -146,14 +147,20 @@ def _extract_many(paths, settings: Settings, progress, task: Callable,
             if event[0] == "page":
                 pages_read[path] = pages_read.get(path, 0) + 1
                 page_progress(path, pages_read[path])
-    outcomes = sandbox.run_isolated(
-        task, tasks, workers=min(settings.extraction_workers, max(total, 1)),
-        timeout_s=settings.extract_timeout_s, memory_mb=settings.extract_memory_mb, on_chunk=on_chunk)
+    # Warm workers, kept between calls: the watcher's one-file updates pay no start-up.
+    pool = sandbox.shared_pool(task, settings.extraction_workers, settings.extract_memory_mb)
+    outcomes = pool.run(tasks, workers=min(settings.extraction_workers, max(total, 1)),
+                        timeout_s=settings.extract_timeout_s, on_chunk=on_chunk)
     for done, outcome in enumerate(outcomes, start=1):
         extraction = _assemble(outcome)
         if progress is not None:
             progress(done, total, outcome.key)
         yield outcome.key, extraction
+
+
+def warm_up(settings: Settings, workers: int = 1) -> None:
+    """Start WORKERS extraction workers now (without waiting), so the next extract_many finds them ready."""
+    sandbox.shared_pool(_worker_task, settings.extraction_workers, settings.extract_memory_mb).prestart(workers)
 
 
 def ocr_languages(settings: Settings) -> str:

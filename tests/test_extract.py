@@ -42,6 +42,13 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return written
 
 
+@pytest.fixture(autouse=True)
+def no_warm_workers_left():
+    """Each test starts and ends without the warm workers of extract_many (sandbox.shared_pool)."""
+    yield
+    sandbox.close_shared_pools()
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(archive_dir=tmp_path, index_dir=tmp_path / "index", workers=2,
@@ -319,6 +326,9 @@ def test_all_files_together_with_a_hung_worker(files, settings, tmp_path):
             assert status[name][0] == (INDEXED if quick.ocr else NEEDS_OCR), (name, status[name])
     # Two workers: the hang costs its time limit once, the rest runs beside it.
     assert elapsed < 8.0 + 20.0
+    # The hung worker is gone; the others wait, idle, for the next call.
+    assert sorted(sandbox_children()) == sandbox.shared_idle_pids()
+    sandbox.close_shared_pools()
     assert sandbox_children() == []
 
 
