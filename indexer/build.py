@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 from whoosh.query import And, Term
 
-from . import analysis, extract
+from . import analysis, extract, segments
 from .catalogue import Catalogue, CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
 from .extract import INDEXED, Extraction, PageText
@@ -70,6 +70,10 @@ MAX_SEGMENTS = 48
 # MAX_SEGMENTS is reached.
 MERGE_BUDGET_SMALL = 0
 BULK_RECORDS = 500
+# An update with at least this many files to read writes its segments in
+# worker processes (indexer.segments); fewer are written in the updating
+# process, which starts no worker (an addition of one report stays quick).
+PARALLEL_MIN_FILES = 8
 
 
 def _tier(records: int) -> int:
@@ -339,6 +343,7 @@ class _Sync:
         self.reanalyse_all = False
         self._docs_written: set[str] = set()
         self._records_written = 0
+        self._committed = (0, 0)       # files committed, of how many (parallel writing)
 
     def _merge_policy(self):
         """A small update merges nothing (MERGE_BUDGET_SMALL); a bulk one in proportion to what it wrote."""
@@ -488,30 +493,20 @@ class _Sync:
         """Extract and write TO_EXTRACT, committing full batches; return the writer of the last one, or None."""
         if not to_extract:
             return None
+        processes = self.settings.segment_writers
+        if processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES:
+            self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs, processes)
+            return None
         paths = [self.archive / p for p in to_extract]
         total, done = len(paths), 0
         writer, batch_started, in_batch = None, time.monotonic(), 0
         try:
-            page_progress = None
-            if self.progress is not None and hasattr(self.progress, "page"):
-                def page_progress(full_path, pages_read):
-                    self.progress.page(Path(full_path).relative_to(self.archive).as_posix(), pages_read)
-            for full_path, ex in _extract_many(paths, self.settings, page_progress):
-                path = Path(full_path).relative_to(self.archive).as_posix()
-                digest, st = to_extract[path]
-                info = _file_info(digest, st, ex)
-                entry, lang = entry_for(path, info)
-                if not entry.catalogued:
-                    info["doc_id_auto"] = entry.id
-                    wanted_docs[entry.id] = entry
+            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
+                path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
                 if writer is None:
                     writer = index_writer(self.ix, limitmb=256)
                 self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
                 self._write_doc(writer, entry, indexed_docs)
-                self.report.extracted += 1
-                (self.report.updated if path in known else self.report.added).append(path)
-                if ex.status not in (INDEXED,):
-                    self.report.failed.append((path, f"{ex.status}: {ex.reason}" if ex.reason else ex.status))
                 done += 1
                 in_batch += 1
                 if self.progress:
@@ -524,6 +519,89 @@ class _Sync:
         finally:
             if writer is not None:
                 writer.cancel()
+
+    def _extracted(self, full_path, ex, to_extract, known, entry_for, wanted_docs):
+        """Account for one extracted file; return its (path, catalogue entry, language, file info)."""
+        path = Path(full_path).relative_to(self.archive).as_posix()
+        digest, st = to_extract[path]
+        info = _file_info(digest, st, ex)
+        entry, lang = entry_for(path, info)
+        if not entry.catalogued:
+            info["doc_id_auto"] = entry.id
+            wanted_docs[entry.id] = entry
+        self.report.extracted += 1
+        (self.report.updated if path in known else self.report.added).append(path)
+        if ex.status not in (INDEXED,):
+            self.report.failed.append((path, f"{ex.status}: {ex.reason}" if ex.reason else ex.status))
+        return path, entry, lang, info
+
+    def _page_progress(self):
+        if self.progress is None or not hasattr(self.progress, "page"):
+            return None
+
+        def page_progress(full_path, pages_read):
+            self.progress.page(Path(full_path).relative_to(self.archive).as_posix(), pages_read)
+        return page_progress
+
+    def _extract_and_write_parallel(self, to_extract, known, entry_for, wanted_docs, indexed_docs,
+                                    processes: int) -> None:
+        """Like _extract_and_write, with segments written by PROCESSES worker processes (indexer.segments).
+
+        Files are grouped in chunks; a chunk becomes one segment, committed
+        (with its files' old records deleted and its documents' records) as
+        soon as its worker is done, while the next chunks are written.
+        """
+        paths = [self.archive / p for p in to_extract]
+        total = len(paths)
+        # Enough chunks to keep every worker busy, at most commit_every_files files each.
+        chunk_files = max(1, min(self.settings.commit_every_files, -(-total // (2 * processes))))
+        folder = Path(self.ix.storage.folder)
+        segments.remove_stale_staging(folder)
+        writers = segments.SegmentWriters(folder, self.settings.userdict, processes)
+        pending: list[tuple] = []
+        chunk: dict = {"records": [], "replaced": [], "entries": {}, "paths": []}
+        # Progress counts committed files here (what an interruption keeps), not files read.
+        self._committed = (0, total)
+        try:
+            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
+                path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
+                chunk["records"].extend(self._file_records(path, entry, lang, info, ex.pages))
+                if path in known:
+                    chunk["replaced"].append(path)
+                chunk["entries"].setdefault(entry.id, entry)
+                chunk["paths"].append(path)
+                if len(chunk["paths"]) >= chunk_files:
+                    pending.append((writers.submit(chunk["records"]), chunk))
+                    chunk = {"records": [], "replaced": [], "entries": {}, "paths": []}
+                # Commit what is finished; wait when the workers are all busy and a chunk is queued.
+                self._commit_chunks(writers, pending, indexed_docs, wait_for=processes + 1)
+            if chunk["paths"]:
+                pending.append((writers.submit(chunk["records"]), chunk))
+            self._commit_chunks(writers, pending, indexed_docs, wait_for=1)
+        finally:
+            writers.close()
+
+    def _commit_chunks(self, writers, pending: list, indexed_docs, wait_for: int) -> None:
+        """Commit the chunks whose segments are written, in order; block while WAIT_FOR or more are pending."""
+        while pending and (pending[0][0].done() or len(pending) >= wait_for):
+            future, chunk = pending.pop(0)
+            staged = future.result()        # a worker's error ends the update here; earlier chunks stay committed
+            writer = index_writer(self.ix, limitmb=128)
+            try:
+                for path in chunk["replaced"]:
+                    self._delete_file(writer, path)
+                for entry in chunk["entries"].values():
+                    self._write_doc(writer, entry, indexed_docs)
+                segments.commit_with_segments(writer, [writers.adopt(staged)], self._merge_policy())
+            except BaseException:
+                writer.cancel()
+                raise
+            done, total = self._committed
+            for path in chunk["paths"]:
+                done += 1
+                if self.progress:
+                    self.progress(done, total, path)
+            self._committed = (done, total)
 
     def _write_doc(self, writer, entry: CatalogueEntry, indexed_docs: dict[str, dict]) -> None:
         """Write ENTRY's document record if it is new or changed, once per run.
@@ -544,19 +622,22 @@ class _Sync:
     def _write_file(self, writer, path, entry, lang, info, pages, delete_first=False) -> None:
         if delete_first:
             self._delete_file(writer, path)
+        for fields in self._file_records(path, entry, lang, info, pages):
+            writer.add_document(**fields)
+
+    def _file_records(self, path, entry, lang, info, pages) -> list[dict]:
+        """A file's records, in the order they are written: its pages, its text, its bookkeeping."""
         info = dict(info, entry_fp=entry.fingerprint(), lang_used=lang)
         if not entry.catalogued:
             info["doc_id_auto"] = entry.id
-        for page in pages:
-            if page.text.strip():
-                writer.add_document(**page_fields(entry, path, page))
-                self.report.pages_indexed += 1
-                self._records_written += 1
+        records = [page_fields(entry, path, page) for page in pages if page.text.strip()]
+        self.report.pages_indexed += len(records)
         text = text_fields(entry, lang, path, pages)
         if text is not None:
-            writer.add_document(**text)
-        writer.add_document(**file_fields(path, entry, lang, info))
-        self._records_written += 1
+            records.append(text)
+        records.append(file_fields(path, entry, lang, info))
+        self._records_written += len(records)
+        return records
 
     @staticmethod
     def _delete_file(writer, path: str) -> None:

@@ -475,3 +475,59 @@ def test_a_year_in_the_file_name_beats_a_metadata_date_of_another_year(settings,
     update(settings)
     assert docs(settings)["lanzhou-visit-2019"]["date"] == "2019-05-12"     # same year: the precise date stays
     assert docs(settings)["xining-visit-2016"]["date"] == "2016"
+
+
+# --- segments written by worker processes (indexer.segments) --------------------------
+
+
+def _write_reports(archive: Path, numbers) -> None:
+    from conftest import write_pdf
+
+    for n in numbers:
+        if n % 2:
+            write_pdf(archive / f"report-{n:02d}.zh.pdf",
+                      [f"第{n}号报告讨论区域政策与城镇化。", f"成都和武汉的合作项目{n}。", "附件：统计资料。"])
+        else:
+            write_pdf(archive / f"report-{n:02d}.en.pdf",
+                      [f"Report {n} on regional policy and cohesion.", f"Chengdu pilot project number{n}.",
+                       "Annex: statistical sources."])
+
+
+def _stored(settings) -> dict[str, tuple]:
+    with open_searcher(settings.index_dir) as s:
+        return {f["key"]: (f.get("doc_id"), f.get("path"), f.get("page"), f.get("content"), f.get("year"))
+                for f in s.all_stored_fields() if f.get("record") != "meta"}
+
+
+def test_segments_written_in_worker_processes_give_the_same_index(tmp_path):
+    from conftest import make_settings
+
+    first = range(build.PARALLEL_MIN_FILES + 4)
+    serial = make_settings(tmp_path / "serial", index_writers=1)
+    parallel = make_settings(tmp_path / "parallel", index_writers=2, commit_every_files=3)
+    for settings in (serial, parallel):
+        _write_reports(Path(settings.archive_dir), first)
+    rebuild(serial)
+    report = update(parallel)
+
+    assert report.extracted == len(first) and not report.failed
+    assert _stored(serial) == _stored(parallel)
+    for text in ("regional policy", '"区域政策"', "Chengdu", "number7", "成都", "statistical"):
+        assert found(serial, text) == found(parallel, text), text
+    assert found(parallel, "number4") == {"report-04-en": {"report-04.en.pdf": [2]}}
+    # Several segments were committed (chunks of three files), and no staging folder is left.
+    generation = current_generation(parallel.index_dir)
+    assert not list(generation.glob(build.segments.STAGING_PREFIX + "*"))
+    with open_searcher(parallel.index_dir) as s:
+        assert len(s.reader().leaf_readers()) > 1
+
+    # A staging folder left by a killed update is cleared by the next large one.
+    stale = generation / (build.segments.STAGING_PREFIX + "999-dead")
+    stale.mkdir()
+    (stale / "MAIN_x.seg").write_bytes(b"left over")
+    more = range(100, 100 + build.PARALLEL_MIN_FILES)
+    _write_reports(Path(parallel.archive_dir), more)
+    report = update(parallel)
+    assert len(report.added) == len(more) and not stale.exists()
+    assert found(parallel, "number104") == {"report-104-en": {"report-104.en.pdf": [2]}}
+    assert found(parallel, "number4") == {"report-04-en": {"report-04.en.pdf": [2]}}
