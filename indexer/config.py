@@ -40,6 +40,8 @@ class Settings:
     watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)
     rescan_interval_s: float = _help("Safety-net rescan of the archive while watching (seconds).", 30.0)
     settle_s: float = _help("A new file is read only once its size has not changed for this long.", 1.0)
+    merge_idle_s: float = _help("Merge the small index segments additions leave once the watcher has seen no change "
+                                "for this long (seconds); a change stops the merge at once; 0 never merges.", 60.0)
 
     # [indexer]
     workers: int = _help("Extraction worker processes; 0 means one per core.", 0)

@@ -10,6 +10,7 @@ characters and whole words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -95,16 +96,30 @@ def _word_matches(word: str, terms: QueryTerms) -> bool:
     return bool(terms.prefixes) and any(_plain(word).startswith(p) for p in terms.prefixes)
 
 
+# Stemming changes only a word's ending (and a British spelling's middle, as
+# in "programme"/"program"), so an ASCII word can match a term only if it
+# starts with the term's first LEAD letters; a word with other letters may
+# have its accents folded by the analyzer, so it is always looked at.
+LEAD = 3
+_WORD_CHAR = f"[^\\W_{analysis.CJK_CLASS}]"           # a character of analysis.LATIN_WORD
+_NON_ASCII_WORD_CHAR = f"[^\\x00-\\x7f\\W_{analysis.CJK_CLASS}]"
+
+
+@lru_cache(maxsize=512)
+def _candidate_words(leads: frozenset[str]) -> re.Pattern:
+    """Whole Latin words starting with one of LEADS in any case, or holding a non-ASCII letter."""
+    alternatives = "|".join(sorted(map(re.escape, leads)))
+    return re.compile(f"(?<!{_WORD_CHAR})(?:(?:{alternatives}){_WORD_CHAR}*"
+                      f"|{_WORD_CHAR}*{_NON_ASCII_WORD_CHAR}{_WORD_CHAR}*)", re.IGNORECASE)
+
+
 def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     """Character spans of TEXT to highlight, sorted and merged."""
     found = []
     if terms.english or terms.prefixes:
-        # Whether a word matches is decided once per distinct word of the page.
-        hits = {w for w in set(analysis.LATIN_WORD.findall(text)) if _word_matches(w, terms)}
-        if hits:
-            for m in analysis.LATIN_WORD.finditer(text):
-                if m.group() in hits:
-                    found.append((m.start(), m.end()))
+        # Only the words that could match are stemmed and compared (each once: _stem is cached).
+        pattern = _candidate_words(frozenset(t[:LEAD] for t in terms.english | terms.prefixes))
+        found.extend(m.span() for m in pattern.finditer(text) if _word_matches(m.group(), terms))
     if terms.chinese:
         folded = analysis.fold(text)
         for needle in terms.chinese:

@@ -14,6 +14,19 @@ user dictionary) with the snapshot its last run saw, and calls
 Many events in a row (a folder of reports copied in) make one run. When
 another process holds the index (an update from the command line), the
 run is retried a little later; no error stops the watcher.
+
+Each addition writes one small segment, and many small segments slow
+searches. Once updates have changed the index and the archive has been
+quiet for `settings.merge_idle_s`, the watcher merges them
+(`build.merge_segments`, under the writer lock) in a separate process, so
+the server's threads keep their core and a merge can be stopped: the
+watcher kills it as soon as it sees a change in the archive (a killed merge
+leaves the last commit intact, as a killed update does) and runs the update.
+So an addition does not wait for a merge: with file events it is seen within
+`poll_s` (0.5 s at most), and the settle time runs meanwhile; an update from
+another process (command line, upload page) waits for the lock as for any
+writer, up to `lock_timeout_s`, unless its file lands in the archive first
+(uploads do), which stops the merge.
 """
 
 from __future__ import annotations
@@ -25,9 +38,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .build import UpdateReport, scan_archive, update
+from . import sandbox
+from .build import MERGE_FACTOR, UpdateReport, merge_segments, scan_archive, update
 from .config import Settings
+from .extract import warm_up as extract_warm_up
 from .errors import CatalogueError, ConfigError, IndexLockedError
+from .store import current_generation, open_index
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +65,58 @@ def take_snapshot(settings: Settings) -> Snapshot:
         # A key no archive path can take (paths are relative, without NUL).
         snapshot["\0" + str(extra)] = (st.st_size, st.st_mtime_ns)
     return snapshot
+
+
+def merge_worthwhile(settings: Settings) -> bool:
+    """Tell whether the live index has enough segments for a tier to be full (cheap: reads the TOC)."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        return False
+    ix = open_index(gen)
+    try:
+        return len(ix._segments()) >= MERGE_FACTOR
+    finally:
+        ix.close()
+
+
+def _merge_main(settings: Settings, conn) -> None:
+    """In the merge process: merge, and say how it went."""
+    try:
+        conn.send(("done", merge_segments(settings)))
+    except IndexLockedError as exc:
+        conn.send(("locked", str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the watcher, which logs it
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _Merge:
+    """build.merge_segments() running in a process of its own, which can be killed at any moment."""
+
+    def __init__(self, settings: Settings):
+        ctx = sandbox.context()
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_merge_main, args=(settings, child), daemon=True, name="index-merge")
+        self.started = time.monotonic()
+        self.process.start()
+        child.close()
+
+    def done(self) -> bool:
+        return not self.process.is_alive() or self.conn.poll()
+
+    def result(self) -> tuple[str, object]:
+        """("done", segments left), ("locked", why) or ("error", why); waits for the process."""
+        try:
+            outcome = self.conn.recv() if self.conn.poll(5) else ("error", f"exit code {self.process.exitcode}")
+        except (EOFError, OSError):
+            outcome = ("error", f"the merge process ended with exit code {self.process.exitcode}")
+        self.process.join(5)
+        self.conn.close()
+        return outcome
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
 
 
 def summary(report: UpdateReport) -> str:
@@ -80,6 +148,10 @@ class Watcher:
         self.reports: deque[UpdateReport] = deque(maxlen=100)
         self.errors: deque[str] = deque(maxlen=100)
         self.runs = 0
+        # Merges at idle: how many ended (merged or found nothing to do), were stopped by a change, failed.
+        self.merges = {"done": 0, "stopped": 0, "failed": 0}
+        self._merge: _Merge | None = None
+        self._last_run_end = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="archive-watcher", daemon=True)
@@ -159,12 +231,26 @@ class Watcher:
     # --- the loop ---
 
     def _loop(self) -> None:
+        try:
+            self._watch()
+        finally:
+            if self._merge is not None:
+                self._stop_merge("the watcher stops")
+
+    def _watch(self) -> None:
         settle = self.settings.settle_s
         indexed: Snapshot | None = None      # what the last run saw; None: no run yet
         seen: Snapshot | None = None         # the latest snapshot ...
         seen_since = time.monotonic()        # ... unchanged since then
         retry_at = 0.0
         last_look = 0.0
+        merge_due = False                    # an update changed the index since the last merge
+        merge_retry_at = 0.0
+        # The first addition finds an extraction worker started and its modules imported.
+        try:
+            extract_warm_up(self.settings)
+        except Exception:  # noqa: BLE001 - only a head start; extraction starts its own workers
+            log.exception("could not start an extraction worker in advance")
         while not self._stopping.is_set():
             # Debounce: look at most every poll_s, however many events arrive.
             pause = last_look + self.poll_s - time.monotonic()
@@ -180,6 +266,11 @@ class Watcher:
             if snapshot != seen:
                 seen, seen_since = snapshot, now
             pending = seen != indexed
+            if pending and self._merge is not None:
+                # A change: the addition goes first; the merge is done again at the next idle time.
+                self._stop_merge("the archive changed")
+            if self._merge is not None and self._merge.done():
+                merge_due, merge_retry_at = self._end_merge(merge_due, merge_retry_at)
             settled = now - seen_since >= settle
             if pending and settled and now >= retry_at:
                 outcome = self._run()
@@ -191,18 +282,81 @@ class Watcher:
                     # Done, or an error only an edit can fix (a bad catalogue
                     # entry): wait for the next change.
                     indexed = seen
+                    if outcome == "done" and self.reports and self.reports[-1].changed:
+                        merge_due = True
+                continue
+            idle_for = now - max(seen_since, self._last_run_end)
+            merge_at = max(seen_since, self._last_run_end) + self.settings.merge_idle_s
+            if (not pending and merge_due and self._merge is None and self.settings.merge_idle_s > 0
+                    and idle_for >= self.settings.merge_idle_s and now >= merge_retry_at):
+                merge_due = self._start_merge()
                 continue
             if pending:     # look again when it may have settled (or the index is free)
                 wait = max(self.poll_s, max(seen_since + settle, retry_at) - now)
             else:
                 wait = self.settings.rescan_interval_s
-            self._wake.wait(wait)
+                if merge_due and self._merge is None and self.settings.merge_idle_s > 0:
+                    wait = min(wait, max(self.poll_s, merge_at - now, merge_retry_at - now))
+            if self._merge is not None:
+                self._wait_merging(wait)
+            else:
+                self._wake.wait(wait)
+
+    # --- merging at idle ---
+
+    def _start_merge(self) -> bool:
+        """Start a merge if one is worth it; return whether one is still due."""
+        try:
+            if not merge_worthwhile(self.settings):
+                return False
+            self._merge = _Merge(self.settings)
+        except Exception:  # noqa: BLE001 - merging is an optimisation: never stop the watcher for it
+            log.exception("could not start merging the index segments")
+            self.merges["failed"] += 1
+            return False
+        log.info("the archive has been quiet for %g s: merging small index segments", self.settings.merge_idle_s)
+        return True
+
+    def _end_merge(self, merge_due: bool, merge_retry_at: float) -> tuple[bool, float]:
+        merge, self._merge = self._merge, None
+        kind, detail = merge.result()
+        seconds = time.monotonic() - merge.started
+        if kind == "done":
+            self.merges["done"] += 1
+            log.info("merged index segments in %.1f s: %s segments left", seconds, detail)
+            return False, 0.0
+        if kind == "locked":
+            # Another writer (an update from the command line): merge after it, at the next idle time.
+            log.info("index busy, merging later: %s", detail)
+            return merge_due, time.monotonic() + self.settings.merge_idle_s
+        self.merges["failed"] += 1
+        log.warning("merging index segments failed after %.1f s: %s", seconds, detail)
+        self.errors.append(f"merge: {detail}")
+        return False, 0.0
+
+    def _stop_merge(self, why: str) -> None:
+        merge, self._merge = self._merge, None
+        if merge.done():
+            self.merges["done" if merge.result()[0] == "done" else "failed"] += 1
+            return
+        merge.kill()
+        self.merges["stopped"] += 1
+        log.info("stopped merging index segments after %.1f s: %s", time.monotonic() - merge.started, why)
+
+    def _wait_merging(self, timeout: float) -> None:
+        """Wait for TIMEOUT, a file event or the end of the merge, whichever comes first."""
+        end = time.monotonic() + timeout
+        while self._merge is not None and not self._merge.done():
+            left = end - time.monotonic()
+            if left <= 0 or self._wake.wait(min(left, 0.25)):
+                return
 
     def _run(self) -> str:
         """One update; returns "done", "locked", "retry" (after an unexpected error) or "fix"."""
         self.runs += 1
         try:
             report = update(self.settings)
+            self._last_run_end = time.monotonic()
         except IndexLockedError as exc:
             log.info("index busy, trying again in %g s: %s", self.retry_s, exc)
             self.errors.append(str(exc))

@@ -1,7 +1,11 @@
-"""Serve the archive with waitress (a production WSGI server, pure Python):
+"""Serve the archive with waitress (a production WSGI server, pure Python), in several processes:
 
-    python -m webapp [--config FILE] [--host H] [--port P] [--watch | --no-watch]
+    python -m webapp [--config FILE] [--host H] [--port P] [--workers N] [--watch | --no-watch]
     python -m webapp hash-password      print a hash for admin_password_hash
+
+With more than one worker (`web_workers`, default one per core) this process
+binds the port and starts the workers (webapp/workers.py); it runs the
+watcher itself, once. With one worker it serves in this process.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import getpass
 import importlib
 import logging
+import secrets
 import signal
 import sys
 
@@ -28,17 +33,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="configuration file (default: $ARCHIVE_CONFIG or config.toml)")
     parser.add_argument("--host", help="address to listen on (default from the configuration)")
     parser.add_argument("--port", type=int, help="port to listen on (default from the configuration)")
+    parser.add_argument("--workers", type=int, dest="web_workers",
+                        help="server processes (default from the configuration, web_workers; 0: one per core)")
     parser.add_argument("--watch", action=argparse.BooleanOptionalAction, default=None,
                         help="re-index the archive folder's changes while serving (default from the configuration)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("watch", args.watch)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("watch", args.watch),
+                                   ("web_workers", args.web_workers)) if v is not None}
     try:
         settings = load_settings(args.config, **overrides)
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if settings.web_workers < 0:
+        print("error: the number of workers must be 0 (one per core) or more", file=sys.stderr)
+        return 2
+    if settings.web_processes > 1:
+        return serve_in_workers(settings)
 
     from waitress import create_server
 
@@ -67,6 +80,46 @@ def main(argv: list[str] | None = None) -> int:
         if watcher is not None:
             watcher.stop()
     return 0
+
+
+def serve_in_workers(settings) -> int:
+    """Bind the port, start the worker processes, watch the archive here; until SIGTERM or Ctrl+C."""
+    from . import logs, normalize_prefix
+    from .workers import Launcher, bind_sockets
+
+    # One key for every worker, made here when the configuration has none: a session cookie signed
+    # by one worker must be valid in the others. It reaches them through a pipe, never a file.
+    if not settings.secret_key:
+        settings = settings.replace(secret_key=secrets.token_hex(32))
+    try:
+        sockets = bind_sockets(settings.host, settings.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    logs.init_process(settings)
+    launcher = Launcher(settings, sockets, settings.web_processes)
+    # systemd stops services with SIGTERM: the launcher stops its workers, then itself.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: launcher.stop())
+    watcher = None
+    try:
+        if not launcher.start():
+            print("error: no web worker started (see the messages above)", file=sys.stderr)
+            return 1
+        # Started after the workers: they are spawned with fork+exec, so the watcher thread never forks along.
+        watcher = start_watcher(settings) if settings.watch else None
+        host, port = sockets[0].getsockname()[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        print(f"Serving the archive at http://{host}:{port}{normalize_prefix(settings.url_prefix)}/ "
+              f"with {settings.web_processes} processes (Ctrl+C stops)", flush=True)
+        return launcher.supervise()
+    finally:
+        launcher.shutdown()
+        if watcher is not None:
+            watcher.stop()
+        for sock in sockets:
+            sock.close()
+        log.info("stopped")
 
 
 def start_watcher(settings):

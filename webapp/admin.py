@@ -3,7 +3,8 @@
 Off unless `admin_password_hash` is set. Protection:
 - the password is checked with werkzeug's check_password_hash (a salted hash,
   compared in constant time); after each failed attempt from an address, the
-  next attempt from it must wait, doubling up to 30 s (in memory, per process);
+  next attempt from it must wait, doubling up to 30 s (in memory; the web workers
+  of `python -m webapp` share one table, see LoginThrottle);
 - the session is Flask's signed cookie (`secret_key`), HttpOnly, SameSite=Strict,
   Secure when the request came over https; it ends `session_minutes` after the
   login, checked on the server, whatever the browser keeps;
@@ -19,7 +20,11 @@ indexer.ingest; this module only handles the request.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hmac
+import json
+import os
 import secrets
 import threading
 import time
@@ -74,41 +79,69 @@ class AdminSessionInterface(SecureCookieSessionInterface):
 
 
 class LoginThrottle:
-    """Failed login attempts per client address, and how long each must wait before the next."""
+    """Failed login attempts per client address, and how long each must wait before the next.
 
-    def __init__(self):
+    In memory, or with SHARED_FD in a file that several processes share (the web workers of
+    `python -m webapp`, webapp/workers.py): an unlinked temporary file made by their launcher, so
+    nothing stays on disk. Its lock is a POSIX record lock (fcntl.lockf), which belongs to a process,
+    so the processes exclude each other on the one inherited descriptor (a flock would not).
+    """
+
+    def __init__(self, shared_fd: int | None = None):
         self._lock = threading.Lock()
         self._clients: dict[str, tuple[int, float, float]] = {}   # address -> (failures, allowed at, last failure)
+        self._fd = shared_fd
+
+    @contextlib.contextmanager
+    def _state(self):
+        """The clients' table, read from and written back to the shared file if there is one."""
+        with self._lock:
+            if self._fd is None:
+                yield self._clients
+                return
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            try:
+                data = os.pread(self._fd, os.fstat(self._fd).st_size, 0)
+                clients = {k: tuple(v) for k, v in json.loads(data).items()} if data else {}
+                before = dict(clients)
+                yield clients
+                if clients != before:
+                    data = json.dumps(clients).encode()
+                    os.ftruncate(self._fd, len(data))
+                    os.pwrite(self._fd, data, 0)
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
     def wait(self, client: str) -> float:
         """Seconds CLIENT must still wait before trying again (0: may try now)."""
-        with self._lock:
-            failures, allowed_at, _ = self._clients.get(client, (0, 0.0, 0.0))
+        with self._state() as clients:
+            failures, allowed_at, _ = clients.get(client, (0, 0.0, 0.0))
         return max(0.0, allowed_at - monotonic()) if failures else 0.0
 
     def failed(self, client: str) -> float:
         """Record a failure; return the delay before CLIENT's next attempt."""
         now = monotonic()
-        with self._lock:
-            failures, _, last = self._clients.get(client, (0, 0.0, 0.0))
+        with self._state() as clients:
+            failures, _, last = clients.get(client, (0, 0.0, 0.0))
             if failures and now - last > LOCKOUT_FORGET_S:
                 failures = 0
             failures += 1
             delay = min(LOCKOUT_MAX_S, LOCKOUT_BASE_S * 2 ** (failures - 1))
-            self._clients[client] = (failures, now + delay, now)
-            if len(self._clients) > LOCKOUT_MAX_CLIENTS:
-                self._forget_oldest(now)
+            clients[client] = (failures, now + delay, now)
+            if len(clients) > LOCKOUT_MAX_CLIENTS:
+                self._forget_oldest(clients, now)
             return delay
 
     def succeeded(self, client: str) -> None:
         """Forget CLIENT's failures."""
-        with self._lock:
-            self._clients.pop(client, None)
+        with self._state() as clients:
+            clients.pop(client, None)
 
-    def _forget_oldest(self, now: float) -> None:
-        quiet = [c for c, (_, _, last) in self._clients.items() if now - last > LOCKOUT_FORGET_S]
-        for c in quiet or sorted(self._clients, key=lambda c: self._clients[c][2])[:LOCKOUT_MAX_CLIENTS // 10]:
-            del self._clients[c]
+    @staticmethod
+    def _forget_oldest(clients: dict, now: float) -> None:
+        quiet = [c for c, (_, _, last) in clients.items() if now - last > LOCKOUT_FORGET_S]
+        for c in quiet or sorted(clients, key=lambda c: clients[c][2])[:LOCKOUT_MAX_CLIENTS // 10]:
+            del clients[c]
 
 
 def init_app(app: Flask) -> None:

@@ -117,6 +117,15 @@ def log_folder(settings: Settings) -> Path | None:
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Send APP's access and error logs to SETTINGS' log folder (or standard error); idempotent."""
+    app.config[APP_KEY] = init_process(settings)
+
+
+def init_process(settings: Settings) -> str:
+    """Send this process's access and error logs to SETTINGS' log folder (or standard error); idempotent.
+
+    For a process without an app too (the launcher of several web workers runs the watcher, whose
+    warnings belong in error.log). Returns the key that marks an app's records as its own.
+    """
     folder = log_folder(settings)
     if folder is not None:
         try:
@@ -127,7 +136,6 @@ def init_app(app: Flask, settings: Settings) -> None:
                   file=sys.stderr)
             folder = None
     key = str(folder.resolve()) if folder else ""
-    app.config[APP_KEY] = key
     if folder is not None:
         access = lambda: logging.FileHandler(folder / "access.log", encoding="utf-8", delay=True)  # noqa: E731
         errors = lambda: logging.FileHandler(folder / "error.log", encoding="utf-8", delay=True)  # noqa: E731
@@ -137,6 +145,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     _install(("error", key), errors, ERROR_LOGGERS, logging.WARNING)
     # The access logger's INFO lines must pass whatever the process's default level is.
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
+    return key
 
 
 def _install(key: tuple[str, str], make, loggers: tuple[str, ...], level: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -104,6 +105,8 @@ def _finish_request(response):
         "%s %s %s %.1fms",
         request.method, request.path, response.status_code, elapsed_ms,
         extra={"request_id": g.get("request_id", ""), "method": request.method, "path": request.path,
-               "status": response.status_code, "ms": round(elapsed_ms, 1), "remote": request.remote_addr},
+               "status": response.status_code, "ms": round(elapsed_ms, 1), "remote": request.remote_addr,
+               # Which server process answered (python -m webapp runs several).
+               "pid": os.getpid()},
     )
     return response
