@@ -34,7 +34,8 @@ class Settings:
     # [server]
     host: str = _help("Address the web server listens on.", "127.0.0.1")
     port: int = _help("Port the web server listens on.", 8000)
-    threads: int = _help("Worker threads of the WSGI server.", 8)
+    web_workers: int = _help("Web server processes sharing the port (python -m webapp --workers); 0 means one per core.", 0)
+    threads: int = _help("Threads of each web server process.", 4)
     url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
     trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
     watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)
@@ -73,6 +74,10 @@ class Settings:
     @property
     def extraction_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+    @property
+    def web_processes(self) -> int:
+        return self.web_workers or os.cpu_count() or 1
 
     @property
     def segment_writers(self) -> int:
