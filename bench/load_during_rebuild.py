@@ -7,7 +7,7 @@ What it does, all on loopback:
 1. writes a generated archive in a temporary folder: --docs documents of
    --pages pages, half English and half Chinese, rendered to real PDFs, and
    builds its index with `python -m indexer update`;
-2. starts the real server (`python -m webapp`, waitress) on a free port;
+2. starts the real server (`python -m webapp`: waitress, a process per core) on a free port;
 3. runs --clients threads (a bounded pool) for --seconds, each sending a mix
    of English and Chinese searches (JSON API and HTML results page) and
    document pages;
@@ -166,12 +166,13 @@ ocr = false
     return config
 
 
-def server_threads(config: Path) -> int:
-    """The server's worker threads, as the configuration sets them."""
+def server_threads(config: Path) -> tuple[int, int]:
+    """The server's processes and threads per process, as the configuration sets them."""
     sys.path.insert(0, str(ROOT))
     from indexer.config import load_settings
 
-    return load_settings(config).threads
+    settings = load_settings(config)
+    return settings.web_processes, settings.threads
 
 
 def free_port() -> int:
@@ -430,7 +431,8 @@ def _load(args, docs, archive: Path, config: Path, port: int, extras_of: dict, b
                     "english": sum(d.lang == "en" for d in docs), "chinese": sum(d.lang == "zh" for d in docs)},
         "initial_build_s": round(build_s, 1),
         "clients": args.clients,
-        "server_threads": server_threads(config),
+        "server_processes": server_threads(config)[0],
+        "server_threads": server_threads(config)[1],
         "seconds": round(load_s, 1),
         "requests": sent + len(tally.errors),
         "answers": len(tally.answers),
@@ -464,7 +466,7 @@ def markdown(out: dict) -> str:
         ("archive", f"{a['documents']} documents × {a['pages_per_document']} pages ({a['english']} English, "
                     f"{a['chinese']} Chinese), built in {out['initial_build_s']} s"),
         ("load", f"{out['clients']} clients on loopback for {out['seconds']} s, against `python -m webapp` "
-                 f"(waitress, {out['server_threads']} threads)"),
+                 f"(waitress, {out.get('server_processes', 1)} processes × {out['server_threads']} threads)"),
         ("rebuilds during the load", f"{out['rebuilds']} (" + ", ".join(f"{s} s" for s in out["rebuild_s"]) + ")"),
         ("answers", f"{out['answers']:,} ({out['requests_per_s']}/s): {kinds}"),
         ("answers by index generation", gens),
