@@ -312,3 +312,10 @@ def test_a_worker_that_dies_is_replaced(server):
         pytest.fail(f"no new worker: {server.log()}")
     with urllib.request.urlopen(f"{server.base}/api/search?q=cohesion", timeout=30) as response:
         assert json.load(response)["total"] == 1
+
+
+@pytest.mark.parametrize("server", [("--workers", "1", "--no-watch")], indirect=True)
+def test_one_worker_serves_in_the_launcher_itself(server):
+    assert server.workers() == [] and "processes" not in server.line
+    with urllib.request.urlopen(f"{server.base}/api/search?q=cohesion", timeout=30) as response:
+        assert json.load(response)["total"] == 1
