@@ -15,6 +15,7 @@ says where to look.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from whoosh import query as wq
 
@@ -25,25 +26,50 @@ from .schema import BODY_FIELDS
 PageScores = dict[int, float]
 
 
-def matched_pages(searcher, q: wq.Query, docnums: list[int]) -> dict[int, PageScores]:
-    """For each docnum of a text record, {page: score} of its pages matching Q (see the module)."""
+class FilePages(NamedTuple):
+    scores: PageScores      # the matching pages
+    together: bool          # one page at least matches the whole query (not only the file)
+
+
+def matched_pages(searcher, q: wq.Query, docnums: list[int]) -> dict[int, FilePages]:
+    """For each docnum of a text record, its pages matching Q (see the module)."""
     if not docnums:
         return {}
-    q = q.simplify(searcher.reader())     # prefixes, wildcards, fuzzy terms -> their terms
+    q = _expand_multiterms(q, searcher.reader())
     leaves = _positive_leaves(q)
     counts = _leaf_page_counts(searcher, leaves, sorted(set(docnums)))
     weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
     out = {}
     for docnum in docnums:
         pages = _evaluate(q, docnum, counts, weights, 1.0)
+        together = bool(pages)
         if not pages:
             # Words on different pages: the pages with any of them.
             pages = {}
             for leaf in leaves:
                 for page, n in counts[id(leaf)].get(docnum, {}).items():
                     pages[page] = pages.get(page, 0.0) + weights[id(leaf)] * _saturate(n)
-        out[docnum] = pages
+        out[docnum] = FilePages(pages, together)
     return out
+
+
+def has_conjunction(q: wq.Query) -> bool:
+    """Whether Q requires two things at once (an AND of two parts or more, a phrase)."""
+    if isinstance(q, (wq.And, wq.Require)) and len(list(q.children())) > 1:
+        return True
+    return not q.is_leaf() and any(has_conjunction(c) for c in q.children())
+
+
+def _expand_multiterms(q: wq.Query, reader) -> wq.Query:
+    """Q with prefixes, wildcards and fuzzy terms replaced by the terms they stand for in READER.
+
+    (Query.simplify would do it, but fails on AndNot in this Whoosh.)
+    """
+    if isinstance(q, wq.MultiTerm):
+        return q.simplify(reader)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: _expand_multiterms(child, reader))
 
 
 def _is_page_leaf(node) -> bool:

@@ -484,14 +484,22 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         file_scores = sorted((f.score for f in g["files"]), reverse=True)
         # A document's score: its title/metadata match plus its best file,
         # with a little credit for another language version matching too.
-        score = g["doc"] + (file_scores[0] if file_scores else 0) + 0.25 * sum(file_scores[1:2])
+        # When no record held all the words (the any-word fallback), the
+        # files add up: a document with the words spread over its language
+        # versions answers more of the query than one with a single word.
+        others = sum(file_scores[1:]) if fallback else 0.25 * sum(file_scores[1:2])
+        score = g["doc"] + (file_scores[0] if file_scores else 0) + others
         own = own_docs is None or doc_id in own_docs
         ranked.append(_Ranked(doc_id, meta, score, own))
     ranked.sort(key=_sort_key(sort), reverse=True)
+    pages: dict[int, pagematch.FilePages] = {}
+    if sort == "relevance" and pagematch.has_conjunction(q):
+        ranked, pages = _words_together_first(searcher, q, ranked, groups)
     facets = _facet_counts(ranked, groups)
     start = (page - 1) * page_size
     shown = ranked[start:start + page_size]
-    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in shown for f in groups[r.doc_id]["files"]])
+    missing = [f.docnum for r in shown for f in groups[r.doc_id]["files"] if f.docnum not in pages]
+    pages.update(pagematch.matched_pages(searcher, q, missing))
     terms = highlight.query_terms(q)
     hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], pages, searcher, terms, settings)
             for r in shown]
@@ -501,6 +509,24 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     if len(ranked) < 3:
         result.did_you_mean = did_you_mean(searcher, text)
     return result
+
+
+# A report whose words stand together on one page answers the query better
+# than one where they are scattered over its pages (a proximity signal, as
+# search engines use). Among the RESCORE_WINDOW best documents, those with such
+# a page get their score raised by TOGETHER_BONUS; the window is the same for
+# every result page, so paging stays consistent.
+RESCORE_WINDOW = 50
+TOGETHER_BONUS = 0.5
+
+
+def _words_together_first(searcher, q, ranked: list[_Ranked], groups) -> tuple[list[_Ranked], dict]:
+    window = ranked[:RESCORE_WINDOW]
+    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]])
+    rescored = [r._replace(score=r.score * (1 + TOGETHER_BONUS))
+                if any(pages[f.docnum].together for f in groups[r.doc_id]["files"]) else r for r in window]
+    rescored.sort(key=_sort_key("relevance"), reverse=True)
+    return rescored + ranked[RESCORE_WINDOW:], pages
 
 
 def _has_implicit_and(text: str) -> bool:
@@ -636,7 +662,7 @@ def _document_hit(doc_id, meta, score, group, pages, searcher, terms, settings) 
     langs = {f["file"]: f["lang"] for f in meta.get("files", [])}
     files = []
     for match in group["files"]:
-        scores = pages.get(match.docnum, {})
+        scores = pages[match.docnum].scores if match.docnum in pages else {}
         best = sorted(scores, key=lambda n: (-scores[n], n))[: settings.snippets_per_document]
         shown = []
         for n in best:
@@ -802,9 +828,9 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             texts = searcher.search(wq.And([q, wq.Term("doc_id", doc_id), wq.Term("record", RECORD_TEXT)]),
                                     limit=None)
             paths = {hit.docnum: hit["path"] for hit in texts}
-            for docnum, scores in pagematch.matched_pages(searcher, q, list(paths)).items():
-                if scores:
-                    detail.matched[paths[docnum]] = sorted(scores)
+            for docnum, found in pagematch.matched_pages(searcher, q, list(paths)).items():
+                if found.scores:
+                    detail.matched[paths[docnum]] = sorted(found.scores)
         except SearchQueryError:
             pass
     raw: dict[str, list[tuple[int, str]]] = {}

@@ -230,3 +230,50 @@ def test_searching_before_any_build_says_so(tmp_path):
     with pytest.raises(IndexMissingError, match="python -m indexer update"):
         with open_searcher(settings.index_dir):
             pass
+
+
+# --- pages found from the positions of the query's words (indexer.pagematch) -----------
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory):
+    """Reports whose words sit on known pages: together on one page, or scattered."""
+    settings = make_settings(tmp_path_factory.mktemp("paged"), expand_glossary=False)
+    archive = Path(settings.archive_dir)
+    write_pdf(archive / "together.pdf", ["Annual overview of the partnership.",
+                                         "Cohesion funds reached Chengdu in that year.",
+                                         "Closing remarks on cohesion."])
+    write_pdf(archive / "scattered.pdf", ["Cohesion is the first theme of this report, and cohesion again.",
+                                          "Statistical annex.",
+                                          "Chengdu appears only on the last page."])
+    write_pdf(archive / "chinese.pdf", ["第一页介绍区域", "政策在第二页。", "第三页讨论区域政策和城镇化。"])
+    update(settings)
+    with open_searcher(settings.index_dir) as s:
+        yield lambda text: {h.doc_id: {f.path: (f.matched_page_numbers, [p.page for p in f.pages]) for f in h.files}
+                            for h in search(s, text, settings).hits}, \
+            lambda text: [h.doc_id for h in search(s, text, settings).hits]
+
+
+def test_pages_hold_every_word_of_an_and_and_a_scattered_report_shows_its_pages_with_any(paged):
+    pages, order = paged
+    assert pages("cohesion Chengdu") == {
+        "together": {"together.pdf": ([2], [2])},
+        # No page holds both words: the report matches, and its pages with either are given.
+        "scattered": {"scattered.pdf": ([1, 3], [1, 3])},
+    }
+    # The report with the words on one page comes first, although the other says "cohesion" more.
+    assert order("cohesion Chengdu") == ["together", "scattered"]
+    assert pages("cohesion") == {"together": {"together.pdf": ([2, 3], [2, 3])},
+                                 "scattered": {"scattered.pdf": ([1], [1])}}
+    assert pages("Chengdu -annex") == {"together": {"together.pdf": ([2], [2])}}
+    # Pages are shown rarest word first: "overview" is in one report, "Chengdu" in two.
+    assert pages("Chengdu OR overview") == {"together": {"together.pdf": ([1, 2], [1, 2])},
+                                            "scattered": {"scattered.pdf": ([3], [3])}}
+
+
+def test_a_phrase_never_runs_across_a_page_break(paged):
+    pages, _ = paged
+    # "区域" ends page 1 and "政策" starts page 2 of chinese.pdf: only page 3 holds the phrase.
+    assert pages('"区域政策"') == {"chinese": {"chinese.pdf": ([3], [3])}}
+    assert pages('"this report"') == {"scattered": {"scattered.pdf": ([1], [1])}}
+    assert pages('"report Statistical"') == {}
