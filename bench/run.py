@@ -401,14 +401,18 @@ def web_load(config: Path, queries, clients: int, seconds: float) -> dict:
     import psutil
 
     port = int(next(line.split("=")[1] for line in config.read_text().splitlines() if line.startswith("port")))
+    # Its messages go to a file: the server writes a line per request to standard error, and a pipe
+    # nobody reads fills after a few hundred requests and stops every server process on its next write.
+    errors_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
     proc = subprocess.Popen([sys.executable, "-m", "webapp", "--config", str(config), "--no-watch"],
-                            cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=errors_file, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the server exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+                errors_file.seek(0)
+                raise RuntimeError(f"the server exited ({proc.returncode}): {errors_file.read()[-2000:]}")
             try:
                 with urllib.request.urlopen(base + "/", timeout=5) as r:
                     if r.status == 200:
@@ -474,10 +478,11 @@ def web_load(config: Path, queries, clients: int, seconds: float) -> dict:
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        errors_file.close()
 
 
 # --- one run -----------------------------------------------------------------------
