@@ -20,6 +20,7 @@ from typing import NamedTuple
 from whoosh import query as wq
 
 from .analysis import page_of
+from .phrases import positions
 from .schema import BODY_FIELDS
 
 # {page number: score}
@@ -114,9 +115,10 @@ def _leaf_page_counts(searcher, leaves, docnums: list[int]) -> dict[int, dict[in
                     if not m.is_active():
                         break
                 if m.id() == d:
+                    starts = [span.start for span in m.spans()] if isinstance(leaf, wq.Phrase) else positions(m)
                     pages: dict[int, int] = {}
-                    for span in m.spans():
-                        page = page_of(span.start)
+                    for start in starts:
+                        page = page_of(start)
                         pages[page] = pages.get(page, 0) + 1
                     found[d + offset] = pages
     return counts
