@@ -271,6 +271,11 @@ def test_the_watcher_runs_once_in_the_launcher(server, archive_settings):
     else:
         pytest.fail(f"the dropped file was not indexed: {server.log()}")
     assert len(re.findall(r"archive changed: 1 added", server.log())) == 1, server.log()
+    # Stopping takes the watcher's extraction processes along too.
+    processes = server.processes()
+    server.proc.terminate()
+    assert server.proc.wait(30) == 0
+    assert gone(processes) == []
 
 
 def test_sigterm_stops_every_process(server):

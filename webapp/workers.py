@@ -38,7 +38,7 @@ log = logging.getLogger("webapp")
 
 # How long workers get to finish their requests after SIGTERM before they are killed.
 STOP_TIMEOUT_S = 10.0
-# How long the launcher waits for the first worker to be ready before it gives up.
+# How long the launcher waits for its workers to be ready (it serves if one is, and gives up if none is).
 START_TIMEOUT_S = 120.0
 # A worker that dies this soon after its start counts as a failed start; this many in a row stop the server
 # (a broken installation would otherwise be restarted forever).
