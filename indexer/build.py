@@ -547,61 +547,48 @@ class _Sync:
                                     processes: int) -> None:
         """Like _extract_and_write, with segments written by PROCESSES worker processes (indexer.segments).
 
-        Files are grouped in chunks; a chunk becomes one segment, committed
-        (with its files' old records deleted and its documents' records) as
-        soon as its worker is done, while the next chunks are written.
+        Each finished segment is committed, with its files' old records
+        deleted and its documents' records, while the workers write on.
         """
         paths = [self.archive / p for p in to_extract]
-        total = len(paths)
-        # Enough chunks to keep every worker busy, at most commit_every_files files each.
-        chunk_files = max(1, min(self.settings.commit_every_files, -(-total // (2 * processes))))
+        # Progress counts committed files here (what an interruption keeps), not files read.
+        self._committed = (0, len(paths))
         folder = Path(self.ix.storage.folder)
         segments.remove_stale_staging(folder)
-        writers = segments.SegmentWriters(folder, self.settings.userdict, processes)
-        pending: list[tuple] = []
-        chunk: dict = {"records": [], "replaced": [], "entries": {}, "paths": []}
-        # Progress counts committed files here (what an interruption keeps), not files read.
-        self._committed = (0, total)
+        # A worker's first segment holds commit_every_files files (so the first
+        # results are soon searchable), each later one twice as many.
+        writers = segments.SegmentWriters(folder, self.settings.userdict, processes,
+                                          first_files=self.settings.commit_every_files)
         try:
             for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
                 path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
-                chunk["records"].extend(self._file_records(path, entry, lang, info, ex.pages))
-                if path in known:
-                    chunk["replaced"].append(path)
-                chunk["entries"].setdefault(entry.id, entry)
-                chunk["paths"].append(path)
-                if len(chunk["paths"]) >= chunk_files:
-                    pending.append((writers.submit(chunk["records"]), chunk))
-                    chunk = {"records": [], "replaced": [], "entries": {}, "paths": []}
-                # Commit what is finished; wait when the workers are all busy and a chunk is queued.
-                self._commit_chunks(writers, pending, indexed_docs, wait_for=processes + 1)
-            if chunk["paths"]:
-                pending.append((writers.submit(chunk["records"]), chunk))
-            self._commit_chunks(writers, pending, indexed_docs, wait_for=1)
+                records = self._file_records(path, entry, lang, info, ex.pages)
+                for staged, files in writers.add(records, (path, path in known, entry)):
+                    self._commit_segment(writers, staged, files, indexed_docs)
+            for staged, files in writers.finish():
+                self._commit_segment(writers, staged, files, indexed_docs)
         finally:
             writers.close()
 
-    def _commit_chunks(self, writers, pending: list, indexed_docs, wait_for: int) -> None:
-        """Commit the chunks whose segments are written, in order; block while WAIT_FOR or more are pending."""
-        while pending and (pending[0][0].done() or len(pending) >= wait_for):
-            future, chunk = pending.pop(0)
-            staged = future.result()        # a worker's error ends the update here; earlier chunks stay committed
-            writer = index_writer(self.ix, limitmb=128)
-            try:
-                for path in chunk["replaced"]:
+    def _commit_segment(self, writers, staged, files: list[tuple], indexed_docs) -> None:
+        """Commit a segment written by a worker, with the deletions and document records of its FILES."""
+        writer = index_writer(self.ix, limitmb=128)
+        try:
+            for path, replaced, _entry in files:
+                if replaced:
                     self._delete_file(writer, path)
-                for entry in chunk["entries"].values():
-                    self._write_doc(writer, entry, indexed_docs)
-                segments.commit_with_segments(writer, [writers.adopt(staged)], self._merge_policy())
-            except BaseException:
-                writer.cancel()
-                raise
-            done, total = self._committed
-            for path in chunk["paths"]:
-                done += 1
-                if self.progress:
-                    self.progress(done, total, path)
-            self._committed = (done, total)
+            for _path, _replaced, entry in files:
+                self._write_doc(writer, entry, indexed_docs)
+            segments.commit_with_segments(writer, [writers.adopt(staged)], self._merge_policy())
+        except BaseException:
+            writer.cancel()
+            raise
+        done, total = self._committed
+        for path, _replaced, _entry in files:
+            done += 1
+            if self.progress:
+                self.progress(done, total, path)
+        self._committed = (done, total)
 
     def _write_doc(self, writer, entry: CatalogueEntry, indexed_docs: dict[str, dict]) -> None:
         """Write ENTRY's document record if it is new or changed, once per run.

@@ -2,19 +2,24 @@
 
 Whoosh analyses and writes an index in the one Python process that holds the
 writer; measured, that process was the whole bottleneck of a build (analysis
-and posting lists at ~40 ms of CPU a page while the extraction workers
-idled). Here worker processes each write complete segments of a chunk of
-files, in a staging folder of their own; the process holding the index lock
-moves a finished segment into the index and commits it with its deletions
-and document records. Whoosh's MpWriter does the like, but forks (unsafe in
-the threaded server), and drops a sub-writer's segment that is a second
-late; a failure here is an exception, and a chunk is committed whole or not
-at all.
+and posting lists while the extraction workers idled). Here each of a few
+worker processes keeps a segment writer of its own: the updating process
+deals the files out one by one, and a worker writes its segment out in a
+staging folder after `first_files` files, then after twice as many each time
+(so that a build commits early and often at first, while the segments of a
+long one stay few and large enough that nothing has to merge them: merging
+costs as much as writing, in one process). The updating process, holding the
+index lock, moves a finished segment in and commits it with the deletions of
+the files it replaces and their document records.
+
+Whoosh's MpWriter does the like, but forks (unsafe in the threaded server),
+and drops a sub-writer's segment that is a second late. A worker's failure
+here is an exception; a segment is committed whole or not at all.
 
 The staging folders start with "." because Whoosh, at every commit, deletes
 the index folder's segment files that the new table of contents does not
-list, and skips names starting with a dot: a segment still being written
-must not be in the index folder then.
+list, and skips names starting with a dot: a segment still being written must
+not be in the index folder then.
 """
 
 from __future__ import annotations
@@ -22,11 +27,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import threading
-import time
+import signal
 import uuid
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from whoosh.writing import SegmentWriter
@@ -35,13 +39,29 @@ from . import analysis, sandbox
 from .store import ArchiveCodec, _fsync_dir, create_index
 
 STAGING_PREFIX = ".staging-"
+# Files handed to a worker and not yet added by it: beyond this the updating process waits.
+MAX_QUEUED_FILES = 8
+
+
+class SegmentWorkerError(RuntimeError):
+    """A segment-writing worker failed or died; the files of its open segment were not committed."""
 
 
 @dataclass
 class StagedSegment:
-    folder: str            # the staging folder holding the segment's files
-    segment: object        # whoosh.codec.base.Segment
+    folder: str             # the staging folder holding the segment's files
+    segment: object         # whoosh.codec.base.Segment
     files: list[str]
+
+
+@dataclass
+class _Worker:
+    conn: Connection
+    process: object
+    tags: list = field(default_factory=list)     # what the caller said of each file in the open segment
+    queued: int = 0                              # files sent, not yet acknowledged
+    in_segment: int = 0                          # files in the open segment
+    flush_at: int = 0
 
 
 def remove_stale_staging(index_folder: Path) -> None:
@@ -51,19 +71,56 @@ def remove_stale_staging(index_folder: Path) -> None:
 
 
 class SegmentWriters:
-    """A pool of PROCESSES worker processes writing segments for the index in INDEX_FOLDER."""
+    """PROCESSES worker processes writing segments for the index in INDEX_FOLDER.
 
-    def __init__(self, index_folder: Path, userdict: Path | None, processes: int, limitmb: int = 256):
+    add(records, tag) hands one file's records to a worker; finished segments
+    come back from add() and finish() as (StagedSegment, [tags of its files]).
+    """
+
+    def __init__(self, index_folder: Path, userdict: Path | None, processes: int, first_files: int,
+                 limitmb: int = 256):
         self.index_folder = Path(index_folder)
         self.staging = self.index_folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
-        self.limitmb = limitmb
-        self.pool = ProcessPoolExecutor(processes, mp_context=sandbox.context(), initializer=_start_worker,
-                                        initargs=(str(userdict) if userdict else None, os.getpid()))
+        self.first_files = max(1, first_files)
+        ctx = sandbox.context()
+        self.workers: list[_Worker] = []
+        for _ in range(processes):
+            conn, child = ctx.Pipe(duplex=True)
+            process = ctx.Process(target=_worker_main, daemon=True, name="segment-writer",
+                                  args=(child, str(self.staging), str(userdict) if userdict else None, limitmb))
+            process.start()
+            child.close()
+            self.workers.append(_Worker(conn, process, flush_at=self.first_files))
 
-    def submit(self, records: list[dict]) -> Future:
-        """Write RECORDS (field dicts) as one new segment; the future's result is a StagedSegment."""
-        return self.pool.submit(_write_segment, str(self.staging), records, self.limitmb)
+    def add(self, records: list[dict], tag) -> list[tuple[StagedSegment, list]]:
+        """Give one file's RECORDS to the least busy worker; return the segments finished meanwhile."""
+        finished = self._collect(block=False)
+        while min(w.queued for w in self.workers) >= MAX_QUEUED_FILES:
+            finished += self._collect(block=True)
+        worker = min(self.workers, key=lambda w: (w.queued, w.in_segment))
+        worker.in_segment += 1
+        worker.tags.append(tag)
+        flush = worker.in_segment >= worker.flush_at
+        self._send(worker, ("add", records, flush))
+        worker.queued += 1
+        if flush:
+            # The next segment of this worker holds twice as many files.
+            worker.flush_at *= 2
+            worker.in_segment = 0
+        return finished
+
+    def finish(self) -> list[tuple[StagedSegment, list]]:
+        """Write out every open segment; return all segments not yet returned."""
+        finished = []
+        for worker in self.workers:
+            if worker.in_segment:
+                self._send(worker, ("flush", None, True))
+                worker.queued += 1
+                worker.in_segment = 0
+        while any(w.queued for w in self.workers):
+            finished += self._collect(block=True)
+        return finished
 
     def adopt(self, staged: StagedSegment):
         """Move a finished segment's files into the index folder; return its segment for the commit."""
@@ -74,8 +131,52 @@ class SegmentWriters:
         return staged.segment
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+            worker.conn.close()
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
         shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _send(self, worker: _Worker, message) -> None:
+        try:
+            worker.conn.send(message)
+        except OSError as exc:
+            raise SegmentWorkerError(f"a segment writer stopped: {self._ended(worker)}") from exc
+
+    def _collect(self, block: bool) -> list[tuple[StagedSegment, list]]:
+        busy = [w.conn for w in self.workers if w.queued]
+        ready = wait(busy, timeout=None if block else 0) if busy else []
+        finished = []
+        for worker in self.workers:
+            if worker.conn not in ready:
+                continue
+            try:
+                kind, value = worker.conn.recv()
+            except (EOFError, OSError):
+                raise SegmentWorkerError(f"a segment writer stopped: {self._ended(worker)}") from None
+            if kind == "error":
+                raise SegmentWorkerError(f"a segment writer failed: {value}")
+            worker.queued -= 1
+            if kind == "segment":
+                count = value[1]
+                finished.append((value[0], worker.tags[:count]))
+                del worker.tags[:count]
+        return finished
+
+    @staticmethod
+    def _ended(worker: _Worker) -> str:
+        worker.process.join(timeout=1)
+        code = worker.process.exitcode
+        if code is None:
+            return "its pipe closed"
+        if code < 0:
+            return f"killed by signal {-code}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+        return f"exit code {code}"
 
 
 def commit_with_segments(writer, segments: list, mergetype) -> None:
@@ -95,57 +196,47 @@ def commit_with_segments(writer, segments: list, mergetype) -> None:
 # --- in the worker process ------------------------------------------------------------
 
 
-def _start_worker(userdict: str | None, updater_pid: int) -> None:
+def _worker_main(conn: Connection, staging: str, userdict: str | None, limitmb: int) -> None:
+    """Add files to an open segment; write it out when told. Ends when the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C: the updating process decides
     analysis.configure_segmenter(Path(userdict) if userdict else None)
-    threading.Thread(target=_exit_with, args=(updater_pid,), daemon=True).start()
-
-
-def _exit_with(pid: int) -> None:
-    """End this worker when the update that started it is gone (killed, say).
-
-    A pool worker waits on a queue whose write end it holds itself, so it
-    never sees its parent go; left alone it would live on, holding the
-    killed update's output pipes open. A killed process stays a zombie until
-    its parent reaps it, which a parent reading those pipes does only once
-    they close: so a zombie counts as gone.
-    """
+    writer, count = None, 0
     while True:
-        time.sleep(0.5)
-        if not _alive(pid):
-            os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            # "pid (command) state ...": the state follows the last ")".
-            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except OSError:             # no /proc here: ask the process table
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return True
+            message = conn.recv()
+        except (EOFError, OSError):     # the update ended or was killed
+            return
+        if message is None:
+            return
+        kind, records, flush = message
+        try:
+            if records:
+                if writer is None:
+                    writer, folder = _open_segment(staging, limitmb)
+                for fields in records:
+                    writer.add_document(**fields)
+                count += 1
+            if flush and writer is not None:
+                conn.send(("segment", (_finish_segment(writer, folder), count)))
+                writer, count = None, 0
+            else:
+                conn.send(("added", None))
+        except BaseException as exc:  # noqa: BLE001 - the boundary: report everything
+            with contextlib.suppress(Exception):
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
 
 
-def _write_segment(staging: str, records: list[dict], limitmb: int) -> StagedSegment:
+def _open_segment(staging: str, limitmb: int):
     folder = Path(staging) / uuid.uuid4().hex
     folder.mkdir()
     # A throw-away index of the same schema: only its new segment is kept.
     ix = create_index(folder)
-    writer = SegmentWriter(ix, _lk=False, codec=ArchiveCodec(), limitmb=limitmb)
-    try:
-        for fields in records:
-            writer.add_document(**fields)
-        segment = writer._finalize_segment()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            writer.cancel()
-        raise
+    return SegmentWriter(ix, _lk=False, codec=ArchiveCodec(), limitmb=limitmb), folder
+
+
+def _finish_segment(writer, folder: Path) -> StagedSegment:
+    segment = writer._finalize_segment()
     writer._finish()
     prefix = segment.segment_id() + "."
     files = [name for name in os.listdir(folder) if name.startswith(prefix)]
