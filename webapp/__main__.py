@@ -106,7 +106,8 @@ def serve_in_workers(settings) -> int:
         if not launcher.start():
             print("error: no web worker started (see the messages above)", file=sys.stderr)
             return 1
-        # Started after the workers: they are spawned with fork+exec, so the watcher thread never forks along.
+        # Started once the workers serve, so that its first update does not slow their start. (Workers
+        # started later, to replace one, are spawned with fork+exec: the watcher's thread never forks along.)
         watcher = start_watcher(settings) if settings.watch else None
         host, port = sockets[0].getsockname()[:2]
         host = f"[{host}]" if ":" in str(host) else host
