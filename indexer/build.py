@@ -563,15 +563,19 @@ class _Sync:
             for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
                 path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
                 records = self._file_records(path, entry, lang, info, ex.pages)
-                for staged, files in writers.add(records, (path, path in known, entry)):
-                    self._commit_segment(writers, staged, files, indexed_docs)
-            for staged, files in writers.finish():
-                self._commit_segment(writers, staged, files, indexed_docs)
+                for finished in writers.add(records, (path, path in known, entry)):
+                    self._commit_segments(writers, [finished], indexed_docs)
+            # The workers' last, partial segments in one commit: like the
+            # one-process path, an update commits whole batches and then the rest.
+            self._commit_segments(writers, writers.finish(), indexed_docs)
         finally:
             writers.close()
 
-    def _commit_segment(self, writers, staged, files: list[tuple], indexed_docs) -> None:
-        """Commit a segment written by a worker, with the deletions and document records of its FILES."""
+    def _commit_segments(self, writers, finished: list[tuple], indexed_docs) -> None:
+        """Commit segments written by workers, with the deletions and document records of their files."""
+        if not finished:
+            return
+        files = [f for _staged, segment_files in finished for f in segment_files]
         writer = index_writer(self.ix, limitmb=128)
         try:
             for path, replaced, _entry in files:
@@ -579,7 +583,8 @@ class _Sync:
                     self._delete_file(writer, path)
             for _path, _replaced, entry in files:
                 self._write_doc(writer, entry, indexed_docs)
-            segments.commit_with_segments(writer, [writers.adopt(staged)], self._merge_policy())
+            adopted = [writers.adopt(staged) for staged, _files in finished]
+            segments.commit_with_segments(writer, adopted, self._merge_policy())
         except BaseException:
             writer.cancel()
             raise
