@@ -563,33 +563,41 @@ class _Sync:
             for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
                 path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
                 records = self._file_records(path, entry, lang, info, ex.pages)
-                for finished in writers.add(records, (path, path in known, entry)):
-                    self._commit_segments(writers, [finished], indexed_docs)
+                # The document's record goes into the same segment as its
+                # first file (one segment per commit, not one more for records).
+                doc = self._doc_record(entry, indexed_docs)
+                if doc is not None:
+                    records.append(doc)
+                replaced_doc = entry.id if doc is not None and entry.id in indexed_docs else None
+                for finished in writers.add(records, (path, path in known, replaced_doc), group=entry.id):
+                    self._commit_segments(writers, [finished])
             # The workers' last, partial segments in one commit: like the
             # one-process path, an update commits whole batches and then the rest.
-            self._commit_segments(writers, writers.finish(), indexed_docs)
+            self._commit_segments(writers, writers.finish())
         finally:
             writers.close()
 
-    def _commit_segments(self, writers, finished: list[tuple], indexed_docs) -> None:
-        """Commit segments written by workers, with the deletions and document records of their files."""
+    def _commit_segments(self, writers, finished: list[tuple]) -> None:
+        """Commit segments written by workers, deleting the old records of the files and documents they replace."""
         if not finished:
             return
         files = [f for _staged, segment_files in finished for f in segment_files]
         writer = index_writer(self.ix, limitmb=128)
         try:
-            for path, replaced, _entry in files:
+            for path, replaced, replaced_doc in files:
                 if replaced:
                     self._delete_file(writer, path)
-            for _path, _replaced, entry in files:
-                self._write_doc(writer, entry, indexed_docs)
+                if replaced_doc:
+                    writer.delete_by_term("key", f"doc:{replaced_doc}")
             adopted = [writers.adopt(staged) for staged, _files in finished]
-            segments.commit_with_segments(writer, adopted, self._merge_policy())
+            # No merging inside a bulk update: the workers' segments are few
+            # and large already; merging them would cost as much as writing.
+            segments.commit_with_segments(writer, adopted, tiered_merge(MERGE_BUDGET_SMALL))
         except BaseException:
             writer.cancel()
             raise
         done, total = self._committed
-        for path, _replaced, _entry in files:
+        for path, _replaced, _doc in files:
             done += 1
             if self.progress:
                 self.progress(done, total, path)
@@ -601,15 +609,21 @@ class _Sync:
         Called in the same commit as the document's files, so that every
         committed file is found at once, even if the update is then killed.
         """
+        fields = self._doc_record(entry, indexed_docs)
+        if fields is not None:
+            writer.update_document(**fields)
+
+    def _doc_record(self, entry: CatalogueEntry, indexed_docs: dict[str, dict]) -> dict | None:
+        """ENTRY's document record if it is new or changed and not yet written in this run, else None."""
         if entry.id in self._docs_written:
-            return
+            return None
         self._docs_written.add(entry.id)
         previous = indexed_docs.get(entry.id, {})
-        if self.reanalyse_all or previous.get("fingerprint") != entry.fingerprint():
-            added_at = previous.get("added_at") or _now()
-            writer.update_document(**doc_fields(entry, added_at))
-            if entry.id in indexed_docs and entry.catalogued:
-                self.report.metadata_updated.append(f"doc:{entry.id}")
+        if not (self.reanalyse_all or previous.get("fingerprint") != entry.fingerprint()):
+            return None
+        if entry.id in indexed_docs and entry.catalogued:
+            self.report.metadata_updated.append(f"doc:{entry.id}")
+        return doc_fields(entry, previous.get("added_at") or _now())
 
     def _write_file(self, writer, path, entry, lang, info, pages, delete_first=False) -> None:
         if delete_first:

@@ -85,6 +85,7 @@ class SegmentWriters:
         self.first_files = max(1, first_files)
         ctx = sandbox.context()
         self.workers: list[_Worker] = []
+        self._by_group: dict = {}
         for _ in range(processes):
             conn, child = ctx.Pipe(duplex=True)
             process = ctx.Process(target=_worker_main, daemon=True, name="segment-writer",
@@ -93,12 +94,22 @@ class SegmentWriters:
             child.close()
             self.workers.append(_Worker(conn, process, flush_at=self.first_files))
 
-    def add(self, records: list[dict], tag) -> list[tuple[StagedSegment, list]]:
-        """Give one file's RECORDS to the least busy worker; return the segments finished meanwhile."""
+    def add(self, records: list[dict], tag, group=None) -> list[tuple[StagedSegment, list]]:
+        """Give one file's RECORDS to a worker; return the segments finished meanwhile.
+
+        Files of one GROUP (a document's language versions) go to the same
+        worker, whose segments are committed in order: a file is never
+        committed before its document's record, which comes with the first.
+        Other files go to the least busy worker.
+        """
         finished = self._collect(block=False)
-        while min(w.queued for w in self.workers) >= MAX_QUEUED_FILES:
+        worker = self._by_group.get(group) if group is not None else None
+        while (worker or min(self.workers, key=lambda w: w.queued)).queued >= MAX_QUEUED_FILES:
             finished += self._collect(block=True)
-        worker = min(self.workers, key=lambda w: (w.queued, w.in_segment))
+        if worker is None:
+            worker = min(self.workers, key=lambda w: (w.queued, w.in_segment))
+            if group is not None:
+                self._by_group[group] = worker
         worker.in_segment += 1
         worker.tags.append(tag)
         flush = worker.in_segment >= worker.flush_at
