@@ -246,12 +246,8 @@ def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[Pag
     if not text:
         return None
     has_cjk = bool(analysis.HAS_CJK.search(text))
-    return _drop_empty(dict(
-        record=RECORD_TEXT,
-        key=f"text:{path}",
-        doc_id=entry.id,
-        path=path,
-        lang=lang,
+    return _file_record(
+        RECORD_TEXT, path, entry, lang,
         kind=entry.kind,
         year=entry.year,
         date=entry.date,
@@ -260,18 +256,16 @@ def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[Pag
         # Chinese analysis is skipped for files with no CJK at all (most English files).
         body_zh=text if has_cjk else "",
         body_cjk=text if has_cjk else "",
-    ))
+    )
 
 
 def file_fields(path: str, entry: CatalogueEntry, lang: str, info: dict) -> dict:
-    return _drop_empty(dict(
-        record=RECORD_FILE,
-        key=f"file:{path}",
-        doc_id=entry.id,
-        path=path,
-        lang=lang,
-        data=json.dumps(info, ensure_ascii=False),
-    ))
+    return _file_record(RECORD_FILE, path, entry, lang, data=json.dumps(info, ensure_ascii=False))
+
+
+def _file_record(record: str, path: str, entry: CatalogueEntry, lang: str, **fields) -> dict:
+    """A record of one file (its text or its bookkeeping), keyed "<record>:<path>"."""
+    return _drop_empty(dict(record=record, key=f"{record}:{path}", doc_id=entry.id, path=path, lang=lang, **fields))
 
 
 def _auto_entry(path: str, info: dict, taken: set[str]) -> CatalogueEntry:
