@@ -338,10 +338,17 @@ class _Sync:
         self._docs_written: set[str] = set()
         self._records_written = 0
         self._committed = (0, 0)       # files committed, of how many (parallel writing)
+        self._wrote_in_workers = False
 
     def _merge_policy(self):
-        """A small update merges nothing (MERGE_BUDGET_SMALL); a bulk one in proportion to what it wrote."""
-        if self._records_written >= BULK_RECORDS:
+        """A small update merges nothing (MERGE_BUDGET_SMALL); a bulk one in proportion to what it wrote.
+
+        After segments were written by worker processes, nothing merges
+        either: their segments are few and large, and merging them here, in
+        one process, would cost as much as writing them did (the watcher
+        merges at idle, in a process of its own).
+        """
+        if self._records_written >= BULK_RECORDS and not self._wrote_in_workers:
             return tiered_merge(MERGE_FACTOR * self._records_written)
         return tiered_merge(MERGE_BUDGET_SMALL)
 
@@ -547,6 +554,7 @@ class _Sync:
         paths = [self.archive / p for p in to_extract]
         # Progress counts committed files here (what an interruption keeps), not files read.
         self._committed = (0, len(paths))
+        self._wrote_in_workers = True
         folder = Path(self.ix.storage.folder)
         segments.remove_stale_staging(folder)
         # A worker's first segment holds commit_every_files files (so the first
@@ -584,9 +592,7 @@ class _Sync:
                 if replaced_doc:
                     writer.delete_by_term("key", f"doc:{replaced_doc}")
             adopted = [writers.adopt(staged) for staged, _files in finished]
-            # No merging inside a bulk update: the workers' segments are few
-            # and large already; merging them would cost as much as writing.
-            segments.commit_with_segments(writer, adopted, tiered_merge(MERGE_BUDGET_SMALL))
+            segments.commit_with_segments(writer, adopted, self._merge_policy())
         except BaseException:
             writer.cancel()
             raise
