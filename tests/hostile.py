@@ -8,6 +8,9 @@ bytes for the broken ones. Nothing here is read from the network or the repo.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -481,3 +484,16 @@ def write_set(folder: Path, *groups: dict) -> dict[str, Path]:
         for name, make in group.items():
             written[name] = make(folder / name)
     return written
+
+
+def misbehave(payload, emit) -> None:
+    """A sandbox task's bad behaviours, by name: "hang", "crash", "allocate" (1 GiB), "raise"."""
+    if payload == "hang":
+        emit("started")
+        time.sleep(3600)
+    if payload == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if payload == "allocate":
+        len(bytearray(1 << 30))
+    if payload == "raise":
+        raise ValueError("bad value in the file")

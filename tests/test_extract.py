@@ -6,9 +6,7 @@ with reportlab, pypdf and raw bytes, a .docx, a .doc and image-only scans.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import time
 from pathlib import Path
 
@@ -347,15 +345,7 @@ def sandbox_children() -> list[int]:
 
 
 def _sleep_or_echo(payload, emit):
-    if payload == "hang":
-        emit("started")
-        time.sleep(3600)
-    if payload == "crash":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    if payload == "allocate":
-        return len(bytearray(1 << 30))
-    if payload == "raise":
-        raise ValueError("bad value in the file")
+    hostile.misbehave(payload, emit)
     emit("one")
     return payload.upper()
 

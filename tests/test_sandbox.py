@@ -23,13 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _pid_or_misbehave(payload, emit):
     """A task: returns its worker's pid, or hangs, crashes or allocates too much."""
-    if payload == "hang":
-        emit("started")
-        time.sleep(3600)
-    if payload == "crash":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    if payload == "allocate":
-        return len(bytearray(1 << 30))
+    hostile.misbehave(payload, emit)
     emit("step")
     return os.getpid()
 
