@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 from whoosh.query import And, Term
 
 from . import analysis, extract, segments
-from .catalogue import Catalogue, CatalogueEntry, CatalogueFile, load_catalogue, slugify
+from .catalogue import CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
 from .extract import INDEXED, Extraction, PageText
 from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version

@@ -34,6 +34,7 @@ from .schema import (
     RECORD_FILE,
     RECORD_PAGE,
     RECORD_TEXT,
+    SEARCHED_RECORDS,
     build_schema,
 )
 
@@ -599,7 +600,7 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
     records, doc_ids, paths, langs = (_column(searcher, name) for name in _GROUP_COLUMNS)
     for score, docnum in results.top_n:
         record = records[docnum]
-        if record not in (RECORD_DOC, RECORD_TEXT):
+        if record not in SEARCHED_RECORDS:
             continue
         g = groups.setdefault(doc_ids[docnum], {"doc": 0.0, "files": []})
         if record == RECORD_DOC:
@@ -615,7 +616,7 @@ def _matching_docs(searcher, q, filters: Filters, settings: Settings) -> set[str
     if not results.top_n:
         return set()
     records, doc_ids = _column(searcher, "record"), _column(searcher, "doc_id")
-    return {doc_ids[docnum] for _, docnum in results.top_n if records[docnum] in (RECORD_DOC, RECORD_TEXT)}
+    return {doc_ids[docnum] for _, docnum in results.top_n if records[docnum] in SEARCHED_RECORDS}
 
 
 def _collect(searcher, q, filters: Filters, settings: Settings, scored: bool):
