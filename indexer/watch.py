@@ -257,6 +257,10 @@ class Watcher:
             if pause > 0 and self._stopping.wait(pause):
                 break
             self._wake.clear()
+            # A stop asked between the loop's test and this clear would have
+            # its wake-up cleared: look again, or the wait below sleeps it out.
+            if self._stopping.is_set():
+                break
             last_look = now = time.monotonic()
             try:
                 snapshot = take_snapshot(self.settings)
