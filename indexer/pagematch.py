@@ -55,7 +55,7 @@ def matched_pages(searcher, q: wq.Query, docnums: list[int]) -> dict[int, FilePa
 
 
 def has_conjunction(q: wq.Query) -> bool:
-    """Whether Q requires two things at once (an AND of two parts or more, a phrase)."""
+    """Whether Q requires two things at once (an AND of two parts or more; a phrase is always on one page)."""
     if isinstance(q, (wq.And, wq.Require)) and len(list(q.children())) > 1:
         return True
     return not q.is_leaf() and any(has_conjunction(c) for c in q.children())
