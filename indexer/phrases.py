@@ -26,7 +26,11 @@ def positions(matcher) -> list[int]:
     hundreds of occurrences of a common word, that loop was a third of a
     phrase query's time.)
     """
-    value = matcher.value()
+    return decode_positions(matcher.value())
+
+
+def decode_positions(value: bytes) -> list[int]:
+    """Positions from a posting value of whoosh.formats.Positions (a 4-byte weight, then pickled deltas)."""
     if not value.endswith(b"."):
         value += b"."
     return list(accumulate(loads(value[4:])))

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from whoosh import collectors, qparser, query as wq
 from whoosh.qparser import syntax
 
-from . import analysis, highlight, pagematch, phrases
+from . import analysis, highlight, pagematch, phrases, scoring
 from .config import Settings
 from .errors import SearchQueryError
 from .schema import (
@@ -593,12 +593,12 @@ def _column(searcher, name: str) -> list:
 
 def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
     """All matching records grouped by document: the doc record's score and the matching files."""
-    results = _collect(searcher, q, filters, settings, scored=True)
+    found = _collect(searcher, q, filters, settings, scored=True)
     groups: dict[str, dict] = {}
-    if not results.top_n:
+    if not found:
         return groups
     records, doc_ids, paths, langs = (_column(searcher, name) for name in _GROUP_COLUMNS)
-    for score, docnum in results.top_n:
+    for score, docnum in found:
         record = records[docnum]
         if record not in SEARCHED_RECORDS:
             continue
@@ -612,28 +612,38 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
 
 def _matching_docs(searcher, q, filters: Filters, settings: Settings) -> set[str]:
     """The documents with a matching doc or text record: the keys of _run's groups, without scoring."""
-    results = _collect(searcher, q, filters, settings, scored=False)
-    if not results.top_n:
+    found = _collect(searcher, q, filters, settings, scored=False)
+    if not found:
         return set()
     records, doc_ids = _column(searcher, "record"), _column(searcher, "doc_id")
-    return {doc_ids[docnum] for _, docnum in results.top_n if records[docnum] in SEARCHED_RECORDS}
+    return {doc_ids[docnum] for _, docnum in found if records[docnum] in SEARCHED_RECORDS}
 
 
-def _collect(searcher, q, filters: Filters, settings: Settings, scored: bool):
-    """Every record matching Q under FILTERS, within the query time limit."""
-    inner = searcher.collector(limit=None, scored=scored)
-    timed = _DeadlineCollector(inner, settings.query_time_limit_s)
+def _collect(searcher, q, filters: Filters, settings: Settings, scored: bool) -> list[tuple[float, int]]:
+    """(score, docnum) of every record matching Q under FILTERS, best first, within the query time limit.
+
+    Term at a time (indexer.scoring) when it handles the query, else Whoosh's collector.
+    """
     fq = _filter_query(filters)
+    limit = settings.query_time_limit_s
+    timeout = SearchQueryError(f"The query took longer than {limit:g} s: make it more specific.",
+                               "timeout", seconds=limit)
+    try:
+        found = scoring.matches(searcher, q, scored=scored, allow=fq, deadline=time.monotonic() + limit)
+    except scoring.DeadlinePassed:
+        raise timeout from None
+    if found is not None:
+        return found
+    inner = searcher.collector(limit=None, scored=scored)
+    timed = _DeadlineCollector(inner, limit)
     # The filter wraps the deadline (not the reverse): a wrapper's own loop
     # would bypass the filter's.
     top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
     try:
         searcher.search_with_collector(q, top)
     except _QueryTimeout:
-        raise SearchQueryError(
-            f"The query took longer than {settings.query_time_limit_s:g} s: make it more specific.",
-            "timeout", seconds=settings.query_time_limit_s) from None
-    return inner.results()
+        raise timeout from None
+    return inner.results().top_n
 
 
 def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:

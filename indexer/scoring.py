@@ -1,0 +1,353 @@
+"""Every record matching a query, with its score, computed a term at a time.
+
+Whoosh evaluates a query a document at a time: a tree of matchers advanced
+posting by posting, each hit scored through several layers of method calls
+(5–10 µs a hit and field). The search wants every match (its totals and
+facet counts are exact), and a common word matches most files, so at 50,000
+pages that was most of a query's time. Here each term's posting list is read
+block by block (ids and weights come out of Whoosh's block decoder whole),
+scored in one comprehension with Whoosh's own BM25F formula, statistics and
+field lengths, and the query tree is evaluated on dicts {docnum: score}: AND
+intersects and adds, OR unites and adds, NOT removes, as Whoosh's matchers do.
+Scores equal Whoosh's up to the order of floating-point additions
+(tests/test_scoring.py compares the two on real indexes).
+
+A prefix or wildcard is scored as the OR of the words it stands for (see
+_Segment._multiterm). A query holding a kind of node not handled here (ranges, phrases with slop,
+DisjunctionMax, Every, ...) makes `matches()` return None; the caller then
+collects with Whoosh as before.
+"""
+
+from __future__ import annotations
+
+import time
+from whoosh import query as wq, scoring as wscoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching import ListMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+from .phrases import AdjacentPhrase, decode_positions
+
+Scores = dict[int, float]          # segment-local docnum -> score
+
+
+class Unsupported(Exception):
+    """The query holds a node this module does not evaluate."""
+
+
+class DeadlinePassed(Exception):
+    """The query ran past its time limit."""
+
+
+def matches(searcher, q: wq.Query, scored: bool = True, allow: wq.Query | None = None,
+            deadline: float | None = None) -> list[tuple[float, int]] | None:
+    """(score, docnum) of every record matching Q (and ALLOW, when given); None if Q is not supported.
+
+    Unscored, every score is 0. DEADLINE is a time.monotonic() value; past it,
+    DeadlinePassed is raised.
+    """
+    weighting = searcher.weighting
+    if type(weighting) is not wscoring.BM25F:
+        return None
+    out: list[tuple[float, int]] = []
+    try:
+        for sub, offset in searcher.leaf_searchers():
+            segment = _Segment(searcher, sub.reader(), weighting, deadline)
+            found = segment.evaluate(q, scored)
+            if found and allow is not None:
+                allowed = segment.evaluate(allow, False)
+                found = {d: s for d, s in found.items() if d in allowed}
+            out.extend((s, d + offset) for d, s in found.items())
+    except Unsupported:
+        return None
+    # Best first, then by docnum, as Whoosh's collector orders them.
+    out.sort(key=lambda item: (-item[0], item[1]))
+    return out
+
+
+# Field lengths per index segment, by (index folder, segment id, field): a
+# segment never changes once written, so its lengths serve every later searcher.
+_LENGTHS: dict[tuple[str, str, str], list] = {}
+_LENGTHS_MAX = 512
+_BYTE_LENGTH = [byte_to_length(b) if b else None for b in range(256)]
+
+
+def _field_lengths(reader, fieldname: str) -> list | None:
+    """Each record's length of FIELDNAME in this segment (as Whoosh's doc_field_length gives it)."""
+    segment = getattr(reader, "segment", None)
+    perdoc = getattr(reader, "_perdoc", None)
+    if segment is None or perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        raise Unsupported("not a W3 segment reader")
+    key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), fieldname)
+    lengths = _LENGTHS.get(key)
+    if lengths is None:
+        column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        lengths = [] if column is None else [_BYTE_LENGTH[b] for b in column]
+        if len(_LENGTHS) >= _LENGTHS_MAX:
+            _LENGTHS.pop(next(iter(_LENGTHS)), None)
+        _LENGTHS[key] = lengths
+    return lengths
+
+
+def _postings(matcher, with_values: bool = False):
+    """The ids, weights (and values) of a term's postings in one segment, deletions left out.
+
+    Whoosh's block matcher is read a block at a time through its own block
+    decoder; any other matcher posting by posting.
+    """
+    deleted = ()
+    if isinstance(matcher, FilterMatcher):
+        if not matcher._exclude:
+            raise Unsupported("an include filter on postings")
+        deleted, matcher = matcher._ids, matcher.child
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if with_values:
+                matcher._read_values()
+                values.extend(matcher._values)
+            matcher._next_block()
+    elif isinstance(matcher, ListMatcher) or hasattr(matcher, "is_active"):
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            if with_values:
+                values.append(matcher.value())
+            matcher.next()
+    if deleted:
+        keep = [i for i, d in enumerate(ids) if d not in deleted]
+        ids = [ids[i] for i in keep]
+        weights = [weights[i] for i in keep]
+        if with_values:
+            values = [values[i] for i in keep]
+    return ids, weights, values
+
+
+class _Segment:
+    """Evaluates queries on one segment of SEARCHER, with the top searcher's statistics."""
+
+    def __init__(self, searcher, reader, weighting: wscoring.BM25F, deadline: float | None):
+        self.top = searcher
+        self.reader = reader
+        self.schema = searcher.schema
+        self.weighting = weighting
+        self.deadline = deadline
+
+    def _check_time(self):
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlinePassed
+
+    # --- leaves ---------------------------------------------------------
+
+    def _term_postings(self, fieldname: str, text, with_values: bool = False):
+        """(btext, ids, weights, values) of a term here, or None if it is not in this segment."""
+        if fieldname not in self.schema:
+            return None
+        field = self.schema[fieldname]
+        try:
+            btext = field.to_bytes(text)
+        except ValueError:
+            return None
+        if (fieldname, btext) not in self.reader:
+            return None
+        self._check_time()
+        ids, weights, values = _postings(self.reader.postings(fieldname, btext), with_values)
+        return btext, ids, weights, values
+
+    def _bm25(self, fieldname: str, btext, ids, weights) -> list[float]:
+        """Whoosh's BM25F score of each posting (scoring.BM25FScorer, with the top searcher's statistics)."""
+        if not self.schema[fieldname].scorable:
+            return list(weights)
+        w = self.weighting
+        idf = self.top.idf(fieldname, btext)
+        avgfl = self.top.avg_field_length(fieldname) or 1
+        B = w._field_B.get(fieldname, w.B)
+        K1 = w.K1
+        lengths = _field_lengths(self.reader, fieldname)
+        # bm25(idf, tf, fl, avgfl, B, K1), written out for speed, same operations in the same order.
+        k = K1 + 1
+        return [idf * ((tf * k) / (tf + K1 * ((1 - B) + B * lengths[d] / avgfl))) for d, tf in zip(ids, weights)]
+
+    def _term(self, fieldname: str, text, boost: float, scored: bool) -> Scores:
+        found = self._term_postings(fieldname, text)
+        if found is None:
+            return {}
+        btext, ids, weights, _ = found
+        if not scored:
+            return dict.fromkeys(ids, 0.0)
+        scores = self._bm25(fieldname, btext, ids, weights)
+        if boost != 1.0:
+            scores = [s * boost for s in scores]
+        return dict(zip(ids, scores))
+
+    def _phrase(self, q: wq.Phrase, scored: bool) -> Scores:
+        """Words at consecutive positions (slop 1), scored as Whoosh scores a phrase: the sum of its words."""
+        if q.slop != 1 or not q.words:
+            raise Unsupported("a phrase with slop")
+        postings = []
+        for word in q.words:
+            found = self._term_postings(q.fieldname, word, with_values=True)
+            if found is None:
+                return {}
+            postings.append(found)
+        candidates = set(postings[0][1])
+        for _, ids, _, _ in postings[1:]:
+            candidates.intersection_update(ids)
+            if not candidates:
+                return {}
+        # A candidate matches if one occurrence of its rarest word there has
+        # every other word at its offset: the others' positions become sets
+        # (built in C), and the rarest word's occurrences are tried until one fits.
+        values_by_word = [{d: v for d, v in zip(ids, values) if d in candidates}
+                          for _, ids, _, values in postings]
+        last = len(values_by_word) - 1
+        matched = []
+        for d in candidates:
+            values = [by_doc[d] for by_doc in values_by_word]
+            rarest = min(range(last + 1), key=lambda i: len(values[i]))
+            sets = [(i - rarest, set(decode_positions(v))) for i, v in enumerate(values) if i != rarest]
+            if any(all(p + shift in found for shift, found in sets) for p in decode_positions(values[rarest])):
+                matched.append(d)
+        self._check_time()
+        if not scored:
+            return dict.fromkeys(matched, 0.0)
+        total = dict.fromkeys(matched, 0.0)
+        for btext, ids, weights, _ in postings:
+            keep = [(d, tf) for d, tf in zip(ids, weights) if d in total]
+            if not keep:
+                continue
+            kept_ids, kept_weights = zip(*keep)
+            for d, s in zip(kept_ids, self._bm25(q.fieldname, btext, kept_ids, kept_weights)):
+                total[d] += s
+        if q.boost != 1.0:
+            total = {d: s * q.boost for d, s in total.items()}
+        return total
+
+    def _multiterm(self, q: wq.MultiTerm, scored: bool) -> Scores:
+        """A prefix, wildcard, fuzzy term or term range: the OR of the terms it stands for in this segment.
+
+        Each term scores as a Term with the query's boost, as in the query
+        Whoosh's simplify() gives. (Whoosh's own matcher scores them so on
+        segments of over 5,000 records and as a constant on smaller ones;
+        here the scoring does not depend on how the index is cut.)
+        """
+        fieldname = q.field()
+        out: Scores = {}
+        for text in q._btexts(self.reader):
+            if not text:
+                continue
+            for d, s in self._term(fieldname, text, q.boost, scored).items():
+                out[d] = out[d] + s if d in out else s
+        return out
+
+    def _everything_but(self, excluded: Scores) -> Scores:
+        """Whoosh's InverseMatcher: every record not deleted and not in EXCLUDED, each scoring 1."""
+        reader = self.reader
+        deleted = reader.is_deleted
+        has_deletions = reader.has_deletions()
+        return {d: 1.0 for d in range(reader.doc_count_all())
+                if d not in excluded and not (has_deletions and deleted(d))}
+
+    def _and(self, subs, scored: bool) -> Scores:
+        """AND; a NOT part removes its records and, as Whoosh's InverseMatcher does, adds 1 to the score."""
+        positive = [s for s in subs if not isinstance(s, wq.Not)]
+        negative = [s for s in subs if isinstance(s, wq.Not)]
+        if not positive:
+            return _intersect([self.evaluate(s, scored) for s in subs])
+        parts = []
+        for s in positive:
+            part = self.evaluate(s, scored)
+            if not part:
+                return {}
+            parts.append(part)
+        out = _intersect(parts)
+        for s in negative:
+            if not out:
+                break
+            excluded = self.evaluate(s.query, False)
+            out = {d: v + 1.0 for d, v in out.items() if d not in excluded}
+        return out
+
+    # --- the tree ---------------------------------------------------------
+
+    def evaluate(self, q: wq.Query, scored: bool) -> Scores:
+        kind = type(q)
+        if kind is wq.Term:
+            return self._term(q.fieldname, q.text, q.boost, scored)
+        if kind is AdjacentPhrase or kind is wq.Phrase:
+            return self._phrase(q, scored)
+        if kind in (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange):
+            if kind is wq.Prefix and q.text == "":
+                raise Unsupported("an empty prefix (every document)")
+            return self._multiterm(q, scored)
+        if q is wq.NullQuery or kind is type(wq.NullQuery):
+            return {}
+        if kind is wq.Or:
+            if q.minmatch or q.scale:
+                raise Unsupported("an OR with minmatch or scale")
+            return self._compound(q, scored, conjunction=False)
+        if kind is wq.And:
+            return self._compound(q, scored, conjunction=True)
+        if kind is wq.Not:
+            return self._everything_but(self.evaluate(q.query, False))
+        if kind is wq.AndNot:
+            a = self.evaluate(q.a, scored)
+            if not a:
+                return a
+            b = self.evaluate(q.b, False)
+            return {d: s for d, s in a.items() if d not in b}
+        if kind is wq.AndMaybe:
+            a = self.evaluate(q.a, scored)
+            if not a:
+                return a
+            b = self.evaluate(q.b, scored)
+            return {d: s + b[d] if d in b else s for d, s in a.items()}
+        if kind is wq.Require:
+            a = self.evaluate(q.a, scored)
+            if not a:
+                return a
+            b = self.evaluate(q.b, False)
+            return {d: s for d, s in a.items() if d in b}
+        raise Unsupported(kind.__name__)
+
+    def _compound(self, q, scored: bool, conjunction: bool) -> Scores:
+        subs = q.subqueries
+        if not subs:
+            return {}
+        if len(subs) == 1:
+            # Whoosh ignores the boost of a compound with a single part.
+            return self.evaluate(subs[0], scored)
+        out = self._and(subs, scored) if conjunction else _unite([self.evaluate(s, scored) for s in subs])
+        if q.boost != 1.0 and scored:
+            out = {d: s * q.boost for d, s in out.items()}
+        return out
+
+
+def _unite(parts: list[Scores]) -> Scores:
+    """OR: every record in a part, its scores added up."""
+    out: Scores = {}
+    for part in parts:
+        for d, s in part.items():
+            out[d] = out[d] + s if d in out else s
+    return out
+
+
+def _intersect(parts: list[Scores]) -> Scores:
+    """AND: the records in every part, their scores added up."""
+    smallest = min(parts, key=len)
+    if not smallest:
+        return {}
+    common = set(smallest)
+    for part in parts:
+        if part is not smallest:
+            common.intersection_update(part)
+            if not common:
+                return {}
+    return {d: sum(part[d] for part in parts) for d in common}

@@ -1,0 +1,156 @@
+"""Term-at-a-time matching (indexer.scoring) against Whoosh's own collector, on a real index.
+
+The index is the project's archive (real PDFs in English and Chinese, built
+by the parallel writers into several segments), then updated with one file
+changed and one added, so that segments carry deletions. Every query must
+match the same records as Whoosh does, with the same scores.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+
+from conftest import REPO_ARCHIVE, make_settings, write_pdf
+from indexer import scoring
+from indexer.build import update
+from indexer.pagematch import _expand_multiterms
+from indexer.search import _filter_query, Filters, load_glossary, parse_query, search
+from indexer.store import open_searcher
+
+QUERIES = [
+    "regional policy", '"regional policy"', "cohesion", "urbanisation", "EU-China",
+    "区域政策", '"区域政策"', "城镇化", "区", "區域政策", "城市 发展",
+    "region*", "+regional policy", "regional OR 城市",
+    "title:seminar", "title:研讨会", "cohesion policy 区域", "regional ANDMAYBE cohesion",
+    "urban~", "workshop Chengdu", "nonexistentword",
+]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scoring")
+    shutil.copytree(REPO_ARCHIVE, root / "archive")
+    s = make_settings(root, userdict=str(root / "archive" / "userdict.txt"),
+                      glossary=str(root / "archive" / "glossary.toml"), index_writers=2, commit_every_files=4)
+    update(s)
+    # A changed file and a new one: their old records are deleted in the older segments.
+    changed = sorted((root / "archive").rglob("*.pdf"))[0]
+    write_pdf(changed, ["Regional policy and cohesion, revised.", "区域政策与城镇化，修订本。"])
+    write_pdf(root / "archive" / "extra-notes.pdf", ["Cohesion policy workshop notes from Chengdu.",
+                                                      "区域政策研讨会在成都举行。"])
+    update(s)
+    return s
+
+
+def whoosh_matches(searcher, q, scored=True, allow=None):
+    """Whoosh's own answer. Prefixes and wildcards are given as the OR of their terms (as
+    Query.simplify makes them), the scoring indexer.scoring gives them at every segment size."""
+    from whoosh import collectors
+
+    q = _expand_multiterms(q, searcher.reader())
+    inner = searcher.collector(limit=None, scored=scored)
+    top = collectors.FilterCollector(inner, allow=allow) if allow is not None else inner
+    searcher.search_with_collector(q, top)
+    return inner.results().top_n
+
+
+def assert_same(ours, theirs):
+    assert ours is not None
+    assert sorted(d for _, d in ours) == sorted(d for _, d in theirs)
+    theirs_by_doc = {d: s for s, d in theirs}
+    for s, d in ours:
+        assert math.isclose(s, theirs_by_doc[d], rel_tol=1e-9, abs_tol=1e-12), (d, s, theirs_by_doc[d])
+
+
+def test_index_has_segments_with_deletions(settings):
+    with open_searcher(settings.index_dir) as searcher:
+        readers = [r for r, _ in searcher.reader().leaf_readers()]
+        assert len(readers) >= 2
+        assert any(r.has_deletions() for r in readers)
+
+
+@pytest.mark.parametrize("any_word", [False, True])
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_records_and_scores_as_whoosh(settings, text, any_word):
+    glossary = load_glossary(settings.glossary)
+    q, _ = parse_query(text, glossary, any_word=any_word)
+    with open_searcher(settings.index_dir) as searcher:
+        theirs = whoosh_matches(searcher, q)
+        ours = scoring.matches(searcher, q)
+        assert_same(ours, theirs)
+        assert [d for _, d in ours] == [d for _, d in sorted(ours, key=lambda x: (-x[0], x[1]))]
+        unscored = scoring.matches(searcher, q, scored=False)
+        assert sorted(d for _, d in unscored) == sorted(d for _, d in theirs)
+
+
+@pytest.mark.parametrize("filters", [Filters(lang=("zh",)), Filters(kind=("study", "joint statement")),
+                                     Filters(date_from="2010", date_to="2014")])
+def test_filters_as_whoosh(settings, filters):
+    q, _ = parse_query("regional 区域", None, any_word=True)
+    allow = _filter_query(filters)
+    with open_searcher(settings.index_dir) as searcher:
+        theirs = whoosh_matches(searcher, q, allow=allow)
+        assert theirs
+        assert_same(scoring.matches(searcher, q, allow=allow), theirs)
+
+
+@pytest.mark.parametrize("text, positive, negative, added", [
+    ("regional -policy", "regional", "policy", 0.0),
+    ("regional ANDNOT policy", "regional", "policy", 0.0),
+    ("regional NOT cohesion", "regional", "cohesion", 1.0),
+    ("regional policy NOT cohesion", "regional policy", "cohesion", 1.0),
+])
+def test_exclusion_is_a_set_difference(settings, text, positive, negative, added):
+    """Records matching the positive part and not the negative one, with the positive part's score (and
+    Whoosh's 1 for a NOT inside an AND). Whoosh's AndNotMatcher is not the reference: on this index
+    it returned a record holding the excluded word (seen with "regional -policy")."""
+    with open_searcher(settings.index_dir) as searcher:
+        included = {d: s for s, d in whoosh_matches(searcher, parse_query(positive, None)[0])}
+        excluded = {d for _, d in whoosh_matches(searcher, parse_query(negative, None)[0])}
+        expected = [(s + added, d) for d, s in included.items() if d not in excluded]
+        assert expected and len(expected) < len(included)
+        assert_same(scoring.matches(searcher, parse_query(text, None)[0]), expected)
+
+
+def test_not_alone_is_every_other_record(settings):
+    """A query of NOT alone: every record not deleted and not matching, scoring 1. (Whoosh's
+    InverseMatcher returns deleted records after the last match, so it is not the reference here.)"""
+    q, _ = parse_query("NOT regional", None)
+    positive, _ = parse_query("regional", None)
+    with open_searcher(settings.index_dir) as searcher:
+        matching = {d for _, d in whoosh_matches(searcher, positive)}
+        deleted = {offset + d for r, offset in searcher.reader().leaf_readers() if r.has_deletions()
+                   for d in r.deleted_docs_set}
+        expected = set(range(searcher.doc_count_all())) - matching - deleted
+        ours = scoring.matches(searcher, q)
+        assert matching and deleted
+        assert {d for _, d in ours} == expected
+        assert {s for s, _ in ours} == {1.0}
+
+
+def test_matches_something(settings):
+    """The comparison above is not between two empty lists."""
+    q, _ = parse_query("regional policy", None)
+    with open_searcher(settings.index_dir) as searcher:
+        assert len(scoring.matches(searcher, q)) >= 5
+
+
+def test_unsupported_query_falls_back(settings):
+    from whoosh import query as wq
+
+    q = wq.Phrase("body", ["regional", "policy"], slop=3)
+    with open_searcher(settings.index_dir) as searcher:
+        assert scoring.matches(searcher, q) is None
+        # search() still answers such a query, through Whoosh's collector.
+        result = search(searcher, '"regional policy"~3', settings)
+        assert result.total >= 1
+
+
+def test_deadline(settings):
+    q, _ = parse_query("regional policy", None)
+    with open_searcher(settings.index_dir) as searcher:
+        with pytest.raises(scoring.DeadlinePassed):
+            scoring.matches(searcher, q, deadline=0.0)
