@@ -58,8 +58,16 @@ def _t2s_table() -> dict[int, str]:
     return {ord(k): v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
 
 
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    return frozenset(map(chr, _t2s_table()))
+
+
 def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
+    # Most text has none: telling so (a set test in C) takes half the time of translating.
+    if _traditional_chars().isdisjoint(text):
+        return text
     return text.translate(_t2s_table())
 
 

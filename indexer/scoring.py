@@ -27,7 +27,7 @@ from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from .phrases import AdjacentPhrase, decode_positions
+from .phrases import AdjacentPhrase, phrase_starts
 
 Scores = dict[int, float]          # segment-local docnum -> score
 
@@ -42,27 +42,42 @@ class DeadlinePassed(Exception):
 
 def matches(searcher, q: wq.Query, scored: bool = True, allow: wq.Query | None = None,
             deadline: float | None = None) -> list[tuple[float, int]] | None:
-    """(score, docnum) of every record matching Q (and ALLOW, when given); None if Q is not supported.
+    """(score, docnum) of every record matching Q (and ALLOW, when given), best first; None if Q is
+    not supported. Unscored, the scores mean nothing.
 
-    Unscored, every score is 0. DEADLINE is a time.monotonic() value; past it,
-    DeadlinePassed is raised.
+    DEADLINE is a time.monotonic() value; past it, DeadlinePassed is raised.
+    """
+    found = matches_each(searcher, [(q, scored)], allow, deadline)
+    return None if found is None else found[0]
+
+
+def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query | None = None,
+                 deadline: float | None = None) -> list[list[tuple[float, int]]] | None:
+    """matches() for each (query, scored) pair, in one pass over the segments.
+
+    A term or phrase the queries share is read and checked once (the
+    glossary-expanded query and the user's own words share all of theirs).
     """
     weighting = searcher.weighting
     if type(weighting) is not wscoring.BM25F:
         return None
-    out: list[tuple[float, int]] = []
+    out: list[list[tuple[float, int]]] = [[] for _ in queries]
     try:
         for sub, offset in searcher.leaf_searchers():
             segment = _Segment(searcher, sub.reader(), weighting, deadline)
-            found = segment.evaluate(q, scored)
-            if found and allow is not None:
-                allowed = segment.evaluate(allow, False)
-                found = {d: s for d, s in found.items() if d in allowed}
-            out.extend((s, d + offset) for d, s in found.items())
+            allowed = None
+            for (q, scored), results in zip(queries, out):
+                found = segment.evaluate(q, scored)
+                if found and allow is not None:
+                    if allowed is None:
+                        allowed = segment.evaluate(allow, False)
+                    found = {d: s for d, s in found.items() if d in allowed}
+                results.extend((s, d + offset) for d, s in found.items())
     except Unsupported:
         return None
-    # Best first, then by docnum, as Whoosh's collector orders them.
-    out.sort(key=lambda item: (-item[0], item[1]))
+    for results in out:
+        # Best first, then by docnum, as Whoosh's collector orders them.
+        results.sort(key=lambda item: (-item[0], item[1]))
     return out
 
 
@@ -139,6 +154,9 @@ class _Segment:
         self.schema = searcher.schema
         self.weighting = weighting
         self.deadline = deadline
+        # Leaf query -> its scored matches here; a leaf asked for again
+        # (scored or not) is not read twice.
+        self.leaves: dict[wq.Query, Scores] = {}
 
     def _check_time(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -202,19 +220,9 @@ class _Segment:
             candidates.intersection_update(ids)
             if not candidates:
                 return {}
-        # A candidate matches if one occurrence of its rarest word there has
-        # every other word at its offset: the others' positions become sets
-        # (built in C), and the rarest word's occurrences are tried until one fits.
         values_by_word = [{d: v for d, v in zip(ids, values) if d in candidates}
                           for _, ids, _, values in postings]
-        last = len(values_by_word) - 1
-        matched = []
-        for d in candidates:
-            values = [by_doc[d] for by_doc in values_by_word]
-            rarest = min(range(last + 1), key=lambda i: len(values[i]))
-            sets = [(i - rarest, set(decode_positions(v))) for i, v in enumerate(values) if i != rarest]
-            if any(all(p + shift in found for shift, found in sets) for p in decode_positions(values[rarest])):
-                matched.append(d)
+        matched = [d for d in candidates if phrase_starts([by_doc[d] for by_doc in values_by_word])]
         self._check_time()
         if not scored:
             return dict.fromkeys(matched, 0.0)
@@ -278,6 +286,16 @@ class _Segment:
     # --- the tree ---------------------------------------------------------
 
     def evaluate(self, q: wq.Query, scored: bool) -> Scores:
+        if q.is_leaf():
+            found = self.leaves.get(q)
+            if found is None:
+                found = self._leaf(q, scored)
+                if scored:
+                    self.leaves[q] = found
+            return found
+        return self._branch(q, scored)
+
+    def _leaf(self, q: wq.Query, scored: bool) -> Scores:
         kind = type(q)
         if kind is wq.Term:
             return self._term(q.fieldname, q.text, q.boost, scored)
@@ -289,6 +307,10 @@ class _Segment:
             return self._multiterm(q, scored)
         if q is wq.NullQuery or kind is type(wq.NullQuery):
             return {}
+        raise Unsupported(kind.__name__)
+
+    def _branch(self, q: wq.Query, scored: bool) -> Scores:
+        kind = type(q)
         if kind is wq.Or:
             if q.minmatch or q.scale:
                 raise Unsupported("an OR with minmatch or scale")

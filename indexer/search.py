@@ -461,21 +461,14 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
     q, added = parse_query(text, glossary)
-    groups = _run(searcher, q, filters, settings)
+    groups, own_docs = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
         q_any, added = parse_query(text, glossary, any_word=True)
-        groups = _run(searcher, q_any, filters, settings)
+        groups, own_docs = _run(searcher, q_any, filters, settings, _own_words(text, added, any_word=True))
         fallback = bool(groups)
         if fallback:
             q = q_any
-    own_docs = None
-    if added and groups:
-        # The user's own words come first: a document reached only through
-        # the glossary's translation ranks after every document that has the
-        # words as typed, however well its title matches the translation.
-        own_q, _ = parse_query(text, None, any_word=fallback)
-        own_docs = _matching_docs(searcher, own_q, filters, settings)
     docs = _doc_data(searcher)
     ranked = []
     for doc_id, g in groups.items():
@@ -591,12 +584,26 @@ def _column(searcher, name: str) -> list:
     return values
 
 
-def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
-    """All matching records grouped by document: the doc record's score and the matching files."""
-    found = _collect(searcher, q, filters, settings, scored=True)
+def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query | None:
+    """The query of the user's own words, when the glossary added translations to TEXT's query.
+
+    The user's own words come first: a document reached only through the
+    glossary's translation ranks after every document that has the words as
+    typed, however well its title matches the translation.
+    """
+    return parse_query(text, None, any_word=any_word)[0] if added else None
+
+
+def _run(searcher, q, filters: Filters, settings: Settings,
+         own_q: wq.Query | None = None) -> tuple[dict[str, dict], set[str] | None]:
+    """All matching records grouped by document (the doc record's score and the matching files),
+    and the documents matching OWN_Q too (None without OWN_Q)."""
+    queries = [(q, True)] + ([(own_q, False)] if own_q is not None else [])
+    found, *own = _collect(searcher, queries, filters, settings)
     groups: dict[str, dict] = {}
+    own_docs = _documents_of(searcher, own[0]) if own else None
     if not found:
-        return groups
+        return groups, own_docs
     records, doc_ids, paths, langs = (_column(searcher, name) for name in _GROUP_COLUMNS)
     for score, docnum in found:
         record = records[docnum]
@@ -607,43 +614,47 @@ def _run(searcher, q, filters: Filters, settings: Settings) -> dict[str, dict]:
             g["doc"] = score
         else:
             g["files"].append(_FileMatch(paths[docnum], score, docnum, langs[docnum]))
-    return groups
+    return groups, own_docs
 
 
-def _matching_docs(searcher, q, filters: Filters, settings: Settings) -> set[str]:
-    """The documents with a matching doc or text record: the keys of _run's groups, without scoring."""
-    found = _collect(searcher, q, filters, settings, scored=False)
-    if not found:
-        return set()
+def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
+    """The documents with a doc or text record in FOUND."""
     records, doc_ids = _column(searcher, "record"), _column(searcher, "doc_id")
     return {doc_ids[docnum] for _, docnum in found if records[docnum] in SEARCHED_RECORDS}
 
 
-def _collect(searcher, q, filters: Filters, settings: Settings, scored: bool) -> list[tuple[float, int]]:
-    """(score, docnum) of every record matching Q under FILTERS, best first, within the query time limit.
+def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters,
+             settings: Settings) -> list[list[tuple[float, int]]]:
+    """For each (query, scored) pair, (score, docnum) of every record matching it under FILTERS, best
+    first, within the query time limit.
 
-    Term at a time (indexer.scoring) when it handles the query, else Whoosh's collector.
+    Term at a time, all queries in one pass (indexer.scoring), when it handles
+    them; else with Whoosh's collector.
     """
     fq = _filter_query(filters)
     limit = settings.query_time_limit_s
+    deadline = time.monotonic() + limit
     timeout = SearchQueryError(f"The query took longer than {limit:g} s: make it more specific.",
                                "timeout", seconds=limit)
     try:
-        found = scoring.matches(searcher, q, scored=scored, allow=fq, deadline=time.monotonic() + limit)
+        found = scoring.matches_each(searcher, queries, allow=fq, deadline=deadline)
     except scoring.DeadlinePassed:
         raise timeout from None
     if found is not None:
         return found
-    inner = searcher.collector(limit=None, scored=scored)
-    timed = _DeadlineCollector(inner, limit)
-    # The filter wraps the deadline (not the reverse): a wrapper's own loop
-    # would bypass the filter's.
-    top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
-    try:
-        searcher.search_with_collector(q, top)
-    except _QueryTimeout:
-        raise timeout from None
-    return inner.results().top_n
+    out = []
+    for q, scored in queries:
+        inner = searcher.collector(limit=None, scored=scored)
+        timed = _DeadlineCollector(inner, max(0.0, deadline - time.monotonic()))
+        # The filter wraps the deadline (not the reverse): a wrapper's own loop
+        # would bypass the filter's.
+        top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
+        try:
+            searcher.search_with_collector(q, top)
+        except _QueryTimeout:
+            raise timeout from None
+        out.append(inner.results().top_n)
+    return out
 
 
 def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:
