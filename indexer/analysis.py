@@ -63,12 +63,32 @@ def _traditional_chars() -> frozenset[str]:
     return frozenset(map(chr, _t2s_table()))
 
 
+@lru_cache(maxsize=1)
+def _bmp_table() -> list[str]:
+    """The folding of every Basic Multilingual Plane character, as a list (5 MB).
+
+    str.translate looks a list up twice as fast as a dict; characters beyond
+    the plane raise IndexError in it, which translate takes as "unchanged".
+    """
+    table = [chr(i) for i in range(0x10000)]
+    for code, simplified in _t2s_table().items():
+        if code < 0x10000:
+            table[code] = simplified
+    return table
+
+
+_BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF]")
+
+
 def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
     # Most text has none: telling so (a set test in C) takes half the time of translating.
     if _traditional_chars().isdisjoint(text):
         return text
-    return text.translate(_t2s_table())
+    folded = text.translate(_bmp_table())
+    if _BEYOND_BMP.search(folded):
+        folded = folded.translate(_t2s_table())
+    return folded
 
 
 # --- jieba, one segmenter per process -------------------------------------

@@ -15,13 +15,15 @@ says where to look.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import NamedTuple
 
 from whoosh import query as wq
 
 from .analysis import page_of
-from .phrases import positions
+from .phrases import decode_positions, phrase_starts
 from .schema import BODY_FIELDS
+from .scoring import KeptPostings
 
 # {page number: score}
 PageScores = dict[int, float]
@@ -32,13 +34,17 @@ class FilePages(NamedTuple):
     together: bool          # one page at least matches the whole query (not only the file)
 
 
-def matched_pages(searcher, q: wq.Query, docnums: list[int]) -> dict[int, FilePages]:
-    """For each docnum of a text record, its pages matching Q (see the module)."""
+def matched_pages(searcher, q: wq.Query, docnums: list[int],
+                  kept: KeptPostings | None = None) -> dict[int, FilePages]:
+    """For each docnum of a text record, its pages matching Q (see the module).
+
+    KEPT holds postings indexer.scoring already read for Q: they are not read again.
+    """
     if not docnums:
         return {}
     q = _expand_multiterms(q, searcher.reader())
     leaves = _positive_leaves(q)
-    counts = _leaf_page_counts(searcher, leaves, sorted(set(docnums)))
+    counts = _leaf_page_counts(searcher, leaves, sorted(set(docnums)), kept or {})
     weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
     out = {}
     for docnum in docnums:
@@ -96,32 +102,84 @@ def _positive_leaves(q: wq.Query) -> list[wq.Query]:
     return out
 
 
-def _leaf_page_counts(searcher, leaves, docnums: list[int]) -> dict[int, dict[int, dict[int, int]]]:
-    """id(leaf) -> docnum -> {page: occurrences}, reading each leaf's postings once per segment."""
+def _leaf_page_counts(searcher, leaves, docnums: list[int], kept: KeptPostings) -> dict[int, dict[int, dict[int, int]]]:
+    """id(leaf) -> docnum -> {page: occurrences}, reading each word's postings once per segment."""
     counts: dict[int, dict[int, dict[int, int]]] = {id(leaf): {} for leaf in leaves}
     for sub, offset in searcher.leaf_searchers():
         end = offset + sub.doc_count_all()
         local = [d - offset for d in docnums if offset <= d < end]
         if not local:
             continue
+        reader = sub.reader()
         for leaf in leaves:
-            m = leaf.matcher(sub)
             found = counts[id(leaf)]
+            if isinstance(leaf, wq.Phrase) and leaf.slop != 1:
+                for d, starts in _phrase_spans(sub, leaf, local):
+                    found[d + offset] = _per_page(starts)
+                continue
+            words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
+            values = [_values_at(reader, offset, leaf.fieldname, word, local, kept) for word in words]
             for d in local:
-                if not m.is_active():
-                    break
-                if m.id() < d:
-                    m.skip_to(d)
-                    if not m.is_active():
-                        break
-                if m.id() == d:
-                    starts = [span.start for span in m.spans()] if isinstance(leaf, wq.Phrase) else positions(m)
-                    pages: dict[int, int] = {}
-                    for start in starts:
-                        page = page_of(start)
-                        pages[page] = pages.get(page, 0) + 1
-                    found[d + offset] = pages
+                here = [v.get(d) for v in values]
+                if None in here:
+                    continue
+                starts = phrase_starts(here) if len(here) > 1 else decode_positions(here[0])
+                if starts:
+                    found[d + offset] = _per_page(starts)
     return counts
+
+
+def _values_at(reader, offset: int, fieldname: str, word, docnums: list[int], kept: KeptPostings) -> dict[int, bytes]:
+    """The posting values (positions) of WORD in the records DOCNUMS (sorted) of the segment at OFFSET."""
+    field = reader.schema[fieldname]
+    try:
+        btext = field.to_bytes(word)
+    except ValueError:
+        return {}
+    out = {}
+    known = kept.get((offset, fieldname, btext))
+    if known is not None:
+        ids, values = known
+        for d in docnums:
+            i = bisect_left(ids, d)
+            if i < len(ids) and ids[i] == d:
+                out[d] = values[i]
+        return out
+    if (fieldname, btext) not in reader:
+        return {}
+    m = reader.postings(fieldname, btext)
+    for d in docnums:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            out[d] = m.value()
+    return out
+
+
+def _phrase_spans(searcher, phrase: wq.Phrase, docnums: list[int]):
+    """(docnum, span starts) of a phrase with slop in the records DOCNUMS (sorted), through Whoosh's matcher."""
+    m = phrase.matcher(searcher)
+    for d in docnums:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            yield d, [span.start for span in m.spans()]
+
+
+def _per_page(positions) -> dict[int, int]:
+    pages: dict[int, int] = {}
+    for position in positions:
+        page = page_of(position)
+        pages[page] = pages.get(page, 0) + 1
+    return pages
 
 
 def _leaf_weight(searcher, leaf) -> float:

@@ -30,6 +30,8 @@ from whoosh.util.numeric import byte_to_length
 from .phrases import AdjacentPhrase, phrase_starts
 
 Scores = dict[int, float]          # segment-local docnum -> score
+# (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
+KeptPostings = dict[tuple[int, str, bytes], tuple[list[int], list]]
 
 
 class Unsupported(Exception):
@@ -52,11 +54,14 @@ def matches(searcher, q: wq.Query, scored: bool = True, allow: wq.Query | None =
 
 
 def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query | None = None,
-                 deadline: float | None = None) -> list[list[tuple[float, int]]] | None:
+                 deadline: float | None = None,
+                 keep: KeptPostings | None = None) -> list[list[tuple[float, int]]] | None:
     """matches() for each (query, scored) pair, in one pass over the segments.
 
     A term or phrase the queries share is read and checked once (the
     glossary-expanded query and the user's own words share all of theirs).
+    Given KEEP, the postings read are left in it for indexer.pagematch,
+    which needs the positions of the words in the files shown.
     """
     weighting = searcher.weighting
     if type(weighting) is not wscoring.BM25F:
@@ -64,7 +69,7 @@ def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query
     out: list[list[tuple[float, int]]] = [[] for _ in queries]
     try:
         for sub, offset in searcher.leaf_searchers():
-            segment = _Segment(searcher, sub.reader(), weighting, deadline)
+            segment = _Segment(searcher, sub.reader(), offset, weighting, deadline, keep)
             allowed = None
             for (q, scored), results in zip(queries, out):
                 found = segment.evaluate(q, scored)
@@ -105,8 +110,8 @@ def _field_lengths(reader, fieldname: str) -> list | None:
     return lengths
 
 
-def _postings(matcher, with_values: bool = False):
-    """The ids, weights (and values) of a term's postings in one segment, deletions left out.
+def _postings(matcher):
+    """The ids, weights and values of a term's postings in one segment, deletions left out.
 
     Whoosh's block matcher is read a block at a time through its own block
     decoder; any other matcher posting by posting.
@@ -123,34 +128,35 @@ def _postings(matcher, with_values: bool = False):
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()
+            # The block's values (positions) came with its ids in one pickle: keeping them costs nothing.
+            matcher._read_values()
             ids.extend(matcher._ids)
             weights.extend(matcher._weights)
-            if with_values:
-                matcher._read_values()
-                values.extend(matcher._values)
+            values.extend(matcher._values)
             matcher._next_block()
     elif isinstance(matcher, ListMatcher) or hasattr(matcher, "is_active"):
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
-            if with_values:
-                values.append(matcher.value())
+            values.append(matcher.value())
             matcher.next()
     if deleted:
         keep = [i for i, d in enumerate(ids) if d not in deleted]
         ids = [ids[i] for i in keep]
         weights = [weights[i] for i in keep]
-        if with_values:
-            values = [values[i] for i in keep]
+        values = [values[i] for i in keep]
     return ids, weights, values
 
 
 class _Segment:
     """Evaluates queries on one segment of SEARCHER, with the top searcher's statistics."""
 
-    def __init__(self, searcher, reader, weighting: wscoring.BM25F, deadline: float | None):
+    def __init__(self, searcher, reader, offset: int, weighting: wscoring.BM25F, deadline: float | None,
+                 kept: KeptPostings | None = None):
         self.top = searcher
         self.reader = reader
+        self.offset = offset
+        self.kept = kept
         self.schema = searcher.schema
         self.weighting = weighting
         self.deadline = deadline
@@ -164,7 +170,7 @@ class _Segment:
 
     # --- leaves ---------------------------------------------------------
 
-    def _term_postings(self, fieldname: str, text, with_values: bool = False):
+    def _term_postings(self, fieldname: str, text):
         """(btext, ids, weights, values) of a term here, or None if it is not in this segment."""
         if fieldname not in self.schema:
             return None
@@ -176,7 +182,9 @@ class _Segment:
         if (fieldname, btext) not in self.reader:
             return None
         self._check_time()
-        ids, weights, values = _postings(self.reader.postings(fieldname, btext), with_values)
+        ids, weights, values = _postings(self.reader.postings(fieldname, btext))
+        if self.kept is not None:
+            self.kept[(self.offset, fieldname, btext)] = (ids, values)
         return btext, ids, weights, values
 
     def _bm25(self, fieldname: str, btext, ids, weights) -> list[float]:
@@ -211,7 +219,7 @@ class _Segment:
             raise Unsupported("a phrase with slop")
         postings = []
         for word in q.words:
-            found = self._term_postings(q.fieldname, word, with_values=True)
+            found = self._term_postings(q.fieldname, word)
             if found is None:
                 return {}
             postings.append(found)

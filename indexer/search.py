@@ -13,6 +13,7 @@ import re
 import time
 import tomllib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -461,11 +462,12 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
     q, added = parse_query(text, glossary)
-    groups, own_docs = _run(searcher, q, filters, settings, _own_words(text, added))
+    kept: scoring.KeptPostings = {}     # postings read by the search, for the page matching
+    groups, own_docs = _run(searcher, q, filters, settings, _own_words(text, added), kept)
     fallback = False
     if not groups and _has_implicit_and(text):
         q_any, added = parse_query(text, glossary, any_word=True)
-        groups, own_docs = _run(searcher, q_any, filters, settings, _own_words(text, added, any_word=True))
+        groups, own_docs = _run(searcher, q_any, filters, settings, _own_words(text, added, any_word=True), kept)
         fallback = bool(groups)
         if fallback:
             q = q_any
@@ -475,25 +477,29 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         meta = docs.get(doc_id)
         if meta is None:
             continue
-        file_scores = sorted((f.score for f in g["files"]), reverse=True)
         # A document's score: its title/metadata match plus its best file,
         # with a little credit for another language version matching too.
         # When no record held all the words (the any-word fallback), the
         # files add up: a document with the words spread over its language
         # versions answers more of the query than one with a single word.
-        others = sum(file_scores[1:]) if fallback else 0.25 * sum(file_scores[1:2])
-        score = g["doc"] + (file_scores[0] if file_scores else 0) + others
+        files = g["files"]
+        if len(files) < 2:
+            score = g["doc"] + (files[0].score if files else 0)
+        else:
+            file_scores = sorted((f.score for f in files), reverse=True)
+            others = sum(file_scores[1:]) if fallback else 0.25 * file_scores[1]
+            score = g["doc"] + file_scores[0] + others
         own = own_docs is None or doc_id in own_docs
         ranked.append(_Ranked(doc_id, meta, score, own))
     ranked.sort(key=_sort_key(sort), reverse=True)
     pages: dict[int, pagematch.FilePages] = {}
     if sort == "relevance" and pagematch.has_conjunction(q):
-        ranked, pages = _words_together_first(searcher, q, ranked, groups)
-    facets = _facet_counts(ranked, groups)
+        ranked, pages = _words_together_first(searcher, q, ranked, groups, kept)
+    facets = _facet_counts(searcher, ranked, groups)
     start = (page - 1) * page_size
     shown = ranked[start:start + page_size]
     missing = [f.docnum for r in shown for f in groups[r.doc_id]["files"] if f.docnum not in pages]
-    pages.update(pagematch.matched_pages(searcher, q, missing))
+    pages.update(pagematch.matched_pages(searcher, q, missing, kept))
     terms = highlight.query_terms(q)
     hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], pages, searcher, terms, settings)
             for r in shown]
@@ -514,9 +520,9 @@ RESCORE_WINDOW = 50
 TOGETHER_BONUS = 0.5
 
 
-def _words_together_first(searcher, q, ranked: list[_Ranked], groups) -> tuple[list[_Ranked], dict]:
+def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> tuple[list[_Ranked], dict]:
     window = ranked[:RESCORE_WINDOW]
-    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]])
+    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]], kept)
     rescored = [r._replace(score=r.score * (1 + TOGETHER_BONUS))
                 if any(pages[f.docnum].together for f in groups[r.doc_id]["files"]) else r for r in window]
     rescored.sort(key=_sort_key("relevance"), reverse=True)
@@ -594,12 +600,12 @@ def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query 
     return parse_query(text, None, any_word=any_word)[0] if added else None
 
 
-def _run(searcher, q, filters: Filters, settings: Settings,
-         own_q: wq.Query | None = None) -> tuple[dict[str, dict], set[str] | None]:
+def _run(searcher, q, filters: Filters, settings: Settings, own_q: wq.Query | None = None,
+         kept: scoring.KeptPostings | None = None) -> tuple[dict[str, dict], set[str] | None]:
     """All matching records grouped by document (the doc record's score and the matching files),
-    and the documents matching OWN_Q too (None without OWN_Q)."""
+    and the documents matching OWN_Q too (None without OWN_Q). The postings read go into KEPT."""
     queries = [(q, True)] + ([(own_q, False)] if own_q is not None else [])
-    found, *own = _collect(searcher, queries, filters, settings)
+    found, *own = _collect(searcher, queries, filters, settings, kept)
     groups: dict[str, dict] = {}
     own_docs = _documents_of(searcher, own[0]) if own else None
     if not found:
@@ -609,7 +615,10 @@ def _run(searcher, q, filters: Filters, settings: Settings,
         record = records[docnum]
         if record not in SEARCHED_RECORDS:
             continue
-        g = groups.setdefault(doc_ids[docnum], {"doc": 0.0, "files": []})
+        doc_id = doc_ids[docnum]
+        g = groups.get(doc_id)
+        if g is None:
+            g = groups[doc_id] = {"doc": 0.0, "files": []}
         if record == RECORD_DOC:
             g["doc"] = score
         else:
@@ -623,8 +632,8 @@ def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
     return {doc_ids[docnum] for _, docnum in found if records[docnum] in SEARCHED_RECORDS}
 
 
-def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters,
-             settings: Settings) -> list[list[tuple[float, int]]]:
+def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters, settings: Settings,
+             kept: scoring.KeptPostings | None = None) -> list[list[tuple[float, int]]]:
     """For each (query, scored) pair, (score, docnum) of every record matching it under FILTERS, best
     first, within the query time limit.
 
@@ -637,7 +646,7 @@ def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters,
     timeout = SearchQueryError(f"The query took longer than {limit:g} s: make it more specific.",
                                "timeout", seconds=limit)
     try:
-        found = scoring.matches_each(searcher, queries, allow=fq, deadline=deadline)
+        found = scoring.matches_each(searcher, queries, allow=fq, deadline=deadline, keep=kept)
     except scoring.DeadlinePassed:
         raise timeout from None
     if found is not None:
@@ -657,21 +666,43 @@ def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters,
     return out
 
 
-def _facet_counts(ranked, groups) -> dict[str, list[tuple[str, int]]]:
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    for doc_id, meta, _, _ in ranked:
-        for name in ("kind", "programme"):
-            if meta.get(name):
-                counts[name][meta[name]] = counts[name].get(meta[name], 0) + 1
-        year = (meta.get("date") or "")[:4]
-        if year:
-            counts["year"][year] = counts["year"].get(year, 0) + 1
-        matched_langs = {f.lang for f in groups[doc_id]["files"] if f.lang}
-        langs = matched_langs or {f["lang"] for f in meta.get("files", [])}
-        for lang in langs:
-            counts["lang"][lang] = counts["lang"].get(lang, 0) + 1
+def _facet_keys(searcher) -> dict[str, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]]:
+    """Each document's (facet, value) pairs: those of kind, programme and year, and those of its
+    files' languages. Cached per searcher."""
+    cache = getattr(searcher, "_archive_facet_keys", None)
+    if cache is None:
+        cache = {}
+        for doc_id, meta in _doc_data(searcher).items():
+            pairs = [(name, meta[name]) for name in ("kind", "programme") if meta.get(name)]
+            year = (meta.get("date") or "")[:4]
+            if year:
+                pairs.append(("year", year))
+            langs = tuple(sorted({("lang", f["lang"]) for f in meta.get("files", [])}))
+            cache[doc_id] = (tuple(pairs), langs)
+        searcher._archive_facet_keys = cache
+    return cache
+
+
+def _facet_counts(searcher, ranked, groups) -> dict[str, list[tuple[str, int]]]:
+    """How many of the RANKED documents have each facet value; a document's languages are those of
+    its matching files (all of its files when only its title or metadata matched)."""
+    keys = _facet_keys(searcher)
+    pairs: list[tuple[str, str]] = []
+    extend = pairs.extend
+    for r in ranked:
+        doc_pairs, all_langs = keys[r.doc_id]
+        extend(doc_pairs)
+        files = groups[r.doc_id]["files"]
+        if len(files) == 1 and files[0].lang:
+            pairs.append(("lang", files[0].lang))
+        else:
+            extend({("lang", f.lang) for f in files if f.lang} or all_langs)
+    counts = Counter(pairs)
+    by_facet: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for (name, value), n in counts.items():
+        by_facet[name][value] = n
     out = {}
-    for name, c in counts.items():
+    for name, c in by_facet.items():
         if name == "year":
             out[name] = sorted(c.items(), reverse=True)
         else:

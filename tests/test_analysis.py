@@ -52,6 +52,15 @@ def test_fold_keeps_length():
     assert len(analysis.fold(text)) == len(text)
 
 
+def test_fold_maps_every_character_of_the_table_beyond_the_basic_plane_too():
+    table = analysis._t2s_table()
+    every = "".join(map(chr, table)) + " plain 区域 \U0002A6D6"
+    assert any(code > 0xFFFF for code in table)
+    assert analysis.fold(every) == "".join(table[ord(c)] for c in every[:len(table)]) + " plain 区域 \U0002A6D6"
+    beyond = "".join(chr(code) for code in table if code > 0xFFFF)
+    assert analysis.fold("区" + beyond) == "区" + "".join(table[ord(c)] for c in beyond)
+
+
 @pytest.fixture(scope="module")
 def zh_index(tmp_path_factory):
 

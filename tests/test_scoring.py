@@ -154,3 +154,18 @@ def test_deadline(settings):
     with open_searcher(settings.index_dir) as searcher:
         with pytest.raises(scoring.DeadlinePassed):
             scoring.matches(searcher, q, deadline=0.0)
+
+
+@pytest.mark.parametrize("text", ["regional policy", '"regional policy"', "区域政策", "城市 发展", "region*"])
+def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
+    """indexer.pagematch reuses the postings the search read; it finds the same pages as reading them again."""
+    from indexer import pagematch
+    from indexer.search import RECORD_TEXT
+
+    q, _ = parse_query(text, load_glossary(settings.glossary))
+    with open_searcher(settings.index_dir) as searcher:
+        kept: scoring.KeptPostings = {}
+        found = scoring.matches_each(searcher, [(q, True)], keep=kept)[0]
+        texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
+        assert texts and kept
+        assert pagematch.matched_pages(searcher, q, texts, kept) == pagematch.matched_pages(searcher, q, texts)
