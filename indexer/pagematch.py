@@ -19,6 +19,7 @@ from bisect import bisect_left
 from typing import NamedTuple
 
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 
 from .analysis import page_of
 from .phrases import decode_positions, phrase_starts
@@ -145,9 +146,10 @@ def _values_at(reader, offset: int, fieldname: str, word, docnums: list[int], ke
             if i < len(ids) and ids[i] == d:
                 out[d] = values[i]
         return out
-    if (fieldname, btext) not in reader:
+    try:
+        m = reader.postings(fieldname, btext)
+    except TermNotFound:
         return {}
-    m = reader.postings(fieldname, btext)
     for d in docnums:
         if not m.is_active():
             break

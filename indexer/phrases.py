@@ -43,6 +43,17 @@ def _shifted(value: bytes, shift: int):
     return islice(accumulate(loads(value[4:]), initial=shift), 1, None)
 
 
+def phrase_occurs(values: list[bytes]) -> bool:
+    """Whether the words whose posting values are VALUES (in phrase order) stand side by side somewhere."""
+    if len(values) == 2:
+        # The commonest case, stopping at the first pair found (isdisjoint does, in C).
+        first, second = values
+        if len(first) <= len(second):
+            return not set(_shifted(first, 1)).isdisjoint(_shifted(second, 0))
+        return not set(_shifted(second, 0)).isdisjoint(_shifted(first, 1))
+    return bool(phrase_starts(values))
+
+
 def phrase_starts(values: list[bytes]) -> set[int]:
     """Positions where the words whose posting values are VALUES (in phrase order) stand side by side.
 

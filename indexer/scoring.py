@@ -21,13 +21,15 @@ collects with Whoosh as before.
 from __future__ import annotations
 
 import time
+from itertools import accumulate, repeat
 from whoosh import query as wq, scoring as wscoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from .phrases import AdjacentPhrase, phrase_starts
+from .phrases import AdjacentPhrase, phrase_occurs
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
@@ -113,8 +115,8 @@ def _field_lengths(reader, fieldname: str) -> list | None:
 def _postings(matcher):
     """The ids, weights and values of a term's postings in one segment, deletions left out.
 
-    Whoosh's block matcher is read a block at a time through its own block
-    decoder; any other matcher posting by posting.
+    Whoosh's block matcher is read a block at a time; any other matcher
+    posting by posting.
     """
     deleted = ()
     if isinstance(matcher, FilterMatcher):
@@ -124,15 +126,30 @@ def _postings(matcher):
     ids: list[int] = []
     weights: list[float] = []
     values: list = []
-    if isinstance(matcher, W3LeafMatcher):
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        fixedsize = matcher._fixedsize
         while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            # The block's values (positions) came with its ids in one pickle: keeping them costs nothing.
-            matcher._read_values()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            values.extend(matcher._values)
+            # One pickle holds a block's ids (as deltas), weights and values
+            # (positions): decoded here as W3LeafMatcher._read_ids/_weights/_values
+            # do, with the deltas summed in C instead of a Python generator.
+            if matcher._data is None:
+                matcher._read_data()
+            block_ids, block_weights, block_values = matcher._data[:3]
+            count = matcher._blocklength
+            ids.extend(accumulate(block_ids))
+            if block_weights is None:
+                weights.extend(repeat(1.0, count))
+            elif isinstance(block_weights, float):
+                weights.extend(repeat(block_weights, count))
+            else:
+                weights.extend(block_weights)
+            if fixedsize is None or fixedsize < 0:
+                values.extend(block_values)
+            elif fixedsize == 0:
+                values.extend(repeat(None, count))
+            else:
+                matcher._read_values()
+                values.extend(matcher._values)
             matcher._next_block()
     elif isinstance(matcher, ListMatcher) or hasattr(matcher, "is_active"):
         while matcher.is_active():
@@ -179,10 +196,13 @@ class _Segment:
             btext = field.to_bytes(text)
         except ValueError:
             return None
-        if (fieldname, btext) not in self.reader:
-            return None
         self._check_time()
-        ids, weights, values = _postings(self.reader.postings(fieldname, btext))
+        try:
+            # One term-table lookup: `in` and then postings() would make two.
+            matcher = self.reader.postings(fieldname, btext)
+        except TermNotFound:
+            return None
+        ids, weights, values = _postings(matcher)
         if self.kept is not None:
             self.kept[(self.offset, fieldname, btext)] = (ids, values)
         return btext, ids, weights, values
@@ -230,7 +250,7 @@ class _Segment:
                 return {}
         values_by_word = [{d: v for d, v in zip(ids, values) if d in candidates}
                           for _, ids, _, values in postings]
-        matched = [d for d in candidates if phrase_starts([by_doc[d] for by_doc in values_by_word])]
+        matched = [d for d in candidates if phrase_occurs([by_doc[d] for by_doc in values_by_word])]
         self._check_time()
         if not scored:
             return dict.fromkeys(matched, 0.0)

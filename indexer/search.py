@@ -718,8 +718,9 @@ def _document_hit(doc_id, meta, score, group, pages, searcher, terms, settings) 
         scores = pages[match.docnum].scores if match.docnum in pages else {}
         best = sorted(scores, key=lambda n: (-scores[n], n))[: settings.snippets_per_document]
         shown = []
+        siblings = _page_records_before(searcher, match.docnum, match.path) if best else {}
         for n in best:
-            text = _page_content(searcher, match.docnum, f"page:{match.path}#{n}")
+            text = _page_content(searcher, match.docnum, match.path, n, siblings)
             shown.append(PageHit(n, highlight.snippet(text, terms), round(scores[n], 3)))
         files.append(FileHit(lang=langs.get(match.path) or match.lang, path=match.path, pages=shown,
                              matched_pages=len(scores), matched_page_numbers=sorted(scores)))
@@ -733,8 +734,30 @@ def _document_hit(doc_id, meta, score, group, pages, searcher, terms, settings) 
     )
 
 
-def _page_content(searcher, text_docnum: int, key: str) -> str:
-    """A page's stored text, looked up in the segment of its file's text record (written together)."""
+def _page_records_before(searcher, text_docnum: int, path: str) -> dict[int, int]:
+    """{page number: docnum} of the page records just before a file's text record.
+
+    A file's page records are written right before its text record
+    (build._file_records), so they are found from the cached columns without a
+    term lookup. A text record re-analysed alone has other records before it:
+    then nothing is found here and _page_content looks pages up by key.
+    """
+    records, paths, numbers = _column(searcher, "record"), _column(searcher, "path"), _column(searcher, "page")
+    found = {}
+    docnum = text_docnum - 1
+    while docnum >= 0 and records[docnum] == RECORD_PAGE and paths[docnum] == path:
+        found[numbers[docnum]] = docnum
+        docnum -= 1
+    return found
+
+
+def _page_content(searcher, text_docnum: int, path: str, page: int, siblings: dict[int, int]) -> str:
+    """A page's stored text: from SIBLINGS (_page_records_before) or looked up by its key in the
+    segment of its file's text record."""
+    docnum = siblings.get(page)
+    if docnum is not None and not searcher.reader().is_deleted(docnum):
+        return searcher.stored_fields(docnum).get("content", "")
+    key = f"page:{path}#{page}"
     for sub, offset in searcher.leaf_searchers():
         if offset <= text_docnum < offset + sub.doc_count_all():
             reader = sub.reader()

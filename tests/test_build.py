@@ -268,6 +268,27 @@ def test_a_changed_user_dictionary_reanalyses_chinese_pages_without_reading(sett
     assert reads == [] and report.extracted == 0
     assert report.reanalysed_pages == 2          # the two pages of the Chinese file
     assert found(settings, "城镇化") == {"mou-2006": {"mou.zh.pdf": [2]}}
+    # The re-analysed text record was written alone, away from its page records:
+    # the snippet's page text is still found (by the page's key).
+    assert snippet_pages(settings, "城镇化", "mou.zh.pdf") == ({}, ["专家每年举行会议，讨论<mark>城镇化</mark>问题。"])
+
+
+def snippet_pages(settings, text: str, path: str):
+    """(the page records search finds next to PATH's text record, the snippets shown for PATH)."""
+    from indexer.search import _page_records_before
+
+    with open_searcher(settings.index_dir) as s:
+        result = search(s, text, settings, expand=False)
+        text_docnum = s.document_number(key=f"text:{path}")
+        siblings = _page_records_before(s, text_docnum, path)
+    return siblings, [p.snippet for h in result.hits for f in h.files if f.path == path for p in f.pages]
+
+
+def test_snippets_come_from_the_page_records_written_with_the_text_record(settings, archive):
+    update(settings)
+    siblings, snippets = snippet_pages(settings, "城镇化", "mou.zh.pdf")
+    assert sorted(siblings) == [1, 2]
+    assert snippets == ["专家每年举行会议，讨论<mark>城镇化</mark>问题。"]
 
 
 @pytest.mark.parametrize("stamp", ["indexer.schema.SCHEMA_VERSION", "indexer.analysis.ANALYSIS_VERSION"])
