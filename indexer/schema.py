@@ -78,6 +78,11 @@ ENGLISH_FIELDS = ("title", "meta", "body")
 CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
 # The fields of "text" records, whose positions carry page numbers.
 BODY_FIELDS = ("body", "body_zh", "body_cjk")
+# A jieba-word field and the bigram field analysed from the same text
+# (build.text_fields): a jieba word is a run of characters inside one CJK run,
+# so a record holding the word holds its bigrams at consecutive positions.
+# indexer.scoring skips the position check of such records.
+WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 
 
 def build_schema() -> Schema:

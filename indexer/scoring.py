@@ -30,6 +30,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from .phrases import AdjacentPhrase, phrase_occurs
+from .schema import WORD_FIELD_BIGRAMS
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
@@ -180,6 +181,9 @@ class _Segment:
         # Leaf query -> its scored matches here; a leaf asked for again
         # (scored or not) is not read twice.
         self.leaves: dict[wq.Query, Scores] = {}
+        # (bigram field, bigrams) -> records known to hold them side by side:
+        # those holding the jieba word they spell (schema.WORD_FIELD_BIGRAMS).
+        self.adjacent_known: dict[tuple[str, tuple[str, ...]], Scores] = {}
 
     def _check_time(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -248,9 +252,13 @@ class _Segment:
             candidates.intersection_update(ids)
             if not candidates:
                 return {}
-        values_by_word = [{d: v for d, v in zip(ids, values) if d in candidates}
-                          for _, ids, _, values in postings]
-        matched = [d for d in candidates if phrase_occurs([by_doc[d] for by_doc in values_by_word])]
+        known = self.adjacent_known.get((q.fieldname, tuple(q.words)), {})
+        matched = [d for d in candidates if d in known]
+        unknown = candidates.difference(known) if known else candidates
+        if unknown:
+            values_by_word = [{d: v for d, v in zip(ids, values) if d in unknown}
+                              for _, ids, _, values in postings]
+            matched += [d for d in unknown if phrase_occurs([by_doc[d] for by_doc in values_by_word])]
         self._check_time()
         if not scored:
             return dict.fromkeys(matched, 0.0)
@@ -326,7 +334,12 @@ class _Segment:
     def _leaf(self, q: wq.Query, scored: bool) -> Scores:
         kind = type(q)
         if kind is wq.Term:
-            return self._term(q.fieldname, q.text, q.boost, scored)
+            found = self._term(q.fieldname, q.text, q.boost, scored)
+            bigram_field = WORD_FIELD_BIGRAMS.get(q.fieldname)
+            if bigram_field and isinstance(q.text, str) and len(q.text) > 2:
+                bigrams = tuple(q.text[i:i + 2] for i in range(len(q.text) - 1))
+                self.adjacent_known[(bigram_field, bigrams)] = found
+            return found
         if kind is AdjacentPhrase or kind is wq.Phrase:
             return self._phrase(q, scored)
         if kind in (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange):

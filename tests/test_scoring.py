@@ -169,3 +169,22 @@ def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
         texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
         assert texts and kept
         assert pagematch.matched_pages(searcher, q, texts, kept) == pagematch.matched_pages(searcher, q, texts)
+
+
+def test_a_jieba_word_implies_its_bigrams_side_by_side(settings):
+    """The fact scoring relies on to skip position checks (schema.WORD_FIELD_BIGRAMS): every record
+    holding a jieba word of three or more characters holds its bigrams as a phrase, checked by Whoosh
+    for every such word of the index."""
+    from whoosh import query as wq
+
+    from indexer.schema import WORD_FIELD_BIGRAMS
+
+    with open_searcher(settings.index_dir) as searcher:
+        for word_field, bigram_field in WORD_FIELD_BIGRAMS.items():
+            words = [w for w in searcher.reader().field_terms(word_field) if len(w) > 2]
+            assert len(words) > 20
+            for word in words:
+                holding = {d for _, d in whoosh_matches(searcher, wq.Term(word_field, word))}
+                bigrams = [word[i:i + 2] for i in range(len(word) - 1)]
+                phrase = {d for _, d in whoosh_matches(searcher, wq.Phrase(bigram_field, bigrams))}
+                assert holding <= phrase, word
