@@ -105,10 +105,15 @@ _WORD_CHAR = f"[^\\W_{analysis.CJK_CLASS}]"           # a character of analysis.
 _NON_ASCII_WORD_CHAR = f"[^\\x00-\\x7f\\W_{analysis.CJK_CLASS}]"
 
 
+_NON_ASCII_LETTER = re.compile(_NON_ASCII_WORD_CHAR)
+
+
 @lru_cache(maxsize=512)
-def _candidate_words(leads: frozenset[str]) -> re.Pattern:
-    """Whole Latin words starting with one of LEADS in any case, or holding a non-ASCII letter."""
+def _candidate_words(leads: frozenset[str], non_ascii: bool = True) -> re.Pattern:
+    """Whole Latin words starting with one of LEADS in any case, or (NON_ASCII) holding a non-ASCII letter."""
     alternatives = "|".join(sorted(map(re.escape, leads)))
+    if not non_ascii:
+        return re.compile(f"(?<!{_WORD_CHAR})(?:{alternatives}){_WORD_CHAR}*", re.IGNORECASE)
     return re.compile(f"(?<!{_WORD_CHAR})(?:(?:{alternatives}){_WORD_CHAR}*"
                       f"|{_WORD_CHAR}*{_NON_ASCII_WORD_CHAR}{_WORD_CHAR}*)", re.IGNORECASE)
 
@@ -118,7 +123,10 @@ def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     found = []
     if terms.english or terms.prefixes:
         # Only the words that could match are stemmed and compared (each once: _stem is cached).
-        pattern = _candidate_words(frozenset(t[:LEAD] for t in terms.english | terms.prefixes))
+        # Most pages have no non-ASCII letter (a quick scan says so): their
+        # pattern is the leads alone, twice as fast as with the other branch.
+        pattern = _candidate_words(frozenset(t[:LEAD] for t in terms.english | terms.prefixes),
+                                   non_ascii=_NON_ASCII_LETTER.search(text) is not None)
         found.extend(m.span() for m in pattern.finditer(text) if _word_matches(m.group(), terms))
     if terms.chinese:
         folded = analysis.fold(text)

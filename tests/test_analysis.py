@@ -147,3 +147,27 @@ def test_user_dictionary_change_reanalyses_only_chinese_pages(tmp_path):
     assert report.extracted == 0
     assert report.reanalysed_pages == 2
     assert update(settings).reanalysed_pages == 0
+
+
+def test_snippet_words_found_alike_with_and_without_the_non_ascii_branch():
+    """highlight.spans drops the pattern's non-ASCII branch for pages without a non-ASCII letter;
+    on such pages both patterns find the same words (the project's stand-in texts, page by page)."""
+    import pypdf
+
+    from conftest import REPO_ARCHIVE
+    from indexer import highlight
+
+    terms = highlight.QueryTerms()
+    terms.english.update(analysis.english_terms("regional policy cooperation urbanisation China"))
+    leads = frozenset(t[:highlight.LEAD] for t in terms.english)
+    pages = [page.extract_text() for pdf in sorted(REPO_ARCHIVE.glob("*.en.pdf"))[:6]
+             for page in pypdf.PdfReader(pdf).pages]
+    checked = 0
+    for text in pages:
+        if highlight._NON_ASCII_LETTER.search(text):
+            continue
+        full = [m.span() for m in highlight._candidate_words(leads, non_ascii=True).finditer(text)]
+        short = [m.span() for m in highlight._candidate_words(leads, non_ascii=False).finditer(text)]
+        assert full == short
+        checked += bool(full)
+    assert checked >= 3
