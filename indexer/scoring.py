@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import time
 from itertools import accumulate, repeat
+
 from whoosh import query as wq, scoring as wscoring
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
-from whoosh.util.numeric import byte_to_length
 
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import WORD_FIELD_BIGRAMS
+from .store import field_length_list
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
@@ -93,20 +94,18 @@ def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query
 # segment never changes once written, so its lengths serve every later searcher.
 _LENGTHS: dict[tuple[str, str, str], list] = {}
 _LENGTHS_MAX = 512
-_BYTE_LENGTH = [byte_to_length(b) if b else None for b in range(256)]
 
 
-def _field_lengths(reader, fieldname: str) -> list | None:
+def _field_lengths(reader, fieldname: str) -> list:
     """Each record's length of FIELDNAME in this segment (as Whoosh's doc_field_length gives it)."""
     segment = getattr(reader, "segment", None)
     perdoc = getattr(reader, "_perdoc", None)
-    if segment is None or perdoc is None or not hasattr(perdoc, "_cached_reader"):
+    if segment is None or not isinstance(perdoc, W3PerDocReader):
         raise Unsupported("not a W3 segment reader")
     key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), fieldname)
     lengths = _LENGTHS.get(key)
     if lengths is None:
-        column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        lengths = [] if column is None else [_BYTE_LENGTH[b] for b in column]
+        lengths = field_length_list(perdoc, fieldname) or []
         if len(_LENGTHS) >= _LENGTHS_MAX:
             _LENGTHS.pop(next(iter(_LENGTHS)), None)
         _LENGTHS[key] = lengths

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh.query import Phrase, Term
 
 from indexer.schema import RECORD_PAGE
-from indexer.store import create_index, index_writer
+from indexer.store import ArchiveCodec, create_index, index_writer
 
 PAGES = [
     "Regional policy cooperation between the EU and China, 区域政策合作。",
@@ -36,3 +36,36 @@ def test_inlined_postings_read_and_merge_like_blocks(tmp_path):
     index_writer(ix).commit(optimize=True)      # merging reads the inlined postings back
     assert len(ix._segments()) == 1
     assert _answers(ix) == before
+
+
+def test_the_writers_listed_lengths_are_the_per_document_readers(tmp_path):
+    """The postings writer looks record lengths up in lists (store._ListedLengths); they are the
+    lengths Whoosh's per-document reader gives, for every record and field, and the block
+    statistics written from them are Whoosh's own."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from indexer.store import _ListedLengths
+
+    def build(folder, codec):
+        folder.mkdir()
+        ix = create_index(folder)
+        w = ix.writer(codec=codec)
+        for n, text in enumerate(PAGES * 3):
+            w.add_document(record=RECORD_PAGE, key=f"page:{n}", path="a.pdf", page=n + 1,
+                           body=text * (n + 1), body_zh=text, body_cjk=text, content=text)
+        w.commit(merge=False)
+        return ix
+
+    ours, whoosh = build(tmp_path / "ours", ArchiveCodec()), build(tmp_path / "whoosh", W3Codec())
+    with ours.reader() as reader:
+        perdoc = reader._perdoc
+        listed = _ListedLengths(perdoc)
+        for field in ("body", "body_zh", "body_cjk", "title"):
+            for docnum in range(reader.doc_count_all()):
+                assert listed.doc_field_length(docnum, field) == perdoc.doc_field_length(docnum, field)
+        with whoosh.reader() as theirs:
+            for field in ("body", "body_cjk"):
+                for term in list(reader.field_terms(field))[:50]:
+                    a, b = reader.term_info(field, term), theirs.term_info(field, term)
+                    assert (a.min_length(), a.max_length(), a.max_weight()) == \
+                           (b.min_length(), b.max_length(), b.max_weight())
