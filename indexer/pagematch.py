@@ -150,30 +150,27 @@ def _values_at(reader, offset: int, fieldname: str, word, docnums: list[int], ke
         m = reader.postings(fieldname, btext)
     except TermNotFound:
         return {}
-    for d in docnums:
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            out[d] = m.value()
-    return out
+    return {d: m.value() for d in _positioned_at(m, docnums)}
 
 
 def _phrase_spans(searcher, phrase: wq.Phrase, docnums: list[int]):
     """(docnum, span starts) of a phrase with slop in the records DOCNUMS (sorted), through Whoosh's matcher."""
     m = phrase.matcher(searcher)
+    for d in _positioned_at(m, docnums):
+        yield d, [span.start for span in m.spans()]
+
+
+def _positioned_at(m, docnums: list[int]):
+    """Each of DOCNUMS (sorted) that matcher M matches, with M moved onto it when it is yielded."""
     for d in docnums:
         if not m.is_active():
-            break
+            return
         if m.id() < d:
             m.skip_to(d)
             if not m.is_active():
-                break
+                return
         if m.id() == d:
-            yield d, [span.start for span in m.spans()]
+            yield d
 
 
 def _per_page(positions) -> dict[int, int]:
