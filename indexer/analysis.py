@@ -352,6 +352,39 @@ class PagedAnalyzer(Analyzer):
         self.inner.clean()
 
 
+class WordPairAnalyzer(Analyzer):
+    """Each English word joined with the next ("region polici"), page by page, for phrase search.
+
+    A two-word phrase is then one term of the pair field instead of a check of
+    both words' positions in every record holding both (indexer.scoring). The
+    pairs are those of english_analyzer's tokens at consecutive positions
+    (after stop words are removed and the positions renumbered), which is
+    exactly what a Whoosh phrase of the two words matches; a pair never spans
+    two pages.
+    """
+
+    def __init__(self):
+        self.inner = english_analyzer()
+
+    def __repr__(self):
+        return "WordPairAnalyzer()"
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode)
+        for index, page in enumerate(value.split(PAGE_BREAK)):
+            previous, previous_pos = None, -2
+            for t in self.inner(page, positions=True, mode=mode):
+                if t.pos == previous_pos + 1:
+                    token.text = f"{previous} {t.text}"
+                    token.boost = 1.0
+                    token.stopped = False
+                    if positions:
+                        token.pos = (index << PAGE_SHIFT) + previous_pos
+                    yield token
+                previous, previous_pos = t.text, t.pos
+
+
 def english_terms(text: str) -> list[str]:
     """Index terms of TEXT under the English analyzer (used to highlight and to expand)."""
     return [t.text for t in english_analyzer()(text, mode="query")]

@@ -26,7 +26,8 @@ from . import analysis
 # it is stamped into the index, and a mismatch triggers a rebuild.
 # 5: segments written with store.ArchiveCodec (short posting lists inlined).
 # 6: body text in one "text" record per file, positions paged; pages stored only.
-SCHEMA_VERSION = 6
+# 7: body_pairs, the English word pairs of the body (phrases of common words).
+SCHEMA_VERSION = 7
 
 
 def index_version() -> str:
@@ -83,6 +84,11 @@ BODY_FIELDS = ("body", "body_zh", "body_cjk")
 # so a record holding the word holds its bigrams at consecutive positions.
 # indexer.scoring skips the position check of such records.
 WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
+# A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):
+# a record holding the pair "a b" holds the phrase "a b", so a two-word phrase is
+# one term there (no position check), and a longer one checks positions only in
+# the records holding all its pairs. Not searched by itself.
+PHRASE_PAIR_FIELDS = {"body": "body_pairs"}
 
 
 def build_schema() -> Schema:
@@ -115,6 +121,7 @@ def build_schema() -> Schema:
         body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
         body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
+        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),   # no positions: see PHRASE_PAIR_FIELDS
         content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

@@ -30,7 +30,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from .phrases import AdjacentPhrase, phrase_occurs
-from .schema import WORD_FIELD_BIGRAMS
+from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
 from .store import field_length_list
 
 Scores = dict[int, float]          # segment-local docnum -> score
@@ -264,6 +264,19 @@ class _Segment:
             if not candidates:
                 return {}
         known = self.adjacent_known.get((q.fieldname, tuple(q.words)), {})
+        pair_field = PHRASE_PAIR_FIELDS.get(q.fieldname)
+        if pair_field and len(q.words) > 1:
+            # Only the records holding every consecutive pair can hold the phrase;
+            # for two words, exactly those do.
+            for first, second in zip(q.words, q.words[1:]):
+                pair = self._term_postings(pair_field, f"{first} {second}")
+                if pair is None:
+                    return {}
+                candidates.intersection_update(pair[1])
+                if not candidates:
+                    return {}
+            if len(q.words) == 2:
+                known = candidates
         matched = [d for d in candidates if d in known]
         unknown = candidates.difference(known) if known else candidates
         if unknown:

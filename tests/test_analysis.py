@@ -171,3 +171,14 @@ def test_snippet_words_found_alike_with_and_without_the_non_ascii_branch():
         assert full == short
         checked += bool(full)
     assert checked >= 3
+
+
+def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
+    pairs = [(t.text, t.pos) for t in analysis.WordPairAnalyzer()(
+        "The regional policy of the EU\fand China's regional policy", positions=True)]
+    # Stop words are gone and the positions renumbered, as in the body field; no pair spans the page break.
+    body = [(t.text, t.pos) for t in analysis.PagedAnalyzer(analysis.english_analyzer())(
+        "The regional policy of the EU\fand China's regional policy", positions=True)]
+    expected = [(f"{a} {b}", pa) for (a, pa), (b, pb) in zip(body, body[1:]) if pb == pa + 1]
+    assert pairs == expected
+    assert [p for p, _ in pairs] == ["region polici", "polici eu", "china s", "s region", "region polici"]

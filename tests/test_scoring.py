@@ -26,6 +26,9 @@ QUERIES = [
     "region*", "+regional policy", "regional OR 城市",
     "title:seminar", "title:研讨会", "cohesion policy 区域", "regional ANDMAYBE cohesion",
     "urban~", "workshop Chengdu", "nonexistentword",
+    # English phrases go through the word-pair field (schema.PHRASE_PAIR_FIELDS).
+    '"regional cooperation"', '"cohesion policy"', '"the EU and China"', '"regional policy cooperation"',
+    '"urban development" China', '"policy regional"', '"EU-China regional policy dialogue"',
 ]
 
 
@@ -133,9 +136,9 @@ def test_not_alone_is_every_other_record(settings):
 
 def test_matches_something(settings):
     """The comparison above is not between two empty lists."""
-    q, _ = parse_query("regional policy", None)
     with open_searcher(settings.index_dir) as searcher:
-        assert len(scoring.matches(searcher, q)) >= 5
+        for text in ("regional policy", '"cohesion policy"', '"regional policy cooperation"'):
+            assert len(scoring.matches(searcher, parse_query(text, None)[0])) >= 5, text
 
 
 def test_unsupported_query_falls_back(settings):
