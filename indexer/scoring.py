@@ -13,9 +13,12 @@ Scores equal Whoosh's up to the order of floating-point additions
 (tests/test_scoring.py compares the two on real indexes).
 
 A prefix or wildcard is scored as the OR of the words it stands for (see
-_Segment._multiterm). A query holding a kind of node not handled here (ranges, phrases with slop,
-DisjunctionMax, Every, ...) makes `matches()` return None; the caller then
-collects with Whoosh as before.
+_Segment._multiterm). Two facts of the index spare position checks: a record
+holding a jieba word holds its bigrams side by side, and a record holding an
+English word pair holds that two-word phrase (schema.WORD_FIELD_BIGRAMS,
+PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
+with slop, DisjunctionMax, Every, numeric ranges, ...) makes `matches()` return
+None; the caller then collects with Whoosh as before.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from whoosh.reading import TermNotFound
 
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
-from .store import field_length_list
+from .store import field_length_list, segment_values
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
@@ -90,26 +93,12 @@ def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query
     return out
 
 
-# Field lengths per index segment, by (index folder, segment id, field): a
-# segment never changes once written, so its lengths serve every later searcher.
-_LENGTHS: dict[tuple[str, str, str], list] = {}
-_LENGTHS_MAX = 512
-
-
 def _field_lengths(reader, fieldname: str) -> list:
     """Each record's length of FIELDNAME in this segment (as Whoosh's doc_field_length gives it)."""
-    segment = getattr(reader, "segment", None)
     perdoc = getattr(reader, "_perdoc", None)
-    if segment is None or not isinstance(perdoc, W3PerDocReader):
+    if getattr(reader, "segment", None) is None or not isinstance(perdoc, W3PerDocReader):
         raise Unsupported("not a W3 segment reader")
-    key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), fieldname)
-    lengths = _LENGTHS.get(key)
-    if lengths is None:
-        lengths = field_length_list(perdoc, fieldname) or []
-        if len(_LENGTHS) >= _LENGTHS_MAX:
-            _LENGTHS.pop(next(iter(_LENGTHS)), None)
-        _LENGTHS[key] = lengths
-    return lengths
+    return segment_values(reader, f"length:{fieldname}", lambda _: field_length_list(perdoc, fieldname) or [])
 
 
 def _average_length(searcher, fieldname: str) -> float:

@@ -38,6 +38,7 @@ from .schema import (
     SEARCHED_RECORDS,
     build_schema,
 )
+from .store import segment_values
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
@@ -559,33 +560,18 @@ class _DeadlineCollector(collectors.WrappingCollector):
 
 # Columns read for every hit when grouping files by document.
 _GROUP_COLUMNS = ("record", "doc_id", "path", "lang")
-# Column values per index segment, by (index folder, segment id, field). A
-# segment never changes once written (deletions live apart), so its values
-# serve every later searcher; Whoosh's own column readers cost about 10 µs a
-# value through their layers, a list costs nothing.
-_SEGMENT_COLUMNS: dict[tuple[str, str, str], list] = {}
-_SEGMENT_COLUMNS_MAX = 256
-
-
 def _column(searcher, name: str) -> list:
-    """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment."""
+    """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment.
+
+    Whoosh's own column readers cost about 10 µs a value through their layers;
+    a list costs nothing.
+    """
     cache = searcher.__dict__.setdefault("_archive_columns", {})
     values = cache.get(name)
     if values is None:
         values = []
         for reader, _offset in searcher.reader().leaf_readers():
-            segment = getattr(reader, "segment", None)
-            if segment is None:     # not a segment (an empty index): nothing to cache
-                values.extend(reader.column_reader(name))
-                continue
-            key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), name)
-            part = _SEGMENT_COLUMNS.get(key)
-            if part is None:
-                part = list(reader.column_reader(name))
-                if len(_SEGMENT_COLUMNS) >= _SEGMENT_COLUMNS_MAX:
-                    _SEGMENT_COLUMNS.pop(next(iter(_SEGMENT_COLUMNS)), None)
-                _SEGMENT_COLUMNS[key] = part
-            values.extend(part)
+            values.extend(segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name))))
         cache[name] = values
     return values
 

@@ -164,6 +164,29 @@ def field_length_list(perdoc, fieldname: str) -> list | None:
     return None if column is None else [_BYTE_LENGTH[b] for b in column]
 
 
+# Values computed from one index segment, by (index folder, segment id, name). A
+# segment never changes once written (deletions live apart), so they serve every
+# later searcher of the index.
+_SEGMENT_VALUES: dict[tuple[str, str, str], list] = {}
+_SEGMENT_VALUES_MAX = 512
+
+
+def segment_values(reader, name: str, compute) -> list:
+    """COMPUTE(reader), kept for READER's segment under NAME; computed afresh for a reader that is
+    not a segment (an empty index)."""
+    segment = getattr(reader, "segment", None)
+    if segment is None:
+        return compute(reader)
+    key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), name)
+    values = _SEGMENT_VALUES.get(key)
+    if values is None:
+        values = compute(reader)
+        if len(_SEGMENT_VALUES) >= _SEGMENT_VALUES_MAX:
+            _SEGMENT_VALUES.pop(next(iter(_SEGMENT_VALUES)), None)
+        _SEGMENT_VALUES[key] = values
+    return values
+
+
 class _ListedLengths:
     """A W3PerDocReader's doc_field_length, from lists read once per field."""
 
