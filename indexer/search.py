@@ -560,6 +560,8 @@ class _DeadlineCollector(collectors.WrappingCollector):
 
 # Columns read for every hit when grouping files by document.
 _GROUP_COLUMNS = ("record", "doc_id", "path", "lang")
+
+
 def _column(searcher, name: str) -> list:
     """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment.
 
