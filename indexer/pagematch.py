@@ -41,24 +41,31 @@ def matched_pages(searcher, q: wq.Query, docnums: list[int],
 
     KEPT holds postings indexer.scoring already read for Q: they are not read again.
     """
-    if not docnums:
-        return {}
-    q = _expand_multiterms(q, searcher.reader())
-    leaves = _positive_leaves(q)
-    counts = _leaf_page_counts(searcher, leaves, sorted(set(docnums)), kept or {})
-    weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
-    out = {}
-    for docnum in docnums:
-        pages = _evaluate(q, docnum, counts, weights, 1.0)
-        together = bool(pages)
-        if not pages:
-            # Words on different pages: the pages with any of them.
-            pages = {}
-            for leaf in leaves:
-                for page, n in counts[id(leaf)].get(docnum, {}).items():
-                    pages[page] = pages.get(page, 0.0) + weights[id(leaf)] * _saturate(n)
-        out[docnum] = FilePages(pages, together)
-    return out
+    out: dict[int, FilePages] = {}
+    wanted = sorted(set(docnums))
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        # Prefixes stand for the terms of this segment only: a one-character
+        # Chinese query is about a thousand bigrams in the index, most of them
+        # absent from any one segment.
+        segment_q = _expand_multiterms(q, sub.reader())
+        leaves = _positive_leaves(segment_q)
+        counts = _leaf_page_counts(sub, offset, leaves, local, kept or {})
+        weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
+        for d in local:
+            pages = _evaluate(segment_q, d, counts, weights, 1.0)
+            together = bool(pages)
+            if not pages:
+                # Words on different pages: the pages with any of them.
+                pages = {}
+                for leaf in leaves:
+                    for page, n in counts[id(leaf)].get(d, {}).items():
+                        pages[page] = pages.get(page, 0.0) + weights[id(leaf)] * _saturate(n)
+            out[d + offset] = FilePages(pages, together)
+    return {docnum: out.get(docnum, FilePages({}, False)) for docnum in docnums}
 
 
 def has_conjunction(q: wq.Query) -> bool:
@@ -71,13 +78,20 @@ def has_conjunction(q: wq.Query) -> bool:
 def _expand_multiterms(q: wq.Query, reader) -> wq.Query:
     """Q with prefixes, wildcards and fuzzy terms replaced by the terms they stand for in READER.
 
-    (Query.simplify would do it, but fails on AndNot in this Whoosh.)
+    (Query.simplify would do it, but fails on AndNot in this Whoosh.) One that
+    stands for no term becomes a term that is nowhere, so that it still counts
+    as a word of the query with no pages, as in a reader where it has terms.
     """
     if isinstance(q, wq.MultiTerm):
-        return q.simplify(reader)
+        expanded = q.simplify(reader)
+        return wq.Term(q.field(), _NOWHERE, boost=q.boost) if expanded is wq.NullQuery else expanded
     if q.is_leaf():
         return q
     return q.apply(lambda child: _expand_multiterms(child, reader))
+
+
+# Text of no term: analysed words never hold this character.
+_NOWHERE = "\uffff"
 
 
 def _is_page_leaf(node) -> bool:
@@ -103,30 +117,27 @@ def _positive_leaves(q: wq.Query) -> list[wq.Query]:
     return out
 
 
-def _leaf_page_counts(searcher, leaves, docnums: list[int], kept: KeptPostings) -> dict[int, dict[int, dict[int, int]]]:
-    """id(leaf) -> docnum -> {page: occurrences}, reading each word's postings once per segment."""
+def _leaf_page_counts(searcher, offset: int, leaves, docnums: list[int],
+                      kept: KeptPostings) -> dict[int, dict[int, dict[int, int]]]:
+    """id(leaf) -> docnum -> {page: occurrences}, for the records DOCNUMS (sorted) of the segment
+    searcher SEARCHER at OFFSET, reading each word's postings once."""
     counts: dict[int, dict[int, dict[int, int]]] = {id(leaf): {} for leaf in leaves}
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.doc_count_all()
-        local = [d - offset for d in docnums if offset <= d < end]
-        if not local:
+    reader = searcher.reader()
+    for leaf in leaves:
+        found = counts[id(leaf)]
+        if isinstance(leaf, wq.Phrase) and leaf.slop != 1:
+            for d, starts in _phrase_spans(searcher, leaf, docnums):
+                found[d] = _per_page(starts)
             continue
-        reader = sub.reader()
-        for leaf in leaves:
-            found = counts[id(leaf)]
-            if isinstance(leaf, wq.Phrase) and leaf.slop != 1:
-                for d, starts in _phrase_spans(sub, leaf, local):
-                    found[d + offset] = _per_page(starts)
+        words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
+        values = [_values_at(reader, offset, leaf.fieldname, word, docnums, kept) for word in words]
+        for d in docnums:
+            here = [v.get(d) for v in values]
+            if None in here:
                 continue
-            words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
-            values = [_values_at(reader, offset, leaf.fieldname, word, local, kept) for word in words]
-            for d in local:
-                here = [v.get(d) for v in values]
-                if None in here:
-                    continue
-                starts = phrase_starts(here) if len(here) > 1 else decode_positions(here[0])
-                if starts:
-                    found[d + offset] = _per_page(starts)
+            starts = phrase_starts(here) if len(here) > 1 else decode_positions(here[0])
+            if starts:
+                found[d] = _per_page(starts)
     return counts
 
 

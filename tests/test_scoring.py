@@ -191,3 +191,36 @@ def test_a_jieba_word_implies_its_bigrams_side_by_side(settings):
                 bigrams = [word[i:i + 2] for i in range(len(word) - 1)]
                 phrase = {d for _, d in whoosh_matches(searcher, wq.Phrase(bigram_field, bigrams))}
                 assert holding <= phrase, word
+
+
+@pytest.mark.parametrize("text", ["region*", "区", "urban* policy", "cohes* -urban", "regional nonexist*"])
+def test_prefixes_find_the_same_pages_expanded_per_segment(settings, text):
+    """pagematch expands a prefix with each segment's own terms; the pages are those of the query
+    expanded over the whole index (where a segment lacks most of the terms)."""
+    from indexer import pagematch
+    from indexer.search import RECORD_TEXT
+
+    q, _ = parse_query(text, None, any_word=True)
+    with open_searcher(settings.index_dir) as searcher:
+        found = scoring.matches(searcher, q)
+        texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
+        assert texts
+        whole = _expand_multiterms(q, searcher.reader())
+        per_segment = pagematch.matched_pages(searcher, q, texts)
+        assert per_segment == pagematch.matched_pages(searcher, whole, texts)
+        assert any(f.scores for f in per_segment.values())
+
+
+@pytest.mark.parametrize("field, prefix", [("body_cjk", "区"), ("body_cjk", "政"), ("body", "region"), ("title_cjk", "中")])
+def test_prefix_idfs_seeded_from_one_scan_are_whooshs(settings, field, prefix):
+    """scoring seeds the idf of a prefix's terms from one scan of each segment; each equals the idf
+    Whoosh computes on a fresh searcher (document frequencies summed over segments)."""
+    from indexer.scoring import _seed_prefix_idfs
+
+    with open_searcher(settings.index_dir) as seeded, open_searcher(settings.index_dir) as fresh:
+        _seed_prefix_idfs(seeded, field, prefix)
+        terms = {text for (f, text) in seeded._idf_cache if f == field}
+        assert terms
+        for text in terms:
+            assert seeded._idf_cache[(field, text)] == fresh.idf(field, text), text
+        assert {t for r, _ in fresh.reader().leaf_readers() for t, _ in r.iter_prefix(field, prefix)} == terms
