@@ -776,7 +776,9 @@ def did_you_mean(searcher, text: str) -> str:
         if searcher.doc_frequency("spell_body", lower) or searcher.doc_frequency("body", _stem(lower)):
             corrected.append(token)
             continue
-        suggestions = searcher.suggest("body", lower, limit=1, maxdist=2)
+        # The first letter is taken as typed (as Lucene's DirectSpellChecker does, minPrefix 1):
+        # searching every word within two edits of it in a 50,000-page index took 1.5 s; this, 10-100 ms.
+        suggestions = searcher.suggest("body", lower, limit=1, maxdist=2, prefix=1)
         if suggestions and suggestions[0] != lower:
             corrected.append(token.replace(word, suggestions[0]))
             changed = True

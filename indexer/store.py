@@ -164,10 +164,12 @@ def field_length_list(perdoc, fieldname: str) -> list | None:
     return None if column is None else [_BYTE_LENGTH[b] for b in column]
 
 
-# Values computed from one index segment, by (index folder, segment id, name). A
-# segment never changes once written (deletions live apart), so they serve every
-# later searcher of the index.
-_SEGMENT_VALUES: dict[tuple[str, str, str], list] = {}
+# Values computed from one index segment, by (segment id, name). A segment never
+# changes once written (deletions live apart), so they serve every later searcher.
+# Its id is 16 random characters, new for every segment written (a staged
+# segment moved into the index keeps its id and its content). The index folder
+# cannot be part of the key: a compound segment's reader sees only its own file.
+_SEGMENT_VALUES: dict[tuple[str, str], list] = {}
 _SEGMENT_VALUES_MAX = 512
 
 
@@ -177,7 +179,7 @@ def segment_values(reader, name: str, compute) -> list:
     segment = getattr(reader, "segment", None)
     if segment is None:
         return compute(reader)
-    key = (getattr(reader.storage(), "folder", str(id(reader.storage()))), segment().segment_id(), name)
+    key = (segment().segment_id(), name)
     values = _SEGMENT_VALUES.get(key)
     if values is None:
         values = compute(reader)

@@ -224,3 +224,18 @@ def test_prefix_idfs_seeded_from_one_scan_are_whooshs(settings, field, prefix):
         for text in terms:
             assert seeded._idf_cache[(field, text)] == fresh.idf(field, text), text
         assert {t for r, _ in fresh.reader().leaf_readers() for t, _ in r.iter_prefix(field, prefix)} == terms
+
+
+def test_segment_values_serve_every_later_searcher(settings):
+    """Lists computed from a segment (grouping columns, record lengths) are kept by segment id, so a
+    new searcher (after every update) reuses them instead of reading them again."""
+    from indexer.search import _column
+    from indexer.store import segment_values
+
+    with open_searcher(settings.index_dir) as first:
+        _column(first, "doc_id")
+        firsts = [segment_values(r, "column:doc_id", None) for r, _ in first.reader().leaf_readers()]
+    with open_searcher(settings.index_dir) as second:
+        seconds = [segment_values(r, "column:doc_id", None) for r, _ in second.reader().leaf_readers()]
+    assert len(firsts) >= 2
+    assert all(a is b for a, b in zip(firsts, seconds))
