@@ -31,9 +31,7 @@ def positions(matcher) -> list[int]:
 
 def decode_positions(value: bytes) -> list[int]:
     """Positions from a posting value of whoosh.formats.Positions (a 4-byte weight, then pickled deltas)."""
-    if not value.endswith(b"."):
-        value += b"."
-    return list(accumulate(loads(value[4:])))
+    return list(_shifted(value, 0))
 
 
 def _shifted(value: bytes, shift: int):

@@ -29,7 +29,6 @@ from math import log
 
 from whoosh import query as wq, scoring as wscoring
 from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
-from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
@@ -175,7 +174,7 @@ def _postings(matcher):
                 matcher._read_values()
                 values.extend(matcher._values)
             matcher._next_block()
-    elif isinstance(matcher, ListMatcher) or hasattr(matcher, "is_active"):
+    else:
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())

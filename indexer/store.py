@@ -169,8 +169,10 @@ def field_length_list(perdoc, fieldname: str) -> list | None:
 # Its id is 16 random characters, new for every segment written (a staged
 # segment moved into the index keeps its id and its content). The index folder
 # cannot be part of the key: a compound segment's reader sees only its own file.
+# Least recently used first: the lists of segments merged away age out, and the
+# few hundred lists a search of a 50,000-page index uses (32 segments) stay.
 _SEGMENT_VALUES: dict[tuple[str, str], list] = {}
-_SEGMENT_VALUES_MAX = 512
+_SEGMENT_VALUES_MAX = 2048
 
 
 def segment_values(reader, name: str, compute) -> list:
@@ -180,12 +182,12 @@ def segment_values(reader, name: str, compute) -> list:
     if segment is None:
         return compute(reader)
     key = (segment().segment_id(), name)
-    values = _SEGMENT_VALUES.get(key)
+    values = _SEGMENT_VALUES.pop(key, None)
     if values is None:
         values = compute(reader)
         if len(_SEGMENT_VALUES) >= _SEGMENT_VALUES_MAX:
             _SEGMENT_VALUES.pop(next(iter(_SEGMENT_VALUES)), None)
-        _SEGMENT_VALUES[key] = values
+    _SEGMENT_VALUES[key] = values       # (re)inserted last: the most recently used
     return values
 
 
