@@ -263,31 +263,33 @@ class _Segment:
         """Words at consecutive positions (slop 1), scored as Whoosh scores a phrase: the sum of its words."""
         if q.slop != 1 or not q.words:
             raise Unsupported("a phrase with slop")
+        known = self.adjacent_known.get((q.fieldname, tuple(q.words)), {})
+        paired = None
+        pair_field = PHRASE_PAIR_FIELDS.get(q.fieldname)
+        if pair_field and len(q.words) > 1:
+            # Only the records holding every consecutive pair can hold the phrase;
+            # for two words, exactly those do. The pairs are read first: they are
+            # rarer than their words, and a segment without them needs no more.
+            for first, second in zip(q.words, q.words[1:]):
+                pair = self._term_postings(pair_field, f"{first} {second}")
+                if pair is None:
+                    return {}
+                paired = set(pair[1]) if paired is None else paired.intersection(pair[1])
+                if not paired:
+                    return {}
         postings = []
         for word in q.words:
             found = self._term_postings(q.fieldname, word)
             if found is None:
                 return {}
             postings.append(found)
-        candidates = set(postings[0][1])
-        for _, ids, _, _ in postings[1:]:
+        candidates = set(postings[0][1]) if paired is None else paired
+        for _, ids, _, _ in postings[1 if paired is None else 0:]:
             candidates.intersection_update(ids)
             if not candidates:
                 return {}
-        known = self.adjacent_known.get((q.fieldname, tuple(q.words)), {})
-        pair_field = PHRASE_PAIR_FIELDS.get(q.fieldname)
-        if pair_field and len(q.words) > 1:
-            # Only the records holding every consecutive pair can hold the phrase;
-            # for two words, exactly those do.
-            for first, second in zip(q.words, q.words[1:]):
-                pair = self._term_postings(pair_field, f"{first} {second}")
-                if pair is None:
-                    return {}
-                candidates.intersection_update(pair[1])
-                if not candidates:
-                    return {}
-            if len(q.words) == 2:
-                known = candidates
+        if paired is not None and len(q.words) == 2:
+            known = candidates
         matched = [d for d in candidates if d in known]
         unknown = candidates.difference(known) if known else candidates
         if unknown:
