@@ -24,6 +24,7 @@ None; the caller then collects with Whoosh as before.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from itertools import accumulate, repeat
 from math import log
 
@@ -34,11 +35,12 @@ from whoosh.reading import TermNotFound
 
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
-from .store import field_length_list, segment_values
+from .store import LazyBlockValues, SplitBlockMatcher, field_length_list, segment_values
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
-KeptPostings = dict[tuple[int, str, bytes], tuple[list[int], list]]
+# The values are a sequence, read block by block as they are indexed (store.LazyBlockValues).
+KeptPostings = dict[tuple[int, str, bytes], tuple[list[int], Sequence]]
 
 
 class Unsupported(Exception):
@@ -148,13 +150,17 @@ def _postings(matcher):
         deleted, matcher = matcher._ids, matcher.child
     ids: list[int] = []
     weights: list[float] = []
-    values: list = []
+    values: list | LazyBlockValues = []
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         fixedsize = matcher._fixedsize
+        split = isinstance(matcher, SplitBlockMatcher)
+        if split:
+            values = matcher.lazy_values()
         while matcher.is_active():
-            # One pickle holds a block's ids (as deltas), weights and values
-            # (positions): decoded here as W3LeafMatcher._read_ids/_weights/_values
-            # do, with the deltas summed in C instead of a Python generator.
+            # A block's ids (as deltas), weights and values (positions) are
+            # decoded here as W3LeafMatcher._read_ids/_weights/_values do, with
+            # the deltas summed in C instead of a Python generator. The values
+            # of a split block (store.SplitBlockCodec) are left unread.
             if matcher._data is None:
                 matcher._read_data()
             block_ids, block_weights, block_values = matcher._data[:3]
@@ -166,7 +172,9 @@ def _postings(matcher):
                 weights.extend(repeat(block_weights, count))
             else:
                 weights.extend(block_weights)
-            if fixedsize is None or fixedsize < 0:
+            if split:
+                values.add_block(matcher)
+            elif fixedsize is None or fixedsize < 0:
                 values.extend(block_values)
             elif fixedsize == 0:
                 values.extend(repeat(None, count))
@@ -184,8 +192,27 @@ def _postings(matcher):
         keep = [i for i, d in enumerate(ids) if d not in deleted]
         ids = [ids[i] for i in keep]
         weights = [weights[i] for i in keep]
-        values = [values[i] for i in keep]
+        values = _Picked(values, keep) if isinstance(values, LazyBlockValues) else [values[i] for i in keep]
     return ids, weights, values
+
+
+class _Picked:
+    """The items INDICES of a sequence, as a sequence, read only when asked for."""
+
+    __slots__ = ("_items", "_indices")
+
+    def __init__(self, items, indices: list[int]):
+        self._items = items
+        self._indices = indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, i: int):
+        return self._items[self._indices[i]]
+
+    def __iter__(self):
+        return (self._items[i] for i in self._indices)
 
 
 class _Segment:
@@ -293,7 +320,8 @@ class _Segment:
         matched = [d for d in candidates if d in known]
         unknown = candidates.difference(known) if known else candidates
         if unknown:
-            values_by_word = [{d: v for d, v in zip(ids, values) if d in unknown}
+            # Indexed, not iterated: only the blocks holding these records are read.
+            values_by_word = [{d: values[i] for i, d in enumerate(ids) if d in unknown}
                               for _, ids, _, values in postings]
             matched += [d for d in unknown if phrase_occurs([by_doc[d] for by_doc in values_by_word])]
         self._check_time()

@@ -36,7 +36,7 @@ from pathlib import Path
 from whoosh.writing import SegmentWriter
 
 from . import analysis, sandbox
-from .store import ArchiveCodec, _fsync_dir, create_index
+from .store import _fsync_dir, create_index, writing_codec
 
 STAGING_PREFIX = ".staging-"
 # Files handed to a worker and not yet added by it: beyond this the updating process waits.
@@ -243,7 +243,7 @@ def _open_segment(staging: str, limitmb: int):
     folder.mkdir()
     # A throw-away index of the same schema: only its new segment is kept.
     ix = create_index(folder)
-    return SegmentWriter(ix, _lk=False, codec=ArchiveCodec(), limitmb=limitmb), folder
+    return SegmentWriter(ix, _lk=False, codec=writing_codec(), limitmb=limitmb), folder
 
 
 def _finish_segment(writer, folder: Path) -> StagedSegment:

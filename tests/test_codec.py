@@ -69,3 +69,106 @@ def test_the_writers_listed_lengths_are_the_per_document_readers(tmp_path):
                     a, b = reader.term_info(field, term), theirs.term_info(field, term)
                     assert (a.min_length(), a.max_length(), a.max_weight()) == \
                            (b.min_length(), b.max_length(), b.max_weight())
+
+
+# --- split blocks (positions apart from ids and weights) ----------------------------------
+
+def _many_records(ix_folder, codec, deleted=()):
+    """An index of 600 file-like records in two segments, long enough for posting lists of several blocks."""
+    import random
+
+    ix_folder.mkdir()
+    ix = create_index(ix_folder)
+    rng = random.Random(5)
+    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲"]
+    for first in (0, 300):
+        w = ix.writer(codec=codec)
+        for n in range(first, first + 300):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 60)))
+            w.add_document(record="text", key=f"file:{n}", path=f"{n}.pdf", body=text, body_zh=text, body_cjk=text)
+        w.commit(merge=False)
+    if deleted:
+        w = ix.writer(codec=codec)
+        for n in deleted:
+            w.delete_by_term("key", f"file:{n}")
+        w.commit(merge=False)
+    return ix
+
+
+def _every_posting(ix, fields=("body", "body_zh", "body_cjk", "record", "key")):
+    """{(field, term): [(docnum, weight, value), ...]} through Whoosh's matcher interface."""
+    out = {}
+    with ix.reader() as reader:
+        for field in fields:
+            for term in reader.field_terms(field):
+                m = reader.postings(field, reader.schema[field].to_bytes(term))
+                postings = out[(field, term)] = []
+                while m.is_active():
+                    postings.append((m.id(), m.weight(), m.value()))
+                    m.next()
+    return out
+
+
+def test_split_blocks_read_back_as_whoosh_blocks(tmp_path):
+    """Every posting (id, weight, positions) of a split-block index is the one Whoosh's W3 codec
+    writes, with deletions, and still after a merge rewrites the blocks."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from indexer.store import SplitBlockCodec, SplitBlockMatcher
+
+    ours = _many_records(tmp_path / "ours", SplitBlockCodec(), deleted=(3, 400))
+    whoosh = _many_records(tmp_path / "whoosh", W3Codec(), deleted=(3, 400))
+    with ours.reader() as reader:
+        segment = reader.leaf_readers()[0][0]
+        assert isinstance(segment.postings("body", b"polici").child, SplitBlockMatcher)   # under the deletions
+    expected = _every_posting(whoosh)
+    assert max(len(p) for p in expected.values()) > 2 * 128        # several blocks
+    assert _every_posting(ours) == expected
+    index_writer(ours).commit(optimize=True)
+    index_writer(whoosh).commit(optimize=True)
+    assert _every_posting(ours) == _every_posting(whoosh)
+
+
+def test_segments_of_the_former_codec_read_beside_split_ones(tmp_path):
+    """An index written before keeps its ArchiveCodec segments; new commits and merges write split
+    blocks; the answers never change."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from indexer.store import SplitBlockCodec
+
+    mixed = _many_records(tmp_path / "mixed", ArchiveCodec())
+    plain = _many_records(tmp_path / "plain", W3Codec())
+    for ix in (mixed, plain):
+        w = index_writer(ix) if ix is mixed else ix.writer(codec=W3Codec())
+        w.add_document(record="text", key="file:new", path="new.pdf", body="regional policy " * 20)
+        w.commit(merge=False)
+    assert {type(seg.codec()) for seg in mixed._segments()} == {ArchiveCodec, SplitBlockCodec}
+    assert _every_posting(mixed) == _every_posting(plain)
+    index_writer(mixed).commit(optimize=True)
+    assert {type(seg.codec()) for seg in mixed._segments()} == {SplitBlockCodec}
+    assert _every_posting(mixed) == _every_posting(plain)
+
+
+def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
+    """indexer.scoring reads a term's ids and weights whole and leaves its positions unread; asking
+    for one posting's positions reads that posting's block alone, and gives Whoosh's value."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from indexer import scoring
+    from indexer.store import LazyBlockValues, SplitBlockCodec
+
+    ours = _many_records(tmp_path / "ours", SplitBlockCodec(), deleted=(3,))
+    whoosh = _many_records(tmp_path / "whoosh", W3Codec(), deleted=(3,))
+    expected = _every_posting(whoosh, fields=("body",))[("body", "polici")]
+    with ours.reader() as reader:
+        segment = reader.leaf_readers()[0][0]
+        ids, weights, values = scoring._postings(segment.postings("body", b"polici"))
+        lazy = values._items            # deletions in the segment: a _Picked over the lazy values
+        assert isinstance(lazy, LazyBlockValues)
+        assert len(lazy._blocks) >= 2 and lazy._decoded == [None] * len(lazy._blocks)
+        first_segment = [(i, w) for i, w, _ in expected if i < segment.doc_count_all()]
+        assert list(zip(ids, weights)) == first_segment
+        last = len(ids) - 1
+        assert values[last] == expected[last][2]
+        assert sum(d is not None for d in lazy._decoded) == 1       # the last block only
+        assert list(values) == [v for i, _, v in expected if i < segment.doc_count_all()]
