@@ -59,36 +59,31 @@ def _t2s_table() -> dict[int, str]:
 
 
 @lru_cache(maxsize=1)
-def _traditional_chars() -> frozenset[str]:
-    return frozenset(map(chr, _t2s_table()))
+def _traditional_runs() -> re.Pattern:
+    """Runs of the Basic Multilingual Plane's characters that fold (those of _t2s_table).
 
-
-@lru_cache(maxsize=1)
-def _bmp_table() -> list[str]:
-    """The folding of every Basic Multilingual Plane character, as a list (5 MB).
-
-    str.translate looks a list up twice as fast as a dict; characters beyond
-    the plane raise IndexError in it, which translate takes as "unchanged".
+    Characters beyond the plane stay out: one of them in a character class
+    makes the regular expression engine test every character against the whole
+    list, 100 times slower.
     """
-    table = [chr(i) for i in range(0x10000)]
-    for code, simplified in _t2s_table().items():
-        if code < 0x10000:
-            table[code] = simplified
-    return table
+    return re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_t2s_table()) if code < 0x10000) + "]+")
 
 
-_BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF]")
+def _fold_run(match: re.Match) -> str:
+    return match.group().translate(_t2s_table())
+
+
+_BEYOND_BMP_RUNS = re.compile("[\U00010000-\U0010FFFF]+")
 
 
 def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
-    # Most text has none: telling so (a set test in C) takes half the time of translating.
-    if _traditional_chars().isdisjoint(text):
+    # Only the runs of traditional characters (and of characters beyond the
+    # plane, rare) are translated: a simplified page with a few of them folds
+    # in about 50 µs, against 200–450 µs to translate it whole.
+    if text.isascii():
         return text
-    folded = text.translate(_bmp_table())
-    if _BEYOND_BMP.search(folded):
-        folded = folded.translate(_t2s_table())
-    return folded
+    return _BEYOND_BMP_RUNS.sub(_fold_run, _traditional_runs().sub(_fold_run, text))
 
 
 # --- jieba, one segmenter per process -------------------------------------
