@@ -151,11 +151,11 @@ def test_segments_of_the_former_codec_read_beside_split_ones(tmp_path):
 
 def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
     """indexer.scoring reads a term's ids and weights whole and leaves its positions unread; asking
-    for one posting's positions reads that posting's block alone, and gives Whoosh's value."""
+    for one posting's positions reads that posting's chunk alone, and gives Whoosh's value."""
     from whoosh.codec.whoosh3 import W3Codec
 
     from indexer import scoring
-    from indexer.store import LazyBlockValues, SplitBlockCodec
+    from indexer.store import VALUE_CHUNK, LazyBlockValues, SplitBlockCodec
 
     ours = _many_records(tmp_path / "ours", SplitBlockCodec(), deleted=(3,))
     whoosh = _many_records(tmp_path / "whoosh", W3Codec(), deleted=(3,))
@@ -165,10 +165,13 @@ def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
         ids, weights, values = scoring._postings(segment.postings("body", b"polici"))
         lazy = values._items            # deletions in the segment: a _Picked over the lazy values
         assert isinstance(lazy, LazyBlockValues)
-        assert len(lazy._blocks) >= 2 and lazy._decoded == [None] * len(lazy._blocks)
-        first_segment = [(i, w) for i, w, _ in expected if i < segment.doc_count_all()]
-        assert list(zip(ids, weights)) == first_segment
+        blocks = lazy._blocks
+        assert len(blocks) >= 2 and all(b._ends is None for b in blocks)      # nothing of the values read
+        here = [(i, w, v) for i, w, v in expected if i < segment.doc_count_all()]
+        assert list(zip(ids, weights)) == [(i, w) for i, w, _ in here]
         last = len(ids) - 1
-        assert values[last] == expected[last][2]
-        assert sum(d is not None for d in lazy._decoded) == 1       # the last block only
-        assert list(values) == [v for i, _, v in expected if i < segment.doc_count_all()]
+        assert values[last] == here[last][2]
+        decoded = [sum(c is not None for c in b._chunks) for b in blocks]
+        assert sum(decoded) == 1 and decoded[-1] == 1                   # one chunk of the last block
+        assert list(values) == [v for _, _, v in here]
+        assert len(blocks[0]._chunks) == 128 // VALUE_CHUNK               # a full block's chunks
