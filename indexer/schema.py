@@ -27,7 +27,8 @@ from . import analysis
 # 5: segments written with store.ArchiveCodec (short posting lists inlined).
 # 6: body text in one "text" record per file, positions paged; pages stored only.
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
-SCHEMA_VERSION = 7
+# 8: body_zh_pairs, the jieba word pairs; segments written with store.SplitBlockCodec.
+SCHEMA_VERSION = 8
 
 
 def index_version() -> str:
@@ -87,8 +88,10 @@ WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):
 # a record holding the pair "a b" holds the phrase "a b", so a two-word phrase is
 # one term there (no position check), and a longer one checks positions only in
-# the records holding all its pairs. Not searched by itself.
-PHRASE_PAIR_FIELDS = {"body": "body_pairs"}
+# the records holding all its pairs. Not searched by itself. Jieba words at
+# consecutive positions are side by side in the text (analysis.JiebaTokenizer),
+# so a record matching a phrase of them holds their characters' bigram phrase too.
+PHRASE_PAIR_FIELDS = {"body": "body_pairs", "body_zh": "body_zh_pairs"}
 
 
 def build_schema() -> Schema:
@@ -119,9 +122,11 @@ def build_schema() -> Schema:
         meta=TEXT(analyzer=en, multitoken_query="phrase"),
         meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
         body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
-        body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
+        body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh, remember=True), multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
-        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),   # no positions: see PHRASE_PAIR_FIELDS
+        # Word pairs, without positions: see PHRASE_PAIR_FIELDS.
+        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),
+        body_zh_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(zh, reuse=True), phrase=False),
         content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

@@ -14,9 +14,9 @@ Scores equal Whoosh's up to the order of floating-point additions
 
 A prefix or wildcard is scored as the OR of the words it stands for (see
 _Segment._multiterm). Two facts of the index spare position checks: a record
-holding a jieba word holds its bigrams side by side, and a record holding an
-English word pair holds that two-word phrase (schema.WORD_FIELD_BIGRAMS,
-PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
+holding a jieba word, or a phrase of them, holds its characters' bigrams side by
+side, and a record holding a word pair (English or jieba) holds that two-word
+phrase (schema.WORD_FIELD_BIGRAMS, PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
 with slop, DisjunctionMax, Every, numeric ranges, ...) makes `matches()` return
 None; the caller then collects with Whoosh as before.
 """
@@ -235,7 +235,7 @@ class _Segment:
         self.leaves: dict[wq.Query, Scores] = {}
         # (bigram field, bigrams) -> records known to hold them side by side:
         # those holding the jieba word they spell (schema.WORD_FIELD_BIGRAMS).
-        self.adjacent_known: dict[tuple[str, tuple[str, ...]], Scores] = {}
+        self.adjacent_known: dict[tuple[str, tuple[str, ...]], Scores | set[int]] = {}
 
     def _check_time(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -328,6 +328,10 @@ class _Segment:
                               for _, ids, _, values in postings]
             matched += [d for d in unknown if phrase_occurs([by_doc[d] for by_doc in values_by_word])]
         self._check_time()
+        bigram_field = WORD_FIELD_BIGRAMS.get(q.fieldname)
+        if bigram_field:
+            # Jieba words side by side: the records hold their characters' bigram phrase too.
+            self.adjacent_known[(bigram_field, _bigrams("".join(q.words)))] = set(matched)
         if not scored:
             return dict.fromkeys(matched, 0.0)
         total = dict.fromkeys(matched, 0.0)
@@ -407,8 +411,7 @@ class _Segment:
             found = self._term(q.fieldname, q.text, q.boost, scored)
             bigram_field = WORD_FIELD_BIGRAMS.get(q.fieldname)
             if bigram_field and isinstance(q.text, str) and len(q.text) > 2:
-                bigrams = tuple(q.text[i:i + 2] for i in range(len(q.text) - 1))
-                self.adjacent_known[(bigram_field, bigrams)] = found
+                self.adjacent_known[(bigram_field, _bigrams(q.text))] = found
             return found
         if kind is AdjacentPhrase or kind is wq.Phrase:
             return self._phrase(q, scored)
@@ -461,6 +464,11 @@ class _Segment:
         if q.boost != 1.0 and scored:
             out = {d: s * q.boost for d, s in out.items()}
         return out
+
+
+def _bigrams(text: str) -> tuple[str, ...]:
+    """The overlapping character bigrams of TEXT, as the bigram field's phrase of it holds them."""
+    return tuple(text[i:i + 2] for i in range(len(text) - 1))
 
 
 def _unite(parts: list[Scores]) -> Scores:

@@ -28,11 +28,19 @@ def test_english_analyzer_folds_case_accents_spelling_and_stems():
     assert tokens(en, "区域政策 cohesion") == tokens(en, "cohesion") == ["cohes"]
 
 
-def test_jieba_tokens_have_sequential_positions_and_true_offsets():
+def test_jieba_tokens_have_sequential_positions_within_a_run_and_true_offsets():
+    """Words side by side have consecutive positions; a position is left free between CJK runs,
+    so that no phrase of words spans punctuation or English."""
     text = "欧盟的凝聚政策, and 區域政策"
     toks = [(t.text, t.pos, t.startchar, t.endchar)
             for t in analysis.chinese_word_analyzer()(text, positions=True, chars=True)]
-    assert [t[1] for t in toks] == list(range(len(toks)))
+    first_run = [t for t in toks if t[3] <= text.index(",")]
+    second_run = toks[len(first_run):]
+    assert first_run and second_run
+    assert [t[1] for t in first_run] == list(range(len(first_run)))
+    assert [t[1] for t in second_run] == list(range(len(first_run) + 1, len(toks) + 1))
+    for (_, pos, _, end), (_, next_pos, next_start, _) in zip(toks, toks[1:]):
+        assert (next_pos == pos + 1) == (next_start == end)
     for word, _, start, end in toks:
         assert analysis.fold(text[start:end]) == word
     assert "区域" in [t[0] for t in toks] or "区域政策" in [t[0] for t in toks]
@@ -182,3 +190,25 @@ def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
     expected = [(f"{a} {b}", pa) for (a, pa), (b, pb) in zip(body, body[1:]) if pb == pa + 1]
     assert pairs == expected
     assert [p for p, _ in pairs] == ["region polici", "polici eu", "china s", "s region", "region polici"]
+
+
+def test_jieba_word_pairs_stay_within_a_run_and_a_page_and_reuse_the_words_just_found():
+    """The Chinese pair field: jieba words side by side on one page; a pair analyzer that reuses
+    the body field's words (the same file text, just analysed) gives the pairs it would find alone."""
+    text = analysis.join_pages({1: "中国与欧盟的区域政策合作，城市发展。EU 城镇化", 2: "区域政策研究"})
+    zh = analysis.chinese_word_analyzer()
+    alone = [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh)(text, positions=True)]
+    body = [(t.text, t.pos, t.startchar, t.endchar)
+            for t in analysis.PagedAnalyzer(zh, remember=True)(text, positions=True, chars=True)]
+    reused = [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh, reuse=True)(text, positions=True)]
+    assert reused == alone
+    by_pos = {pos: (word, start, end) for word, pos, start, end in body}
+    assert alone == [(f"{by_pos[pos][0]} {by_pos[pos + 1][0]}", pos) for pos in sorted(by_pos) if pos + 1 in by_pos]
+    for pair, pos in alone:
+        (_, _, end), (_, start, _) = by_pos[pos], by_pos[pos + 1]
+        assert end == start                                   # side by side in the text
+    words = [w for w, _ in alone]
+    assert "合作 城市" not in words and "城镇化 区域" not in words and not any(w.startswith("城镇化") for w in words)
+    # Another string (even an equal one) is analysed afresh, not taken from the last.
+    other = "".join(list(text))
+    assert [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh, reuse=True)(other, positions=True)] == alone
