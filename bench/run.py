@@ -30,9 +30,8 @@ What each figure measures:
 - web: `python -m webapp` (waitress, one process per core as in production, the
   launcher's default) on a free loopback port, --web-clients
   threads sending searches (GET /search?q=..., the results page) for
-  --web-seconds, each over one kept-open HTTP/1.1 connection (as a browser);
-  searches/s counts answered requests, errors are non-200 answers and failed
-  connections;
+  --web-seconds; searches/s counts answered requests, errors are non-200
+  answers and failed connections;
 - build_peak_rss_mb: the largest sum of RSS over the build process and its
   workers (sampled every 0.2 s); server_rss_mb: the largest RSS of one server
   worker process after the load (the target is per process), server_rss_mb_sum
@@ -45,7 +44,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
-import http.client
 import json
 import multiprocessing
 import os
@@ -428,46 +426,33 @@ def web_load(config: Path, queries, clients: int, seconds: float) -> dict:
         for items in queries.values():
             for text, filt in items:
                 params = [("q", text)] + [(k, v) for k, values in filt.items() for v in values]
-                urls.append("/search?" + urllib.parse.urlencode(params))
+                urls.append(base + "/search?" + urllib.parse.urlencode(params))
         latencies: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
         stop_at = time.monotonic() + seconds
 
         def client(n: int) -> None:
-            # One HTTP/1.1 connection per client, kept open as a browser keeps
-            # it, reopened after a failure. (urllib opened one per request: a
-            # third of the machine's CPU went into the load generator itself.)
             i = n
-            conn = None
             while time.monotonic() < stop_at:
                 url = urls[i % len(urls)]
                 i += clients
                 t0 = time.perf_counter()
                 try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                    conn.request("GET", url)
-                    r = conn.getresponse()
-                    r.read()
-                    ok = r.status == 200
-                    why = "" if ok else f"HTTP {r.status}"
-                    if r.will_close:
-                        conn.close()
-                        conn = None
+                    with urllib.request.urlopen(url, timeout=30) as r:
+                        r.read()
+                        ok = r.status == 200
+                        why = "" if ok else f"HTTP {r.status}"
+                except urllib.error.HTTPError as exc:
+                    ok, why = False, f"HTTP {exc.code}"
                 except Exception as exc:  # noqa: BLE001 - every failure counts as an error
                     ok, why = False, type(exc).__name__
-                    if conn is not None:
-                        conn.close()
-                        conn = None
                 elapsed = (time.perf_counter() - t0) * 1000
                 with lock:
                     if ok:
                         latencies.append(elapsed)
                     else:
                         errors.append(why)
-            if conn is not None:
-                conn.close()
 
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as ex:
