@@ -558,10 +558,6 @@ class _DeadlineCollector(collectors.WrappingCollector):
         return self.child.collect(sub_docnum)
 
 
-# Columns read for every hit when grouping files by document.
-_GROUP_COLUMNS = ("record", "doc_id", "path", "lang")
-
-
 def _column(searcher, name: str) -> list:
     """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment.
 
@@ -573,9 +569,13 @@ def _column(searcher, name: str) -> list:
     if values is None:
         values = []
         for reader, _offset in searcher.reader().leaf_readers():
-            values.extend(segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name))))
+            values.extend(_segment_column(reader, name))
         cache[name] = values
     return values
+
+
+def _segment_column(reader, name: str) -> list:
+    return segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name)))
 
 
 def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query | None:
@@ -598,26 +598,47 @@ def _run(searcher, q, filters: Filters, settings: Settings, own_q: wq.Query | No
     own_docs = _documents_of(searcher, own[0]) if own else None
     if not found:
         return groups, own_docs
-    records, doc_ids, paths, langs = (_column(searcher, name) for name in _GROUP_COLUMNS)
+    hits = _hit_column(searcher)
     for score, docnum in found:
-        record = records[docnum]
-        if record not in SEARCHED_RECORDS:
+        hit = hits[docnum]
+        if hit is None:
             continue
-        doc_id = doc_ids[docnum]
+        doc_id, is_doc, path, lang = hit
         g = groups.get(doc_id)
         if g is None:
             g = groups[doc_id] = {"doc": 0.0, "files": []}
-        if record == RECORD_DOC:
+        if is_doc:
             g["doc"] = score
         else:
-            g["files"].append(_FileMatch(paths[docnum], score, docnum, langs[docnum]))
+            g["files"].append(_FileMatch(path, score, docnum, lang))
     return groups, own_docs
 
 
 def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
     """The documents with a doc or text record in FOUND."""
-    records, doc_ids = _column(searcher, "record"), _column(searcher, "doc_id")
-    return {doc_ids[docnum] for _, docnum in found if records[docnum] in SEARCHED_RECORDS}
+    hits = _hit_column(searcher)
+    return {hit[0] for _, docnum in found if (hit := hits[docnum]) is not None}
+
+
+def _hit_column(searcher) -> list:
+    """Per record, what grouping needs of it: (doc_id, is a doc record, path, lang) for the records
+    a query matches (SEARCHED_RECORDS), None for the others; cached per searcher and per segment.
+
+    One list lookup a hit instead of four (a common word matches thousands of records).
+    """
+    cache = searcher.__dict__.get("_archive_hits")
+    if cache is None:
+        cache = []
+        for reader, _offset in searcher.reader().leaf_readers():
+            cache.extend(segment_values(reader, "hits", _segment_hits))
+        searcher._archive_hits = cache
+    return cache
+
+
+def _segment_hits(reader) -> list:
+    columns = [_segment_column(reader, name) for name in ("record", "doc_id", "path", "lang")]
+    return [(doc_id, record == RECORD_DOC, path, lang) if record in SEARCHED_RECORDS else None
+            for record, doc_id, path, lang in zip(*columns)]
 
 
 def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters, settings: Settings,
