@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh.query import Phrase, Term
 
 from indexer.schema import RECORD_PAGE
-from indexer.store import ArchiveCodec, create_index, index_writer
+from indexer.store import ArchiveCodec, SplitBlockCodec, create_index, index_writer
 
 PAGES = [
     "Regional policy cooperation between the EU and China, 区域政策合作。",
@@ -175,3 +175,41 @@ def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
         assert sum(decoded) == 1 and decoded[-1] == 1                   # one chunk of the last block
         assert list(values) == [v for _, _, v in here]
         assert len(blocks[0]._chunks) == 128 // VALUE_CHUNK               # a full block's chunks
+
+
+class WhooshFieldWriterCodec(SplitBlockCodec):
+    """SplitBlockCodec with Whoosh's own field writer (at module level: segments pickle their codec)."""
+
+    def field_writer(self, storage, segment):
+        from whoosh.codec.whoosh3 import W3FieldWriter
+
+        return W3FieldWriter(self, storage, segment)
+
+
+def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path):
+    """store._ArchiveFieldWriter writes terms of a few postings itself (and longer ones through
+    Whoosh): its term table and postings files are the bytes Whoosh's own field writer writes."""
+    import random
+
+    from indexer import analysis
+
+    rng = random.Random(11)
+    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
+    files = [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
+                                              for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
+             for _ in range(200)]
+
+    def write(folder, codec):
+        folder.mkdir()
+        ix = create_index(folder)
+        w = ix.writer(codec=codec, compound=False)        # the segment's files apart, to compare
+        for n, text in enumerate(files):
+            w.add_document(record="text", key=f"file:{n}", path=f"{n}.pdf", lang="en", body=text, body_pairs=text,
+                           body_zh=text, body_zh_pairs=text, body_cjk=text, title=f"Seminar {n % 7}")
+        w.commit(merge=False)
+        return {p.suffix: p.read_bytes() for p in folder.iterdir() if p.suffix in (".trm", ".pst")}
+
+    ours = write(tmp_path / "ours", SplitBlockCodec())
+    theirs = write(tmp_path / "whoosh", WhooshFieldWriterCodec())
+    assert set(ours) == {".trm", ".pst"}
+    assert ours == theirs
