@@ -323,29 +323,16 @@ def page_of(position: int) -> int:
     return (position >> PAGE_SHIFT) + 1
 
 
-# The (text, position) tokens of the last file text a remembering PagedAnalyzer
-# analysed, per thread: the word-pair field of the same text reads them instead
-# of segmenting the text again (Whoosh indexes a record's fields in name order,
-# body_zh before body_zh_pairs).
-_remembered = threading.local()
-
-
 class PagedAnalyzer(Analyzer):
     """Runs an analyzer on each page of a join_pages() string, giving positions their page.
 
     A string without PAGE_BREAK (a query, a title) is analysed as it is.
     Filters such as the stop filter renumber positions, so the page offset is
     added to each page's tokens after the whole inner analyzer has run.
-    REMEMBER keeps the tokens of the last paged string for a WordPairAnalyzer
-    with the same inner analyzer.
     """
 
-    remember = False        # (a class default: analyzers pickled into older indexes lack it)
-
-    def __init__(self, inner, remember: bool = False):
+    def __init__(self, inner):
         self.inner = inner
-        if remember:
-            self.remember = True
 
     def __repr__(self):
         return f"PagedAnalyzer({self.inner!r})"
@@ -354,69 +341,57 @@ class PagedAnalyzer(Analyzer):
         if PAGE_BREAK not in value:
             yield from self.inner(value, positions=positions, start_char=start_char, **kwargs)
             return
-        kept = [] if self.remember and positions else None
         offset = start_char
         for index, page in enumerate(value.split(PAGE_BREAK)):
             base = index << PAGE_SHIFT
             for t in self.inner(page, positions=positions, start_char=offset, **kwargs):
                 if positions:
                     t.pos += base
-                    if kept is not None:
-                        kept.append((t.text, t.pos))
                 yield t
             offset += len(page) + 1
-        if kept is not None:
-            _remembered.last = (value, kept)
 
     @property
     def is_morph(self):
         return self.inner.has_morph()
 
+    def has_morph(self):
+        return self.inner.has_morph()
+
+    def clean(self):
+        self.inner.clean()
+
 
 class WordPairAnalyzer(Analyzer):
-    """Each word joined with the next ("region polici", "国际 合作"), page by page, for phrase search.
+    """Each English word joined with the next ("region polici"), page by page, for phrase search.
 
     A two-word phrase is then one term of the pair field instead of a check of
     both words' positions in every record holding both (indexer.scoring). The
-    pairs are those of INNER's tokens at consecutive positions (after stop
-    words are removed and the positions renumbered), which is exactly what a
-    Whoosh phrase of the two words matches; a pair never spans two pages.
-    INNER is english_analyzer() unless given; with REUSE, the tokens a
-    remembering PagedAnalyzer just found in the same text are taken.
+    pairs are those of english_analyzer's tokens at consecutive positions
+    (after stop words are removed and the positions renumbered), which is
+    exactly what a Whoosh phrase of the two words matches; a pair never spans
+    two pages.
     """
 
-    reuse = False
-
-    def __init__(self, inner=None, reuse: bool = False):
-        self.inner = inner if inner is not None else english_analyzer()
-        if reuse:
-            self.reuse = True
+    def __init__(self):
+        self.inner = english_analyzer()
 
     def __repr__(self):
-        return f"WordPairAnalyzer({self.inner!r})"
-
-    def _words(self, value, mode):
-        """(text, position) of INNER's tokens, page by page, positions as PagedAnalyzer gives them."""
-        remembered = getattr(_remembered, "last", None) if self.reuse else None
-        if remembered is not None and remembered[0] is value:
-            return remembered[1]
-        return [(t.text, (index << PAGE_SHIFT) + t.pos)
-                for index, page in enumerate(value.split(PAGE_BREAK))
-                for t in self.inner(page, positions=True, mode=mode)]
+        return "WordPairAnalyzer()"
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode)
-        previous, previous_pos = None, -2
-        for text, pos in self._words(value, mode):
-            if pos == previous_pos + 1:
-                token.text = f"{previous} {text}"
-                token.boost = 1.0
-                token.stopped = False
-                if positions:
-                    token.pos = previous_pos
-                yield token
-            previous, previous_pos = text, pos
+        for index, page in enumerate(value.split(PAGE_BREAK)):
+            previous, previous_pos = None, -2
+            for t in self.inner(page, positions=True, mode=mode):
+                if t.pos == previous_pos + 1:
+                    token.text = f"{previous} {t.text}"
+                    token.boost = 1.0
+                    token.stopped = False
+                    if positions:
+                        token.pos = (index << PAGE_SHIFT) + previous_pos
+                    yield token
+                previous, previous_pos = t.text, t.pos
 
 
 def english_terms(text: str) -> list[str]:

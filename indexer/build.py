@@ -256,7 +256,6 @@ def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[Pag
         body_pairs=text,
         # Chinese analysis is skipped for files with no CJK at all (most English files).
         body_zh=text if has_cjk else "",
-        body_zh_pairs=text if has_cjk else "",    # the same object: its words are reused (analysis.WordPairAnalyzer)
         body_cjk=text if has_cjk else "",
     )
 

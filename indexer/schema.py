@@ -27,7 +27,7 @@ from . import analysis
 # 5: segments written with store.ArchiveCodec (short posting lists inlined).
 # 6: body text in one "text" record per file, positions paged; pages stored only.
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
-# 8: body_zh_pairs, the jieba word pairs; segments written with store.SplitBlockCodec.
+# 8: segments written with store.SplitBlockCodec; jieba positions leave a gap between CJK runs.
 SCHEMA_VERSION = 8
 
 
@@ -82,16 +82,17 @@ CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
 BODY_FIELDS = ("body", "body_zh", "body_cjk")
 # A jieba-word field and the bigram field analysed from the same text
 # (build.text_fields): a jieba word is a run of characters inside one CJK run,
-# so a record holding the word holds its bigrams at consecutive positions.
-# indexer.scoring skips the position check of such records.
+# so a record holding the word holds its bigrams at consecutive positions; and
+# jieba words at consecutive positions are side by side in the text
+# (analysis.JiebaTokenizer), so a record matching a phrase of them holds the
+# bigram phrase of their characters. indexer.scoring skips the position check
+# of such records.
 WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):
 # a record holding the pair "a b" holds the phrase "a b", so a two-word phrase is
 # one term there (no position check), and a longer one checks positions only in
-# the records holding all its pairs. Not searched by itself. Jieba words at
-# consecutive positions are side by side in the text (analysis.JiebaTokenizer),
-# so a record matching a phrase of them holds their characters' bigram phrase too.
-PHRASE_PAIR_FIELDS = {"body": "body_pairs", "body_zh": "body_zh_pairs"}
+# the records holding all its pairs. Not searched by itself.
+PHRASE_PAIR_FIELDS = {"body": "body_pairs"}
 
 
 def build_schema() -> Schema:
@@ -122,11 +123,9 @@ def build_schema() -> Schema:
         meta=TEXT(analyzer=en, multitoken_query="phrase"),
         meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
         body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
-        body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh, remember=True), multitoken_query="phrase"),
+        body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
-        # Word pairs, without positions: see PHRASE_PAIR_FIELDS.
-        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),
-        body_zh_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(zh, reuse=True), phrase=False),
+        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),   # no positions: see PHRASE_PAIR_FIELDS
         content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

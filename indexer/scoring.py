@@ -15,8 +15,8 @@ Scores equal Whoosh's up to the order of floating-point additions
 A prefix or wildcard is scored as the OR of the words it stands for (see
 _Segment._multiterm). Two facts of the index spare position checks: a record
 holding a jieba word, or a phrase of them, holds its characters' bigrams side by
-side, and a record holding a word pair (English or jieba) holds that two-word
-phrase (schema.WORD_FIELD_BIGRAMS, PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
+side, and a record holding an English word pair holds that two-word phrase
+(schema.WORD_FIELD_BIGRAMS, PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
 with slop, DisjunctionMax, Every, numeric ranges, ...) makes `matches()` return
 None; the caller then collects with Whoosh as before.
 """
@@ -234,7 +234,8 @@ class _Segment:
         # (scored or not) is not read twice.
         self.leaves: dict[wq.Query, Scores] = {}
         # (bigram field, bigrams) -> records known to hold them side by side:
-        # those holding the jieba word they spell (schema.WORD_FIELD_BIGRAMS).
+        # those holding the jieba word, or phrase of words, they spell
+        # (schema.WORD_FIELD_BIGRAMS).
         self.adjacent_known: dict[tuple[str, tuple[str, ...]], Scores | set[int]] = {}
 
     def _check_time(self):

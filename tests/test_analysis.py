@@ -191,24 +191,3 @@ def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
     assert pairs == expected
     assert [p for p, _ in pairs] == ["region polici", "polici eu", "china s", "s region", "region polici"]
 
-
-def test_jieba_word_pairs_stay_within_a_run_and_a_page_and_reuse_the_words_just_found():
-    """The Chinese pair field: jieba words side by side on one page; a pair analyzer that reuses
-    the body field's words (the same file text, just analysed) gives the pairs it would find alone."""
-    text = analysis.join_pages({1: "中国与欧盟的区域政策合作，城市发展。EU 城镇化", 2: "区域政策研究"})
-    zh = analysis.chinese_word_analyzer()
-    alone = [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh)(text, positions=True)]
-    body = [(t.text, t.pos, t.startchar, t.endchar)
-            for t in analysis.PagedAnalyzer(zh, remember=True)(text, positions=True, chars=True)]
-    reused = [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh, reuse=True)(text, positions=True)]
-    assert reused == alone
-    by_pos = {pos: (word, start, end) for word, pos, start, end in body}
-    assert alone == [(f"{by_pos[pos][0]} {by_pos[pos + 1][0]}", pos) for pos in sorted(by_pos) if pos + 1 in by_pos]
-    for pair, pos in alone:
-        (_, _, end), (_, start, _) = by_pos[pos], by_pos[pos + 1]
-        assert end == start                                   # side by side in the text
-    words = [w for w, _ in alone]
-    assert "合作 城市" not in words and "城镇化 区域" not in words and not any(w.startswith("城镇化") for w in words)
-    # Another string (even an equal one) is analysed afresh, not taken from the last.
-    other = "".join(list(text))
-    assert [(t.text, t.pos) for t in analysis.WordPairAnalyzer(zh, reuse=True)(other, positions=True)] == alone

@@ -29,7 +29,7 @@ QUERIES = [
     # English phrases go through the word-pair field (schema.PHRASE_PAIR_FIELDS).
     '"regional cooperation"', '"cohesion policy"', '"the EU and China"', '"regional policy cooperation"',
     '"urban development" China', '"policy regional"', '"EU-China regional policy dialogue"',
-    # Chinese phrases of several jieba words: the pair field, and the bigram phrase they imply.
+    # Chinese phrases of several jieba words, and the bigram phrase they imply.
     '"城市发展"', '"国家发展和改革委员会"', '"区域政策研究"', '"城市 发展"',
 ]
 
@@ -195,35 +195,35 @@ def test_a_jieba_word_implies_its_bigrams_side_by_side(settings):
                 assert holding <= phrase, word
 
 
-def test_a_jieba_word_pair_is_its_phrase_and_implies_its_bigrams(settings):
-    """The facts scoring relies on for Chinese phrases (schema.PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS),
-    checked by Whoosh for pairs across the index: the records holding a jieba word pair are those
-    matching the phrase of its two words, and they hold the bigram phrase of its characters; phrases
-    of two and three words score as Whoosh scores them."""
+def test_a_phrase_of_jieba_words_implies_its_bigram_phrase(settings):
+    """The fact scoring relies on for Chinese phrases (schema.WORD_FIELD_BIGRAMS), checked by Whoosh
+    for phrases of two and three words side by side in the project's archive: the records matching
+    a phrase of jieba words hold the bigram phrase of its characters; phrases of words, alone and
+    with their bigram phrase, score as Whoosh scores them."""
     from whoosh import query as wq
 
+    from indexer import analysis
+    from indexer.search import RECORD_PAGE
+
+    phrases = set()
     with open_searcher(settings.index_dir) as searcher:
-        pairs = list(searcher.reader().field_terms("body_zh_pairs"))
-        assert len(pairs) > 100
-        chosen = pairs[:: max(1, len(pairs) // 150)]
-        for pair in chosen:
-            a, b = pair.split(" ")
-            holding = {d for _, d in whoosh_matches(searcher, wq.Term("body_zh_pairs", pair))}
-            theirs = whoosh_matches(searcher, wq.Phrase("body_zh", [a, b]))
-            assert holding == {d for _, d in theirs}, pair
-            assert_same(scoring.matches(searcher, wq.Phrase("body_zh", [a, b])), theirs)
-            bigrams = scoring._bigrams(a + b)
+        for fields in searcher.documents(record=RECORD_PAGE):
+            words = [(t.text, t.pos) for t in analysis.chinese_word_analyzer()(fields.get("content", ""),
+                                                                              positions=True)]
+            for size in (2, 3):
+                for i in range(0, len(words) - size + 1, 7):
+                    run = words[i:i + size]
+                    if run[-1][1] - run[0][1] == size - 1:          # consecutive positions
+                        phrases.add(tuple(w for w, _ in run))
+        assert len(phrases) > 100
+        for words in sorted(phrases)[::3]:
+            phrase = wq.Phrase("body_zh", list(words))
+            theirs = whoosh_matches(searcher, phrase)
+            assert theirs, words
+            bigrams = scoring._bigrams("".join(words))
             spelled = wq.Phrase("body_cjk", list(bigrams)) if len(bigrams) > 1 else wq.Term("body_cjk", bigrams[0])
-            assert holding <= {d for _, d in whoosh_matches(searcher, spelled)}, pair
-        starting = {}
-        for pair in pairs:
-            a, b = pair.split(" ")
-            starting.setdefault(a, []).append(b)
-        triples = [(a, b, c) for pair in chosen for a, b in [pair.split(" ")] for c in starting.get(b, [])[:2]]
-        assert len(triples) > 20
-        for words in triples:
-            for q in (wq.Phrase("body_zh", list(words)),
-                      wq.Or([wq.Phrase("body_zh", list(words)), wq.Phrase("body_cjk", list(scoring._bigrams("".join(words))))])):
+            assert {d for _, d in theirs} <= {d for _, d in whoosh_matches(searcher, spelled)}, words
+            for q in (phrase, wq.Or([phrase, spelled])):
                 assert_same(scoring.matches(searcher, q), whoosh_matches(searcher, q))
 
 
