@@ -98,12 +98,12 @@ def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query
     return out
 
 
-def _field_lengths(reader, fieldname: str) -> list:
+def _field_lengths(reader, fieldname: str) -> tuple:
     """Each record's length of FIELDNAME in this segment (as Whoosh's doc_field_length gives it)."""
     perdoc = getattr(reader, "_perdoc", None)
     if getattr(reader, "segment", None) is None or not isinstance(perdoc, W3PerDocReader):
         raise Unsupported("not a W3 segment reader")
-    return segment_values(reader, f"length:{fieldname}", lambda _: field_length_list(perdoc, fieldname) or [])
+    return segment_values(reader, f"length:{fieldname}", lambda _: field_length_list(perdoc, fieldname) or ())
 
 
 def _average_length(searcher, fieldname: str) -> float:

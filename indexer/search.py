@@ -14,6 +14,7 @@ import time
 import tomllib
 import unicodedata
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -558,7 +559,7 @@ class _DeadlineCollector(collectors.WrappingCollector):
         return self.child.collect(sub_docnum)
 
 
-def _column(searcher, name: str) -> list:
+def _column(searcher, name: str) -> tuple:
     """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment.
 
     Whoosh's own column readers cost about 10 µs a value through their layers;
@@ -567,14 +568,13 @@ def _column(searcher, name: str) -> list:
     cache = searcher.__dict__.setdefault("_archive_columns", {})
     values = cache.get(name)
     if values is None:
-        values = []
-        for reader, _offset in searcher.reader().leaf_readers():
-            values.extend(_segment_column(reader, name))
-        cache[name] = values
+        # A tuple, untracked by the garbage collector (see store.segment_values).
+        values = cache[name] = tuple(chain.from_iterable(
+            _segment_column(reader, name) for reader, _offset in searcher.reader().leaf_readers()))
     return values
 
 
-def _segment_column(reader, name: str) -> list:
+def _segment_column(reader, name: str) -> tuple:
     return segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name)))
 
 
@@ -620,7 +620,7 @@ def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
     return {hit[0] for _, docnum in found if (hit := hits[docnum]) is not None}
 
 
-def _hit_column(searcher) -> list:
+def _hit_column(searcher) -> tuple:
     """Per record, what grouping needs of it: (doc_id, is a doc record, path, lang) for the records
     a query matches (SEARCHED_RECORDS), None for the others; cached per searcher and per segment.
 
@@ -628,10 +628,8 @@ def _hit_column(searcher) -> list:
     """
     cache = searcher.__dict__.get("_archive_hits")
     if cache is None:
-        cache = []
-        for reader, _offset in searcher.reader().leaf_readers():
-            cache.extend(segment_values(reader, "hits", _segment_hits))
-        searcher._archive_hits = cache
+        cache = searcher._archive_hits = tuple(chain.from_iterable(
+            segment_values(reader, "hits", _segment_hits) for reader, _offset in searcher.reader().leaf_readers()))
     return cache
 
 

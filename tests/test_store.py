@@ -172,6 +172,34 @@ def test_the_reader_pool_sees_each_committed_update(settings, pdf):
         pool.close()
 
 
+def test_the_first_searcher_of_a_process_freezes_what_is_alive_once(settings, pdf):
+    """store._freeze_long_lived: a process's first searcher leaves the objects alive so far out of the
+    garbage collector's full collections; later searchers (after an update) do not freeze again."""
+    pdf("a.pdf", ["Cohesion in Tianjin."])
+    update(settings)
+    code = f"""
+import gc
+from indexer.store import IndexReaderPool
+before = gc.get_freeze_count()
+pool = IndexReaderPool({str(settings.index_dir)!r})
+pool.searcher()
+frozen = gc.get_freeze_count()
+later_objects = [[n] for n in range(5000)]
+pool.close()
+pool.searcher()
+collected_still = any(obj is later_objects[0] for obj in gc.get_objects())
+print(before, frozen, gc.get_freeze_count(), int(collected_still))
+"""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, frozen, later, collected_still = map(int, out.stdout.split())
+    assert before == 0 and frozen > 5000
+    # Not frozen again: the objects made since are still the collector's (the first searcher's
+    # frozen objects went when it was closed).
+    assert collected_still == 1 and later <= frozen
+
+
 def test_the_reader_pool_never_shows_replaced_or_deleted_records(settings, pdf):
     # Each update replaces records (delete + add) and Whoosh merges segments
     # now and then: a refreshed searcher must hold exactly what a fresh one holds.
