@@ -80,7 +80,7 @@ def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
     # Only the runs of traditional characters (and of characters beyond the
     # plane, rare) are translated: a simplified page with a few of them folds
-    # in about 50 µs, against 200–450 µs to translate it whole.
+    # in tens of µs, against 200–450 µs to translate it whole.
     if text.isascii():
         return text
     return _BEYOND_BMP_RUNS.sub(_fold_run, _traditional_runs().sub(_fold_run, text))

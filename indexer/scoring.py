@@ -16,9 +16,9 @@ A prefix or wildcard is scored as the OR of the words it stands for (see
 _Segment._multiterm). Two facts of the index spare position checks: a record
 holding a jieba word, or a phrase of them, holds its characters' bigrams side by
 side, and a record holding an English word pair holds that two-word phrase
-(schema.WORD_FIELD_BIGRAMS, PHRASE_PAIR_FIELDS). A query holding a kind of node not handled here (phrases
-with slop, DisjunctionMax, Every, numeric ranges, ...) makes `matches()` return
-None; the caller then collects with Whoosh as before.
+(schema.WORD_FIELD_BIGRAMS, PHRASE_PAIR_FIELDS). A query holding a kind of node
+not handled here (phrases with slop, DisjunctionMax, Every, numeric ranges, ...)
+makes `matches()` return None; the caller then collects with Whoosh as before.
 """
 
 from __future__ import annotations

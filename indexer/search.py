@@ -14,9 +14,9 @@ import time
 import tomllib
 import unicodedata
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -624,7 +624,7 @@ def _hit_column(searcher) -> tuple:
     """Per record, what grouping needs of it: (doc_id, is a doc record, path, lang) for the records
     a query matches (SEARCHED_RECORDS), None for the others; cached per searcher and per segment.
 
-    One list lookup a hit instead of four (a common word matches thousands of records).
+    One lookup a hit instead of four (a common word matches thousands of records).
     """
     cache = searcher.__dict__.get("_archive_hits")
     if cache is None:

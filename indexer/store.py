@@ -35,6 +35,7 @@ from pathlib import Path
 from pickle import dumps, loads
 
 from whoosh import index as whoosh_index
+from whoosh.codec.base import OutOfOrderError
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     WHOOSH3_HEADER_MAGIC,
@@ -44,7 +45,6 @@ from whoosh.codec.whoosh3 import (
     W3PerDocReader,
     W3PostingsWriter,
 )
-from whoosh.codec.base import OutOfOrderError
 from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
