@@ -390,7 +390,7 @@ class _SplitBlockPostingsWriter(_InliningPostingsWriter):
 class _BlockValues:
     """The values of one split block; its chunk table and each chunk are read on first access."""
 
-    __slots__ = ("_postfile", "_start", "_end", "_compression", "_count", "_ends", "_chunks")
+    __slots__ = ("_postfile", "_start", "_end", "_compression", "_count", "_ends", "_chunks_start", "_chunks")
 
     def __init__(self, postfile, start: int, end: int, compression: int, count: int):
         self._postfile = postfile
@@ -398,13 +398,14 @@ class _BlockValues:
         self._compression = compression
         self._count = count
         self._ends: tuple | None = None
+        self._chunks_start = 0
         self._chunks: list = []
 
     def _read_table(self) -> tuple:
         postfile, start = self._postfile, self._start
         (n,) = _UINT.unpack(postfile.get(start, _UINT.size))
         self._ends = struct.unpack(f"<{n}I", postfile.get(start + _UINT.size, n * _UINT.size))
-        self._start = start + (n + 1) * _UINT.size       # the first chunk
+        self._chunks_start = start + (n + 1) * _UINT.size
         self._chunks = [None] * n
         return self._ends
 
@@ -413,7 +414,7 @@ class _BlockValues:
         if chunk is None:
             ends = self._ends
             begin = ends[k - 1] if k else 0
-            data = self._postfile.get(self._start + begin, ends[k] - begin)
+            data = self._postfile.get(self._chunks_start + begin, ends[k] - begin)
             chunk = self._chunks[k] = loads(zlib.decompress(data) if self._compression else data)
         return chunk
 
