@@ -218,9 +218,11 @@ def doc_fields(entry: CatalogueEntry, added_at: str) -> dict:
         date=entry.date,
         programme=entry.programme,
         title=entry.title,
+        title_pairs=entry.title,
         title_zh=entry.title_zh,
         title_cjk=" ".join(filter(None, [entry.title_zh, entry.title])),
         meta=meta,
+        meta_pairs=meta,
         meta_cjk=meta if analysis.HAS_CJK.search(meta) else "",
         data=json.dumps(data, ensure_ascii=False),
     ))

@@ -28,7 +28,8 @@ from . import analysis
 # 6: body text in one "text" record per file, positions paged; pages stored only.
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
 # 8: segments written with store.SplitBlockCodec; jieba positions leave a gap between CJK runs.
-SCHEMA_VERSION = 8
+# 9: title_pairs and meta_pairs, the word pairs of the English title and metadata.
+SCHEMA_VERSION = 9
 
 
 def index_version() -> str:
@@ -91,8 +92,10 @@ WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):
 # a record holding the pair "a b" holds the phrase "a b", so a two-word phrase is
 # one term there (no position check), and a longer one checks positions only in
-# the records holding all its pairs. Not searched by itself.
-PHRASE_PAIR_FIELDS = {"body": "body_pairs"}
+# the records holding all its pairs. Not searched by itself. Titles and metadata
+# have them too: a programme's name ("International Urban Cooperation") is in
+# the metadata of a third of the documents, each a position check without them.
+PHRASE_PAIR_FIELDS = {"body": "body_pairs", "title": "title_pairs", "meta": "meta_pairs"}
 
 
 def build_schema() -> Schema:
@@ -125,7 +128,10 @@ def build_schema() -> Schema:
         body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
         body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
-        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),   # no positions: see PHRASE_PAIR_FIELDS
+        # Word pairs, without positions: see PHRASE_PAIR_FIELDS.
+        body_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),
+        title_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),
+        meta_pairs=TEXT(analyzer=analysis.WordPairAnalyzer(), phrase=False),
         content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

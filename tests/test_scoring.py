@@ -29,6 +29,9 @@ QUERIES = [
     # English phrases go through the word-pair field (schema.PHRASE_PAIR_FIELDS).
     '"regional cooperation"', '"cohesion policy"', '"the EU and China"', '"regional policy cooperation"',
     '"urban development" China', '"policy regional"', '"EU-China regional policy dialogue"',
+    # ... and in titles and metadata (a programme's name, a place, a kind).
+    '"International Urban Cooperation"', '"urban cooperation"', '"joint statement"', '"high level"',
+    'title:"regional policy"', 'meta:"urban cooperation programme"',
     # Chinese phrases of several jieba words, and the bigram phrase they imply.
     '"城市发展"', '"国家发展和改革委员会"', '"区域政策研究"', '"城市 发展"',
 ]
