@@ -297,7 +297,8 @@ class _Segment:
         known = self.adjacent_known.get((q.fieldname, tuple(q.words)), {})
         paired = None
         pair_field = PHRASE_PAIR_FIELDS.get(q.fieldname)
-        if pair_field and len(q.words) > 1:
+        # (An index of an older schema, until its rebuild, may lack the pair field.)
+        if pair_field and pair_field in self.schema and len(q.words) > 1:
             # Only the records holding every consecutive pair can hold the phrase;
             # for two words, exactly those do. The pairs are read first: they are
             # rarer than their words, and a segment without them needs no more.

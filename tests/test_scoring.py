@@ -276,3 +276,27 @@ def test_segment_values_serve_every_later_searcher(settings):
         seconds = [segment_values(r, "column:doc_id", None) for r, _ in second.reader().leaf_readers()]
     assert len(firsts) >= 2
     assert all(a is b for a, b in zip(firsts, seconds))
+
+
+def test_an_index_without_the_pair_fields_still_matches_its_phrases(tmp_path):
+    """An index written before a pair field existed (served until its rebuild) checks positions."""
+    from whoosh import index as whoosh_index
+    from whoosh.query import Phrase
+
+    from indexer.schema import PHRASE_PAIR_FIELDS, build_schema
+
+    schema = build_schema()
+    for pair_field in PHRASE_PAIR_FIELDS.values():
+        schema.remove(pair_field)
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with ix.writer() as w:
+        w.add_document(record="doc", key="doc:a", doc_id="a", title="Regional policy in practice",
+                       meta="International Urban Cooperation study", body="The regional policy of cities.")
+        w.add_document(record="doc", key="doc:b", doc_id="b", title="Policy, regional view",
+                       meta="Urban study of international cooperation", body="Policy for the regional level.")
+    with ix.searcher() as searcher:
+        for field, words in (("title", ["region", "polici"]), ("meta", ["urban", "cooper"]),
+                             ("body", ["region", "polici"])):
+            found = scoring.matches(searcher, Phrase(field, words))
+            assert [searcher.stored_fields(d)["doc_id"] for _, d in found] == ["a"], field
+    ix.close()
