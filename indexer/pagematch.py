@@ -25,6 +25,7 @@ from .analysis import page_of
 from .phrases import decode_positions, phrase_starts
 from .schema import BODY_FIELDS
 from .scoring import KeptPostings
+from .store import term_postings
 
 # {page number: score}
 PageScores = dict[int, float]
@@ -158,7 +159,7 @@ def _values_at(reader, offset: int, fieldname: str, word, docnums: list[int], ke
                 out[d] = values[i]
         return out
     try:
-        m = reader.postings(fieldname, btext)
+        m = term_postings(reader, fieldname, btext)
     except TermNotFound:
         return {}
     return {d: m.value() for d in _positioned_at(m, docnums)}

@@ -36,7 +36,7 @@ from whoosh.reading import TermNotFound
 
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
-from .store import LazyBlockValues, SplitBlockMatcher, field_length_list, segment_values
+from .store import LazyBlockValues, SplitBlockMatcher, field_length_list, segment_values, term_postings
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
@@ -256,7 +256,7 @@ class _Segment:
         self._check_time()
         try:
             # One term-table lookup: `in` and then postings() would make two.
-            matcher = self.reader.postings(fieldname, btext)
+            matcher = term_postings(self.reader, fieldname, btext)
         except TermNotFound:
             return None
         ids, weights, values = _postings(matcher)

@@ -46,9 +46,12 @@ from whoosh.codec.whoosh3 import (
     W3LeafMatcher,
     W3PerDocReader,
     W3PostingsWriter,
+    W3TermsReader,
 )
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -337,6 +340,42 @@ def segment_values(reader, name: str, compute) -> tuple:
             _SEGMENT_VALUES.pop(next(iter(_SEGMENT_VALUES)), None)
     _SEGMENT_VALUES[key] = values       # (re)inserted last: the most recently used
     return values
+
+
+# Term entries (where a term's postings are, or the postings themselves when
+# short) by (segment id, field, term bytes), None for a term the segment lacks.
+# Whoosh looks a term up in the segment's on-disk hash table each time (a
+# hash, two reads and an unpickling, about 200 lookups a search on 32
+# segments); like Lucene's in-memory terms index, the entries a process has
+# used are kept. Emptied when full: refilling costs one lookup each.
+_TERM_ENTRIES: dict[tuple[str, str, bytes], object] = {}
+_TERM_ENTRIES_MAX = 50_000
+_UNSEEN = object()
+
+
+def term_postings(reader, fieldname: str, btext: bytes):
+    """reader.postings(fieldname, btext) of a segment reader, raising TermNotFound as it does, with
+    the term's entry looked up once per process (see _TERM_ENTRIES)."""
+    segment = getattr(reader, "segment", None)
+    terms = getattr(reader, "_terms", None)
+    if segment is None or not isinstance(terms, W3TermsReader) or reader.is_closed:
+        return reader.postings(fieldname, btext)
+    key = (segment().segment_id(), fieldname, btext)
+    entry = _TERM_ENTRIES.get(key, _UNSEEN)
+    if entry is _UNSEEN:
+        try:
+            entry = terms.term_info(fieldname, btext)
+        except TermNotFound:
+            entry = None
+        if len(_TERM_ENTRIES) >= _TERM_ENTRIES_MAX:
+            _TERM_ENTRIES.clear()
+        _TERM_ENTRIES[key] = entry
+    if entry is None:
+        raise TermNotFound(f"No term {fieldname}:{btext!r}")
+    matcher = terms._codec.postings_reader(terms._postfile, entry, reader.schema[fieldname].format,
+                                           term=(fieldname, btext))
+    deleted = reader.deleted_docs_set
+    return FilterMatcher(matcher, deleted, exclude=True) if deleted else matcher
 
 
 class _ListedLengths:

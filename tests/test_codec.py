@@ -213,3 +213,34 @@ def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp
     theirs = write(tmp_path / "whoosh", WhooshFieldWriterCodec())
     assert set(ours) == {".trm", ".pst"}
     assert ours == theirs
+
+
+def test_postings_through_kept_term_entries_are_the_readers_own(tmp_path):
+    """store.term_postings (term entries looked up once per process) gives every posting the reader's
+    postings() gives, in each segment, with deletions, twice (the second time from kept entries), and a
+    term a segment lacks is TermNotFound there. The segments share their words: an entry kept for the
+    wrong segment would give the other's postings."""
+    import pytest
+    from whoosh.reading import TermNotFound
+
+    from indexer.store import SplitBlockCodec, term_postings
+
+    ix = _many_records(tmp_path / "ix", SplitBlockCodec(), deleted=(3, 400))
+    with ix.reader() as top:
+        for reader, _offset in top.leaf_readers():
+            for field in ("body", "body_zh", "body_cjk", "key"):
+                for btext in reader.lexicon(field):
+                    expected = _drain(reader.postings(field, btext))
+                    assert _drain(term_postings(reader, field, btext)) == expected
+                    assert _drain(term_postings(reader, field, btext)) == expected
+            for _ in range(2):
+                with pytest.raises(TermNotFound):
+                    term_postings(reader, "body", b"nowhere")
+
+
+def _drain(matcher) -> list:
+    out = []
+    while matcher.is_active():
+        out.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    return out
