@@ -33,10 +33,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from whoosh.writing import SegmentWriter
-
 from . import analysis, sandbox
-from .store import _fsync_dir, create_index, writing_codec
+from .store import _fsync_dir, create_index, index_writer
 
 STAGING_PREFIX = ".staging-"
 # Files handed to a worker and not yet added by it: beyond this the updating process waits.
@@ -243,7 +241,7 @@ def _open_segment(staging: str, limitmb: int):
     folder.mkdir()
     # A throw-away index of the same schema: only its new segment is kept.
     ix = create_index(folder)
-    return SegmentWriter(ix, _lk=False, codec=writing_codec(), limitmb=limitmb), folder
+    return index_writer(ix, _lk=False, limitmb=limitmb), folder
 
 
 def _finish_segment(writer, folder: Path) -> StagedSegment:

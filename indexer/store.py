@@ -57,6 +57,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .errors import IndexLockedError, IndexMissingError
 from .schema import build_schema
+from .postingpool import BatchedRunPool
 
 log = logging.getLogger(__name__)
 
@@ -681,9 +682,12 @@ def writing_codec() -> SplitBlockCodec:
     return SplitBlockCodec()
 
 
-def index_writer(ix, **kwargs):
-    """A writer on IX that writes its segments with writing_codec()."""
-    return ix.writer(codec=writing_codec(), **kwargs)
+def index_writer(ix, limitmb: int = 128, **kwargs):
+    """A writer on IX that writes its segments with writing_codec() and pools postings in a BatchedRunPool."""
+    writer = ix.writer(codec=writing_codec(), limitmb=limitmb, **kwargs)
+    # Whoosh's pool is replaced before anything is added (it holds nothing yet).
+    writer.pool = BatchedRunPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
+    return writer
 
 
 def create_index(path: Path):

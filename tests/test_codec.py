@@ -244,3 +244,58 @@ def _drain(matcher) -> list:
         out.append((matcher.id(), matcher.weight(), matcher.value()))
         matcher.next()
     return out
+
+
+def test_postings_pooled_with_batched_runs_write_the_segment_whoosh_writes(tmp_path):
+    """postingpool.BatchedRunPool (index_writer's pool) writes the same segment files as Whoosh's
+    PostingPool: held in memory, and past its memory limit through batched runs; and so does a merge
+    of segments, whose postings go through the pool too."""
+    import random
+
+    from indexer import analysis
+
+    rng = random.Random(5)
+    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
+    files = [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
+                                              for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
+             for _ in range(150)]
+
+    def write(folder, writer_of):
+        folder.mkdir()
+        ix = create_index(folder)
+        for part in (files[:60], files[60:]):
+            w = writer_of(ix)
+            for text in part:
+                n = files.index(text)
+                w.add_document(record="text", key=f"file:{n}", path=f"{n}.pdf", lang="en", body=text,
+                               body_pairs=text, body_zh=text, body_cjk=text, title=f"Seminar {n % 7}")
+            runs = list(w.pool.runs)
+            w.commit(merge=False)
+        # Two segments' files, under random names: compared as a sorted list.
+        segment = sorted((p.suffix, p.read_bytes()) for p in folder.iterdir() if p.suffix in (".trm", ".pst"))
+        merger = writer_of(ix)
+        merger.commit(optimize=True)
+        merged = sorted((p.suffix, p.read_bytes()) for p in folder.iterdir() if p.suffix in (".trm", ".pst"))
+        return segment, merged, runs
+
+    def whoosh_pool(ix):
+        return ix.writer(codec=SplitBlockCodec(), compound=False)
+
+    def term_pool(limitmb):
+        def writer_of(ix):
+            writer = index_writer(ix, compound=False, limitmb=limitmb)
+            assert type(writer.pool).__name__ == "BatchedRunPool"
+            return writer
+        return writer_of
+
+    theirs = write(tmp_path / "whoosh", whoosh_pool)
+    in_memory = write(tmp_path / "memory", term_pool(64))
+    spilled = write(tmp_path / "runs", term_pool(0.02))
+    whoosh_spilled = write(tmp_path / "whoosh-runs", lambda ix: ix.writer(codec=SplitBlockCodec(), compound=False,
+                                                                          limitmb=0.02))
+    assert len(theirs[0]) == 4 and len(theirs[1]) == 2
+    assert whoosh_spilled[:2] == theirs[:2]
+    assert in_memory[:2] == theirs[:2]
+    assert spilled[:2] == theirs[:2]
+    # The small limit really wrote runs (checked before the commit read them back).
+    assert in_memory[2] == [] and len(spilled[2]) >= 3
