@@ -331,13 +331,19 @@ class PagedAnalyzer(Analyzer):
     added to each page's tokens after the whole inner analyzer has run.
     """
 
-    def __init__(self, inner):
+    def __init__(self, inner, keeps_tokens: bool = False):
         self.inner = inner
+        # The body's English analyzer keeps its index tokens for WordPairAnalyzer (see _KeptTokens).
+        self.keeps_tokens = keeps_tokens
 
     def __repr__(self):
         return f"PagedAnalyzer({self.inner!r})"
 
     def __call__(self, value, positions=False, start_char=0, **kwargs):
+        # Schemas pickled before keeps_tokens existed lack it.
+        if positions and kwargs.get("mode") == "index" and getattr(self, "keeps_tokens", False):
+            yield from self._kept(value, start_char, kwargs)
+            return
         if PAGE_BREAK not in value:
             yield from self.inner(value, positions=positions, start_char=start_char, **kwargs)
             return
@@ -349,6 +355,21 @@ class PagedAnalyzer(Analyzer):
                     t.pos += base
                 yield t
             offset += len(page) + 1
+
+    def _kept(self, value, start_char, kwargs):
+        """__call__ for the index, keeping each page's (text, position) for _KEPT_TOKENS."""
+        pages = []
+        offset = start_char
+        for index, page in enumerate(value.split(PAGE_BREAK)):
+            base = index << PAGE_SHIFT
+            kept = []
+            for t in self.inner(page, positions=True, start_char=offset, **kwargs):
+                kept.append((t.text, t.pos))
+                t.pos += base
+                yield t
+            pages.append(kept)
+            offset += len(page) + 1
+        _KEPT_TOKENS.value, _KEPT_TOKENS.pages = value, pages
 
     @property
     def is_morph(self):
@@ -381,17 +402,40 @@ class WordPairAnalyzer(Analyzer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode)
-        for index, page in enumerate(value.split(PAGE_BREAK)):
+        if mode == "index" and _KEPT_TOKENS.value is value:
+            # The body field analysed this very text a moment ago (Whoosh indexes a
+            # record's fields in name order: body before body_pairs).
+            pages = _KEPT_TOKENS.pages
+        else:
+            pages = ([(t.text, t.pos) for t in self.inner(page, positions=True, mode=mode)]
+                     for page in value.split(PAGE_BREAK))
+        for index, tokens in enumerate(pages):
             previous, previous_pos = None, -2
-            for t in self.inner(page, positions=True, mode=mode):
-                if t.pos == previous_pos + 1:
-                    token.text = f"{previous} {t.text}"
+            for text, pos in tokens:
+                if pos == previous_pos + 1:
+                    token.text = f"{previous} {text}"
                     token.boost = 1.0
                     token.stopped = False
                     if positions:
                         token.pos = (index << PAGE_SHIFT) + previous_pos
                     yield token
-                previous, previous_pos = t.text, t.pos
+                previous, previous_pos = text, pos
+
+
+class _KeptTokens(threading.local):
+    """The English index tokens of the last paged text the body field analysed, page by page.
+
+    body and body_pairs are analysed from the same string (build.text_fields);
+    the pairs are made from the body's tokens instead of analysing the text a
+    second time (a twentieth of a build's time). Only the string itself (by
+    identity) matches, and only for the index; one text is kept per thread.
+    """
+
+    value: str | None = None
+    pages: list | None = None
+
+
+_KEPT_TOKENS = _KeptTokens()
 
 
 def english_terms(text: str) -> list[str]:

@@ -125,7 +125,8 @@ def build_schema() -> Schema:
         title_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
         meta=TEXT(analyzer=en, multitoken_query="phrase"),
         meta_cjk=TEXT(analyzer=cjk, multitoken_query="phrase"),
-        body=TEXT(analyzer=analysis.PagedAnalyzer(en), spelling=True, multitoken_query="phrase"),
+        body=TEXT(analyzer=analysis.PagedAnalyzer(en, keeps_tokens=True), spelling=True,
+                  multitoken_query="phrase"),
         body_zh=TEXT(analyzer=analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
         body_cjk=TEXT(analyzer=analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
         # Word pairs, without positions: see PHRASE_PAIR_FIELDS.

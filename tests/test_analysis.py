@@ -191,3 +191,22 @@ def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
     assert pairs == expected
     assert [p for p, _ in pairs] == ["region polici", "polici eu", "china s", "s region", "region polici"]
 
+
+
+def test_word_pairs_of_an_indexed_body_come_from_its_kept_tokens_and_equal_a_fresh_analysis():
+    """The body field keeps its English tokens (analysis._KEPT_TOKENS) and body_pairs makes its pairs
+    from them when given the same string: the pairs are those of analysing the text afresh."""
+    from indexer.schema import build_schema
+
+    text = analysis.join_pages({1: "The regional policy of the EU and China, urbanisation policies",
+                                2: "Urbanization and the regional policy\nof Sichuan, in 2009", 4: "policy"})
+    schema = build_schema()
+    body_terms = list(schema["body"].index(text))
+    assert analysis._KEPT_TOKENS.value is text
+    kept = list(schema["body_pairs"].index(text))
+    fresh = list(schema["body_pairs"].index("".join(list(text))))      # an equal string, not the same one
+    assert kept == fresh
+    assert b"region polici" in [term for term, *_ in kept] and body_terms
+    # A query is analysed afresh, never from the kept tokens.
+    assert [t.text for t in analysis.WordPairAnalyzer()(text, mode="query")] == \
+        [t.text for t in analysis.WordPairAnalyzer()("".join(list(text)), mode="query")]
