@@ -307,3 +307,26 @@ def test_status_json_lists_failures_with_reasons(client):
     failed = {f["path"]: f for f in data["files"] if f["status"] not in ("indexed", "waiting")}
     assert set(failed) == {"broken.pdf"} and failed["broken.pdf"]["reason"]
     assert data["waiting"] == []
+
+
+def test_status_read_once_per_index_state_lists_waiting_files_once_each_time(settings, pdf):
+    """The index's part of the status is kept per searcher (indexer.status._stored_status): asked
+    again, a file waiting on disk is listed once, not once more per request; after an update the
+    new state is shown."""
+    from indexer.build import update
+
+    pdf("first.pdf", ["Regional policy seminar in Chengdu"])
+    update(settings)
+    client = create_app(settings).test_client()
+    assert api(client, "/healthz")["pages"] == 1
+    pdf("second.pdf", ["Urbanisation study", "second page"])
+    for _ in range(3):
+        data = api(client, "/api/status")
+        assert data["waiting"] == ["second.pdf"] and data["pages"] == 1
+        assert sorted(f["path"] for f in data["files"]) == ["first.pdf", "second.pdf"]
+        assert api(client, "/healthz")["pages"] == 1
+    update(settings)
+    assert api(client, "/healthz")["pages"] == 3
+    data = api(client, "/api/status")
+    assert data["waiting"] == [] and data["pages"] == 3
+    assert sorted(f["path"] for f in data["files"]) == ["first.pdf", "second.pdf"]
