@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 # CJK ideographs (unified, extension A, compatibility), kana, CJK punctuation
 # and the full-width forms: characters between which a space is never meaningful.
@@ -118,28 +119,37 @@ _PLAUSIBLE_LETTER = re.compile(
     "\uf900-\ufaff\uac00-\ud7af]")
 
 
-def text_quality(text: str) -> tuple[int, int]:
-    """Return (good, bad): counts of plausible characters and of signs of garbage in TEXT."""
-    bad = text.count("\ufffd")
-    bad += sum(1 for ch in text if _is_private_use(ch))
-    bad += sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
-    bad += sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r\f")
-    good = len(_PLAUSIBLE_LETTER.findall(text)) + sum(ch.isdigit() for ch in text)
+def text_quality(text: str, counts: Counter | None = None) -> tuple[int, int]:
+    """Return (good, bad): counts of plausible characters and of signs of garbage in TEXT.
+
+    COUNTS is Counter(TEXT) if the caller has it. The character tests run once per
+    distinct character (a few hundred on a page) instead of once per character.
+    """
+    counts = counts if counts is not None else Counter(text)
+    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
+    good = len(_PLAUSIBLE_LETTER.findall(text))
+    for ch, n in counts.items():
+        if ch == "\ufffd" or _is_private_use(ch) or (
+                ch not in "\n\t\r\f" and unicodedata.category(ch) == "Cc"):
+            bad += n
+        if ch.isdigit():
+            good += n
     return good, bad
 
 
 def looks_garbled(text: str) -> bool:
     """Tell whether TEXT is unreadable: replacement or private-use characters, glyph names, odd mix."""
-    visible = sum(1 for ch in text if not ch.isspace())
+    counts = Counter(text)
+    visible = sum(n for ch, n in counts.items() if not ch.isspace())
     if not visible:
         return False
-    good, bad = text_quality(text)
+    good, bad = text_quality(text, counts)
     if bad / visible > 0.1:
         return True
     glyph_runs = _GLYPH_NAMES.findall(text)
     if len(glyph_runs) >= 3 and sum(map(len, glyph_runs)) / visible > 0.05:
         return True
-    letters = sum(1 for ch in text if ch.isalpha())
+    letters = sum(n for ch, n in counts.items() if ch.isalpha())
     if letters >= 20:
         # Letters from scripts this collection never holds (Arabic, Thai,
         # Armenian, box drawing mistaken as letters...) in bulk mean a font
@@ -148,8 +158,8 @@ def looks_garbled(text: str) -> bool:
             return True
         # Mojibake: Chinese decoded as Latin-1 gives "ÖÐ¹ú", mostly accented
         # capitals and symbols; real French or German text has a few percent.
-        accented = sum(1 for ch in text if "\u00c0" <= ch <= "\u00ff")
-        ascii_letters = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+        accented = sum(n for ch, n in counts.items() if "\u00c0" <= ch <= "\u00ff")
+        ascii_letters = sum(n for ch, n in counts.items() if ch.isascii() and ch.isalpha())
         if accented > 10 and accented > ascii_letters:
             return True
     return False
@@ -158,11 +168,11 @@ def looks_garbled(text: str) -> bool:
 def detect_language(text: str) -> str:
     """Return "zh", "en", "mixed" or "" from the share of CJK letters in TEXT."""
     cjk = latin = 0
-    for ch in text:
+    for ch, n in Counter(text).items():         # each distinct character once
         if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
-            cjk += 1
+            cjk += n
         elif ch.isalpha() and ch.isascii():
-            latin += 1
+            latin += n
     if not cjk and not latin:
         return ""
     # A CJK character carries about as much as a 3-4 letter English word.

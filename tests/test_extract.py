@@ -420,6 +420,33 @@ def test_looks_garbled(text):
     assert cleaning.looks_garbled(text)
 
 
+def test_text_quality_counts_each_character_as_its_definition_says():
+    """cleaning.text_quality and detect_language test each distinct character once and multiply by its
+    count: the results are those of the per-character definitions over random text of every kind."""
+    import random
+    import unicodedata
+
+    rng = random.Random(3)
+    pools = ["abcXYZ019 \n\t\f", "区域政策合作", "ÖÐ¹úéü", "\ufffd\ue000\uf8ff\U000f0001", "\x00\x07\x0b\x7f\x9f",
+             "²①٣½", "ضصث", "/g42(cid:3)"]
+    for _ in range(300):
+        text = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randint(0, 80)))
+        bad = len("".join(m.group() for m in cleaning._GLYPH_NAMES.finditer(text)))
+        good = len(cleaning._PLAUSIBLE_LETTER.findall(text))
+        for ch in text:
+            o = ord(ch)
+            private = 0xE000 <= o <= 0xF8FF or o >= 0xF0000
+            control = unicodedata.category(ch) == "Cc" and ch not in "\n\t\r\f"
+            bad += ch == "\ufffd" or private or control
+            good += ch.isdigit()
+        assert cleaning.text_quality(text) == (good, bad), text
+        cjk = sum("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+        latin = sum(ch.isalpha() and ch.isascii() for ch in text)
+        share = cjk / (cjk + latin / 4) if cjk or latin else None
+        expected = "" if share is None else "zh" if share > 0.8 else "en" if share < 0.2 else "mixed"
+        assert cleaning.detect_language(text) == expected, text
+
+
 @pytest.mark.parametrize("text, lang", [
     ("Regional policy", "en"), ("区域政策", "zh"), ("EU 区域政策 dialogue on cohesion", "mixed"), ("12 34", ""),
 ])
