@@ -41,6 +41,7 @@ from .store import (
     index_writer,
     new_generation,
     open_index,
+    stored_records,
     swap_current,
 )
 
@@ -361,8 +362,8 @@ class _Sync:
         catalogue = load_catalogue(self.settings.catalogue)
         on_disk = scan_archive(self.archive)
         with self.ix.searcher() as s:
-            known = {f["path"]: json.loads(f["data"]) for f in s.documents(record=RECORD_FILE)}
-            indexed_docs = {d["doc_id"]: json.loads(d["data"]) for d in s.documents(record=RECORD_DOC)}
+            known = {f["path"]: json.loads(f["data"]) for f in stored_records(s, RECORD_FILE)}
+            indexed_docs = {d["doc_id"]: json.loads(d["data"]) for d in stored_records(s, RECORD_DOC)}
             meta_doc = s.document(key=META_KEY)
         meta = json.loads(meta_doc["data"]) if meta_doc else {}
         userdict_fp = analysis.userdict_fingerprint(self.settings.userdict)

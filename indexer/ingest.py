@@ -54,7 +54,7 @@ from .catalogue import (
 from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
 from .schema import RECORD_DOC, RECORD_FILE
-from .store import flock_within, open_searcher
+from .store import flock_within, open_searcher, stored_records
 
 UPLOADS = ".uploads"
 # ext4 and most file systems allow 255 bytes per name; room is left for a "-99" suffix.
@@ -213,8 +213,8 @@ def _indexed(settings: Settings) -> tuple[dict[str, dict], set[str]]:
     try:
         with open_searcher(settings.index_dir) as s:
             files = {d["path"]: dict(json.loads(d["data"]), doc_id=d.get("doc_id", ""))
-                     for d in s.documents(record=RECORD_FILE)}
-            docs = {d["doc_id"] for d in s.documents(record=RECORD_DOC)}
+                     for d in stored_records(s, RECORD_FILE)}
+            docs = {d["doc_id"] for d in stored_records(s, RECORD_DOC)}
     except IndexMissingError:
         return {}, set()
     return files, docs

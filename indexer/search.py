@@ -39,7 +39,7 @@ from .schema import (
     SEARCHED_RECORDS,
     build_schema,
 )
-from .store import segment_values
+from .store import segment_column, segment_values, stored_records
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
@@ -422,7 +422,7 @@ def _doc_data(searcher) -> dict[str, dict]:
     """Metadata of every document, cached per searcher (per committed index state)."""
     cache = getattr(searcher, "_archive_docs", None)
     if cache is None:
-        cache = {d["doc_id"]: json.loads(d["data"]) for d in searcher.documents(record=RECORD_DOC)}
+        cache = {d["doc_id"]: json.loads(d["data"]) for d in stored_records(searcher, RECORD_DOC)}
         searcher._archive_docs = cache
     return cache
 
@@ -570,12 +570,8 @@ def _column(searcher, name: str) -> tuple:
     if values is None:
         # A tuple, untracked by the garbage collector (see store.segment_values).
         values = cache[name] = tuple(chain.from_iterable(
-            _segment_column(reader, name) for reader, _offset in searcher.reader().leaf_readers()))
+            segment_column(reader, name) for reader, _offset in searcher.reader().leaf_readers()))
     return values
-
-
-def _segment_column(reader, name: str) -> tuple:
-    return segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name)))
 
 
 def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query | None:
@@ -634,7 +630,7 @@ def _hit_column(searcher) -> tuple:
 
 
 def _segment_hits(reader) -> list:
-    columns = [_segment_column(reader, name) for name in ("record", "doc_id", "path", "lang")]
+    columns = [segment_column(reader, name) for name in ("record", "doc_id", "path", "lang")]
     return [(doc_id, record == RECORD_DOC, path, lang) if record in SEARCHED_RECORDS else None
             for record, doc_id, path, lang in zip(*columns)]
 

@@ -331,9 +331,10 @@ def segment_values(reader, name: str, compute) -> tuple:
     50,000 pages: 40 ms, seven times in 144 searches.
     """
     segment = getattr(reader, "segment", None)
-    if segment is None:
+    segment = segment() if segment is not None else None
+    if segment is None:             # not a segment's reader (an empty index's)
         return tuple(compute(reader))
-    key = (segment().segment_id(), name)
+    key = (segment.segment_id(), name)
     values = _SEGMENT_VALUES.pop(key, None)
     if values is None:
         values = tuple(compute(reader))
@@ -341,6 +342,36 @@ def segment_values(reader, name: str, compute) -> tuple:
             _SEGMENT_VALUES.pop(next(iter(_SEGMENT_VALUES)), None)
     _SEGMENT_VALUES[key] = values       # (re)inserted last: the most recently used
     return values
+
+
+def segment_column(reader, name: str) -> tuple:
+    """Every record's value of column NAME in READER's segment, by record number (deleted ones
+    too), kept per segment (segment_values)."""
+    return segment_values(reader, f"column:{name}", lambda r: list(r.column_reader(name)))
+
+
+def stored_records(searcher, record: str):
+    """The stored fields of every live record of kind RECORD, as searcher.documents(record=RECORD)
+    gives them, read once per segment and process. Read-only: the dictionaries are shared.
+
+    An update reads every file and document record to find what changed, and
+    so do the status, an upload and the first search on a new searcher: 5,000
+    stored records at 50,000 pages, 0.14 s per update of one file. A segment's
+    stored fields never change; deletions are checked at each call.
+    """
+    for reader, _offset in searcher.reader().leaf_readers():
+        rows = segment_values(reader, f"stored:{record}", lambda r: _stored_of_kind(r, record))
+        for docnum, fields in rows:
+            if not reader.is_deleted(docnum):
+                yield fields
+
+
+def _stored_of_kind(reader, record: str) -> list:
+    if reader.has_column("record"):
+        kinds = segment_column(reader, "record")
+    else:   # an empty index's reader
+        kinds = [reader.stored_fields(n).get("record") for n in range(reader.doc_count_all())]
+    return [(docnum, reader.stored_fields(docnum)) for docnum, kind in enumerate(kinds) if kind == record]
 
 
 # Term entries (where a term's postings are, or the postings themselves when

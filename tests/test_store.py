@@ -349,3 +349,36 @@ def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
         if f.suffix != ".toc" and not f.name.endswith(".lock") and f.stat().st_size:
             assert str(f) in synced_before, f"{f.name} was not synced before the commit became visible"
     assert ("fsync", str(gen)) in events[last:], "the folder is synced after the rename"
+
+
+def test_stored_records_are_the_searchers_own_across_segments_and_deletions(settings, pdf):
+    """store.stored_records (kept per segment) gives what searcher.documents(record=...) gives: on an
+    empty index, after additions in several segments, after a file is replaced (its old records
+    deleted from an older segment) and after one is removed; asked twice each time."""
+    from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+    from indexer.store import stored_records
+
+    def same(settings):
+        with open_searcher(settings.index_dir) as s:
+            for kind in (RECORD_FILE, RECORD_DOC, RECORD_PAGE):
+                expected = sorted(json.dumps(d, sort_keys=True) for d in s.documents(record=kind))
+                for _ in range(2):
+                    assert sorted(json.dumps(d, sort_keys=True) for d in stored_records(s, kind)) == expected
+                yield len(expected)
+
+    update(settings)
+    assert list(same(settings)) == [0, 0, 0]
+    pdf("a.pdf", ["Regional policy in Chengdu", "second page"])
+    update(settings)
+    pdf("b.pdf", ["Urbanisation study"])
+    update(settings)
+    assert list(same(settings)) == [2, 2, 3]
+    pdf("a.pdf", ["Regional policy in Chongqing"])         # replaced: the first segment's records are deleted
+    update(settings)
+    (Path(settings.archive_dir) / "b.pdf").unlink()
+    update(settings)
+    counts = list(same(settings))
+    assert counts == [1, 1, 1]
+    with open_searcher(settings.index_dir) as s:
+        (record,) = stored_records(s, RECORD_PAGE)
+        assert "Chongqing" in record["content"]
