@@ -189,15 +189,7 @@ class WhooshFieldWriterCodec(SplitBlockCodec):
 def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path):
     """store._ArchiveFieldWriter writes terms of a few postings itself (and longer ones through
     Whoosh): its term table and postings files are the bytes Whoosh's own field writer writes."""
-    import random
-
-    from indexer import analysis
-
-    rng = random.Random(11)
-    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
-    files = [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
-                                              for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
-             for _ in range(200)]
+    files = _random_files(seed=11, count=200)
 
     def write(folder, codec):
         folder.mkdir()
@@ -250,15 +242,7 @@ def test_postings_pooled_with_batched_runs_write_the_segment_whoosh_writes(tmp_p
     """postingpool.BatchedRunPool (index_writer's pool) writes the same segment files as Whoosh's
     PostingPool: held in memory, and past its memory limit through batched runs; and so does a merge
     of segments, whose postings go through the pool too."""
-    import random
-
-    from indexer import analysis
-
-    rng = random.Random(5)
-    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
-    files = [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
-                                              for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
-             for _ in range(150)]
+    files = _random_files(seed=5, count=150)
 
     def write(folder, writer_of):
         folder.mkdir()
@@ -299,3 +283,16 @@ def test_postings_pooled_with_batched_runs_write_the_segment_whoosh_writes(tmp_p
     assert spilled[:2] == theirs[:2]
     # The small limit really wrote runs (checked before the commit read them back).
     assert in_memory[2] == [] and len(spilled[2]) >= 3
+
+
+def _random_files(seed: int, count: int) -> list[str]:
+    """COUNT files of three pages of English and Chinese words drawn at random, as join_pages() strings."""
+    import random
+
+    from indexer import analysis
+
+    rng = random.Random(seed)
+    words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
+    return [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
+                                             for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
+            for _ in range(count)]
