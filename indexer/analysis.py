@@ -404,8 +404,10 @@ class WordPairAnalyzer(Analyzer):
         token = Token(positions, chars, removestops=removestops, mode=mode)
         if mode == "index" and _KEPT_TOKENS.value is value:
             # The body field analysed this very text a moment ago (Whoosh indexes a
-            # record's fields in name order: body before body_pairs).
+            # record's fields in name order: body before body_pairs). Taken, not
+            # left behind: a long file's tokens would stay in memory until the next.
             pages = _KEPT_TOKENS.pages
+            _KEPT_TOKENS.value = _KEPT_TOKENS.pages = None
         else:
             pages = ([(t.text, t.pos) for t in self.inner(page, positions=True, mode=mode)]
                      for page in value.split(PAGE_BREAK))
@@ -428,7 +430,8 @@ class _KeptTokens(threading.local):
     body and body_pairs are analysed from the same string (build.text_fields);
     the pairs are made from the body's tokens instead of analysing the text a
     second time (a twentieth of a build's time). Only the string itself (by
-    identity) matches, and only for the index; one text is kept per thread.
+    identity) matches, and only for the index; one text is kept per thread,
+    until its pairs are made.
     """
 
     value: str | None = None

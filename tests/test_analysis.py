@@ -204,6 +204,7 @@ def test_word_pairs_of_an_indexed_body_come_from_its_kept_tokens_and_equal_a_fre
     body_terms = list(schema["body"].index(text))
     assert analysis._KEPT_TOKENS.value is text
     kept = list(schema["body_pairs"].index(text))
+    assert analysis._KEPT_TOKENS.value is None and analysis._KEPT_TOKENS.pages is None     # taken, not kept
     fresh = list(schema["body_pairs"].index("".join(list(text))))      # an equal string, not the same one
     assert kept == fresh
     assert b"region polici" in [term for term, *_ in kept] and body_terms
