@@ -206,6 +206,16 @@ def test_facets_count_the_matching_documents(indexed):
     assert dict(facets["year"]) == {"2006": 1, "2011": 1, "2014": 1, "2018": 1}
 
 
+@pytest.mark.parametrize("query, languages", [
+    # Only the Chinese files of mou-2006 and seminar-2015 have the word: mou-2006's English file is not counted.
+    ("城镇化", {"zh": 2}),
+    # Matched by its title alone, mou-2006 counts under the language of each of its files.
+    ("谅解备忘录", {"en": 1, "zh": 1}),
+])
+def test_the_language_facet_counts_the_languages_of_the_matching_files(indexed, query, languages):
+    assert dict(run(indexed, query).facets["lang"]) == languages
+
+
 def test_results_are_paged(indexed):
     with open_searcher(indexed.index_dir) as s:
         first = search(s, "cooperation", indexed, page_size=3)
