@@ -90,6 +90,14 @@ def current_generation(index_dir: Path) -> Path | None:
         seen = target
 
 
+def _link_target(index_dir: Path) -> str | None:
+    """The name the `current` link points to, or None."""
+    try:
+        return os.readlink(Path(index_dir) / CURRENT)
+    except OSError:
+        return None
+
+
 def new_generation(index_dir: Path) -> Path:
     """Create and return an empty folder for the next generation."""
     Path(index_dir).mkdir(parents=True, exist_ok=True)
@@ -900,7 +908,14 @@ class IndexReaderPool:
     def searcher(self):
         local = self._local
         cached = getattr(local, "entry", None)   # (generation, index, searcher)
-        gen = current_generation(self.index_dir)
+        # While the link still names the generation open here, that generation
+        # exists (a rebuild swaps the link before deleting the old one): one
+        # readlink instead of current_generation's opening of the index, which
+        # read its table of contents (0.3 ms, a web request's 1 %).
+        if cached is not None and _link_target(self.index_dir) == cached[0].name:
+            gen = cached[0]
+        else:
+            gen = current_generation(self.index_dir)
         if cached is not None and cached[0] == gen:
             ix, s = cached[1], cached[2]
             # Whoosh's own Searcher.refresh() is not used: it reuses segment
