@@ -538,6 +538,41 @@ def test_trusted_proxy_headers_set_host_scheme_and_prefix(sample_settings):
     assert b'template="https://intranet.example/docs/search?q={searchTerms}"' in response.data
 
 
+LINKS = [
+    ("search.results", {}),
+    ("search.results", {"q": "区域 政策 & x=1#?/+%", "kind": ["study", None, "joint statement"], "page": 3,
+                        "sort": None, "expand": "0", "year": ("2010", "2011")}),
+    ("documents.show", {"doc_id": "mou-2006", "q": "cohesion", "lang": "zh", "page": 2}),
+    ("documents.show", {"doc_id": "a b/c?d#e%f区域", "q": '"regional policy"'}),
+    ("documents.file", {"doc_id": "mou-2006", "lang": "en", "download": "1"}),
+    ("static", {"filename": "style.css", "v": "0123456789"}),
+    ("site.language", {"set": "zh", "next": "/search?q=a&b=c"}),
+    ("search.home", {}),
+    ("search.results", {"q": "policy", "_anchor": "results"}),
+]
+
+
+@pytest.mark.parametrize("prefix", ["", "/archive"])
+def test_template_links_are_the_urls_url_for_builds(sample_settings, prefix):
+    from flask import request, url_for
+    from werkzeug.routing import BuildError
+
+    from webapp.site import link_url
+
+    app = create_app(sample_settings.replace(url_prefix=prefix))
+    # One application seen under several prefixes (as behind proxies that pass their own): the
+    # paths it keeps are per prefix.
+    for root in (prefix, "/docs", prefix):
+        with app.test_request_context("/search", base_url=f"http://localhost{root}/"):
+            assert request.script_root == root
+            for endpoint, values in LINKS * 2:     # twice: the second time from the kept paths
+                assert link_url(endpoint, **values) == url_for(endpoint, **values), (endpoint, values)
+            with pytest.raises(BuildError):
+                link_url("no.such.endpoint", q="x")
+            with pytest.raises(BuildError):
+                link_url("documents.show", q="a document without its id")
+
+
 def test_proxy_headers_are_ignored_unless_trusted(client):
     response = client.get("/opensearch.xml", headers={"X-Forwarded-Host": "evil.example",
                                                       "X-Forwarded-Prefix": "/x"})

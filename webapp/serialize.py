@@ -14,7 +14,7 @@ from flask import url_for
 from indexer.search import DocumentDetail, DocumentHit, SearchResult
 
 from .params import SearchParams
-from .site import settings
+from .site import link_url, settings
 
 MARK_TAG = re.compile(r"</?mark>")
 
@@ -31,15 +31,17 @@ def document_url(doc_id: str, q: str = "", expand: bool | None = None, lang: str
         args["lang"] = lang
     if page:
         args["page"] = page
-    url = url_for("documents.show", doc_id=doc_id, _external=external, **args)
+    url = (url_for("documents.show", doc_id=doc_id, _external=True, **args) if external
+           else link_url("documents.show", doc_id=doc_id, **args))
     return f"{url}#page-{page}" if page else url
 
 
 def file_url(doc_id: str, lang: str, page: int | None = None, download: bool = False,
              external: bool = False) -> str:
     """The file of one language version; browsers' PDF viewers open it at #page=N."""
-    url = url_for("documents.file", doc_id=doc_id, lang=lang, _external=external,
-                  **({"download": "1"} if download else {}))
+    args = {"download": "1"} if download else {}
+    url = (url_for("documents.file", doc_id=doc_id, lang=lang, _external=True, **args) if external
+           else link_url("documents.file", doc_id=doc_id, lang=lang, **args))
     return f"{url}#page={page}" if page else url
 
 
