@@ -106,6 +106,9 @@ _NON_ASCII_WORD_CHAR = f"[^\\x00-\\x7f\\W_{analysis.CJK_CLASS}]"
 
 
 _NON_ASCII_LETTER = re.compile(_NON_ASCII_WORD_CHAR)
+_WORD_CHARS = re.compile(f"{_WORD_CHAR}*")
+_WHOLE_WORD = re.compile(f"{_WORD_CHAR}+")
+_ONE_WORD_CHAR = re.compile(_WORD_CHAR)
 
 
 @lru_cache(maxsize=512)
@@ -118,16 +121,36 @@ def _candidate_words(leads: frozenset[str], non_ascii: bool = True) -> re.Patter
                       f"|{_WORD_CHAR}*{_NON_ASCII_WORD_CHAR}{_WORD_CHAR}*)", re.IGNORECASE)
 
 
+def candidate_spans(text: str, leads: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of TEXT's whole Latin words that start with one of LEADS in any case, or that hold a
+    non-ASCII letter (which folding may turn into a match)."""
+    if _NON_ASCII_LETTER.search(text) is not None:
+        return [m.span() for m in _candidate_words(leads, non_ascii=True).finditer(text)]
+    # Most pages have no non-ASCII letter (a quick scan says so): there only
+    # the leads are looked for, by str.find in the lower-cased text, five times
+    # faster than the pattern's scan of every position (which gives the same
+    # spans, tests/test_analysis.py).
+    lower = text.lower()
+    if len(lower) != len(text) or not all(lead.isascii() and _WHOLE_WORD.fullmatch(lead) for lead in leads):
+        return [m.span() for m in _candidate_words(leads, non_ascii=False).finditer(text)]
+    starts = set()
+    for lead in leads:
+        lead = lead.lower()
+        start = lower.find(lead)
+        while start != -1:
+            if start == 0 or not _ONE_WORD_CHAR.match(lower, start - 1):
+                starts.add(start)
+            start = lower.find(lead, start + 1)
+    return [(start, _WORD_CHARS.match(lower, start).end()) for start in sorted(starts)]
+
+
 def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     """Character spans of TEXT to highlight, sorted and merged."""
     found = []
     if terms.english or terms.prefixes:
         # Only the words that could match are stemmed and compared (each once: _stem is cached).
-        # Most pages have no non-ASCII letter (a quick scan says so): their
-        # pattern is the leads alone, twice as fast as with the other branch.
-        pattern = _candidate_words(frozenset(t[:LEAD] for t in terms.english | terms.prefixes),
-                                   non_ascii=_NON_ASCII_LETTER.search(text) is not None)
-        found.extend(m.span() for m in pattern.finditer(text) if _word_matches(m.group(), terms))
+        candidates = candidate_spans(text, frozenset(t[:LEAD] for t in terms.english | terms.prefixes))
+        found.extend((s, e) for s, e in candidates if _word_matches(text[s:e], terms))
     if terms.chinese:
         folded = analysis.fold(text)
         for needle in terms.chinese:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from indexer import analysis
 from indexer.build import update
@@ -179,6 +180,21 @@ def test_snippet_words_found_alike_with_and_without_the_non_ascii_branch():
         assert full == short
         checked += bool(full)
     assert checked >= 3
+
+
+_TEXT_CHARS = "aAbBcCeEgGpPuUzZ019_ -'.,\n\t\f\u00a0区域政策，。（）Ⓐ"
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_TEXT_CHARS, max_size=80),
+       leads=st.frozensets(st.text(alphabet="abceguzAP0_", min_size=1, max_size=3), min_size=1, max_size=4))
+def test_candidate_words_found_by_the_leads_are_those_of_the_pattern(text, leads):
+    """highlight.candidate_spans looks for the leads with str.find on pages without a non-ASCII
+    letter; its spans are those of the regular expression it stands for."""
+    from indexer import highlight
+
+    expected = [m.span() for m in highlight._candidate_words(leads, non_ascii=False).finditer(text)]
+    assert highlight.candidate_spans(text, leads) == expected
 
 
 def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
