@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Iterable
+from itertools import repeat
+from operator import rshift
 from typing import NamedTuple
 
 from whoosh import query as wq
 from whoosh.reading import TermNotFound
 
-from .analysis import page_of
+from .analysis import PAGE_SHIFT, page_of
 from .phrases import decode_positions, phrase_starts
 from .schema import BODY_FIELDS
 from .scoring import KeptPostings
@@ -67,6 +70,31 @@ def matched_pages(searcher, q: wq.Query, docnums: list[int],
                         pages[page] = pages.get(page, 0.0) + weights[id(leaf)] * _saturate(n)
             out[d + offset] = FilePages(pages, together)
     return {docnum: out.get(docnum, FilePages({}, False)) for docnum in docnums}
+
+
+def files_together(searcher, q: wq.Query, docnums: list[int], kept: KeptPostings | None = None) -> dict[int, bool]:
+    """For each docnum of a text record, whether one of its pages matches the whole of Q: the
+    `together` of matched_pages, from the sets of pages of each word, without scoring any page.
+
+    The search asks it of the fifty best files (search.RESCORE_WINDOW), of which a
+    result page shows ten: counting every occurrence of two common words page by
+    page in all fifty was a quarter of such a query's time.
+    """
+    out: dict[int, bool] = {}
+    wanted = sorted(set(docnums))
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        segment_q = _expand_multiterms(q, sub.reader())
+        starts = _leaf_starts(sub, offset, _positive_leaves(segment_q), local, kept or {})
+        # Page keys are the positions shifted (page_of less one): only their overlaps count here.
+        page_sets = {leaf: {d: set(map(rshift, positions, repeat(PAGE_SHIFT))) for d, positions in found.items()}
+                     for leaf, found in starts.items()}
+        for d in local:
+            out[d + offset] = bool(_pages_where(segment_q, d, page_sets))
+    return {docnum: out.get(docnum, False) for docnum in docnums}
 
 
 def has_conjunction(q: wq.Query) -> bool:
@@ -122,13 +150,22 @@ def _leaf_page_counts(searcher, offset: int, leaves, docnums: list[int],
                       kept: KeptPostings) -> dict[int, dict[int, dict[int, int]]]:
     """id(leaf) -> docnum -> {page: occurrences}, for the records DOCNUMS (sorted) of the segment
     searcher SEARCHER at OFFSET, reading each word's postings once."""
-    counts: dict[int, dict[int, dict[int, int]]] = {id(leaf): {} for leaf in leaves}
+    return {leaf: {d: _per_page(positions) for d, positions in found.items()}
+            for leaf, found in _leaf_starts(searcher, offset, leaves, docnums, kept).items()}
+
+
+def _leaf_starts(searcher, offset: int, leaves, docnums: list[int],
+                 kept: KeptPostings) -> dict[int, dict[int, Iterable[int]]]:
+    """id(leaf) -> docnum -> the positions where the leaf stands (a word's, a phrase's first word's),
+    for those of the records DOCNUMS (sorted) of the segment searcher SEARCHER at OFFSET holding it."""
+    out: dict[int, dict[int, Iterable[int]]] = {id(leaf): {} for leaf in leaves}
     reader = searcher.reader()
     for leaf in leaves:
-        found = counts[id(leaf)]
+        found = out[id(leaf)]
         if isinstance(leaf, wq.Phrase) and leaf.slop != 1:
             for d, starts in _phrase_spans(searcher, leaf, docnums):
-                found[d] = _per_page(starts)
+                if starts:
+                    found[d] = starts
             continue
         words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
         values = [_values_at(reader, offset, leaf.fieldname, word, docnums, kept) for word in words]
@@ -138,8 +175,8 @@ def _leaf_page_counts(searcher, offset: int, leaves, docnums: list[int],
                 continue
             starts = phrase_starts(here) if len(here) > 1 else decode_positions(here[0])
             if starts:
-                found[d] = _per_page(starts)
-    return counts
+                found[d] = starts
+    return out
 
 
 def _values_at(reader, offset: int, fieldname: str, word, docnums: list[int], kept: KeptPostings) -> dict[int, bytes]:
@@ -203,6 +240,26 @@ def _leaf_weight(searcher, leaf) -> float:
 def _saturate(n: int) -> float:
     """More occurrences on a page count for more, with diminishing returns."""
     return math.log1p(n)
+
+
+def _pages_where(node, docnum, page_sets) -> set[int] | None:
+    """The pages of DOCNUM where NODE holds, as _evaluate finds them, unscored."""
+    if _is_page_leaf(node):
+        return page_sets[id(node)].get(docnum, _NO_PAGES)
+    if node.is_leaf() or isinstance(node, wq.Not):
+        return None
+    if isinstance(node, (wq.AndNot, wq.AndMaybe)):
+        # The pages of the required part (an optional part adds only to the scores).
+        return _pages_where(node.a, docnum, page_sets)
+    parts = [r for r in (_pages_where(child, docnum, page_sets) for child in node.children()) if r is not None]
+    if not parts:
+        return None
+    if isinstance(node, (wq.And, wq.Require)):
+        return parts[0].intersection(*parts[1:])
+    return set().union(*parts)
+
+
+_NO_PAGES: frozenset[int] = frozenset()
 
 
 def _evaluate(node, docnum, counts, weights, boost: float) -> PageScores | None:

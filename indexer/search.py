@@ -504,14 +504,12 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         own = own_docs is None or doc_id in own_docs
         ranked.append(_new_tuple(_Ranked, (doc_id, meta, score, own)))
     _sort_ranked(ranked, sort)
-    pages: dict[int, pagematch.FilePages] = {}
     if sort == "relevance" and pagematch.has_conjunction(q):
-        ranked, pages = _words_together_first(searcher, q, ranked, groups, kept)
+        ranked = _words_together_first(searcher, q, ranked, groups, kept)
     facets = _facet_counts(searcher, ranked, groups)
     start = (page - 1) * page_size
     shown = ranked[start:start + page_size]
-    missing = [f.docnum for r in shown for f in groups[r.doc_id]["files"] if f.docnum not in pages]
-    pages.update(pagematch.matched_pages(searcher, q, missing, kept))
+    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in shown for f in groups[r.doc_id]["files"]], kept)
     terms = highlight.query_terms(q)
     hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], pages, searcher, terms, settings)
             for r in shown]
@@ -532,13 +530,14 @@ RESCORE_WINDOW = 50
 TOGETHER_BONUS = 0.5
 
 
-def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> tuple[list[_Ranked], dict]:
+def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> list[_Ranked]:
     window = ranked[:RESCORE_WINDOW]
-    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]], kept)
+    together = pagematch.files_together(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]],
+                                        kept)
     rescored = [r._replace(score=r.score * (1 + TOGETHER_BONUS))
-                if any(pages[f.docnum].together for f in groups[r.doc_id]["files"]) else r for r in window]
+                if any(together[f.docnum] for f in groups[r.doc_id]["files"]) else r for r in window]
     _sort_ranked(rescored, "relevance")
-    return rescored + ranked[RESCORE_WINDOW:], pages
+    return rescored + ranked[RESCORE_WINDOW:]
 
 
 def _has_implicit_and(text: str) -> bool:

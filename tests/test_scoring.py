@@ -179,6 +179,30 @@ def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
         assert pagematch.matched_pages(searcher, q, texts, kept) == pagematch.matched_pages(searcher, q, texts)
 
 
+@pytest.mark.parametrize("text", ["regional policy", "regional cooperation -Chengdu", "cohesion OR urban policy",
+                                  '"regional policy" development', "城市 发展", "区域 政策 合作", "region* polic*",
+                                  'policy ANDMAYBE cohesion', "regional policy~2"])
+def test_words_together_on_a_page_as_the_page_matching_says(settings, text):
+    """pagematch.files_together (the rescoring window's check) tells the same as matched_pages' `together`,
+    for the files a query matches, with kept postings and without."""
+    from indexer import pagematch
+    from indexer.search import RECORD_TEXT
+
+    q, _ = parse_query(text, load_glossary(settings.glossary))
+    with open_searcher(settings.index_dir) as searcher:
+        kept: scoring.KeptPostings = {}
+        found = scoring.matches_each(searcher, [(q, True)], keep=kept)
+        found = found[0] if found is not None else [(0, d) for d in searcher.search(q, limit=None).docs()]
+        texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
+        assert texts
+        expected = {d: pages.together for d, pages in pagematch.matched_pages(searcher, q, texts).items()}
+        assert pagematch.files_together(searcher, q, texts, kept) == expected
+        assert pagematch.files_together(searcher, q, texts) == expected
+        if text in ("cohesion OR urban policy", "城市 发展"):
+            # Some of their files have the words on one page, others only on different pages.
+            assert set(expected.values()) == {True, False}
+
+
 def test_a_jieba_word_implies_its_bigrams_side_by_side(settings):
     """The fact scoring relies on to skip position checks (schema.WORD_FIELD_BIGRAMS): every record
     holding a jieba word of three or more characters holds its bigrams as a phrase, checked by Whoosh
