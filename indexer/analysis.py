@@ -17,11 +17,14 @@ import logging
 import re
 import threading
 from functools import lru_cache
+from operator import sub
+from pickle import dumps
 from pathlib import Path
 
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    CompositeAnalyzer,
     LowercaseFilter,
     StemFilter,
     StopFilter,
@@ -29,6 +32,8 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.analysis.filters import Filter
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
 
 log = logging.getLogger(__name__)
@@ -167,6 +172,18 @@ class _SpanTokenizer(Tokenizer):
             yield t
 
 
+    def index_terms(self, value: str) -> list[tuple[str, int]]:
+        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
+        out = []
+        gap = self.GAP_BETWEEN_RUNS
+        pos, previous_end = -1, None
+        for text, start, end in self.spans(value, False):
+            pos += 2 if gap and start != previous_end and previous_end is not None else 1
+            previous_end = end
+            out.append((text, pos))
+        return out
+
+
 class LatinTokenizer(_SpanTokenizer):
     """Words of Latin (and other alphabetic) script; CJK text is left to the Chinese fields.
 
@@ -177,6 +194,10 @@ class LatinTokenizer(_SpanTokenizer):
     def spans(self, value, at_query):
         for match in LATIN_WORD.finditer(value):
             yield match.group(), match.start(), match.end()
+
+    def words(self, value: str) -> list[str]:
+        """The words spans() finds, without their offsets."""
+        return LATIN_WORD.findall(value)
 
 
 class JiebaTokenizer(_SpanTokenizer):
@@ -199,6 +220,20 @@ class JiebaTokenizer(_SpanTokenizer):
             for word, start, end in seg.tokenize(run.group(), HMM=True):
                 yield word, offset + start, offset + end
 
+    def index_terms(self, value: str) -> list[tuple[str, int]]:
+        # jieba's words cover their run side by side: one position each, and
+        # one left free before each run but the first (as __call__ counts them).
+        cut = segmenter().cut
+        out = []
+        pos = -2
+        for run in CJK_RUN.findall(fold(value)):
+            words = list(cut(run, HMM=True))
+            if words:
+                start = pos + 2
+                out.extend(zip(words, range(start, start + len(words))))
+                pos = start + len(words) - 1
+        return out
+
 
 class CJKBigramTokenizer(_SpanTokenizer):
     """Overlapping character bigrams of each CJK run, as Lucene's CJK analyzer does.
@@ -217,6 +252,14 @@ class CJKBigramTokenizer(_SpanTokenizer):
                 yield text[i:i + 2], offset + i, offset + i + 2
             if not at_query or len(text) == 1:
                 yield text[-1], offset + len(text) - 1, offset + len(text)
+
+    def index_terms(self, value: str) -> list[tuple[str, int]]:
+        # Tokens of the index side by side, one position each (no gap between runs).
+        texts = []
+        for run in CJK_RUN.findall(fold(value)):
+            texts.extend([run[i:i + 2] for i in range(len(run) - 1)])
+            texts.append(run[-1])
+        return list(zip(texts, range(len(texts))))
 
 
 # --- filters --------------------------------------------------------------
@@ -277,11 +320,59 @@ STOP_WORDS = frozenset(
 )
 
 
+class EnglishAnalyzer(CompositeAnalyzer):
+    """english_analyzer's chain, with index_terms: each distinct word goes through the filters once.
+
+    The filters after the tokenizer map a word to its term (or stop it)
+    whatever surrounds it, so their answer is kept per word (about 40,000
+    words at 50,000 pages): a token then costs a dictionary lookup instead of
+    six generator steps. The stop filter's renumbering of positions is done
+    here as it does it. The kept answers are not pickled with the schema.
+    """
+
+    _MISSING = object()
+    # Distinct words kept before the cache starts afresh.
+    KEPT_WORDS = 500_000
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_terms", None)
+        return state
+
+    def _term_of(self, word: str) -> str | None:
+        """WORD's index term after the filters, None if they stop it."""
+        token = Token(positions=True, removestops=True, mode="index")
+        token.text, token.boost, token.stopped, token.pos = word, 1.0, False, 0
+        stream = iter((token,))
+        for item in self.items[1:]:
+            stream = item(stream)
+        found = next(stream, None)
+        return None if found is None else found.text
+
+    def index_terms(self, value: str) -> list[tuple[str, int]]:
+        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
+        terms = self.__dict__.get("_terms")
+        if terms is None or len(terms) > self.KEPT_WORDS:
+            terms = self._terms = {}
+        missing = self._MISSING
+        out = []
+        pos = None
+        for index, word in enumerate(self.items[0].words(value)):
+            term = terms.get(word, missing)
+            if term is missing:
+                term = terms[word] = self._term_of(word)
+            if term is None:
+                continue
+            # StopFilter(renumber=True): the first kept word keeps its position, the next follow it.
+            pos = index if pos is None else pos + 1
+            out.append((term, pos))
+        return out
+
+
 def english_analyzer():
     """Latin words: lower case, accents folded, British->American, stop words, stems."""
-    return (LatinTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-            | SpellingVariantFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
-            | StemFilter())
+    return EnglishAnalyzer(LatinTokenizer(), LowercaseFilter(), CharsetFilter(accent_map), SpellingVariantFilter(),
+                           StopFilter(stoplist=STOP_WORDS, minsize=1), StemFilter())
 
 
 def english_plain_analyzer():
@@ -371,6 +462,26 @@ class PagedAnalyzer(Analyzer):
             offset += len(page) + 1
         _KEPT_TOKENS.value, _KEPT_TOKENS.pages = value, pages
 
+    def index_terms(self, value: str) -> list[tuple[str, int]] | None:
+        """(text, position) of each token __call__ yields for the index, None if the inner analyzer
+        has no index_terms (see IndexPositions)."""
+        inner = getattr(self.inner, "index_terms", None)
+        if inner is None:
+            return None
+        keeps = getattr(self, "keeps_tokens", False)
+        if PAGE_BREAK not in value and not keeps:
+            return inner(value)
+        out = []
+        pages = []
+        for index, page in enumerate(value.split(PAGE_BREAK)):
+            terms = inner(page)
+            pages.append(terms)
+            base = index << PAGE_SHIFT
+            out.extend([(text, pos + base) for text, pos in terms] if base else terms)
+        if keeps:
+            _KEPT_TOKENS.value, _KEPT_TOKENS.pages = value, pages
+        return out
+
     @property
     def is_morph(self):
         return self.inner.has_morph()
@@ -380,6 +491,45 @@ class PagedAnalyzer(Analyzer):
 
     def clean(self):
         self.inner.clean()
+
+
+class IndexPositions(Positions):
+    """Whoosh's Positions format, fed for the index by the analyzer's index_terms when it has one.
+
+    Whoosh's word_values takes a Token object through the analyzer's chain of
+    generators for every token: for a Chinese page of 2,500 characters that
+    was 5 ms for its bigrams alone. index_terms gives the same (text, position)
+    pairs as a list (tests/test_analysis.py compares them); grouped and
+    encoded here as Positions does, the postings are the same bytes.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        index_terms = getattr(analyzer, "index_terms", None)
+        # Only as Whoosh's writer asks (no start position or other option).
+        terms = (index_terms(value) if index_terms is not None and kwargs == {"mode": "index"}
+                 and isinstance(value, str) else None)
+        if terms is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        positions: dict[str, list[int]] = {}
+        for text, pos in terms:
+            found = positions.get(text)
+            if found is None:
+                positions[text] = [pos]
+            else:
+                found.append(pos)
+        boost = self.field_boost
+        # Each token's boost is 1.0: Whoosh adds them up into a float.
+        weight_once, count_once = 1.0 * boost, pack_uint(1)
+        for text, found in positions.items():
+            # Positions.encode: the count, then the pickled deltas (a single
+            # position is its own delta: most of a page's bigrams occur once).
+            if len(found) == 1:
+                yield text, 1, weight_once, count_once + dumps(found, 2)
+                continue
+            deltas = [found[0]]
+            deltas.extend(map(sub, found[1:], found))
+            yield text, len(found), float(len(found)) * boost, pack_uint(len(deltas)) + dumps(deltas, 2)
 
 
 class WordPairAnalyzer(Analyzer):

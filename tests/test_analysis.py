@@ -197,6 +197,64 @@ def test_candidate_words_found_by_the_leads_are_those_of_the_pattern(text, leads
     assert highlight.candidate_spans(text, leads) == expected
 
 
+# Pieces of page text: letters, accents, stop words, British spellings, simplified and
+# traditional Chinese, punctuation, a page break inside a page.
+_INDEX_TEXT = st.lists(st.sampled_from(
+    list("abcXYZ019_ -'.,\n\f\u00e9\u00edÅ") + ["the ", "of ", "programme ", "Dublín ", "centres ", "EU-China ",
+                                                   "区域", "政策", "合作", "國際", "發展", "，", "。", "\u3400"]),
+    max_size=40).map("".join)
+
+
+def _index_postings_both_ways(field, text):
+    """(postings, kept tokens) of TEXT from the field's IndexPositions, and from Whoosh's Positions."""
+    from whoosh.formats import Positions
+
+    fast = list(field.format.word_values(text, field.analyzer, mode="index"))
+    fast_kept = analysis._KEPT_TOKENS.value, analysis._KEPT_TOKENS.pages
+    analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.pages = None
+    slow = list(Positions.word_values(field.format, text, field.analyzer, mode="index"))
+    slow_kept = analysis._KEPT_TOKENS.value, analysis._KEPT_TOKENS.pages
+    analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.pages = None
+    return (fast, fast_kept), (slow, slow_kept)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(pages=st.lists(_INDEX_TEXT, min_size=1, max_size=4))
+def test_index_positions_are_those_of_whoosh_positions_format(pages):
+    """analysis.IndexPositions takes each positional field's (text, position) pairs from its analyzer's
+    index_terms; the postings (and the body's kept tokens) are those of Whoosh's Positions format
+    taking Tokens through the analyzer, for every such field, on texts of several pages."""
+    from indexer.schema import build_schema
+
+    schema = build_schema()
+    text = analysis.join_pages({n: page for n, page in enumerate(pages, start=1)})
+    fields = [name for name in schema.names() if isinstance(schema[name].format, analysis.IndexPositions)]
+    assert {"body", "body_zh", "body_cjk", "title", "title_zh", "title_cjk", "meta", "meta_cjk"} <= set(fields)
+    for name in fields:
+        fast, slow = _index_postings_both_ways(schema[name], text)
+        assert fast == slow, name
+
+
+def test_index_positions_on_the_archive_pages():
+    """As above, on the project's stand-in PDFs, each file's pages joined as the build joins them."""
+    import pypdf
+
+    from conftest import REPO_ARCHIVE
+    from indexer.schema import build_schema
+
+    schema = build_schema()
+    indexed = set()
+    for pdf in sorted(REPO_ARCHIVE.glob("*.pdf")):
+        text = analysis.join_pages({n: page.extract_text() for n, page in
+                                    enumerate(pypdf.PdfReader(pdf).pages, start=1)})
+        for name in ("body", "body_zh", "body_cjk"):
+            fast, slow = _index_postings_both_ways(schema[name], text)
+            assert fast == slow, (pdf.name, name)
+            if fast[0]:
+                indexed.add(name)
+    assert indexed == {"body", "body_zh", "body_cjk"}
+
+
 def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
     pairs = [(t.text, t.pos) for t in analysis.WordPairAnalyzer()(
         "The regional policy of the EU\fand China's regional policy", positions=True)]
