@@ -46,17 +46,7 @@ def matched_pages(searcher, q: wq.Query, docnums: list[int],
     KEPT holds postings indexer.scoring already read for Q: they are not read again.
     """
     out: dict[int, FilePages] = {}
-    wanted = sorted(set(docnums))
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.doc_count_all()
-        local = [d - offset for d in wanted if offset <= d < end]
-        if not local:
-            continue
-        # Prefixes stand for the terms of this segment only: a one-character
-        # Chinese query is about a thousand bigrams in the index, most of them
-        # absent from any one segment.
-        segment_q = _expand_multiterms(q, sub.reader())
-        leaves = _positive_leaves(segment_q)
+    for sub, offset, local, segment_q, leaves in _by_segment(searcher, q, docnums):
         counts = _leaf_page_counts(sub, offset, leaves, local, kept or {})
         weights = {id(leaf): _leaf_weight(searcher, leaf) for leaf in leaves}
         for d in local:
@@ -81,20 +71,30 @@ def files_together(searcher, q: wq.Query, docnums: list[int], kept: KeptPostings
     page in all fifty was a quarter of such a query's time.
     """
     out: dict[int, bool] = {}
-    wanted = sorted(set(docnums))
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.doc_count_all()
-        local = [d - offset for d in wanted if offset <= d < end]
-        if not local:
-            continue
-        segment_q = _expand_multiterms(q, sub.reader())
-        starts = _leaf_starts(sub, offset, _positive_leaves(segment_q), local, kept or {})
+    for sub, offset, local, segment_q, leaves in _by_segment(searcher, q, docnums):
+        starts = _leaf_starts(sub, offset, leaves, local, kept or {})
         # Page keys are the positions shifted (page_of less one): only their overlaps count here.
         page_sets = {leaf: {d: set(map(rshift, positions, repeat(PAGE_SHIFT))) for d, positions in found.items()}
                      for leaf, found in starts.items()}
         for d in local:
             out[d + offset] = bool(_pages_where(segment_q, d, page_sets))
     return {docnum: out.get(docnum, False) for docnum in docnums}
+
+
+def _by_segment(searcher, q: wq.Query, docnums: list[int]):
+    """For each segment holding some of DOCNUMS: (segment searcher, offset, its docnums (local,
+    sorted), Q for this segment, Q's positive body leaves)."""
+    wanted = sorted(set(docnums))
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        # Prefixes stand for the terms of this segment only: a one-character
+        # Chinese query is about a thousand bigrams in the index, most of them
+        # absent from any one segment.
+        segment_q = _expand_multiterms(q, sub.reader())
+        yield sub, offset, local, segment_q, _positive_leaves(segment_q)
 
 
 def has_conjunction(q: wq.Query) -> bool:
