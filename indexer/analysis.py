@@ -18,8 +18,8 @@ import re
 import threading
 from functools import lru_cache
 from operator import sub
-from pickle import dumps
 from pathlib import Path
+from pickle import dumps
 
 from whoosh.analysis import (
     Analyzer,
@@ -172,18 +172,6 @@ class _SpanTokenizer(Tokenizer):
             yield t
 
 
-    def index_terms(self, value: str) -> list[tuple[str, int]]:
-        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
-        out = []
-        gap = self.GAP_BETWEEN_RUNS
-        pos, previous_end = -1, None
-        for text, start, end in self.spans(value, False):
-            pos += 2 if gap and start != previous_end and previous_end is not None else 1
-            previous_end = end
-            out.append((text, pos))
-        return out
-
-
 class LatinTokenizer(_SpanTokenizer):
     """Words of Latin (and other alphabetic) script; CJK text is left to the Chinese fields.
 
@@ -221,6 +209,7 @@ class JiebaTokenizer(_SpanTokenizer):
                 yield word, offset + start, offset + end
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
+        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
         # jieba's words cover their run side by side: one position each, and
         # one left free before each run but the first (as __call__ counts them).
         cut = segmenter().cut
@@ -254,7 +243,8 @@ class CJKBigramTokenizer(_SpanTokenizer):
                 yield text[-1], offset + len(text) - 1, offset + len(text)
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
-        # Tokens of the index side by side, one position each (no gap between runs).
+        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
+        # Side by side, one position each (no gap between runs).
         texts = []
         for run in CJK_RUN.findall(fold(value)):
             texts.extend([run[i:i + 2] for i in range(len(run) - 1)])

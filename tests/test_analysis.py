@@ -255,6 +255,19 @@ def test_index_positions_on_the_archive_pages():
     assert indexed == {"body", "body_zh", "body_cjk"}
 
 
+def test_the_english_analyzers_kept_words_stay_out_of_the_pickled_schema():
+    """Whoosh pickles the schema into the index: the words EnglishAnalyzer keeps are not in it."""
+    import pickle
+
+    analyzer = analysis.english_analyzer()
+    terms = analyzer.index_terms("The regional policies of the EU")
+    # The stop words go and the positions close up, as Whoosh's chain numbers them.
+    assert terms == [("region", 1), ("polici", 2), ("eu", 3)] and analyzer._terms
+    assert terms == [(t.text, t.pos) for t in analyzer("The regional policies of the EU", positions=True, mode="index")]
+    copy = pickle.loads(pickle.dumps(analyzer))
+    assert "_terms" not in copy.__dict__ and copy.index_terms("The regional policies of the EU") == terms
+
+
 def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
     pairs = [(t.text, t.pos) for t in analysis.WordPairAnalyzer()(
         "The regional policy of the EU\fand China's regional policy", positions=True)]
