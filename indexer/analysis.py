@@ -322,7 +322,7 @@ class EnglishAnalyzer(CompositeAnalyzer):
     """
 
     _MISSING = object()
-    # Distinct words kept before the cache starts afresh (a few tens of MB at most).
+    # Distinct words kept before the cache starts afresh (about 70 MB at most).
     KEPT_WORDS = 500_000
 
     def __getstate__(self):
