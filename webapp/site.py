@@ -138,7 +138,7 @@ def link_url(endpoint: str, /, **values) -> str:
 
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so browsers re-fetch it only when it changes."""
-    return url_for("static", filename=filename, v=_static_version(current_app.static_folder, filename))
+    return link_url("static", filename=filename, v=_static_version(current_app.static_folder, filename))
 
 
 @lru_cache(maxsize=64)
