@@ -81,6 +81,15 @@ def _fold_run(match: re.Match) -> str:
 _BEYOND_BMP_RUNS = re.compile("[\U00010000-\U0010FFFF]+")
 
 
+@lru_cache(maxsize=1)
+def fold_variants() -> dict[str, str]:
+    """Each simplified character with a traditional form: the characters that fold() turns into it."""
+    out: dict[str, str] = {}
+    for code, simplified in sorted(_t2s_table().items()):
+        out[simplified] = out.get(simplified, "") + chr(code)
+    return out
+
+
 def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
     # Only the runs of traditional characters (and of characters beyond the

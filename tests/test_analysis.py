@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import example, given, settings as hsettings, strategies as st
 
 from indexer import analysis
 from indexer.build import update
@@ -196,6 +196,52 @@ def test_candidate_words_found_by_the_leads_are_those_of_the_pattern(text, leads
     expected = [m.span() for m in highlight._candidate_words(leads, non_ascii=False).finditer(text)]
     assert highlight.candidate_spans(text, leads) == expected
 
+
+
+# Simplified characters, their traditional forms (區 會 峯 乾 幹 後), one beyond the Basic
+# Multilingual Plane with its fold (𠕂 -> 再), and characters that repeat (overlapping matches).
+_FOLD_CHARS = "区域區会會峰峯干乾幹后後再𠕂哈 a，"
+
+
+def _spans_of_the_fold(text: str, needle: str) -> list[tuple[int, int]]:
+    folded = analysis.fold(text)
+    out, start = [], folded.find(needle)
+    while start != -1:
+        out.append((start, start + len(needle)))
+        start = folded.find(needle, start + 1)
+    return out
+
+
+@hsettings(max_examples=500, deadline=None)
+@example(text="區区區区后", needle="区区")
+@example(text="哈哈哈", needle="哈哈")
+@given(text=st.text(alphabet=_FOLD_CHARS, max_size=60), needle=st.text(alphabet=_FOLD_CHARS, min_size=1, max_size=4))
+def test_chinese_terms_are_found_in_the_text_where_its_fold_holds_them(text, needle):
+    """highlight.chinese_spans searches the page itself, not its fold; the spans are those of every
+    occurrence of the term in the folded page, overlapping ones included."""
+    from indexer import highlight
+
+    assert highlight.chinese_spans(text, needle) == _spans_of_the_fold(text, needle)
+
+
+def test_chinese_terms_found_alike_on_the_stand_in_pages():
+    """The same on the stand-in PDFs' Chinese pages, for terms of the collection and their traditional
+    spellings folded, and a term whose own characters fold (found nowhere)."""
+    import pypdf
+
+    from conftest import REPO_ARCHIVE
+    from indexer import highlight
+
+    pages = [page.extract_text() for pdf in sorted(REPO_ARCHIVE.glob("*.zh.pdf"))[:6]
+             for page in pypdf.PdfReader(pdf).pages]
+    needles = ["区域", "区域政策", "合作", "发展", "城镇化", analysis.fold("區域發展"), "區域"]
+    found = 0
+    for text in pages:
+        for needle in needles:
+            expected = _spans_of_the_fold(text, needle)
+            assert highlight.chinese_spans(text, needle) == expected
+            found += len(expected)
+    assert found >= 20
 
 # Pieces of page text: letters, accents, stop words, British spellings, simplified and
 # traditional Chinese, punctuation, a page break inside a page.
