@@ -259,6 +259,7 @@ def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[Pag
         body_pairs=text,
         # Chinese analysis is skipped for files with no CJK at all (most English files).
         body_zh=text if has_cjk else "",
+        body_zh_pairs=text if has_cjk else "",
         body_cjk=text if has_cjk else "",
     )
 

@@ -30,7 +30,8 @@ from . import analysis
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
 # 8: segments written with store.SplitBlockCodec; jieba positions leave a gap between CJK runs.
 # 9: title_pairs and meta_pairs, the word pairs of the English title and metadata.
-SCHEMA_VERSION = 9
+# 10: body_zh_pairs, the jieba word pairs of the body.
+SCHEMA_VERSION = 10
 
 
 def index_version() -> str:
@@ -96,7 +97,11 @@ WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # the records holding all its pairs. Not searched by itself. Titles and metadata
 # have them too: a programme's name ("International Urban Cooperation") is in
 # the metadata of a third of the documents, each a position check without them.
-PHRASE_PAIR_FIELDS = {"body": "body_pairs", "title": "title_pairs", "meta": "meta_pairs"}
+# A Chinese term jieba cuts in two ("国际合作": 国际 合作) is a phrase of the
+# body's jieba words: checking their positions took half of such a query. Only
+# words of two characters or more are paired there (WordPairAnalyzer.is_paired).
+PHRASE_PAIR_FIELDS = {"body": "body_pairs", "title": "title_pairs", "meta": "meta_pairs",
+                      "body_zh": "body_zh_pairs"}
 
 
 def _text(analyzer, **options) -> TEXT:
@@ -136,12 +141,13 @@ def build_schema() -> Schema:
         meta_cjk=_text(cjk, multitoken_query="phrase"),
         body=_text(analysis.PagedAnalyzer(en, keeps_tokens=True), spelling=True,
                   multitoken_query="phrase"),
-        body_zh=_text(analysis.PagedAnalyzer(zh), multitoken_query="phrase"),
+        body_zh=_text(analysis.PagedAnalyzer(zh, keeps_tokens=True), multitoken_query="phrase"),
         body_cjk=_text(analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
         # Word pairs, without positions: see PHRASE_PAIR_FIELDS.
         body_pairs=_text(analysis.WordPairAnalyzer(), phrase=False),
         title_pairs=_text(analysis.WordPairAnalyzer(), phrase=False),
         meta_pairs=_text(analysis.WordPairAnalyzer(), phrase=False),
+        body_zh_pairs=_text(analysis.WordPairAnalyzer(zh, min_chars=2), phrase=False),
         content=STORED(),                        # a page's text, for snippets and the document page
         data=STORED(),                           # JSON of record-specific details
     )

@@ -302,7 +302,10 @@ class _Segment:
             # Only the records holding every consecutive pair can hold the phrase;
             # for two words, exactly those do. The pairs are read first: they are
             # rarer than their words, and a segment without them needs no more.
+            pairing = self.schema[pair_field].analyzer
             for first, second in zip(q.words, q.words[1:]):
+                if not pairing.is_paired(first, second):
+                    continue
                 pair = self._term_postings(pair_field, f"{first} {second}")
                 if pair is None:
                     return {}

@@ -255,13 +255,15 @@ def _index_postings_both_ways(field, text):
     """(postings, kept tokens) of TEXT from the field's IndexPositions, and from Whoosh's Positions."""
     from whoosh.formats import Positions
 
+    def kept():
+        out = analysis._KEPT_TOKENS.value, analysis._KEPT_TOKENS.kind, analysis._KEPT_TOKENS.pages
+        analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.kind = analysis._KEPT_TOKENS.pages = None
+        return out
+
     fast = list(field.format.word_values(text, field.analyzer, mode="index"))
-    fast_kept = analysis._KEPT_TOKENS.value, analysis._KEPT_TOKENS.pages
-    analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.pages = None
+    fast_kept = kept()
     slow = list(Positions.word_values(field.format, text, field.analyzer, mode="index"))
-    slow_kept = analysis._KEPT_TOKENS.value, analysis._KEPT_TOKENS.pages
-    analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.pages = None
-    return (fast, fast_kept), (slow, slow_kept)
+    return (fast, fast_kept), (slow, kept())
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -344,3 +346,43 @@ def test_word_pairs_of_an_indexed_body_come_from_its_kept_tokens_and_equal_a_fre
     # A query is analysed afresh, never from the kept tokens.
     assert [t.text for t in analysis.WordPairAnalyzer()(text, mode="query")] == \
         [t.text for t in analysis.WordPairAnalyzer()("".join(list(text)), mode="query")]
+
+
+def test_chinese_word_pairs_are_the_jieba_words_side_by_side_on_each_page():
+    """body_zh_pairs pairs the body's jieba words of two characters or more at consecutive
+    positions: none across punctuation, English or a page break; made from body_zh's kept tokens,
+    they equal a fresh analysis."""
+    from indexer.schema import build_schema
+
+    text = analysis.join_pages({1: "国际合作促进区域发展。城市发展 and regional 国际合作的城市", 2: "区域政策研究"})
+    schema = build_schema()
+    words = [(t.text, t.pos) for t in analysis.PagedAnalyzer(analysis.chinese_word_analyzer())(text, positions=True)]
+    expected = [f"{a} {b}" for (a, pa), (b, pb) in zip(words, words[1:])
+                if pb == pa + 1 and len(a) > 1 and len(b) > 1]
+    assert "国际 合作" in expected and len(expected) < len(words) - 3      # runs and pages are not joined
+    assert "的" in [w for w, _ in words] and not any("的" in pair for pair in expected)
+    assert all(schema["body_zh_pairs"].analyzer.is_paired(*pair.split()) for pair in expected)
+    assert not schema["body_zh_pairs"].analyzer.is_paired("合作", "的")
+    list(schema["body_zh"].index(text))
+    kept = [t.decode() for t, *_ in schema["body_zh_pairs"].index(text)]
+    assert analysis._KEPT_TOKENS.value is None                            # taken
+    fresh = [t.decode() for t, *_ in schema["body_zh_pairs"].index("".join(list(text)))]
+    assert kept == fresh and sorted(set(expected)) == sorted(kept)
+
+
+def test_a_pair_field_takes_only_tokens_of_its_own_kind():
+    """body_pairs (English) never pairs the jieba words body_zh kept for the same string, nor
+    body_zh_pairs the English tokens the body kept: each makes its own pairs then."""
+    from indexer.schema import build_schema
+
+    text = analysis.join_pages({1: "The regional policy 区域政策研究 of the EU", 2: "国际合作 urban policy"})
+    schema = build_schema()
+    fresh = {name: list(schema[name].index("".join(list(text)))) for name in ("body_pairs", "body_zh_pairs")}
+    list(schema["body_zh"].index(text))
+    assert list(schema["body_pairs"].index(text)) == fresh["body_pairs"]
+    assert analysis._KEPT_TOKENS.value is text                             # left for body_zh_pairs
+    assert list(schema["body_zh_pairs"].index(text)) == fresh["body_zh_pairs"]
+    list(schema["body"].index(text))
+    assert list(schema["body_zh_pairs"].index(text)) == fresh["body_zh_pairs"]
+    assert list(schema["body_pairs"].index(text)) == fresh["body_pairs"]
+    assert {t for t, *_ in fresh["body_pairs"]} >= {b"region polici", b"urban polici"}

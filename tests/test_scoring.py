@@ -324,3 +324,22 @@ def test_an_index_without_the_pair_fields_still_matches_its_phrases(tmp_path):
             found = scoring.matches(searcher, Phrase(field, words))
             assert [searcher.stored_fields(d)["doc_id"] for _, d in found] == ["a"], field
     ix.close()
+
+
+def test_chinese_phrases_of_two_character_words_are_read_from_the_word_pairs(settings):
+    """A phrase of jieba words of two characters or more is one term of body_zh_pairs (no position
+    check); one with a one-character word checks positions. Both match as Whoosh's phrase does."""
+    from whoosh.query import Phrase
+
+    from indexer.phrases import AdjacentPhrase
+
+    with open_searcher(settings.index_dir) as searcher:
+        for words, pairs in ((["中欧", "区域政策"], {"中欧 区域政策"}), (["重点", "领域"], {"重点 领域"}),
+                             (["发展", "和", "改革"], set()),
+                             (["双方", "应当", "分享"], {"双方 应当", "应当 分享"})):
+            kept = {}
+            q = AdjacentPhrase("body_zh", words)
+            ours = scoring.matches_each(searcher, [(q, True)], keep=kept)[0]
+            assert_same(ours, whoosh_matches(searcher, Phrase("body_zh", words)))
+            assert {text.decode() for _, field, text in kept if field == "body_zh_pairs"} == pairs, words
+            assert ours or words[1] == "和"
