@@ -570,11 +570,12 @@ class WordPairAnalyzer(Analyzer):
         if pages is None:
             pages = ([(t.text, t.pos) for t in self.inner(page, positions=True, mode=mode)]
                      for page in value.split(PAGE_BREAK))
-        least = self.min_chars
+        # English pairs every word: no call per pair there.
+        check = self.is_paired if getattr(self, "min_chars", 1) > 1 else None
         for index, tokens in enumerate(pages):
             previous, previous_pos = None, -2
             for text, pos in tokens:
-                if pos == previous_pos + 1 and (least <= 1 or (len(text) >= least and len(previous) >= least)):
+                if pos == previous_pos + 1 and (check is None or check(previous, text)):
                     token.text = f"{previous} {text}"
                     token.boost = 1.0
                     token.stopped = False
