@@ -74,8 +74,8 @@ def files_together(searcher, q: wq.Query, docnums: list[int], kept: KeptPostings
     for sub, offset, local, segment_q, leaves in _by_segment(searcher, q, docnums):
         starts = _leaf_starts(sub, offset, leaves, local, kept or {})
         # Page keys are the positions shifted (page_of less one): only their overlaps count here.
-        page_sets = {leaf: {d: set(map(rshift, positions, repeat(PAGE_SHIFT))) for d, positions in found.items()}
-                     for leaf, found in starts.items()}
+        page_sets = {leaf_id: {d: set(map(rshift, positions, repeat(PAGE_SHIFT))) for d, positions in found.items()}
+                     for leaf_id, found in starts.items()}
         for d in local:
             out[d + offset] = bool(_pages_where(segment_q, d, page_sets))
     return {docnum: out.get(docnum, False) for docnum in docnums}
@@ -150,8 +150,8 @@ def _leaf_page_counts(searcher, offset: int, leaves, docnums: list[int],
                       kept: KeptPostings) -> dict[int, dict[int, dict[int, int]]]:
     """id(leaf) -> docnum -> {page: occurrences}, for the records DOCNUMS (sorted) of the segment
     searcher SEARCHER at OFFSET, reading each word's postings once."""
-    return {leaf: {d: _per_page(positions) for d, positions in found.items()}
-            for leaf, found in _leaf_starts(searcher, offset, leaves, docnums, kept).items()}
+    return {leaf_id: {d: _per_page(positions) for d, positions in found.items()}
+            for leaf_id, found in _leaf_starts(searcher, offset, leaves, docnums, kept).items()}
 
 
 def _leaf_starts(searcher, offset: int, leaves, docnums: list[int],
