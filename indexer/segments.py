@@ -25,6 +25,7 @@ not be in the index folder then.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -225,9 +226,14 @@ def _worker_main(conn: Connection, staging: str, userdict: str | None, limitmb: 
                 for fields in records:
                     writer.add_document(**fields)
                 count += 1
+                # The open segment's postings (millions of lists and tuples in a large
+                # segment) live until it is written: kept out of the collector's full
+                # collections, which walked them again and again.
+                gc.freeze()
             if flush and writer is not None:
                 conn.send(("segment", (_finish_segment(writer, folder), count)))
                 writer, count = None, 0
+                gc.unfreeze()
             else:
                 conn.send(("added", None))
         except BaseException as exc:  # noqa: BLE001 - the boundary: report everything
