@@ -32,6 +32,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from itertools import accumulate
+from zlib import crc32
 from pathlib import Path
 from pickle import dumps, loads
 from pickle import load as pickle_load
@@ -49,11 +50,13 @@ from whoosh.codec.whoosh3 import (
     W3TermsReader,
 )
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import HashWriter, OrderedHashWriter
 from whoosh.filedb.structfile import StructFile
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numlists import GrowableArray
 
 from .errors import IndexLockedError, IndexMissingError
 from .schema import build_schema
@@ -426,15 +429,134 @@ class _ListedLengths:
         self._lists: dict[str, list | None] = {}
 
     def doc_field_length(self, docnum, fieldname, default=0):
+        lengths = self.field_lengths(fieldname)
+        return default if lengths is None else lengths[docnum]
+
+    def field_lengths(self, fieldname: str) -> list | None:
+        """Every record's length of FIELDNAME (None for a record without it); None without lengths."""
         if fieldname not in self._lists:
             self._lists[fieldname] = field_length_list(self._perdoc, fieldname)
-        lengths = self._lists[fieldname]
-        return default if lengths is None else lengths[docnum]
+        return self._lists[fieldname]
+
+
+class _NoLengths:
+    """Lengths of a writer given none: 0 for every record."""
+
+    def __getitem__(self, docnum):
+        return 0
+
+
+class _ReaderLengths:
+    """One field's record lengths from any reader's doc_field_length."""
+
+    def __init__(self, lengths, fieldname: str):
+        self._lengths, self._fieldname = lengths, fieldname
+
+    def __getitem__(self, docnum):
+        return self._lengths.doc_field_length(docnum, self._fieldname)
+
+
+def _field_lengths(lengths, fieldname: str):
+    """Each record's length of FIELDNAME by record number, as the postings writer is given them."""
+    if not lengths:
+        return _NoLengths()
+    if isinstance(lengths, _ListedLengths):
+        listed = lengths.field_lengths(fieldname)
+        return listed if listed is not None else _NoLengths()
+    return _ReaderLengths(lengths, fieldname)
+
+
+# length_to_byte of the lengths met so far (it bisects a table of 256 each call).
+_LENGTH_BYTES: dict[int, int] = {}
+
+
+def _length_byte(length: int) -> int:
+    byte = _LENGTH_BYTES.get(length)
+    if byte is None:
+        byte = _LENGTH_BYTES[length] = length_to_byte(length)
+    return byte
 
 
 _TERM_INFO = struct.Struct("!BfIBBfII")     # W3TermInfo._struct
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")   # whoosh.filedb.filetables._lengths
 _FLOAT32 = struct.Struct("f")
+
+
+_HASH_SLOT = struct.Struct("!Iq")           # whoosh.filedb.filetables._pointer
+# Whoosh's hash types: 0 md5, 1 crc32. Stored in each term table's header; Whoosh's reader uses the one named there.
+_CRC32_HASH = 1
+
+
+class _TermTable(OrderedHashWriter):
+    """Whoosh's OrderedHashWriter (a segment's term table), writing the same entries and tables
+    with less work a term.
+
+    A segment of the benchmark has about 675 terms a page, and Whoosh spends
+    about ten method calls on each entry: the file's position asked of the
+    file, the position appended to an array that checks its type, an md5 of
+    the key as hex digits turned back into a number. Here the position is
+    counted, entries are written in batches, the index of positions is a list
+    made an array once, and the key's hash is zlib's crc32 (Whoosh's hash type
+    1, named in the table's header, which Whoosh's reader follows). The hash
+    tables are written one table a call instead of one slot a call.
+    """
+
+    def __init__(self, dbfile):
+        HashWriter.__init__(self, dbfile, hashtype=_CRC32_HASH)
+        self.index = GrowableArray("H")
+        self.lastkey = b""
+        self.positions: list[int] = []
+        self.position = dbfile.tell()
+        self.pending: list[bytes] = []
+
+    def add(self, key, value):
+        """OrderedHashWriter.add (Whoosh's field writer calls it for a term with a block of its own)."""
+        if key <= self.lastkey:
+            raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
+        entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        position = self.position
+        self.positions.append(position)
+        self.pending.append(entry)
+        self.position = position + len(entry)
+        h = zlib.crc32(key)
+        self.buckets[h & 255].append((h, position))
+        self.lastkey = key
+
+    def write_pending(self):
+        if self.pending:
+            self.dbfile.write(b"".join(self.pending))
+            self.pending = []
+
+    def _write_hashes(self):
+        self.write_pending()
+        dbfile = self.dbfile
+        pack = _HASH_SLOT.pack
+        empty = pack(0, 0)
+        for entries in self.buckets:
+            # As HashWriter._write_hashes: twice as many slots as entries, each
+            # entry in the first free slot from its hash's, wrapping round.
+            numslots = 2 * len(entries)
+            self.directory.append((dbfile.tell(), numslots))
+            if not numslots:
+                continue
+            table = [None] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while table[slot] is not None:
+                    slot = (slot + 1) % numslots
+                table[slot] = (hashval, position)
+            dbfile.write(b"".join(empty if item is None else pack(*item) for item in table))
+
+    def _write_extras(self):
+        # The positions as the GrowableArray Whoosh appends them to: its type is
+        # the smallest that holds the largest (the last) of them.
+        last = self.positions[-1] if self.positions else 0
+        index = GrowableArray("H")
+        if last >= 2 ** 16:
+            index._retype(last)
+        index.array.extend(self.positions)
+        self.index = index
+        super()._write_extras()
 
 
 class _ArchiveFieldWriter(W3FieldWriter):
@@ -447,18 +569,32 @@ class _ArchiveFieldWriter(W3FieldWriter):
     a 200-page build), and Whoosh spends a dozen method calls on each term
     (a posting writer, a term info, a hash table entry). A term with fewer
     postings than the inline limit is written here directly: the same term
-    info bytes (W3TermInfo.to_bytes of an inlined term) and the same hash
-    table entry (OrderedHashWriter.add); tests compare the files byte for byte
-    with Whoosh's. Longer posting lists go through Whoosh's writer as before.
+    info bytes (W3TermInfo.to_bytes of an inlined term) and the same term
+    table entry (_TermTable.add); tests compare the files byte for byte with
+    Whoosh's (its term table hashing with crc32). Longer posting lists go
+    through Whoosh's writer as before.
     """
+
+    def __init__(self, codec, storage, segment):
+        # W3FieldWriter.__init__, with the term table a _TermTable.
+        self._codec = codec
+        self._storage = storage
+        self._segment = segment
+        self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
+        self._tindex = _TermTable(self._create_file(W3Codec.TERMS_EXT))
+        self._fieldmap = self._tindex.extras["fieldmap"] = {}
+        self._postfile = self._create_file(W3Codec.POSTS_EXT)
+        self._postwriter = None
+        self._infield = False
+        self.is_closed = False
 
     def add_postings(self, schema, lengths, items):
         if isinstance(lengths, W3PerDocReader):
             lengths = _ListedLengths(lengths)
-        length_of = lengths.doc_field_length if lengths else (lambda docnum, fieldname: 0)
         inline_limit = self._codec._inlinelimit
         lastfn = lasttext = None
         postings: list[tuple] = []
+        field_lengths = None
         for fieldname, btext, docnum, weight, value in items:
             if fieldname != lastfn:
                 if lastfn is not None and fieldname < lastfn:
@@ -469,6 +605,8 @@ class _ArchiveFieldWriter(W3FieldWriter):
                     self.finish_field()
                 self.start_field(fieldname, schema[fieldname])
                 lastfn, lasttext, postings = fieldname, None, []
+                # Each record's length of the field, by record number (asked once a field).
+                field_lengths = _field_lengths(lengths, fieldname)
             if docnum == -1:         # Whoosh's marker of a spelling word, not a posting (its writer skips it too)
                 continue
             if btext != lasttext:
@@ -477,7 +615,7 @@ class _ArchiveFieldWriter(W3FieldWriter):
                         raise OutOfOrderError(f"Term {fieldname}:{lasttext!r} .. {fieldname}:{btext!r}")
                     self._write_term(lasttext, postings, inline_limit)
                 lasttext, postings = btext, []
-            postings.append((docnum, weight, b"" if value is None else value, length_of(docnum, fieldname)))
+            postings.append((docnum, weight, b"" if value is None else value, field_lengths[docnum]))
         if lasttext is not None:
             self._write_term(lasttext, postings, inline_limit)
         if lastfn is not None:
@@ -504,7 +642,7 @@ class _ArchiveFieldWriter(W3FieldWriter):
             docnum, raw_weight, value, length = postings[0]
             weight = _FLOAT32.unpack(_FLOAT32.pack(raw_weight))[0]
             values = (None,) if self._no_values else (value,) if value else ()
-            length = length_to_byte(length) if length else 0
+            length = _length_byte(length) if length else 0
             info = _TERM_INFO.pack(True, weight, 1, length, length, raw_weight if raw_weight > 0 else 0,
                                    docnum, docnum)
             value = info + dumps(((docnum,), (weight,), values), 2)
@@ -525,13 +663,17 @@ class _ArchiveFieldWriter(W3FieldWriter):
             info = _TERM_INFO.pack(True, sum(weights), len(ids), minlength, maxlength, maxweight, ids[0], ids[-1])
             value = info + dumps((ids, tuple(weights), values), 2)
         key = self._key_prefix + btext
-        # OrderedHashWriter.add, without its checks (the keys come sorted, checked above).
+        # _TermTable.add, without its check (the keys come sorted, checked above).
         tindex = self._tindex
-        dbfile = tindex.dbfile
-        position = dbfile.tell()
-        tindex.index.append(position)
-        dbfile.write(_KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = tindex.hashfn(key)
+        entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        position = tindex.position
+        tindex.positions.append(position)
+        pending = tindex.pending
+        pending.append(entry)
+        if len(pending) >= 4096:
+            tindex.write_pending()
+        tindex.position = position + len(entry)
+        h = crc32(key)
         tindex.buckets[h & 255].append((h, position))
         tindex.lastkey = key
 

@@ -178,12 +178,28 @@ def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
 
 
 class WhooshFieldWriterCodec(SplitBlockCodec):
-    """SplitBlockCodec with Whoosh's own field writer (at module level: segments pickle their codec)."""
+    """SplitBlockCodec with Whoosh's own field writer (at module level: segments pickle their codec),
+    its term table hashing keys with crc32 (Whoosh's hash type 1) as store._TermTable does."""
 
     def field_writer(self, storage, segment):
-        from whoosh.codec.whoosh3 import W3FieldWriter
+        from whoosh.codec import whoosh3
+        from whoosh.filedb import filetables
 
-        return W3FieldWriter(self, storage, segment)
+        class Crc32TermTable(filetables.OrderedHashWriter):
+            def __init__(self, dbfile):
+                super().__init__(dbfile)
+                # The header's hash type byte, written by HashWriter.__init__, and the hash used.
+                dbfile.seek(self.startoffset + 4)
+                dbfile.write_byte(1)
+                dbfile.seek(0, 2)
+                self.hashtype, self.hashfn = 1, filetables.crc_hash
+
+        original = filetables.OrderedHashWriter
+        filetables.OrderedHashWriter = Crc32TermTable
+        try:
+            return whoosh3.W3FieldWriter(self, storage, segment)
+        finally:
+            filetables.OrderedHashWriter = original
 
 
 def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path):
@@ -296,3 +312,42 @@ def _random_files(seed: int, count: int) -> list[str]:
     return [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
                                              for _ in range(rng.randint(1, 40))) for n in range(1, 4)})
             for _ in range(count)]
+
+
+def test_the_term_table_writes_whooshs_table_past_two_byte_positions(tmp_path):
+    """store._TermTable writes what Whoosh's OrderedHashWriter (with crc32 keys) writes, for a table
+    whose entries run past 65,536 bytes (the index of positions changes type there) and keys sharing
+    hash slots, and Whoosh's reader finds every key in it."""
+    import random
+
+    from whoosh.filedb import filetables
+    from whoosh.filedb.filestore import FileStorage
+
+    from indexer.store import _TermTable
+
+    rng = random.Random(3)
+    keys = sorted({bytes(rng.randrange(256) for _ in range(rng.randint(1, 12))) for _ in range(6000)})
+    items = [(key, bytes(rng.randrange(256) for _ in range(rng.randint(0, 30)))) for key in keys]
+
+    class WhooshCrc32(filetables.OrderedHashWriter):
+        def __init__(self, dbfile):
+            filetables.HashWriter.__init__(self, dbfile, hashtype=1)
+            self.index = filetables.GrowableArray("H")
+            self.lastkey = b""
+
+    storage = FileStorage(str(tmp_path))
+    for name, table_of in (("ours", _TermTable), ("whoosh", WhooshCrc32)):
+        table = table_of(storage.create_file(name))
+        for key, value in items:
+            table.add(key, value)
+        table.close()
+    ours = (tmp_path / "ours").read_bytes()
+    assert ours == (tmp_path / "whoosh").read_bytes()
+    assert len(ours) > 2 ** 16
+    reader = filetables.OrderedHashReader.open(storage, "ours")
+    try:
+        assert reader.hashtype == 1
+        assert all(reader[key] == value for key, value in items)
+        assert list(reader.keys()) == keys
+    finally:
+        reader.close()
