@@ -19,7 +19,7 @@ the positions of the query's words (indexer.pagematch).
 from __future__ import annotations
 
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.formats import Positions
+from whoosh.formats import Frequency, Positions
 
 from . import analysis
 
@@ -105,10 +105,13 @@ PHRASE_PAIR_FIELDS = {"body": "body_pairs", "title": "title_pairs", "meta": "met
 
 
 def _text(analyzer, **options) -> TEXT:
-    """A TEXT field; with positions, in analysis.IndexPositions (the same postings, written faster)."""
+    """A TEXT field, its format analysis.IndexPositions or IndexFrequency (the same postings,
+    written faster)."""
     field = TEXT(analyzer=analyzer, **options)
     if type(field.format) is Positions:
         field.format = analysis.IndexPositions(field_boost=field.format.field_boost)
+    elif type(field.format) is Frequency:
+        field.format = analysis.IndexFrequency(field_boost=field.format.field_boost)
     return field
 
 

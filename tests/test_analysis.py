@@ -262,7 +262,8 @@ def _index_postings_both_ways(field, text):
 
     fast = list(field.format.word_values(text, field.analyzer, mode="index"))
     fast_kept = kept()
-    slow = list(Positions.word_values(field.format, text, field.analyzer, mode="index"))
+    # Whoosh's in the order it gives them; IndexPositions gives them in term order (IndexFrequency).
+    slow = sorted(Positions.word_values(field.format, text, field.analyzer, mode="index"))
     return (fast, fast_kept), (slow, kept())
 
 
@@ -281,6 +282,32 @@ def test_index_positions_are_those_of_whoosh_positions_format(pages):
     for name in fields:
         fast, slow = _index_postings_both_ways(schema[name], text)
         assert fast == slow, name
+
+
+def test_index_formats_give_a_records_terms_in_term_order():
+    """IndexPositions and IndexFrequency (every text field's format) give a record's postings in
+    the order of their term bytes (which the segment's pool then sorts as runs), and the same
+    postings as Whoosh's Positions and Frequency formats."""
+    from whoosh.formats import Frequency, Positions
+
+    from indexer.schema import build_schema
+
+    schema = build_schema()
+    text = analysis.join_pages({1: "Regional policy cooperation, 区域政策合作 and urban policy in 珠江三角洲 cities",
+                                2: "The seminar on urban policy: 城镇化 区域政策 regional policy again"})
+    seen = set()
+    for name in schema.names():
+        fmt = schema[name].format
+        if not isinstance(fmt, (analysis.IndexPositions, analysis.IndexFrequency)):
+            continue
+        seen.add(type(fmt).__name__)
+        whoosh_format = Positions if isinstance(fmt, analysis.IndexPositions) else Frequency
+        terms = [btext for btext, *_ in schema[name].index(text)]
+        assert terms == sorted(terms) and len(terms) == len(set(terms)), name
+        ours = list(fmt.word_values(text, schema[name].analyzer, mode="index"))
+        analysis._KEPT_TOKENS.value = analysis._KEPT_TOKENS.kind = analysis._KEPT_TOKENS.pages = None
+        assert ours == sorted(whoosh_format.word_values(fmt, text, schema[name].analyzer, mode="index")), name
+    assert seen == {"IndexPositions", "IndexFrequency"}
 
 
 def test_index_positions_on_the_archive_pages():
