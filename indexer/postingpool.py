@@ -37,6 +37,16 @@ class BatchedRunPool(PostingPool):
             self.save()
         self.current.append(item)
 
+    def add_field(self, fieldname: str, docnum: int, postings: list) -> None:
+        """Add one record's POSTINGS of FIELDNAME, (term bytes, frequency, weight, value) as a
+        field's index() gives them, in one call (store.ArchiveSegmentWriter)."""
+        if self.currentsize > self.limit:
+            self.save()
+        self.current.extend([(fieldname, btext, docnum, weight, value) for btext, _freq, weight, value in postings])
+        # add()'s estimate, for all of them.
+        self.currentsize += (150 + len(fieldname)) * len(postings) + sum(
+            [2 * len(btext) + (len(value) if value else 0) for btext, _freq, _weight, value in postings])
+
     def _write_run(self, f, items):
         try:
             for start in range(0, len(items), RUN_BATCH):
