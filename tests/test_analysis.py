@@ -413,3 +413,49 @@ def test_a_pair_field_takes_only_tokens_of_its_own_kind():
     assert list(schema["body_zh_pairs"].index(text)) == fresh["body_zh_pairs"]
     assert list(schema["body_pairs"].index(text)) == fresh["body_pairs"]
     assert {t for t, *_ in fresh["body_pairs"]} >= {b"region polici", b"urban polici"}
+
+
+def test_the_segmenter_cuts_as_jiebas_own_tokenizer():
+    """analysis.segmenter() (jieba's Tokenizer with get_DAG and calc rewritten) gives jieba's own
+    words: on sentences of dictionary words drawn by frequency (as the benchmark's pages), the user
+    dictionary's terms, characters outside the dictionary (jieba's HMM), and the stand-in pages."""
+    import logging
+    import random
+    from itertools import accumulate
+
+    import jieba
+    import pypdf
+
+    from conftest import REPO_ARCHIVE
+
+    jieba.setLogLevel(logging.WARNING)
+    analysis.configure_segmenter(REPO_ARCHIVE / "userdict.txt")
+    ours = analysis.segmenter()
+    theirs = jieba.Tokenizer()
+    with open(REPO_ARCHIVE / "userdict.txt", "rb") as fh:
+        theirs.load_userdict(fh)
+    assert type(ours) is not jieba.Tokenizer and isinstance(ours, jieba.Tokenizer)
+
+    rng = random.Random(8)
+    with theirs.get_dict_file() as fh:
+        entries = [line.split()[:2] for line in fh.read().decode("utf-8").splitlines()]
+    words, cumulative = [w for w, _ in entries], list(accumulate(int(f) for _, f in entries))
+    terms = [line.split()[0] for line in (REPO_ARCHIVE / "userdict.txt").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    rare = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(400))
+    texts = []
+    for _ in range(1500):
+        parts = rng.choices(words, cum_weights=cumulative, k=rng.randint(3, 25))
+        if rng.random() < 0.3:
+            parts.insert(rng.randrange(len(parts)), rng.choice(terms))
+        if rng.random() < 0.3:
+            start = rng.randrange(len(rare) - 6)
+            parts.insert(rng.randrange(len(parts)), rare[start:start + rng.randint(2, 6)])
+        texts.append("".join(parts))
+    for pdf in sorted(REPO_ARCHIVE.glob("*.pdf")):
+        texts += [page.extract_text() for page in pypdf.PdfReader(pdf).pages]
+    runs = [run for text in texts for run in analysis.CJK_RUN.findall(analysis.fold(text))]
+    assert len(runs) > 1500
+    for run in runs:
+        assert list(ours.cut(run, HMM=True)) == list(theirs.cut(run, HMM=True)), run
+        assert list(ours.tokenize(run, HMM=True)) == list(theirs.tokenize(run, HMM=True)), run
