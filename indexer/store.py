@@ -824,6 +824,14 @@ class SplitBlockMatcher(W3LeafMatcher):
     def _read_values(self):
         self._values = self.block_values().all()
 
+    def value(self):
+        # Only the chunk holding this posting's value is read (W3LeafMatcher.value reads
+        # the whole block's): the pages of a result shown ask for a value here and there.
+        values = self._values
+        if values is None:
+            values = self._values = self.block_values()
+        return values[self._i]
+
 
 class LazyBlockValues:
     """A term's posting values, as a sequence: add_block() each block as it is read; a value is

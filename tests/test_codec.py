@@ -129,6 +129,28 @@ def test_split_blocks_read_back_as_whoosh_blocks(tmp_path):
     assert _every_posting(ours) == _every_posting(whoosh)
 
 
+def test_a_split_blocks_values_read_one_at_a_time_after_skips(tmp_path):
+    """SplitBlockMatcher.value() reads only the chunk of the posting asked for: after skip_to() into
+    the middle of blocks (as the pages of a result shown are found), every value is Whoosh's."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from indexer.store import SplitBlockCodec
+
+    ours = _many_records(tmp_path / "ours", SplitBlockCodec())
+    whoosh = _many_records(tmp_path / "whoosh", W3Codec())
+    expected = _every_posting(whoosh, fields=("body", "body_cjk"))
+    checked = 0
+    with ours.reader() as reader:
+        for (field, term), postings in expected.items():
+            wanted = {docnum: value for docnum, _weight, value in postings[5::7]}
+            m = reader.postings(field, reader.schema[field].to_bytes(term))
+            for docnum in sorted(wanted):
+                m.skip_to(docnum)
+                assert m.id() == docnum and m.value() == wanted[docnum], (field, term, docnum)
+                checked += 1
+    assert checked > 300
+
+
 def test_segments_of_the_former_codec_read_beside_split_ones(tmp_path):
     """An index written before keeps its ArchiveCodec segments; new commits and merges write split
     blocks; the answers never change."""
