@@ -418,17 +418,38 @@ class EnglishAnalyzer(CompositeAnalyzer):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_terms", None)
+        state.pop("_plain_terms", None)
         return state
 
-    def _term_of(self, word: str) -> str | None:
-        """WORD's index term after the filters, None if they stop it."""
+    def _term_of(self, word: str, no_morph: bool = False) -> str | None:
+        """WORD's index term after the filters (without the stemmer when NO_MORPH, as
+        CompositeAnalyzer skips it), None if they stop it."""
         token = Token(positions=True, removestops=True, mode="index")
         token.text, token.boost, token.stopped, token.pos = word, 1.0, False, 0
         stream = iter((token,))
         for item in self.items[1:]:
+            if no_morph and getattr(item, "is_morph", False):
+                continue
             stream = item(stream)
         found = next(stream, None)
         return None if found is None else found.text
+
+    def plain_words(self, value: str) -> set[str]:
+        """The words of VALUE as the analyzer gives them with no_morph=True (every filter but the
+        stemmer, stop words left out): the field's spelling words (FieldType.spellable_words), a
+        distinct word through the filters once."""
+        terms = self.__dict__.get("_plain_terms")
+        if terms is None or len(terms) > self.KEPT_WORDS:
+            terms = self._plain_terms = {}
+        missing = self._MISSING
+        out = set()
+        for word in set(self.items[0].words(value)):
+            term = terms.get(word, missing)
+            if term is missing:
+                term = terms[word] = self._term_of(word, no_morph=True)
+            if term is not None:
+                out.add(term)
+        return out
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
@@ -510,6 +531,11 @@ class PagedAnalyzer(Analyzer):
 
     def __repr__(self):
         return f"PagedAnalyzer({self.inner!r})"
+
+    def plain_words(self, value: str) -> set[str] | None:
+        """The inner analyzer's plain_words of every page (no word spans a page break), None if it has none."""
+        inner = getattr(self.inner, "plain_words", None)
+        return None if inner is None else inner(value)
 
     def __call__(self, value, positions=False, start_char=0, **kwargs):
         # Schemas pickled before keeps_tokens existed lack it.

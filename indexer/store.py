@@ -911,6 +911,14 @@ def _listed_postings(field, value) -> list | None:
             for text, freq, weight, vbytes in field.format.word_values(value, field.analyzer, mode="index")]
 
 
+def _spelling_words(field, value) -> list[str]:
+    """field.spellable_words(value): from the analyzer's plain_words when it has them (a word
+    through the filters once, not each token through Whoosh's chain of generators)."""
+    plain_words = getattr(field.analyzer, "plain_words", None)
+    words = plain_words(value) if plain_words is not None and isinstance(value, str) else None
+    return sorted(words) if words is not None else list(field.spellable_words(value))
+
+
 class ArchiveSegmentWriter(SegmentWriter):
     """Whoosh's SegmentWriter, adding each text field's postings to the pool in one call.
 
@@ -966,7 +974,7 @@ class ArchiveSegmentWriter(SegmentWriter):
                             add_post((fieldname, tbytes, docnum, weight, vbytes))
                 if field.separate_spelling():
                     spellfield = field.spelling_fieldname(fieldname)
-                    for word in field.spellable_words(value):
+                    for word in _spelling_words(field, value):
                         add_post((spellfield, word.encode("utf-8"), 0, 1, vbytes))
                 vformat = field.vector
                 if vformat:

@@ -310,6 +310,22 @@ def test_index_formats_give_a_records_terms_in_term_order():
     assert seen == {"IndexPositions", "IndexFrequency"}
 
 
+@hsettings(max_examples=200, deadline=None)
+@given(pages=st.lists(_INDEX_TEXT, min_size=1, max_size=4))
+def test_spelling_words_are_whooshs(pages):
+    """The writer's spelling words of the body (the English analyzer's plain_words, a word through
+    the filters once) are those Whoosh's spellable_words gives, through the analyzer's chain with
+    no_morph, on texts of several pages."""
+    from indexer.schema import build_schema
+    from indexer.store import _spelling_words
+
+    field = build_schema()["body"]
+    text = analysis.join_pages({n: page for n, page in enumerate(pages, start=1)})
+    assert _spelling_words(field, text) == list(field.spellable_words(text))
+    assert _spelling_words(field, "Regional Policies, colour and the cities' seminars") == [
+        "cities", "colour", "policies", "regional", "seminars"]
+
+
 def test_index_positions_on_the_archive_pages():
     """As above, on the project's stand-in PDFs, each file's pages joined as the build joins them."""
     import pypdf
