@@ -71,9 +71,14 @@ def _normalise(text: str) -> str:
     return _NORMALISABLE_RUN.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
+# Three doubled characters in a row ("RReegg"): how every token _collapse_doubled_tokens
+# collapses begins, so a line without them is left as it is without splitting it.
+_DOUBLED_START = re.compile(r"(\S)\1(\S)\2(\S)\3")
+
+
 def _collapse_doubled_tokens(line: str) -> str:
     """Undo fake bold that doubled every character: "RReeggiioonnaall" -> "Regional"."""
-    if len(line) < 6:
+    if len(line) < 6 or _DOUBLED_START.search(line) is None:
         return line
     out = []
     for token in re.split(r"(\s+)", line):
@@ -119,37 +124,73 @@ _PLAUSIBLE_LETTER = re.compile(
     "\uf900-\ufaff\uac00-\ud7af]")
 
 
-def text_quality(text: str, counts: Counter | None = None) -> tuple[int, int]:
+# What the checks below ask of a character, by character: a page has a few
+# hundred distinct characters (a Chinese page a thousand), the same from page
+# to page, so each is classified once per process.
+_SPACE, _BAD, _DIGIT, _ALPHA, _ACCENTED, _ASCII_ALPHA, _PLAUSIBLE = (1 << i for i in range(7))
+_CHAR_CLASSES: dict[str, int] = {}
+_CHAR_CLASSES_MAX = 100_000
+
+
+def _char_class(ch: str) -> int:
+    flags = _CHAR_CLASSES.get(ch)
+    if flags is None:
+        flags = ((_SPACE if ch.isspace() else 0)
+                 | (_BAD if ch == "\ufffd" or _is_private_use(ch)
+                    or (ch not in "\n\t\r\f" and unicodedata.category(ch) == "Cc") else 0)
+                 | (_DIGIT if ch.isdigit() else 0)
+                 | (_ALPHA if ch.isalpha() else 0)
+                 | (_ACCENTED if "\u00c0" <= ch <= "\u00ff" else 0)
+                 | (_ASCII_ALPHA if ch.isascii() and ch.isalpha() else 0)
+                 | (_PLAUSIBLE if _PLAUSIBLE_LETTER.match(ch) else 0))
+        if len(_CHAR_CLASSES) >= _CHAR_CLASSES_MAX:
+            _CHAR_CLASSES.clear()
+        _CHAR_CLASSES[ch] = flags
+    return flags
+
+
+def _class_counts(counts: Counter) -> dict[int, int]:
+    """How many characters of COUNTS (Counter of a text) have each flag above."""
+    totals = dict.fromkeys((_SPACE, _BAD, _DIGIT, _ALPHA, _ACCENTED, _ASCII_ALPHA, _PLAUSIBLE), 0)
+    classes = _CHAR_CLASSES
+    for ch, n in counts.items():
+        flags = classes.get(ch)
+        if flags is None:
+            flags = _char_class(ch)
+        if flags:
+            for flag in totals:
+                if flags & flag:
+                    totals[flag] += n
+    return totals
+
+
+def text_quality(text: str, counts: Counter | None = None, classes: dict[int, int] | None = None) -> tuple[int, int]:
     """Return (good, bad): counts of plausible characters and of signs of garbage in TEXT.
 
-    COUNTS is Counter(TEXT) if the caller has it. The character tests run once per
-    distinct character (a few hundred on a page) instead of once per character.
+    COUNTS is Counter(TEXT), CLASSES _class_counts(COUNTS), if the caller has them.
+    Each distinct character is classified once (_char_class), not each character.
     """
-    counts = counts if counts is not None else Counter(text)
-    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text))
-    good = len(_PLAUSIBLE_LETTER.findall(text))
-    for ch, n in counts.items():
-        if ch == "\ufffd" or _is_private_use(ch) or (
-                ch not in "\n\t\r\f" and unicodedata.category(ch) == "Cc"):
-            bad += n
-        if ch.isdigit():
-            good += n
+    if classes is None:
+        classes = _class_counts(counts if counts is not None else Counter(text))
+    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text)) + classes[_BAD]
+    good = classes[_PLAUSIBLE] + classes[_DIGIT]
     return good, bad
 
 
 def looks_garbled(text: str) -> bool:
     """Tell whether TEXT is unreadable: replacement or private-use characters, glyph names, odd mix."""
     counts = Counter(text)
-    visible = sum(n for ch, n in counts.items() if not ch.isspace())
+    classes = _class_counts(counts)
+    visible = sum(counts.values()) - classes[_SPACE]
     if not visible:
         return False
-    good, bad = text_quality(text, counts)
+    good, bad = text_quality(text, counts, classes)
     if bad / visible > 0.1:
         return True
     glyph_runs = _GLYPH_NAMES.findall(text)
     if len(glyph_runs) >= 3 and sum(map(len, glyph_runs)) / visible > 0.05:
         return True
-    letters = sum(n for ch, n in counts.items() if ch.isalpha())
+    letters = classes[_ALPHA]
     if letters >= 20:
         # Letters from scripts this collection never holds (Arabic, Thai,
         # Armenian, box drawing mistaken as letters...) in bulk mean a font
@@ -158,9 +199,8 @@ def looks_garbled(text: str) -> bool:
             return True
         # Mojibake: Chinese decoded as Latin-1 gives "ÖÐ¹ú", mostly accented
         # capitals and symbols; real French or German text has a few percent.
-        accented = sum(n for ch, n in counts.items() if "\u00c0" <= ch <= "\u00ff")
-        ascii_letters = sum(n for ch, n in counts.items() if ch.isascii() and ch.isalpha())
-        if accented > 10 and accented > ascii_letters:
+        accented = classes[_ACCENTED]
+        if accented > 10 and accented > classes[_ASCII_ALPHA]:
             return True
     return False
 

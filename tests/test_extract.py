@@ -447,6 +447,58 @@ def test_text_quality_counts_each_character_as_its_definition_says():
         assert cleaning.detect_language(text) == expected, text
 
 
+def test_looks_garbled_and_doubled_tokens_as_their_definitions_say():
+    """cleaning.looks_garbled (characters classified once each, in one pass) and the fake-bold
+    repair (lines without three doubled characters left unsplit) answer as their straightforward
+    definitions do, over random text of every kind."""
+    import random
+    import re
+    from collections import Counter
+
+    def garbled(text):
+        counts = Counter(text)
+        visible = sum(n for ch, n in counts.items() if not ch.isspace())
+        if not visible:
+            return False
+        good, bad = cleaning.text_quality(text)
+        if bad / visible > 0.1:
+            return True
+        runs = cleaning._GLYPH_NAMES.findall(text)
+        if len(runs) >= 3 and sum(map(len, runs)) / visible > 0.05:
+            return True
+        letters = sum(ch.isalpha() for ch in text)
+        if letters >= 20:
+            if good / letters < 0.6:
+                return True
+            accented = sum("\u00c0" <= ch <= "\u00ff" for ch in text)
+            if accented > 10 and accented > sum(ch.isascii() and ch.isalpha() for ch in text):
+                return True
+        return False
+
+    def undoubled(line):
+        out = []
+        for token in re.split(r"(\s+)", line):
+            if (len(token) >= 6 and len(token) % 2 == 0 and token[0::2] == token[1::2]
+                    and len({c for c in token[0::2] if c.isalpha()}) >= 3):
+                token = token[0::2]
+            out.append(token)
+        return "".join(out)
+
+    rng = random.Random(5)
+    pools = ["abcXYZ019 \n\t", "区域政策合作", "ÖÐ¹úéüÄ", "\ufffd\ue000", "ضصثقف", "/g42(cid:3)", "  ",
+             "RReeggiioonn", "aabbcc", "高高兴兴"]
+    seen = set()
+    for _ in range(3000):
+        text = "".join(rng.choice(rng.choice(pools)) if rng.random() < 0.7 else rng.choice(pools)
+                       for _ in range(rng.randint(0, 120)))
+        assert cleaning.looks_garbled(text) == garbled(text), text
+        seen.add(garbled(text))
+        for line in text.split("\n"):
+            assert cleaning._collapse_doubled_tokens(line) == undoubled(line), line
+            seen.add(("collapsed", undoubled(line) != line))
+    assert seen == {True, False, ("collapsed", True), ("collapsed", False)}
+
+
 @pytest.mark.parametrize("text, lang", [
     ("Regional policy", "en"), ("区域政策", "zh"), ("EU 区域政策 dialogue on cohesion", "mixed"), ("12 34", ""),
 ])
