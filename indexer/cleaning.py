@@ -80,6 +80,11 @@ def _collapse_doubled_tokens(line: str) -> str:
     """Undo fake bold that doubled every character: "RReeggiioonnaall" -> "Regional"."""
     if len(line) < 6 or _DOUBLED_START.search(line) is None:
         return line
+    return _undouble_tokens(line)
+
+
+def _undouble_tokens(line: str) -> str:
+    """_collapse_doubled_tokens, token by token, without its shortcut."""
     out = []
     for token in re.split(r"(\s+)", line):
         # Conservative: six or more characters, every pair identical, and at

@@ -448,11 +448,10 @@ def test_text_quality_counts_each_character_as_its_definition_says():
 
 
 def test_looks_garbled_and_doubled_tokens_as_their_definitions_say():
-    """cleaning.looks_garbled (characters classified once each, in one pass) and the fake-bold
-    repair (lines without three doubled characters left unsplit) answer as their straightforward
-    definitions do, over random text of every kind."""
+    """cleaning.looks_garbled (characters classified once each, in one pass) answers as its
+    straightforward definition does, and the fake-bold repair's shortcut (lines without three
+    doubled characters left unsplit) as its token-by-token repair, over random text of every kind."""
     import random
-    import re
     from collections import Counter
 
     def garbled(text):
@@ -475,15 +474,6 @@ def test_looks_garbled_and_doubled_tokens_as_their_definitions_say():
                 return True
         return False
 
-    def undoubled(line):
-        out = []
-        for token in re.split(r"(\s+)", line):
-            if (len(token) >= 6 and len(token) % 2 == 0 and token[0::2] == token[1::2]
-                    and len({c for c in token[0::2] if c.isalpha()}) >= 3):
-                token = token[0::2]
-            out.append(token)
-        return "".join(out)
-
     rng = random.Random(5)
     pools = ["abcXYZ019 \n\t", "区域政策合作", "ÖÐ¹úéüÄ", "\ufffd\ue000", "ضصثقف", "/g42(cid:3)", "  ",
              "RReeggiioonn", "aabbcc", "高高兴兴"]
@@ -494,8 +484,9 @@ def test_looks_garbled_and_doubled_tokens_as_their_definitions_say():
         assert cleaning.looks_garbled(text) == garbled(text), text
         seen.add(garbled(text))
         for line in text.split("\n"):
-            assert cleaning._collapse_doubled_tokens(line) == undoubled(line), line
-            seen.add(("collapsed", undoubled(line) != line))
+            undoubled = cleaning._undouble_tokens(line)
+            assert cleaning._collapse_doubled_tokens(line) == undoubled, line
+            seen.add(("collapsed", undoubled != line))
     assert seen == {True, False, ("collapsed", True), ("collapsed", False)}
 
 
