@@ -605,9 +605,10 @@ class IndexFrequency(Frequency):
 
     A segment's pool sorts all its postings when the segment is written
     (whoosh.writing.PostingPool): 1.5 s of the 13 s a 1,000-page segment
-    took. With each record's terms of a field in order, the pool holds them
-    as sorted runs, which Python's sort finds and merges: 0.6 s, for 0.25 s
-    of sorting the records' terms. The postings are the same.
+    took in one writer. With each record's terms of a field in order, the
+    pool holds them as sorted runs, which Python's sort finds and merges:
+    0.4-0.46 s, for 0.2-0.5 s more spent sorting the records' terms. The
+    postings are the same.
     """
 
     def word_values(self, value, analyzer, **kwargs):

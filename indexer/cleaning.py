@@ -156,17 +156,12 @@ def _char_class(ch: str) -> int:
 
 def _class_counts(counts: Counter) -> dict[int, int]:
     """How many characters of COUNTS (Counter of a text) have each flag above."""
-    totals = dict.fromkeys((_SPACE, _BAD, _DIGIT, _ALPHA, _ACCENTED, _ASCII_ALPHA, _PLAUSIBLE), 0)
-    classes = _CHAR_CLASSES
+    by_flags: dict[int, int] = {}
     for ch, n in counts.items():
-        flags = classes.get(ch)
-        if flags is None:
-            flags = _char_class(ch)
-        if flags:
-            for flag in totals:
-                if flags & flag:
-                    totals[flag] += n
-    return totals
+        flags = _char_class(ch)
+        by_flags[flags] = by_flags.get(flags, 0) + n
+    return {flag: sum(n for flags, n in by_flags.items() if flags & flag)
+            for flag in (_SPACE, _BAD, _DIGIT, _ALPHA, _ACCENTED, _ASCII_ALPHA, _PLAUSIBLE)}
 
 
 def text_quality(text: str, counts: Counter | None = None, classes: dict[int, int] | None = None) -> tuple[int, int]:

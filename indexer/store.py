@@ -32,7 +32,6 @@ import zlib
 from array import array
 from bisect import bisect_right
 from itertools import accumulate
-from zlib import crc32
 from pathlib import Path
 from pickle import dumps, loads
 from pickle import load as pickle_load
@@ -516,10 +515,17 @@ class _TermTable(OrderedHashWriter):
         """OrderedHashWriter.add (Whoosh's field writer calls it for a term with a block of its own)."""
         if key <= self.lastkey:
             raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
+        self.append(key, value)
+
+    def append(self, key, value):
+        """add() for a KEY known to follow the last one."""
         entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
         position = self.position
         self.positions.append(position)
-        self.pending.append(entry)
+        pending = self.pending
+        pending.append(entry)
+        if len(pending) >= 4096:
+            self.write_pending()
         self.position = position + len(entry)
         h = zlib.crc32(key)
         self.buckets[h & 255].append((h, position))
@@ -665,20 +671,8 @@ class _ArchiveFieldWriter(W3FieldWriter):
                 maxweight = 0
             info = _TERM_INFO.pack(True, sum(weights), len(ids), minlength, maxlength, maxweight, ids[0], ids[-1])
             value = info + dumps((ids, tuple(weights), values), 2)
-        key = self._key_prefix + btext
-        # _TermTable.add, without its check (the keys come sorted, checked above).
-        tindex = self._tindex
-        entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
-        position = tindex.position
-        tindex.positions.append(position)
-        pending = tindex.pending
-        pending.append(entry)
-        if len(pending) >= 4096:
-            tindex.write_pending()
-        tindex.position = position + len(entry)
-        h = crc32(key)
-        tindex.buckets[h & 255].append((h, position))
-        tindex.lastkey = key
+        # The keys come sorted (checked above).
+        self._tindex.append(self._key_prefix + btext, value)
 
 
 class ArchiveCodec(W3Codec):
