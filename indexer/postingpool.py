@@ -12,13 +12,15 @@ in record order, then read back sorted): 1.0 s in memory, 6.3 s with 11 runs.
 BatchedRunPool writes a run as pickled lists of 8,192 postings and merges runs
 with heapq.merge: 2.1 s with the same 11 runs, the same postings in the same
 order (tests/test_codec.py compares the segment files byte for byte). In
-memory it is Whoosh's pool.
+memory it is Whoosh's pool. The runs are now merged a slice at a time, each
+slice sorted in C (_merged_slices) instead of a posting at a time.
 """
 
 from __future__ import annotations
 
-import heapq
 import pickle
+from bisect import bisect_right
+from itertools import chain, islice
 
 from whoosh.writing import PostingPool
 
@@ -27,7 +29,7 @@ RUN_BATCH = 8192
 
 
 class BatchedRunPool(PostingPool):
-    """whoosh.writing.PostingPool with batched run files and heapq's merge."""
+    """whoosh.writing.PostingPool with batched run files, merged a slice at a time."""
 
     def add(self, item):
         # PostingPool.add's estimate of the item's memory, in one sum, without its type checks.
@@ -48,17 +50,20 @@ class BatchedRunPool(PostingPool):
             [2 * len(btext) + (len(value) if value else 0) for btext, _freq, _weight, value in postings])
 
     def _write_run(self, f, items):
+        # ITEMS: the sorted postings, a list (a run saved) or an iterator (runs merged into one).
+        items = iter(items)
         try:
-            for start in range(0, len(items), RUN_BATCH):
-                pickle.dump(items[start:start + RUN_BATCH], f, pickle.HIGHEST_PROTOCOL)
+            while batch := list(islice(items, RUN_BATCH)):
+                pickle.dump(batch, f, pickle.HIGHEST_PROTOCOL)
         finally:
             f.close()
 
-    def _read_run(self, path):
+    def _read_batches(self, path):
+        """The batches of sorted postings of the run at PATH, which is removed when read."""
         f = self._open_run(path)
         try:
             while True:
-                yield from pickle.load(f)
+                yield pickle.load(f)
         except EOFError:
             return
         finally:
@@ -66,5 +71,32 @@ class BatchedRunPool(PostingPool):
             self._remove_run(path)
 
     def _merge_runs(self, paths):
-        # Whole tuples compare as Whoosh's sort compares them.
-        return heapq.merge(*[self._read_run(path) for path in paths])
+        # Whole tuples compare as Whoosh's sort compares them; merged a slice at a
+        # time in C (chain and sort), not a posting at a time (heapq.merge).
+        return chain.from_iterable(_merged_slices([self._read_batches(path) for path in paths]))
+
+
+def _merged_slices(runs):
+    """Sorted lists that follow one another, of the postings of RUNS (iterators of sorted batches,
+    each run sorted): each time, every posting up to the least of the batches' last ones, sorted
+    together (Python's sort merges the sorted pieces it is given)."""
+    buffers = []
+    for batches in runs:
+        batch = next(batches, None)
+        if batch:
+            buffers.append((batch, batches))
+    while buffers:
+        cut = min(batch[-1] for batch, _batches in buffers)
+        taken: list = []
+        kept = []
+        for batch, batches in buffers:
+            i = bisect_right(batch, cut)
+            taken += batch[:i]
+            rest = batch[i:] or next(batches, None)
+            if rest:
+                kept.append((rest, batches))
+        # The run whose batch ended at the cut goes on with its next batch, whose
+        # postings are not below the cut: what follows never sorts before this.
+        taken.sort()
+        yield taken
+        buffers = kept

@@ -373,3 +373,35 @@ def test_the_term_table_writes_whooshs_table_past_two_byte_positions(tmp_path):
         assert list(reader.keys()) == keys
     finally:
         reader.close()
+
+
+def test_the_pool_merges_its_runs_into_whooshs_order(tmp_path, monkeypatch):
+    """postingpool.BatchedRunPool, past its memory limit, writes runs of a few batches each and merges
+    them a slice at a time: the postings come back in the order of sorting them all, with identical
+    postings (Whoosh's spelling words) and runs merged first when there are too many of them."""
+    import random
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from indexer import postingpool
+
+    monkeypatch.setattr(postingpool, "RUN_BATCH", 7)
+    rng = random.Random(4)
+    fields = ["body", "body_cjk", "spell_body", "title"]
+    terms = [bytes(rng.randrange(97, 123) for _ in range(rng.randint(1, 4))) for _ in range(300)]
+    items = []
+    for docnum in range(400):
+        for _ in range(rng.randint(0, 12)):
+            field = rng.choice(fields)
+            item = (field, rng.choice(terms), 0 if field == "spell_body" else docnum, 1.0, None if field == "spell_body"
+                    else bytes([rng.randrange(256)]))
+            items.append(item)
+    storage = FileStorage(str(tmp_path)).create()
+    for maxfiles in (128, 2):
+        pool = postingpool.BatchedRunPool(storage, None, limitmb=0.002)
+        for item in items:
+            pool.add(item)
+        assert len(pool.runs) > 10
+        assert list(pool.items(maxfiles=maxfiles)) == sorted(items)
+        pool.cleanup()
+    assert not list(tmp_path.glob("*.run"))
