@@ -424,15 +424,11 @@ def term_postings(reader, fieldname: str, btext: bytes):
 
 
 class _ListedLengths:
-    """A W3PerDocReader's doc_field_length, from lists read once per field."""
+    """A W3PerDocReader's record lengths, as lists read once per field (see _field_lengths)."""
 
     def __init__(self, perdoc):
         self._perdoc = perdoc
         self._lists: dict[str, list | None] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        lengths = self.field_lengths(fieldname)
-        return default if lengths is None else lengths[docnum]
 
     def field_lengths(self, fieldname: str) -> list | None:
         """Every record's length of FIELDNAME (None for a record without it); None without lengths."""
