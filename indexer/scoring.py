@@ -106,6 +106,19 @@ def _field_lengths(reader, fieldname: str) -> tuple:
     return segment_values(reader, f"length:{fieldname}", lambda _: field_length_list(perdoc, fieldname) or ())
 
 
+def warm_up(searcher, fieldnames) -> None:
+    """Read every segment's record lengths and the average length of FIELDNAMES, as scoring them
+    would, so that the first searches of a server do not pay for it."""
+    for reader, _offset in searcher.reader().leaf_readers():
+        try:
+            for fieldname in fieldnames:
+                _field_lengths(reader, fieldname)
+        except Unsupported:     # not a segment of ours: searched through Whoosh, nothing to read
+            return
+    for fieldname in fieldnames:
+        _average_length(searcher, fieldname)
+
+
 def _average_length(searcher, fieldname: str) -> float:
     """searcher.avg_field_length(fieldname), kept on the searcher (whose index never changes).
 

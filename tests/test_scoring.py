@@ -343,3 +343,25 @@ def test_chinese_phrases_of_two_character_words_are_read_from_the_word_pairs(set
             assert_same(ours, whoosh_matches(searcher, Phrase("body_zh", words)))
             assert {text.decode() for _, field, text in kept if field == "body_zh_pairs"} == pairs, words
             assert ours or words[1] == "和"
+
+
+def test_warm_up_reads_ahead_everything_searches_keep_and_changes_no_result(settings, monkeypatch):
+    """A web worker warms up before answering (indexer.search.warm_up): afterwards the searches of
+    every test query read nothing more per segment, and find what a cold searcher finds."""
+    from indexer import search as search_module
+    from indexer import store
+
+    monkeypatch.setattr(store, "_SEGMENT_VALUES", {})
+    with open_searcher(settings.index_dir) as cold:
+        expected = [search(cold, text, settings) for text in QUERIES]
+    store._SEGMENT_VALUES.clear()
+    with open_searcher(settings.index_dir) as warm:
+        search_module.warm_up(warm)
+        read_ahead = set(store._SEGMENT_VALUES)
+        segments = len(warm.reader().leaf_readers())
+        assert {name for _, name in read_ahead if name.startswith("length:")} == {
+            f"length:{field}" for field in search_module.DEFAULT_FIELDS}
+        assert len(read_ahead) == segments * len({name for _, name in read_ahead})
+        found = [search(warm, text, settings) for text in QUERIES]
+        assert set(store._SEGMENT_VALUES) == read_ahead
+    assert found == expected

@@ -658,6 +658,36 @@ def test_missing_index_gives_503_with_instructions(tmp_path):
     assert client.get("/status").status_code == 200
 
 
+def test_warm_up_before_serving_reads_the_index_and_never_stops_a_start(sample_settings, tmp_path, caplog):
+    """A server warms up before its first request (webapp.site.warm_up): with an index it reads it
+    and closes what it opened; without one, or with a damaged one, the server starts all the same."""
+    import shutil
+
+    from indexer import store
+    from webapp import site
+
+    app = create_app(sample_settings)
+    store._SEGMENT_VALUES.clear()
+    site.warm_up(app)
+    assert any(name.startswith("length:") for _, name in store._SEGMENT_VALUES)
+    assert not app.extensions["archive"].readers._open      # request threads open their own
+    assert app.test_client().get("/search?q=policy").status_code == 200
+
+    missing = create_app(make_settings(tmp_path / "missing"))
+    site.warm_up(missing)
+    assert missing.test_client().get("/search?q=policy").status_code == 503
+
+    damaged = make_settings(tmp_path / "damaged")
+    shutil.copytree(sample_settings.index_dir, damaged.index_dir, symlinks=True)
+    for segment in Path(damaged.index_dir).rglob("*.seg"):
+        segment.write_bytes(segment.read_bytes()[:100])
+    damaged_app = create_app(damaged)
+    with caplog.at_level("WARNING", logger="webapp.site"):
+        site.warm_up(damaged_app)
+    assert "could not read the index ahead of the first search" in caplog.text
+    assert damaged_app.test_client().get("/healthz").status_code in (500, 503)
+
+
 # --- the real archive ----------------------------------------------------------------------------
 
 

@@ -55,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from waitress import create_server
 
-    from . import create_app, normalize_prefix
+    from . import create_app, normalize_prefix, site
 
     app = create_app(settings)
+    site.warm_up(app)
     try:
         server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads, ident="archive")
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -10,12 +11,15 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request, url_for
 
+from indexer import search as index_search
 from indexer.config import Settings
+from indexer.errors import IndexMissingError
 from indexer.store import IndexReaderPool
 
 from . import i18n
 
 bp = Blueprint("site", __name__)
+log = logging.getLogger(__name__)
 
 # The interface-language cookie lives for a year.
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
@@ -53,6 +57,22 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.context_processor(_template_context)
     app.after_request(_index_generation_header)
     app.register_blueprint(bp)
+
+
+def warm_up(app: Flask) -> None:
+    """Read what searches keep in memory (indexer.search.warm_up) before a server answers, so that
+    its first searches are as fast as the next ones. Without an index yet, nothing is read; a
+    failure is logged and the server starts all the same (its searches then say what is wrong)."""
+    readers = app.extensions["archive"].readers
+    try:
+        index_search.warm_up(readers.searcher())
+    except IndexMissingError:
+        pass
+    except Exception:   # noqa: BLE001 - warming is an optimisation: it must never keep the site down
+        log.warning("could not read the index ahead of the first search", exc_info=True)
+    finally:
+        # Request threads open their own searchers; what warming read stays shared per segment.
+        readers.close()
 
 
 def settings() -> Settings:

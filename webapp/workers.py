@@ -200,11 +200,12 @@ def worker_main() -> int:
 
     from waitress import create_server
 
-    from . import admin, create_app
+    from . import admin, create_app, site
 
     settings: Settings = payload["settings"]
     sockets = [socket.socket(fileno=fd) for fd in payload["fds"]]
     app = create_app(settings)
+    site.warm_up(app)
     # One lock-out table for all workers: a guesser gets no more tries by landing on another process.
     app.extensions["archive_login_throttle"] = admin.LoginThrottle(payload["throttle_fd"])
     server = create_server(app, sockets=sockets, threads=settings.threads, ident="archive")
