@@ -47,6 +47,9 @@ def test_every_figure_is_printed(bench_output):
     assert set(out["add_one_doc_s"]["40"]) >= {"p50", "p95", "max"}
     assert out["add_one_doc_s"]["40"]["not_found"] == 0
     assert out["web_errors"] == 0
+    # Each client keeps its one connection: the server closed none of them.
+    assert out["web_reconnects"] == 0
+    assert out["web_connections"] == 4     # --web-clients 4
 
 
 def test_machine_and_targets_are_described(bench_output):
