@@ -549,6 +549,10 @@ LINKS = [
     ("site.language", {"set": "zh", "next": "/search?q=a&b=c"}),
     ("search.home", {}),
     ("search.results", {"q": "policy", "_anchor": "results"}),
+    # Equal as keys of a cache, not as query values.
+    ("search.results", {"q": "policy", "expand": True, "page": 1}),
+    ("search.results", {"q": "policy", "expand": 1, "page": True}),
+    ("search.results", {"q": b"policy \xe5\x8c\xba", "year": 2010.0}),
 ]
 
 

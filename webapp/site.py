@@ -150,10 +150,25 @@ def link_url(endpoint: str, /, **values) -> str:
         if name in names or value is None:
             continue
         if isinstance(value, (list, tuple, set)):
-            query.extend((name, v) for v in value if v is not None)
+            query.extend(_query_pair(name, v) for v in value if v is not None)
         else:
-            query.append((name, value))
-    return f"{path}?{urlencode(query, safe=_QUERY_SAFE)}" if query else path
+            query.append(_query_pair(name, value))
+    return f"{path}?{'&'.join(query)}" if query else path
+
+
+def _query_pair(name: str, value) -> str:
+    """"name=value" as urlencode() encodes the pair in a query string (which joins its pairs with "&")."""
+    try:
+        return _encoded_pair(name, value)
+    except TypeError:       # a value that is not hashable
+        return urlencode([(name, value)], safe=_QUERY_SAFE)
+
+
+# The links of a results page repeat the query and its filters in every link (about 130 pairs a
+# page, quoting the same words each time). Typed: 1 and True are different values here.
+@lru_cache(maxsize=8192, typed=True)
+def _encoded_pair(name: str, value) -> str:
+    return urlencode([(name, value)], safe=_QUERY_SAFE)
 
 
 def static_url(filename: str) -> str:
