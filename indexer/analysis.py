@@ -106,17 +106,25 @@ def fold(text: str) -> str:
 _segmenter = None
 _segmenter_lock = threading.Lock()
 _userdict_path: Path | None = None
+# Bumped whenever the segmenter is replaced: what was computed with the old one is stale.
+_segmenter_generation = 0
 
 
 def configure_segmenter(userdict: Path | None) -> None:
     """Use USERDICT (a jieba user dictionary) from now on in this process."""
-    global _segmenter, _userdict_path
+    global _segmenter, _userdict_path, _segmenter_generation
     with _segmenter_lock:
         if _segmenter is not None and userdict == _userdict_path:
             return
         _userdict_path = userdict
         _segmenter = None
+        _segmenter_generation += 1
     segmenter()
+
+
+def segmenter_generation() -> int:
+    """A number that changes whenever configure_segmenter replaces the segmenter (for caches of its words)."""
+    return _segmenter_generation
 
 
 def segmenter():

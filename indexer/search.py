@@ -292,7 +292,15 @@ def _phrase_text(node) -> str | None:
 
 
 def _plain_query(text: str) -> wq.Query:
-    """TEXT parsed over the default fields, without glossary expansion."""
+    """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it)."""
+    return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
+
+
+# The glossary expansion parses a glossary term and its translation for every query holding one:
+# two parses of about 0.2 ms, where a copy of a kept one takes 0.03-0.05 ms. The texts are the
+# glossary's terms as typed, a few hundred at most; Chinese ones depend on the segmenter's words.
+@lru_cache(maxsize=1024)
+def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
     return _parser().parse(text)
 
 
