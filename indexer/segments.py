@@ -61,6 +61,7 @@ class _Worker:
     queued: int = 0                              # files sent, not yet acknowledged
     in_segment: int = 0                          # files in the open segment
     flush_at: int = 0
+    writing: bool = False                        # told to write its segment, not done yet
 
 
 def remove_stale_staging(index_folder: Path) -> None:
@@ -103,10 +104,17 @@ class SegmentWriters:
         """
         finished = self._collect(block=False)
         worker = self._by_group.get(group) if group is not None else None
-        while (worker or min(self.workers, key=lambda w: w.queued)).queued >= MAX_QUEUED_FILES:
-            finished += self._collect(block=True)
-        if worker is None:
-            worker = min(self.workers, key=lambda w: (w.queued, w.in_segment))
+        if worker is not None:
+            while worker.queued >= MAX_QUEUED_FILES:
+                finished += self._collect(block=True)
+        else:
+            # Never a worker writing its segment (tens of seconds for a large one) while another
+            # can take the file: it reads no message meanwhile, so a second file for it filled
+            # its pipe and this process waited in send(), the other worker and the extraction
+            # idle with it (at 50,000 pages, a tenth of the build on one core).
+            while not (ready := [w for w in self.workers if not w.writing and w.queued < MAX_QUEUED_FILES]):
+                finished += self._collect(block=True)
+            worker = min(ready, key=lambda w: (w.queued, w.in_segment))
             if group is not None:
                 self._by_group[group] = worker
         worker.in_segment += 1
@@ -118,6 +126,7 @@ class SegmentWriters:
             # The next segment of this worker holds twice as many files.
             worker.flush_at *= 2
             worker.in_segment = 0
+            worker.writing = True
         return finished
 
     def finish(self) -> list[tuple[StagedSegment, list]]:
@@ -172,6 +181,8 @@ class SegmentWriters:
             if kind == "error":
                 raise SegmentWorkerError(f"a segment writer failed: {value}")
             worker.queued -= 1
+            if kind == "segment" or (kind == "added" and not worker.queued):
+                worker.writing = False
             if kind == "segment":
                 count = value[1]
                 finished.append((value[0], worker.tags[:count]))

@@ -552,3 +552,49 @@ def test_segments_written_in_worker_processes_give_the_same_index(tmp_path):
     assert len(report.added) == len(more) and not stale.exists()
     assert found(parallel, "number104") == {"report-104-en": {"report-104.en.pdf": [2]}}
     assert found(parallel, "number4") == {"report-04-en": {"report-04.en.pdf": [2]}}
+
+
+def test_segment_writers_give_no_file_to_a_worker_writing_its_segment(tmp_path):
+    """A worker writing out its segment reads no message until it is done: a file handed to it then
+    waited in its pipe, and a second one blocked the updating process (and so the other worker and
+    the extraction) for as long as the writing took. Files go to a worker that can take them."""
+    from indexer import segments
+    from indexer.store import create_index
+
+    folder = tmp_path / "index"
+    folder.mkdir()
+    create_index(folder)
+    sent, writing = [], set()
+
+    class Watched(segments.SegmentWriters):
+        # Which worker each file went to, and whether it was writing a segment then: told to
+        # write one (a file sent with flush) and not yet back with it (its tags handed back).
+        def _send(self, worker, message):
+            if message[0] == "add":
+                sent.append((message[1][0]["key"], self.workers.index(worker), worker_id(worker) in writing))
+                if message[2]:
+                    writing.add(worker_id(worker))
+            super()._send(worker, message)
+
+        def _collect(self, block):
+            before = {worker_id(w): len(w.tags) for w in self.workers}
+            finished = super()._collect(block)
+            writing.difference_update(i for i, w in enumerate(self.workers) if len(w.tags) < before[i])
+            return finished
+
+    worker_id = lambda worker: writers.workers.index(worker)  # noqa: E731
+    writers = Watched(folder, None, processes=2, first_files=1)
+    finished = []
+    try:
+        # Large records, so that writing a segment takes a while.
+        text = " ".join(f"regional policy cohesion number{i} 区域政策 城镇化" for i in range(4000))
+        for n in range(8):
+            finished += writers.add([{"key": f"text:{n}", "record": RECORD_TEXT, "path": f"{n}.pdf", "body": text}],
+                                    tag=n)
+        finished += writers.finish()
+    finally:
+        writers.close()
+    assert len(sent) == 8
+    assert not [key for key, _worker, was_writing in sent if was_writing]
+    assert {worker for _key, worker, _ in sent} == {0, 1}
+    assert sorted(tag for _segment, tags in finished for tag in tags) == list(range(8))
