@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import queue
 import shutil
 import signal
+import threading
 import uuid
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -62,6 +64,10 @@ class _Worker:
     in_segment: int = 0                          # files in the open segment
     flush_at: int = 0
     writing: bool = False                        # told to write its segment, not done yet
+    # Messages for the worker, sent by a thread of their own (see SegmentWriters._send).
+    outbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    sender: threading.Thread | None = None
+    send_error: BaseException | None = None
 
 
 def remove_stale_staging(index_folder: Path) -> None:
@@ -92,7 +98,10 @@ class SegmentWriters:
                                   args=(child, str(self.staging), str(userdict) if userdict else None, limitmb))
             process.start()
             child.close()
-            self.workers.append(_Worker(conn, process, flush_at=self.first_files))
+            worker = _Worker(conn, process, flush_at=self.first_files)
+            worker.sender = threading.Thread(target=_send_each, args=(worker,), daemon=True, name="segment-sender")
+            worker.sender.start()
+            self.workers.append(worker)
 
     def add(self, records: list[dict], tag, group=None) -> list[tuple[StagedSegment, list]]:
         """Give one file's RECORDS to a worker; return the segments finished meanwhile.
@@ -151,21 +160,31 @@ class SegmentWriters:
 
     def close(self) -> None:
         for worker in self.workers:
-            with contextlib.suppress(OSError):
-                worker.conn.send(None)
-            worker.conn.close()
+            worker.outbox.put(None)     # after what is still to send; the worker ends on it
+        for worker in self.workers:
+            # A worker that died (or is killed below) makes its sender's send fail: it ends too.
+            worker.sender.join(timeout=5)
         for worker in self.workers:
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout=5)
+            worker.sender.join(timeout=5)
+            worker.conn.close()
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def _send(self, worker: _Worker, message) -> None:
-        try:
-            worker.conn.send(message)
-        except OSError as exc:
-            raise SegmentWorkerError(f"a segment writer stopped: {self._ended(worker)}") from exc
+        """Queue MESSAGE for WORKER, without waiting.
+
+        A worker reads its next file only when it has added the last one, and
+        reads nothing while it writes its segment or spills its postings to
+        disk (seconds). Sent from here, a file that did not fit in the
+        connection's buffer kept this process waiting meanwhile: the other
+        worker and the extraction stood idle with it.
+        """
+        if worker.send_error is not None:
+            raise SegmentWorkerError(f"a segment writer stopped: {self._ended(worker)}") from worker.send_error
+        worker.outbox.put(message)
 
     def _collect(self, block: bool) -> list[tuple[StagedSegment, list]]:
         busy = [w.conn for w in self.workers if w.queued]
@@ -212,6 +231,19 @@ def commit_with_segments(writer, segments: list, mergetype) -> None:
     final.extend(segments)
     writer._commit_toc(final)
     writer._finish()
+
+
+def _send_each(worker: _Worker) -> None:
+    """Send WORKER's queued messages in order, until None (sent too) or a failed send."""
+    while True:
+        message = worker.outbox.get()
+        try:
+            worker.conn.send(message)
+        except (OSError, ValueError) as exc:     # the worker is gone, or its connection closed
+            worker.send_error = exc
+            return
+        if message is None:
+            return
 
 
 # --- in the worker process ------------------------------------------------------------

@@ -598,3 +598,32 @@ def test_segment_writers_give_no_file_to_a_worker_writing_its_segment(tmp_path):
     assert not [key for key, _worker, was_writing in sent if was_writing]
     assert {worker for _key, worker, _ in sent} == {0, 1}
     assert sorted(tag for _segment, tags in finished for tag in tags) == list(range(8))
+
+
+def test_a_segment_writer_that_dies_is_an_error_not_a_hang(tmp_path):
+    """A killed segment worker (out of memory, say) makes the update fail with a message saying so,
+    whether the next file is still queued for it or already sent; closing does not wait on it."""
+    import signal
+    import time
+
+    from indexer import segments
+    from indexer.store import create_index
+
+    folder = tmp_path / "index"
+    folder.mkdir()
+    create_index(folder)
+    writers = segments.SegmentWriters(folder, None, processes=2, first_files=100)
+    started = time.monotonic()
+    try:
+        record = [{"key": "text:x", "record": RECORD_TEXT, "path": "x.pdf", "body": "regional policy " * 2000}]
+        writers.add(record, tag=0)
+        os.kill(writers.workers[0].process.pid, signal.SIGKILL)
+        writers.workers[0].process.join(timeout=10)
+        with pytest.raises(segments.SegmentWorkerError, match="killed by signal 9"):
+            for n in range(1, 40):
+                writers.add(record, tag=n)
+            writers.finish()
+    finally:
+        writers.close()
+    assert time.monotonic() - started < 30
+    assert not writers.staging.exists()
