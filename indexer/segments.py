@@ -200,6 +200,8 @@ class SegmentWriters:
             if kind == "error":
                 raise SegmentWorkerError(f"a segment writer failed: {value}")
             worker.queued -= 1
+            # Done writing: its segment is back, or (told to write with no segment open, which
+            # it answers with "added") it has nothing left to do.
             if kind == "segment" or (kind == "added" and not worker.queued):
                 worker.writing = False
             if kind == "segment":
