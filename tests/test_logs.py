@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from test_web import build_sample_archive
-from webapp import create_app
+from webapp import create_app, logs
 
 SECRET_QUERY = "zebrafinchquery"
 
@@ -140,3 +140,31 @@ def test_answers_say_which_index_generation_answered(sample_settings):
         assert client.get(url).headers["X-Index-Generation"] == generation, url
     with client.get("/static/style.css") as static:
         assert "X-Index-Generation" not in static.headers
+
+
+def test_waiting_requests_are_logged_at_most_once_a_minute(sample_settings, tmp_path):
+    """waitress warns for every request that waits for a thread; error.log keeps one line a minute,
+    and the next line says how many it held back."""
+    log_dir = tmp_path / "queue"
+    create_app(sample_settings.replace(log_dir=log_dir))
+    queue = logging.getLogger(logs.QUEUE_LOGGER)
+    for limit in queue.filters:
+        # The filter is the process's: a server of another test may have passed a line this minute.
+        if isinstance(limit, logs.AtMostEvery):
+            limit.last, limit.held_back = None, 0
+    for depth in range(1, 101):
+        queue.warning("Task queue depth is %d", depth)
+    lines = [e for e in read_lines(log_dir / "error.log") if e["logger"] == logs.QUEUE_LOGGER]
+    assert [e["message"] for e in lines] == ["Task queue depth is 1"]
+    # The rate, with a clock of our own.
+    now = [1000.0]
+    limit = logs.AtMostEvery(60.0, clock=lambda: now[0])
+    record = lambda: logging.LogRecord(logs.QUEUE_LOGGER, logging.WARNING, __file__, 0, "wait", None, None)  # noqa: E731
+    assert limit.filter(record())
+    assert [limit.filter(record()) for _ in range(5)] == [False] * 5
+    now[0] += 59.9
+    assert not limit.filter(record())
+    now[0] += 0.2
+    passed = record()
+    assert limit.filter(passed) and passed.held_back == 6
+    assert limit.filter(r := record()) is False and not hasattr(r, "held_back")
