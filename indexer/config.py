@@ -35,7 +35,7 @@ class Settings:
     host: str = _help("Address the web server listens on.", "127.0.0.1")
     port: int = _help("Port the web server listens on.", 8000)
     web_workers: int = _help("Web server processes sharing the port (python -m webapp --workers); 0 means one per core.", 0)
-    threads: int = _help("Threads of each web server process.", 4)
+    threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search).", 1)
     url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
     trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
     watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)

@@ -131,6 +131,8 @@ def test_searches_are_answered_by_several_worker_processes(server, archive_setti
             assert response.headers["Server"] == "archive"
             return json.load(response)
 
+    error_log = Path(archive_settings.log_dir) / "error.log"
+    logged_before = error_log.stat().st_size if error_log.exists() else 0
     # Concurrent searches: a busy worker leaves the next connection to the other.
     for attempt in range(5):
         with ThreadPoolExecutor(8) as pool:
@@ -139,6 +141,13 @@ def test_searches_are_answered_by_several_worker_processes(server, archive_setti
         if len(access_pids(archive_settings, "/api/search")) >= 2:
             break
     assert access_pids(archive_settings, "/api/search") == {w.pid for w in workers}
+    # Eight clients, two processes of one thread: requests waited for a thread, and waitress's
+    # warning of it is in error.log at most once a minute per process (not once per request).
+    with open(error_log, "rb") as fh:
+        fh.seek(logged_before)
+        waits = [e for e in map(json.loads, fh.read().decode("utf-8").splitlines())
+                 if e["logger"] == "waitress.queue"]
+    assert 1 <= len(waits) <= len(workers), waits
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
