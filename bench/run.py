@@ -104,7 +104,7 @@ def machine() -> dict:
 
     cpu = platform.processor() or ""
     # The model name alone ("AMD EPYC" on a virtual machine) does not tell two hosts apart: the
-    # eleventh session's host extracted 38 % faster than the tenth's under the same name.
+    # eleventh session's host extracted about 40 % faster than the tenth's under the same name.
     details: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
