@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 KEYS = ("extract_pages_per_s", "extract_pages_per_s_all_cores", "build_pages_per_s", "build_vs_extract_ratio",
+        "build_cpu_ms_per_page", "build_cpu_ms_per_page_for_ratio_target", "extract_ms_per_page",
         "query_ms", "add_one_doc_s", "web_searches_per_s", "web_p95_ms", "web_errors", "build_peak_rss_mb",
         "server_rss_mb", "index_mb")
 QUERY_CLASSES = ("english_word", "english_phrase", "two_english_words", "chinese_word", "chinese_four_chars",
@@ -50,6 +51,11 @@ def test_every_figure_is_printed(bench_output):
     # Each client keeps its one connection: the server closed none of them.
     assert out["web_reconnects"] == 0
     assert out["web_connections"] == 4     # --web-clients 4
+    # The build's CPU time (the build process and the workers it waited for) is counted, and no
+    # more than its cores could give in its wall time.
+    build = out["build"]["40"]
+    assert build["cpu_s"] > 0 and build["cpu_ms_per_page"] > 0
+    assert 0 < build["cores_busy"] <= out["machine"]["cores"] + 0.1
 
 
 def test_machine_and_targets_are_described(bench_output):
@@ -76,3 +82,19 @@ def test_the_markdown_table_shows_each_target(bench_output):
     assert "Command: `python bench/run.py --sizes 40" in text
     for row in ("build_pages_per_s", "add_one_doc_s p95", "web_searches_per_s", "server_rss_mb"):
         assert f"| {row}" in text
+
+
+def test_field_costs_writes_a_segment_per_variant(tmp_path):
+    """bench/field_costs.py on a tiny corpus: every variant writes its segment and is reported."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "field_costs.py"), "--pages", "40", "--rounds", "1",
+         "--cache-dir", str(tmp_path / "cache")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    assert out["pages"] == 40 and out["files"] == 2
+    assert set(out["variants"]) == {"every field", "without word pairs", "without bigrams",
+                                    "without word pairs and bigrams"}
+    assert out["variants"]["without bigrams"]["dropped"] == ["title_cjk", "meta_cjk", "body_cjk"]
+    for variant in out["variants"].values():
+        assert len(variant["cpu_s"]) == 1 and variant["ms_per_page"] > 0
