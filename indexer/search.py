@@ -40,7 +40,7 @@ from .schema import (
     SEARCHED_RECORDS,
     build_schema,
 )
-from .store import segment_column, segment_values, stored_records
+from .store import segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
@@ -431,7 +431,7 @@ def _doc_data(searcher) -> dict[str, dict]:
     """Metadata of every document, cached per searcher (per committed index state)."""
     cache = getattr(searcher, "_archive_docs", None)
     if cache is None:
-        cache = {d["doc_id"]: json.loads(d["data"]) for d in stored_records(searcher, RECORD_DOC)}
+        cache = {d["doc_id"]: data for d, data in stored_records_data(searcher, RECORD_DOC)}
         searcher._archive_docs = cache
     return cache
 

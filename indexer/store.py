@@ -373,10 +373,30 @@ def stored_records(searcher, record: str):
     stored fields never change; deletions are checked at each call.
     """
     for reader, _offset in searcher.reader().leaf_readers():
-        rows = segment_values(reader, f"stored:{record}", lambda r: _stored_of_kind(r, record))
-        for docnum, fields in rows:
+        for docnum, fields in _stored_rows(reader, record):
             if not reader.is_deleted(docnum):
                 yield fields
+
+
+def stored_records_data(searcher, record: str):
+    """(stored fields, their "data" JSON parsed) of every live record of kind RECORD, as
+    stored_records gives them, parsed once per segment and process. Read-only: the dictionaries
+    are shared.
+
+    Parsing the data of every file and document record took 15 ms of each update at
+    50,000 pages (5,000 records), and the documents' 8 ms more for each new searcher.
+    """
+    for reader, _offset in searcher.reader().leaf_readers():
+        rows = segment_values(reader, f"data:{record}", lambda r: [
+            (docnum, fields, json.loads(fields.get("data") or "{}")) for docnum, fields in _stored_rows(r, record)])
+        for docnum, fields, data in rows:
+            if not reader.is_deleted(docnum):
+                yield fields, data
+
+
+def _stored_rows(reader, record: str) -> tuple:
+    """(docnum, stored fields) of READER's records of kind RECORD, deleted ones too, kept per segment."""
+    return segment_values(reader, f"stored:{record}", lambda r: _stored_of_kind(r, record))
 
 
 def _stored_of_kind(reader, record: str) -> list:

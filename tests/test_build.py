@@ -627,3 +627,30 @@ def test_a_segment_writer_that_dies_is_an_error_not_a_hang(tmp_path):
         writers.close()
     assert time.monotonic() - started < 30
     assert not writers.staging.exists()
+
+
+def test_the_archive_scan_skips_hidden_and_unsupported_files_and_linked_folders(tmp_path):
+    """scan_archive: supported files at any depth by POSIX path relative to the archive, with their
+    stat (through a link to a file); hidden files and folders, other suffixes, links to folders and
+    broken links left out."""
+    root = tmp_path / "archive"
+    (root / "2010" / "seminar").mkdir(parents=True)
+    (root / ".uploads").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for rel in ("a.pdf", "2010/B.PDF", "2010/seminar/c.pdf", ".uploads/partial.pdf", ".hidden.pdf",
+                "notes.txt", "2010/readme.md"):
+        (root / rel).write_bytes(b"%PDF-1.4 " + rel.encode())
+    (outside / "linked.pdf").write_bytes(b"%PDF-1.4 linked")
+    (outside / "inside-linked-folder.pdf").write_bytes(b"%PDF-1.4 x")
+    os.symlink(outside / "linked.pdf", root / "linked.pdf")
+    os.symlink(outside, root / "folder-link")
+    os.symlink(tmp_path / "nowhere.pdf", root / "broken.pdf")
+
+    found = build.scan_archive(root)
+
+    assert sorted(found) == ["2010/B.PDF", "2010/seminar/c.pdf", "a.pdf", "linked.pdf"]
+    assert found["linked.pdf"].st_size == len(b"%PDF-1.4 linked")     # the file's, not the link's
+    assert found["2010/seminar/c.pdf"].st_size == (root / "2010/seminar/c.pdf").stat().st_size
+    assert build.scan_archive(tmp_path / "missing") == {}
+    assert build.scan_archive(root / "a.pdf") == {}                    # not a folder

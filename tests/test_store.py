@@ -352,18 +352,23 @@ def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
 
 
 def test_stored_records_are_the_searchers_own_across_segments_and_deletions(settings, pdf):
-    """store.stored_records (kept per segment) gives what searcher.documents(record=...) gives: on an
-    empty index, after additions in several segments, after a file is replaced (its old records
-    deleted from an older segment) and after one is removed; asked twice each time."""
+    """store.stored_records (kept per segment) gives what searcher.documents(record=...) gives, and
+    store.stored_records_data the same with each record's data parsed: on an empty index, after
+    additions in several segments, after a file is replaced (its old records deleted from an older
+    segment) and after one is removed; asked twice each time."""
     from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
-    from indexer.store import stored_records
+    from indexer.store import stored_records, stored_records_data
 
     def same(settings):
         with open_searcher(settings.index_dir) as s:
             for kind in (RECORD_FILE, RECORD_DOC, RECORD_PAGE):
                 expected = sorted(json.dumps(d, sort_keys=True) for d in s.documents(record=kind))
+                parsed = sorted(json.dumps([d, json.loads(d.get("data") or "{}")], sort_keys=True)
+                                for d in s.documents(record=kind))
                 for _ in range(2):
                     assert sorted(json.dumps(d, sort_keys=True) for d in stored_records(s, kind)) == expected
+                    assert sorted(json.dumps([d, data], sort_keys=True)
+                                  for d, data in stored_records_data(s, kind)) == parsed
                 yield len(expected)
 
     update(settings)
