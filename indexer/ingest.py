@@ -54,7 +54,7 @@ from .catalogue import (
 from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
 from .schema import RECORD_DOC, RECORD_FILE
-from .store import flock_within, open_searcher, stored_records
+from .store import flock_within, open_searcher, stored_records, stored_records_data
 
 UPLOADS = ".uploads"
 # ext4 and most file systems allow 255 bytes per name; room is left for a "-99" suffix.
@@ -212,8 +212,8 @@ def _indexed(settings: Settings) -> tuple[dict[str, dict], set[str]]:
     """The index's file records (path -> info with doc_id) and document ids; empty without an index."""
     try:
         with open_searcher(settings.index_dir) as s:
-            files = {d["path"]: dict(json.loads(d["data"]), doc_id=d.get("doc_id", ""))
-                     for d in stored_records(s, RECORD_FILE)}
+            files = {d["path"]: dict(info, doc_id=d.get("doc_id", ""))
+                     for d, info in stored_records_data(s, RECORD_FILE)}
             docs = {d["doc_id"] for d in stored_records(s, RECORD_DOC)}
     except IndexMissingError:
         return {}, set()

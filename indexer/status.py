@@ -10,7 +10,7 @@ from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
 from .extract import WAITING
 from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
-from .store import current_generation, open_searcher, stored_records
+from .store import current_generation, open_searcher, stored_records_data
 
 
 @dataclass
@@ -108,8 +108,7 @@ def _stored_status(searcher) -> tuple[IndexStatus, dict]:
     meta_doc = searcher.document(key=META_KEY)
     meta = json.loads(meta_doc["data"]) if meta_doc else {}
     files = {}
-    for d in stored_records(searcher, RECORD_FILE):
-        info = json.loads(d["data"])
+    for d, info in stored_records_data(searcher, RECORD_FILE):     # info: shared, read-only
         files[d["path"]] = (d.get("doc_id", ""), info)
     status = IndexStatus(
         built=True,
