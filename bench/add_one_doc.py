@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache_dir:
         corpus.CACHE = Path(args.cache_dir)
 
-    from indexer import analysis
+    from indexer.engine import analysis
     from indexer.config import load_settings
 
     folder, info = corpus.ensure_corpus(args.size, 20, log=run.log)
@@ -127,7 +127,6 @@ def _instrument() -> _Phases:
     import whoosh.writing as ww
 
     from indexer import build
-
     phases = _Phases()
 
     def timed(name, fn):
@@ -163,7 +162,7 @@ def _add_with_phases(settings, add_dir: Path, count: int, phases: _Phases) -> di
     """run.add_documents, with each addition split into its phases."""
     from indexer.build import update
     from indexer.search import search
-    from indexer.store import IndexReaderPool
+    from indexer.readers import IndexReaderPool
 
     pool = IndexReaderPool(settings.index_dir)
     seconds, misses = [], 0

@@ -30,10 +30,12 @@ import run  # noqa: E402
 
 
 def make_index(folder: Path, work: Path) -> None:
-    from indexer import analysis, build
+    from indexer.engine import analysis
+    from indexer import build
     from indexer.catalogue import load_catalogue
     from indexer.config import load_settings
-    from indexer.store import index_writer, open_index
+    from indexer.engine.writer import index_writer
+    from indexer.engine.storage import open_index
 
     shutil.rmtree(work, ignore_errors=True)
     (work / "archive").mkdir(parents=True)
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache_dir:
         corpus.CACHE = Path(args.cache_dir)
 
-    from indexer import analysis, build
+    from indexer.engine import analysis
+
+    from indexer import build
     from indexer.config import load_settings
 
     folder, _ = corpus.ensure_corpus(args.size, 20, log=run.log)

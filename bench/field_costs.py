@@ -43,7 +43,7 @@ import corpus  # noqa: E402
 from indexer import analysis, build, extract, segments  # noqa: E402
 from indexer.catalogue import load_catalogue  # noqa: E402
 from indexer.config import Settings  # noqa: E402
-from indexer.schema import CJK_FIELDS, PHRASE_PAIR_FIELDS  # noqa: E402
+from indexer.engine.schema import CJK_FIELDS, PHRASE_PAIR_FIELDS  # noqa: E402
 
 PAIR_FIELDS = tuple(PHRASE_PAIR_FIELDS.values())
 VARIANTS = {

@@ -24,7 +24,7 @@ What each figure measures:
   extract_ms_per_page, raw pypdf's time a page in one process;
 - query_ms: `indexer.search.search()` (the site's code: parsing, glossary
   expansion, grouping by document, facets, snippets of the first result page)
-  with a searcher from `indexer.store.IndexReaderPool`; several queries per
+  with a searcher from `indexer.readers.IndexReaderPool`; several queries per
   class, of varied frequency, each run once to warm up and then --repeat
   times; p50 and p95 over the timed runs;
 - add_one_doc_s: a 20-page PDF copied into the archive, `indexer.build.update()`
@@ -324,8 +324,7 @@ def query_set(rng: random.Random) -> dict[str, list[tuple[str, dict]]]:
     """Queries per class, (text, filters) pairs, from the corpus vocabularies at varied frequency."""
     import zhconv
 
-    from indexer import analysis
-
+    from indexer.engine import analysis
     words, phrases = corpus.english_vocabulary()
     content = [w for w in words if w not in corpus.STOP and len(w) >= 4 and w.isalpha()][:5000]
     zh_words, _ = corpus.chinese_vocabulary()
@@ -369,7 +368,7 @@ def percentile(values: list[float], q: float) -> float:
 def run_queries(index_dir: Path, settings, queries, repeat: int) -> tuple[dict, dict]:
     """Time every query class through indexer.search.search; return (timings, details)."""
     from indexer.search import Filters, search
-    from indexer.store import IndexReaderPool
+    from indexer.readers import IndexReaderPool
 
     pool = IndexReaderPool(index_dir)
     timings, details = {}, {}
@@ -406,7 +405,7 @@ def add_documents(work: Path, settings, add_dir: Path, count: int) -> dict:
     """Add COUNT 20-page PDFs one by one; seconds from copy to found by a fresh searcher."""
     from indexer.build import update
     from indexer.search import search
-    from indexer.store import IndexReaderPool
+    from indexer.readers import IndexReaderPool
 
     pool = IndexReaderPool(settings.index_dir)
     files = sorted(add_dir.glob("*.pdf"))[:count]
@@ -548,7 +547,7 @@ def web_load(config: Path, queries, clients: int, seconds: float) -> dict:
 
 
 def run(args) -> dict:
-    from indexer import analysis
+    from indexer.engine import analysis
     from indexer.config import load_settings
 
     sizes = sorted(args.sizes)

@@ -33,7 +33,7 @@ from indexer.catalogue import CatalogueEntry  # noqa: E402
 from indexer.config import load_settings  # noqa: E402
 from indexer.extract import PageText, detect_language  # noqa: E402
 from indexer.search import search  # noqa: E402
-from indexer.store import create_index  # noqa: E402
+from indexer.engine.storage import create_index  # noqa: E402
 
 EN_WORDS = ("regional policy cohesion cooperation development china european union commission "
             "dialogue seminar training programme urban rural cities regions innovation clusters "

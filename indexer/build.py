@@ -29,21 +29,17 @@ from typing import Callable, Iterable
 
 from whoosh.query import And, Term
 
-from . import analysis, extract, segments
+from .engine import analysis
+from . import extract, segments
 from .catalogue import CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
 from .extract import INDEXED, Extraction, PageText
-from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version
-from .store import (
-    WriterLock,
-    create_index,
-    current_generation,
-    index_writer,
-    new_generation,
-    open_index,
-    stored_records_data,
-    swap_current,
-)
+from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version
+from .lock import WriterLock
+from .engine.storage import create_index, open_index, segment_count
+from .generations import current_generation, new_generation, swap_current
+from .engine.writer import commit_with_segments, index_writer
+from .engine.reading import stored_records_data
 
 log = logging.getLogger(__name__)
 
@@ -614,7 +610,7 @@ class _Sync:
                 if replaced_doc:
                     writer.delete_by_term("key", f"doc:{replaced_doc}")
             adopted = [writers.adopt(staged) for staged, _files in finished]
-            segments.commit_with_segments(writer, adopted, self._merge_policy())
+            commit_with_segments(writer, adopted, self._merge_policy())
         except BaseException:
             writer.cancel()
             raise
@@ -691,7 +687,7 @@ def merge_segments(settings: Settings, budget: int = 200_000) -> int:
         ix = open_index(gen)
         try:
             index_writer(ix).commit(mergetype=tiered_merge(budget))
-            return len(ix._segments())
+            return segment_count(ix)
         finally:
             ix.close()
 

@@ -17,8 +17,8 @@ from html import escape
 
 from whoosh import query as wq
 
-from . import analysis
-from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS
+from .engine import analysis
+from .engine.schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS
 
 SNIPPET_CHARS = 240
 

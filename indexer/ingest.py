@@ -53,8 +53,10 @@ from .catalogue import (
 )
 from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
-from .schema import RECORD_DOC, RECORD_FILE
-from .store import flock_within, open_searcher, stored_records, stored_records_data
+from .engine.schema import RECORD_DOC, RECORD_FILE
+from .lock import flock_within
+from .readers import open_searcher
+from .engine.reading import stored_records, stored_records_data
 
 UPLOADS = ".uploads"
 # ext4 and most file systems allow 255 bytes per name; room is left for a "-99" suffix.

@@ -24,10 +24,11 @@ from typing import NamedTuple
 from whoosh import collectors, qparser, query as wq
 from whoosh.qparser import syntax
 
-from . import analysis, highlight, pagematch, phrases, scoring
+from .engine import analysis, pagematch, phrases, scoring
+from . import highlight
 from .config import Settings
 from .errors import SearchQueryError
-from .schema import (
+from .engine.schema import (
     CJK_FIELDS,
     DEFAULT_FIELDS,
     FIELD_ALIASES,
@@ -40,7 +41,7 @@ from .schema import (
     SEARCHED_RECORDS,
     build_schema,
 )
-from .store import segment_column, segment_values, stored_records_data
+from .engine.reading import searcher_cache, segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
@@ -429,11 +430,8 @@ def _filter_query(filters: Filters) -> wq.Query | None:
 
 def _doc_data(searcher) -> dict[str, dict]:
     """Metadata of every document, cached per searcher (per committed index state)."""
-    cache = getattr(searcher, "_archive_docs", None)
-    if cache is None:
-        cache = {d["doc_id"]: data for d, data in stored_records_data(searcher, RECORD_DOC)}
-        searcher._archive_docs = cache
-    return cache
+    return searcher_cache(searcher, "docs", lambda: {
+        d["doc_id"]: data for d, data in stored_records_data(searcher, RECORD_DOC)})
 
 
 class _Ranked(NamedTuple):
@@ -582,13 +580,9 @@ def _column(searcher, name: str) -> tuple:
     Whoosh's own column readers cost about 10 µs a value through their layers;
     a list costs nothing.
     """
-    cache = searcher.__dict__.setdefault("_archive_columns", {})
-    values = cache.get(name)
-    if values is None:
-        # A tuple, untracked by the garbage collector (see store.segment_values).
-        values = cache[name] = tuple(chain.from_iterable(
-            segment_column(reader, name) for reader, _offset in searcher.reader().leaf_readers()))
-    return values
+    # A tuple, untracked by the garbage collector (see reading.segment_values).
+    return searcher_cache(searcher, f"column:{name}", lambda: tuple(chain.from_iterable(
+        segment_column(reader, name) for reader, _offset in searcher.reader().leaf_readers())))
 
 
 def warm_up(searcher) -> None:
@@ -654,11 +648,8 @@ def _hit_column(searcher) -> tuple:
 
     One lookup a hit instead of four (a common word matches thousands of records).
     """
-    cache = searcher.__dict__.get("_archive_hits")
-    if cache is None:
-        cache = searcher._archive_hits = tuple(chain.from_iterable(
-            segment_values(reader, "hits", _segment_hits) for reader, _offset in searcher.reader().leaf_readers()))
-    return cache
+    return searcher_cache(searcher, "hits", lambda: tuple(chain.from_iterable(
+        segment_values(reader, "hits", _segment_hits) for reader, _offset in searcher.reader().leaf_readers())))
 
 
 def _segment_hits(reader) -> list:
@@ -672,7 +663,7 @@ def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters, s
     """For each (query, scored) pair, (score, docnum) of every record matching it under FILTERS, best
     first, within the query time limit.
 
-    Term at a time, all queries in one pass (indexer.scoring), when it handles
+    Term at a time, all queries in one pass (indexer.engine.scoring), when it handles
     them; else with Whoosh's collector.
     """
     fq = _filter_query(filters)
@@ -710,9 +701,13 @@ def _facet_keys(searcher) -> dict[str, tuple[int, tuple[str, ...]]]:
     faster than counting every pair of every document (a common word matches
     nearly all of them).
     """
-    cache = getattr(searcher, "_archive_facet_keys", None)
-    if cache is None:
-        cache = {}
+    return _facet_table(searcher)[0]
+
+
+def _facet_table(searcher) -> tuple[dict[str, tuple[int, tuple[str, ...]]], list[tuple]]:
+    """(each document's facet key, the combinations the keys number), cached per searcher."""
+    def compute():
+        keys = {}
         numbers: dict[tuple, int] = {}
         for doc_id, meta in _doc_data(searcher).items():
             pairs = [(name, meta[name]) for name in ("kind", "programme") if meta.get(name)]
@@ -721,17 +716,15 @@ def _facet_keys(searcher) -> dict[str, tuple[int, tuple[str, ...]]]:
                 pairs.append(("year", year))
             number = numbers.setdefault(tuple(pairs), len(numbers))
             langs = tuple(sorted({f["lang"] for f in meta.get("files", [])}))
-            cache[doc_id] = (number, langs)
-        searcher._archive_facet_combinations = list(numbers)
-        searcher._archive_facet_keys = cache
-    return cache
+            keys[doc_id] = (number, langs)
+        return keys, list(numbers)
+    return searcher_cache(searcher, "facets", compute)
 
 
 def _facet_counts(searcher, ranked, groups) -> dict[str, list[tuple[str, int]]]:
     """How many of the RANKED documents have each facet value; a document's languages are those of
     its matching files (all of its files when only its title or metadata matched)."""
-    keys = _facet_keys(searcher)
-    combinations = searcher._archive_facet_combinations
+    keys, combinations = _facet_table(searcher)
     doc_keys = [keys[r.doc_id] for r in ranked]
     langs: list[str] = []
     for r, (_, all_langs) in zip(ranked, doc_keys):

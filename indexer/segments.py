@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from . import analysis, sandbox
-from .store import _fsync_dir, create_index, index_writer
+from .engine import analysis
+from . import sandbox
+from .engine.storage import create_index, fsync_dir
+from .engine.writer import finish_segment, index_writer
 
 STAGING_PREFIX = ".staging-"
 # Files handed to a worker and not yet added by it: beyond this the updating process waits.
@@ -154,7 +156,7 @@ class SegmentWriters:
         """Move a finished segment's files into the index folder; return its segment for the commit."""
         for name in staged.files:
             os.replace(Path(staged.folder) / name, self.index_folder / name)
-        _fsync_dir(self.index_folder)
+        fsync_dir(self.index_folder)
         shutil.rmtree(staged.folder, ignore_errors=True)
         return staged.segment
 
@@ -221,20 +223,6 @@ class SegmentWriters:
         return f"exit code {code}"
 
 
-def commit_with_segments(writer, segments: list, mergetype) -> None:
-    """Commit WRITER (its deletions and additions) with SEGMENTS added to the index, in one new generation."""
-    # SegmentWriter.commit, with the adopted segments listed in the same table of contents.
-    writer._check_state()
-    final = writer._merge_segments(mergetype, None, None)
-    if writer._added:
-        final.append(writer._finalize_segment())
-    else:
-        writer._close_segment()
-    final.extend(segments)
-    writer._commit_toc(final)
-    writer._finish()
-
-
 def _send_each(worker: _Worker) -> None:
     """Send WORKER's queued messages in order, until None (sent too) or a failed send."""
     while True:
@@ -296,8 +284,7 @@ def _open_segment(staging: str, limitmb: int):
 
 
 def _finish_segment(writer, folder: Path) -> StagedSegment:
-    segment = writer._finalize_segment()
-    writer._finish()
+    segment = finish_segment(writer)
     prefix = segment.segment_id() + "."
     files = [name for name in os.listdir(folder) if name.startswith(prefix)]
     return StagedSegment(str(folder), segment, files)

@@ -9,8 +9,10 @@ from pathlib import Path
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
 from .extract import WAITING
-from .schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
-from .store import current_generation, open_searcher, stored_records_data
+from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
+from .generations import current_generation
+from .readers import open_searcher
+from .engine.reading import searcher_cache, stored_records_data
 
 
 @dataclass
@@ -102,9 +104,10 @@ def _stored_status(searcher) -> tuple[IndexStatus, dict]:
     50,000 pages (80 ms); the home page and the health check ask for it on
     every request, and a searcher's committed state never changes.
     """
-    cached = searcher.__dict__.get("_archive_status")
-    if cached is not None:
-        return cached
+    return searcher_cache(searcher, "status", lambda: _read_status(searcher))
+
+
+def _read_status(searcher) -> tuple[IndexStatus, dict]:
     meta_doc = searcher.document(key=META_KEY)
     meta = json.loads(meta_doc["data"]) if meta_doc else {}
     files = {}
@@ -126,5 +129,4 @@ def _stored_status(searcher) -> tuple[IndexStatus, dict]:
             pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
             failed_pages=info.get("failed_pages", []), indexed_at=info.get("indexed_at", ""),
         ))
-    searcher._archive_status = (status, files)
     return status, files

@@ -43,7 +43,8 @@ from .build import MERGE_FACTOR, UpdateReport, merge_segments, scan_archive, upd
 from .config import Settings
 from .extract import warm_up as extract_warm_up
 from .errors import CatalogueError, ConfigError, IndexLockedError
-from .store import current_generation, open_index
+from .generations import current_generation
+from .engine.storage import open_index, segment_count
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def merge_worthwhile(settings: Settings) -> bool:
         return False
     ix = open_index(gen)
     try:
-        return len(ix._segments()) >= MERGE_FACTOR
+        return segment_count(ix) >= MERGE_FACTOR
     finally:
         ix.close()
 

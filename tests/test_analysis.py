@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, settings as hsettings, strategies as st
 
-from indexer import analysis
+from indexer.engine import analysis
 from indexer.build import update
 from indexer.search import search
-from indexer.store import open_searcher
+from indexer.readers import open_searcher
 
 from conftest import make_settings, write_pdf
 
@@ -165,7 +165,6 @@ def test_snippet_words_found_alike_with_and_without_the_non_ascii_branch():
 
     from conftest import REPO_ARCHIVE
     from indexer import highlight
-
     terms = highlight.QueryTerms()
     terms.english.update(analysis.english_terms("regional policy cooperation urbanisation China"))
     leads = frozenset(t[:highlight.LEAD] for t in terms.english)
@@ -192,7 +191,6 @@ def test_candidate_words_found_by_the_leads_are_those_of_the_pattern(text, leads
     """highlight.candidate_spans looks for the leads with str.find on pages without a non-ASCII
     letter; its spans are those of the regular expression it stands for."""
     from indexer import highlight
-
     expected = [m.span() for m in highlight._candidate_words(leads, non_ascii=False).finditer(text)]
     assert highlight.candidate_spans(text, leads) == expected
 
@@ -220,7 +218,6 @@ def test_chinese_terms_are_found_in_the_text_where_its_fold_holds_them(text, nee
     """highlight.chinese_spans searches the page itself, not its fold; the spans are those of every
     occurrence of the term in the folded page, overlapping ones included."""
     from indexer import highlight
-
     assert highlight.chinese_spans(text, needle) == _spans_of_the_fold(text, needle)
 
 
@@ -231,7 +228,6 @@ def test_chinese_terms_found_alike_on_the_stand_in_pages():
 
     from conftest import REPO_ARCHIVE
     from indexer import highlight
-
     pages = [page.extract_text() for pdf in sorted(REPO_ARCHIVE.glob("*.zh.pdf"))[:6]
              for page in pypdf.PdfReader(pdf).pages]
     needles = ["区域", "区域政策", "合作", "发展", "城镇化", analysis.fold("區域發展"), "區域"]
@@ -273,7 +269,7 @@ def test_index_positions_are_those_of_whoosh_positions_format(pages):
     """analysis.IndexPositions takes each positional field's (text, position) pairs from its analyzer's
     index_terms; the postings (and the body's kept tokens) are those of Whoosh's Positions format
     taking Tokens through the analyzer, for every such field, on texts of several pages."""
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     schema = build_schema()
     text = analysis.join_pages({n: page for n, page in enumerate(pages, start=1)})
@@ -290,7 +286,7 @@ def test_index_formats_give_a_records_terms_in_term_order():
     postings as Whoosh's Positions and Frequency formats."""
     from whoosh.formats import Frequency, Positions
 
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     schema = build_schema()
     text = analysis.join_pages({1: "Regional policy cooperation, 区域政策合作 and urban policy in 珠江三角洲 cities",
@@ -316,8 +312,8 @@ def test_spelling_words_are_whooshs(pages):
     """The writer's spelling words of the body (the English analyzer's plain_words, a word through
     the filters once) are those Whoosh's spellable_words gives, through the analyzer's chain with
     no_morph, on texts of several pages."""
-    from indexer.schema import build_schema
-    from indexer.store import _spelling_words
+    from indexer.engine.schema import build_schema
+    from indexer.engine.writer import _spelling_words
 
     field = build_schema()["body"]
     text = analysis.join_pages({n: page for n, page in enumerate(pages, start=1)})
@@ -331,7 +327,7 @@ def test_index_positions_on_the_archive_pages():
     import pypdf
 
     from conftest import REPO_ARCHIVE
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     schema = build_schema()
     indexed = set()
@@ -374,7 +370,7 @@ def test_word_pairs_are_the_consecutive_english_terms_of_each_page():
 def test_word_pairs_of_an_indexed_body_come_from_its_kept_tokens_and_equal_a_fresh_analysis():
     """The body field keeps its English tokens (analysis._KEPT_TOKENS) and body_pairs makes its pairs
     from them when given the same string: the pairs are those of analysing the text afresh."""
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     text = analysis.join_pages({1: "The regional policy of the EU and China, urbanisation policies",
                                 2: "Urbanization and the regional policy\nof Sichuan, in 2009", 4: "policy"})
@@ -395,7 +391,7 @@ def test_chinese_word_pairs_are_the_jieba_words_side_by_side_on_each_page():
     """body_zh_pairs pairs the body's jieba words of two characters or more at consecutive
     positions: none across punctuation, English or a page break; made from body_zh's kept tokens,
     they equal a fresh analysis."""
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     text = analysis.join_pages({1: "国际合作促进区域发展。城市发展 and regional 国际合作的城市", 2: "区域政策研究"})
     schema = build_schema()
@@ -416,7 +412,7 @@ def test_chinese_word_pairs_are_the_jieba_words_side_by_side_on_each_page():
 def test_a_pair_field_takes_only_tokens_of_its_own_kind():
     """body_pairs (English) never pairs the jieba words body_zh kept for the same string, nor
     body_zh_pairs the English tokens the body kept: each makes its own pairs then."""
-    from indexer.schema import build_schema
+    from indexer.engine.schema import build_schema
 
     text = analysis.join_pages({1: "The regional policy 区域政策研究 of the EU", 2: "国际合作 urban policy"})
     schema = build_schema()

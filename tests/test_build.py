@@ -12,9 +12,10 @@ from indexer import build
 from indexer.build import rebuild, update
 from indexer.catalogue import load_catalogue
 from indexer.errors import CatalogueError
-from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
+from indexer.engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from indexer.search import Filters, search
-from indexer.store import current_generation, open_searcher
+from indexer.generations import current_generation
+from indexer.readers import open_searcher
 
 CATALOGUE = """
 [[document]]
@@ -291,7 +292,7 @@ def test_snippets_come_from_the_page_records_written_with_the_text_record(settin
     assert snippets == ["专家每年举行会议，讨论<mark>城镇化</mark>问题。"]
 
 
-@pytest.mark.parametrize("stamp", ["indexer.schema.SCHEMA_VERSION", "indexer.analysis.ANALYSIS_VERSION"])
+@pytest.mark.parametrize("stamp", ["indexer.engine.schema.SCHEMA_VERSION", "indexer.engine.analysis.ANALYSIS_VERSION"])
 def test_a_schema_or_analysis_version_change_triggers_a_rebuild(settings, archive, reads, monkeypatch, stamp):
     update(settings)
     first = current_generation(settings.index_dir)
@@ -477,8 +478,7 @@ def test_loading_the_user_dictionary_leaves_no_file_open(tmp_path):
     import gc
     import warnings
 
-    from indexer import analysis
-
+    from indexer.engine import analysis
     userdict = tmp_path / "userdict.txt"
     userdict.write_text("区域政策 100 n\n", encoding="utf-8")
     with warnings.catch_warnings(record=True) as caught:
@@ -559,7 +559,7 @@ def test_segment_writers_give_no_file_to_a_worker_writing_its_segment(tmp_path):
     waited in its pipe, and a second one blocked the updating process (and so the other worker and
     the extraction) for as long as the writing took. Files go to a worker that can take them."""
     from indexer import segments
-    from indexer.store import create_index
+    from indexer.engine.storage import create_index
 
     folder = tmp_path / "index"
     folder.mkdir()
@@ -607,7 +607,7 @@ def test_a_segment_writer_that_dies_is_an_error_not_a_hang(tmp_path):
     import time
 
     from indexer import segments
-    from indexer.store import create_index
+    from indexer.engine.storage import create_index
 
     folder = tmp_path / "index"
     folder.mkdir()

@@ -14,7 +14,8 @@ import pytest
 
 from indexer.cli import main
 from indexer.config import PROJECT_ROOT
-from indexer.store import WriterLock, open_searcher
+from indexer.lock import WriterLock
+from indexer.readers import open_searcher
 from conftest import write_config
 
 ENV = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))

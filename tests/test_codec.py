@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from whoosh.query import Phrase, Term
 
-from indexer.schema import RECORD_PAGE
-from indexer.store import ArchiveCodec, SplitBlockCodec, create_index, index_writer
+from indexer.engine.schema import RECORD_PAGE
+from indexer.engine.codec import ArchiveCodec, SplitBlockCodec
+from indexer.engine.storage import create_index
+from indexer.engine.writer import index_writer
 
 PAGES = [
     "Regional policy cooperation between the EU and China, 区域政策合作。",
@@ -39,12 +41,12 @@ def test_inlined_postings_read_and_merge_like_blocks(tmp_path):
 
 
 def test_the_writers_listed_lengths_are_the_per_document_readers(tmp_path):
-    """The postings writer looks record lengths up in lists (store._ListedLengths); they are the
+    """The postings writer looks record lengths up in lists (codec._ListedLengths); they are the
     lengths Whoosh's per-document reader gives, for every record and field, and the block
     statistics written from them are Whoosh's own."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from indexer.store import _field_lengths, _ListedLengths
+    from indexer.engine.codec import _field_lengths, _ListedLengths
 
     def build(folder, codec):
         folder.mkdir()
@@ -115,7 +117,7 @@ def test_split_blocks_read_back_as_whoosh_blocks(tmp_path):
     writes, with deletions, and still after a merge rewrites the blocks."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from indexer.store import SplitBlockCodec, SplitBlockMatcher
+    from indexer.engine.codec import SplitBlockCodec, SplitBlockMatcher
 
     ours = _many_records(tmp_path / "ours", SplitBlockCodec(), deleted=(3, 400))
     whoosh = _many_records(tmp_path / "whoosh", W3Codec(), deleted=(3, 400))
@@ -135,7 +137,7 @@ def test_a_split_blocks_values_read_one_at_a_time_after_skips(tmp_path):
     the middle of blocks (as the pages of a result shown are found), every value is Whoosh's."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from indexer.store import SplitBlockCodec
+    from indexer.engine.codec import SplitBlockCodec
 
     ours = _many_records(tmp_path / "ours", SplitBlockCodec())
     whoosh = _many_records(tmp_path / "whoosh", W3Codec())
@@ -157,7 +159,7 @@ def test_segments_of_the_former_codec_read_beside_split_ones(tmp_path):
     blocks; the answers never change."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from indexer.store import SplitBlockCodec
+    from indexer.engine.codec import SplitBlockCodec
 
     mixed = _many_records(tmp_path / "mixed", ArchiveCodec())
     plain = _many_records(tmp_path / "plain", W3Codec())
@@ -173,12 +175,12 @@ def test_segments_of_the_former_codec_read_beside_split_ones(tmp_path):
 
 
 def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
-    """indexer.scoring reads a term's ids and weights whole and leaves its positions unread; asking
+    """indexer.engine.scoring reads a term's ids and weights whole and leaves its positions unread; asking
     for one posting's positions reads that posting's chunk alone, and gives Whoosh's value."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from indexer import scoring
-    from indexer.store import VALUE_CHUNK, LazyBlockValues, SplitBlockCodec
+    from indexer.engine import scoring
+    from indexer.engine.codec import VALUE_CHUNK, LazyBlockValues, SplitBlockCodec
 
     ours = _many_records(tmp_path / "ours", SplitBlockCodec(), deleted=(3,))
     whoosh = _many_records(tmp_path / "whoosh", W3Codec(), deleted=(3,))
@@ -202,7 +204,7 @@ def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
 
 class WhooshFieldWriterCodec(SplitBlockCodec):
     """SplitBlockCodec with Whoosh's own field writer (at module level: segments pickle their codec),
-    its term table hashing keys with crc32 (Whoosh's hash type 1) as store._TermTable does."""
+    its term table hashing keys with crc32 (Whoosh's hash type 1) as codec._TermTable does."""
 
     def field_writer(self, storage, segment):
         from whoosh.codec import whoosh3
@@ -226,7 +228,7 @@ class WhooshFieldWriterCodec(SplitBlockCodec):
 
 
 def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path):
-    """store._ArchiveFieldWriter writes terms of a few postings itself (and longer ones through
+    """codec._ArchiveFieldWriter writes terms of a few postings itself (and longer ones through
     Whoosh): its term table and postings files are the bytes Whoosh's own field writer writes."""
     files = _random_files(seed=11, count=200)
 
@@ -247,14 +249,15 @@ def test_short_posting_lists_are_written_byte_for_byte_as_whoosh_writes_them(tmp
 
 
 def test_postings_through_kept_term_entries_are_the_readers_own(tmp_path):
-    """store.term_postings (term entries looked up once per process) gives every posting the reader's
+    """reading.term_postings (term entries looked up once per process) gives every posting the reader's
     postings() gives, in each segment, with deletions, twice (the second time from kept entries), and a
     term a segment lacks is TermNotFound there. The segments share their words: an entry kept for the
     wrong segment would give the other's postings."""
     import pytest
     from whoosh.reading import TermNotFound
 
-    from indexer.store import SplitBlockCodec, term_postings
+    from indexer.engine.codec import SplitBlockCodec
+    from indexer.engine.reading import term_postings
 
     ix = _many_records(tmp_path / "ix", SplitBlockCodec(), deleted=(3, 400))
     with ix.reader() as top:
@@ -328,8 +331,7 @@ def _random_files(seed: int, count: int) -> list[str]:
     """COUNT files of three pages of English and Chinese words drawn at random, as join_pages() strings."""
     import random
 
-    from indexer import analysis
-
+    from indexer.engine import analysis
     rng = random.Random(seed)
     words = ["regional", "policy", "cohesion", "delta", "urban", "区域政策", "城镇化", "珠江三角洲", "合作"]
     return [analysis.join_pages({n: " ".join(rng.choice(words) + rng.choice(["", "s", "ing", "化"])
@@ -338,7 +340,7 @@ def _random_files(seed: int, count: int) -> list[str]:
 
 
 def test_the_term_table_writes_whooshs_table_past_two_byte_positions(tmp_path):
-    """store._TermTable writes what Whoosh's OrderedHashWriter (with crc32 keys) writes, for a table
+    """codec._TermTable writes what Whoosh's OrderedHashWriter (with crc32 keys) writes, for a table
     whose entries run past 65,536 bytes (the index of positions changes type there) and keys sharing
     hash slots, and Whoosh's reader finds every key in it."""
     import random
@@ -346,7 +348,7 @@ def test_the_term_table_writes_whooshs_table_past_two_byte_positions(tmp_path):
     from whoosh.filedb import filetables
     from whoosh.filedb.filestore import FileStorage
 
-    from indexer.store import _TermTable
+    from indexer.engine.codec import _TermTable
 
     rng = random.Random(3)
     keys = sorted({bytes(rng.randrange(256) for _ in range(rng.randint(1, 12))) for _ in range(6000)})
@@ -384,8 +386,7 @@ def test_the_pool_merges_its_runs_into_whooshs_order(tmp_path, monkeypatch):
 
     from whoosh.filedb.filestore import FileStorage
 
-    from indexer import postingpool
-
+    from indexer.engine import postingpool
     monkeypatch.setattr(postingpool, "RUN_BATCH", 7)
     rng = random.Random(4)
     fields = ["body", "body_cjk", "spell_body", "title"]

@@ -22,9 +22,10 @@ import pytest
 
 from conftest import make_settings, write_config, write_pdf
 from indexer.config import PROJECT_ROOT
-from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+from indexer.engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from indexer.search import search
-from indexer.store import GEN_PATTERN, current_generation, open_searcher
+from indexer.generations import GEN_PATTERN, current_generation
+from indexer.readers import open_searcher
 
 N_FILES = 60
 BATCH = 5

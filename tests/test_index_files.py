@@ -1,4 +1,4 @@
-"""Index files read with os.pread (store._PreadPart) give what Whoosh's own sub-files give."""
+"""Index files read with os.pread (storage._PreadPart) give what Whoosh's own sub-files give."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from whoosh.filedb.compound import SubFile
 from whoosh.filedb.structfile import StructFile
 
-from indexer.store import DurableFileStorage, _PreadPart
+from indexer.engine.storage import DurableFileStorage, _PreadPart
 
 SMALL = {"ids": (1, 5, 9), "weight": 2.5}
 # Larger than any first guess of a pickle's size, so the read must retry.

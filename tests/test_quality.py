@@ -6,7 +6,7 @@ import pytest
 
 from indexer.evaluate import evaluate, load_judgements, score
 from indexer.search import search
-from indexer.store import open_searcher
+from indexer.readers import open_searcher
 
 QUERIES = Path(__file__).parent / "quality" / "queries.toml"
 

@@ -1,4 +1,4 @@
-"""Term-at-a-time matching (indexer.scoring) against Whoosh's own collector, on a real index.
+"""Term-at-a-time matching (indexer.engine.scoring) against Whoosh's own collector, on a real index.
 
 The index is the project's archive (real PDFs in English and Chinese, built
 by the parallel writers into several segments), then updated with one file
@@ -14,11 +14,11 @@ import shutil
 import pytest
 
 from conftest import REPO_ARCHIVE, make_settings, write_pdf
-from indexer import scoring
+from indexer.engine import scoring
 from indexer.build import update
-from indexer.pagematch import _expand_multiterms
+from indexer.engine.pagematch import _expand_multiterms
 from indexer.search import _filter_query, Filters, load_glossary, parse_query, search
-from indexer.store import open_searcher
+from indexer.readers import open_searcher
 
 QUERIES = [
     "regional policy", '"regional policy"', "cohesion", "urbanisation", "EU-China",
@@ -55,7 +55,7 @@ def settings(tmp_path_factory):
 
 def whoosh_matches(searcher, q, scored=True, allow=None):
     """Whoosh's own answer. Prefixes and wildcards are given as the OR of their terms (as
-    Query.simplify makes them), the scoring indexer.scoring gives them at every segment size."""
+    Query.simplify makes them), the scoring indexer.engine.scoring gives them at every segment size."""
     from whoosh import collectors
 
     q = _expand_multiterms(q, searcher.reader())
@@ -166,8 +166,8 @@ def test_deadline(settings):
 
 @pytest.mark.parametrize("text", ["regional policy", '"regional policy"', "区域政策", "城市 发展", "region*"])
 def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
-    """indexer.pagematch reuses the postings the search read; it finds the same pages as reading them again."""
-    from indexer import pagematch
+    """indexer.engine.pagematch reuses the postings the search read; it finds the same pages as reading them again."""
+    from indexer.engine import pagematch
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, load_glossary(settings.glossary))
@@ -185,7 +185,7 @@ def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
 def test_words_together_on_a_page_as_the_page_matching_says(settings, text):
     """pagematch.files_together (the rescoring window's check) tells the same as matched_pages' `together`,
     for the files a query matches, with kept postings and without."""
-    from indexer import pagematch
+    from indexer.engine import pagematch
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, load_glossary(settings.glossary))
@@ -209,7 +209,7 @@ def test_a_jieba_word_implies_its_bigrams_side_by_side(settings):
     for every such word of the index."""
     from whoosh import query as wq
 
-    from indexer.schema import WORD_FIELD_BIGRAMS
+    from indexer.engine.schema import WORD_FIELD_BIGRAMS
 
     with open_searcher(settings.index_dir) as searcher:
         for word_field, bigram_field in WORD_FIELD_BIGRAMS.items():
@@ -229,7 +229,7 @@ def test_a_phrase_of_jieba_words_implies_its_bigram_phrase(settings):
     with their bigram phrase, score as Whoosh scores them."""
     from whoosh import query as wq
 
-    from indexer import analysis
+    from indexer.engine import analysis
     from indexer.search import RECORD_PAGE
 
     phrases = set()
@@ -258,7 +258,7 @@ def test_a_phrase_of_jieba_words_implies_its_bigram_phrase(settings):
 def test_prefixes_find_the_same_pages_expanded_per_segment(settings, text):
     """pagematch expands a prefix with each segment's own terms; the pages are those of the query
     expanded over the whole index (where a segment lacks most of the terms)."""
-    from indexer import pagematch
+    from indexer.engine import pagematch
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, None, any_word=True)
@@ -276,7 +276,7 @@ def test_prefixes_find_the_same_pages_expanded_per_segment(settings, text):
 def test_prefix_idfs_seeded_from_one_scan_are_whooshs(settings, field, prefix):
     """scoring seeds the idf of a prefix's terms from one scan of each segment; each equals the idf
     Whoosh computes on a fresh searcher (document frequencies summed over segments)."""
-    from indexer.scoring import _seed_prefix_idfs
+    from indexer.engine.scoring import _seed_prefix_idfs
 
     with open_searcher(settings.index_dir) as seeded, open_searcher(settings.index_dir) as fresh:
         _seed_prefix_idfs(seeded, field, prefix)
@@ -291,7 +291,7 @@ def test_segment_values_serve_every_later_searcher(settings):
     """Lists computed from a segment (grouping columns, record lengths) are kept by segment id, so a
     new searcher (after every update) reuses them instead of reading them again."""
     from indexer.search import _column
-    from indexer.store import segment_values
+    from indexer.engine.reading import segment_values
 
     with open_searcher(settings.index_dir) as first:
         _column(first, "doc_id")
@@ -307,7 +307,7 @@ def test_an_index_without_the_pair_fields_still_matches_its_phrases(tmp_path):
     from whoosh import index as whoosh_index
     from whoosh.query import Phrase
 
-    from indexer.schema import PHRASE_PAIR_FIELDS, build_schema
+    from indexer.engine.schema import PHRASE_PAIR_FIELDS, build_schema
 
     schema = build_schema()
     for pair_field in PHRASE_PAIR_FIELDS.values():
@@ -331,7 +331,7 @@ def test_chinese_phrases_of_two_character_words_are_read_from_the_word_pairs(set
     check); one with a one-character word checks positions. Both match as Whoosh's phrase does."""
     from whoosh.query import Phrase
 
-    from indexer.phrases import AdjacentPhrase
+    from indexer.engine.phrases import AdjacentPhrase
 
     with open_searcher(settings.index_dir) as searcher:
         for words, pairs in ((["中欧", "区域政策"], {"中欧 区域政策"}), (["重点", "领域"], {"重点 领域"}),
@@ -349,19 +349,19 @@ def test_warm_up_reads_ahead_everything_searches_keep_and_changes_no_result(sett
     """A web worker warms up before answering (indexer.search.warm_up): afterwards the searches of
     every test query read nothing more per segment, and find what a cold searcher finds."""
     from indexer import search as search_module
-    from indexer import store
+    from indexer.engine import reading
 
-    monkeypatch.setattr(store, "_SEGMENT_VALUES", {})
+    monkeypatch.setattr(reading, "_SEGMENT_VALUES", {})
     with open_searcher(settings.index_dir) as cold:
         expected = [search(cold, text, settings) for text in QUERIES]
-    store._SEGMENT_VALUES.clear()
+    reading._SEGMENT_VALUES.clear()
     with open_searcher(settings.index_dir) as warm:
         search_module.warm_up(warm)
-        read_ahead = set(store._SEGMENT_VALUES)
+        read_ahead = set(reading._SEGMENT_VALUES)
         segments = len(warm.reader().leaf_readers())
         assert {name for _, name in read_ahead if name.startswith("length:")} == {
             f"length:{field}" for field in search_module.DEFAULT_FIELDS}
         assert len(read_ahead) == segments * len({name for _, name in read_ahead})
         found = [search(warm, text, settings) for text in QUERIES]
-        assert set(store._SEGMENT_VALUES) == read_ahead
+        assert set(reading._SEGMENT_VALUES) == read_ahead
     assert found == expected

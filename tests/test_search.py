@@ -10,7 +10,7 @@ from conftest import make_settings, write_pdf
 from indexer.build import update
 from indexer.errors import IndexMissingError, SearchQueryError
 from indexer.search import Filters, search
-from indexer.store import open_searcher
+from indexer.readers import open_searcher
 
 CATALOGUE = """
 [[document]]
@@ -242,7 +242,7 @@ def test_searching_before_any_build_says_so(tmp_path):
             pass
 
 
-# --- pages found from the positions of the query's words (indexer.pagematch) -----------
+# --- pages found from the positions of the query's words (indexer.engine.pagematch) -----------
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +293,7 @@ def test_glossary_parses_are_kept_per_segmenter_and_handed_out_as_copies(tmp_pat
     """The glossary expansion keeps its parses of terms and translations (search._parsed_plain):
     a kept parse gives the query a fresh parse gives, each caller gets its own copy, and a new
     user dictionary (other Chinese words) is not answered from parses made with the old one."""
-    from indexer import analysis
+    from indexer.engine import analysis
     from indexer import search as search_module
     from indexer.search import Glossary, parse_query
 

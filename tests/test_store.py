@@ -19,14 +19,9 @@ from indexer.build import rebuild, update
 from indexer.config import PROJECT_ROOT
 from indexer.errors import IndexLockedError
 from indexer.search import search
-from indexer.store import (
-    IndexReaderPool,
-    WriterLock,
-    current_generation,
-    new_generation,
-    open_searcher,
-    swap_current,
-)
+from indexer.readers import IndexReaderPool, open_searcher
+from indexer.lock import WriterLock
+from indexer.generations import current_generation, new_generation, swap_current
 
 
 
@@ -38,7 +33,7 @@ ENV = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
 
 HOLD_LOCK = """
 import sys, time
-from indexer.store import WriterLock
+from indexer.lock import WriterLock
 lock = WriterLock(sys.argv[1], what="test holder").acquire()
 print("held", flush=True)
 time.sleep(60)
@@ -173,13 +168,13 @@ def test_the_reader_pool_sees_each_committed_update(settings, pdf):
 
 
 def test_the_first_searcher_of_a_process_freezes_what_is_alive_once(settings, pdf):
-    """store._freeze_long_lived: a process's first searcher leaves the objects alive so far out of the
+    """readers._freeze_long_lived: a process's first searcher leaves the objects alive so far out of the
     garbage collector's full collections; later searchers (after an update) do not freeze again."""
     pdf("a.pdf", ["Cohesion in Tianjin."])
     update(settings)
     code = f"""
 import gc
-from indexer.store import IndexReaderPool
+from indexer.readers import IndexReaderPool
 before = gc.get_freeze_count()
 pool = IndexReaderPool({str(settings.index_dir)!r})
 pool.searcher()
@@ -321,12 +316,12 @@ def test_readers_opening_the_index_while_generations_are_swapped_never_fail(sett
 
 def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
     """Every file of a commit is fsynced before the table of contents is renamed into place, then the folder."""
-    from indexer import store
+    from indexer.engine import storage
 
     settings = make_settings(tmp_path)
     write_pdf(tmp_path / "archive" / "a.pdf", ["Power cuts happen."])
     events: list[tuple[str, str]] = []
-    real_fsync, real_rename = os.fsync, store.FileStorage.rename_file
+    real_fsync, real_rename = os.fsync, storage.FileStorage.rename_file
 
     def fsync(fd):
         events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
@@ -336,11 +331,11 @@ def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
         events.append(("rename", os.path.join(self.folder, newname)))
         return real_rename(self, oldname, newname, safe=safe)
 
-    monkeypatch.setattr(store.os, "fsync", fsync)
-    monkeypatch.setattr(store.FileStorage, "rename_file", rename)
+    monkeypatch.setattr(storage.os, "fsync", fsync)
+    monkeypatch.setattr(storage.FileStorage, "rename_file", rename)
     update(settings)
 
-    gen = store.current_generation(settings.index_dir)
+    gen = current_generation(settings.index_dir)
     renames = [i for i, (kind, path) in enumerate(events) if kind == "rename" and path.endswith(".toc")]
     assert renames, events
     last = renames[-1]
@@ -353,11 +348,11 @@ def test_a_commit_is_on_disk_before_it_becomes_visible(tmp_path, monkeypatch):
 
 def test_stored_records_are_the_searchers_own_across_segments_and_deletions(settings, pdf):
     """store.stored_records (kept per segment) gives what searcher.documents(record=...) gives, and
-    store.stored_records_data the same with each record's data parsed: on an empty index, after
+    reading.stored_records_data the same with each record's data parsed: on an empty index, after
     additions in several segments, after a file is replaced (its old records deleted from an older
     segment) and after one is removed; asked twice each time."""
-    from indexer.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
-    from indexer.store import stored_records, stored_records_data
+    from indexer.engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+    from indexer.engine.reading import stored_records, stored_records_data
 
     def same(settings):
         with open_searcher(settings.index_dir) as s:

@@ -21,7 +21,7 @@ from indexer.build import update
 from indexer.catalogue import CatalogueFile, load_catalogue
 from indexer.errors import UploadError
 from indexer.ingest import UPLOADS, catalogue_with_file, check_filename, safe_filename
-from indexer.store import WriterLock
+from indexer.lock import WriterLock
 from webapp import admin, create_app
 
 PASSWORD = "correct horse battery"
@@ -526,7 +526,6 @@ def test_an_upload_while_an_update_runs_is_saved_and_left_to_that_update(fresh, 
 
 def test_an_upload_whose_indexing_fails_is_saved_and_says_so(fresh, tmp_path, monkeypatch):
     from indexer import build
-
     monkeypatch.setattr(build, "update", lambda settings: 1 / 0)
     client = logged_in_client(fresh)
     response = post_upload(client, pdf_bytes(tmp_path, ["The wombat appendix."]), "wombat.pdf", title="Wombat")

@@ -13,7 +13,8 @@ from conftest import write_pdf
 from indexer import build
 from indexer.errors import IndexMissingError
 from indexer.search import search
-from indexer.store import WriterLock, open_searcher
+from indexer.lock import WriterLock
+from indexer.readers import open_searcher
 from indexer.watch import start_watcher, take_snapshot
 
 DEADLINE_S = 15.0

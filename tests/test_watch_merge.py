@@ -7,7 +7,9 @@ from pathlib import Path
 
 from conftest import write_pdf
 from indexer.build import MERGE_FACTOR
-from indexer.store import WriterLock, current_generation, open_index
+from indexer.lock import WriterLock
+from indexer.generations import current_generation
+from indexer.engine.storage import open_index
 from indexer.watch import start_watcher
 from test_watch import becomes, found, thread_stack, wait_for
 

@@ -667,13 +667,13 @@ def test_warm_up_before_serving_reads_the_index_and_never_stops_a_start(sample_s
     and closes what it opened; without one, or with a damaged one, the server starts all the same."""
     import shutil
 
-    from indexer import store
+    from indexer.engine import reading
     from webapp import site
 
     app = create_app(sample_settings)
-    store._SEGMENT_VALUES.clear()
+    reading._SEGMENT_VALUES.clear()
     site.warm_up(app)
-    assert any(name.startswith("length:") for _, name in store._SEGMENT_VALUES)
+    assert any(name.startswith("length:") for _, name in reading._SEGMENT_VALUES)
     assert not app.extensions["archive"].readers._open      # request threads open their own
     assert app.test_client().get("/search?q=policy").status_code == 200
 

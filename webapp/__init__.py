@@ -20,8 +20,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the web application for SETTINGS (default: config.toml or $ARCHIVE_CONFIG)."""
-    from indexer import analysis
-
+    from indexer.engine import analysis
     from . import admin, api, browse, documents, errors, export, logs, openapi, search, security, site, status
 
     settings = settings or load_settings()

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, redirec
 from indexer import search as index_search
 from indexer.config import Settings
 from indexer.errors import IndexMissingError
-from indexer.store import IndexReaderPool
+from indexer.readers import IndexReaderPool
 
 from . import i18n
 

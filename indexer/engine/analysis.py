@@ -668,7 +668,7 @@ class WordPairAnalyzer(Analyzer):
     """Each word joined with the next ("region polici", "国际 合作"), page by page, for phrase search.
 
     A two-word phrase is then one term of the pair field instead of a check of
-    both words' positions in every record holding both (indexer.scoring). The
+    both words' positions in every record holding both (indexer.engine.scoring). The
     pairs are those of INNER's tokens (english_analyzer by default) at
     consecutive positions (after stop words are removed and the positions
     renumbered; jieba leaves a position free between CJK runs), which is

@@ -41,7 +41,7 @@ class BatchedRunPool(PostingPool):
 
     def add_field(self, fieldname: str, docnum: int, postings: list) -> None:
         """Add one record's POSTINGS of FIELDNAME, (term bytes, frequency, weight, value) as a
-        field's index() gives them, in one call (store.ArchiveSegmentWriter)."""
+        field's index() gives them, in one call (writer.ArchiveSegmentWriter)."""
         if self.currentsize > self.limit:
             self.save()
         self.current.extend([(fieldname, btext, docnum, weight, value) for btext, _freq, weight, value in postings])

@@ -13,7 +13,7 @@ The index holds four kinds of records, told apart by the `record` field:
 Why files and not pages are searched: a query then scores at most one record
 per file (2,800 at 50,000 pages instead of 50,000), which keeps totals and
 facet counts exact and fast; the pages of the few files shown are found from
-the positions of the query's words (indexer.pagematch).
+the positions of the query's words (indexer.engine.pagematch).
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 
 from . import analysis
-
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
-# 5: segments written with store.ArchiveCodec (short posting lists inlined).
+# 5: segments written with codec.ArchiveCodec (short posting lists inlined).
 # 6: body text in one "text" record per file, positions paged; pages stored only.
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
-# 8: segments written with store.SplitBlockCodec; jieba positions leave a gap between CJK runs.
+# 8: segments written with codec.SplitBlockCodec; jieba positions leave a gap between CJK runs.
 # 9: title_pairs and meta_pairs, the word pairs of the English title and metadata.
 # 10: body_zh_pairs, the jieba word pairs of the body.
-SCHEMA_VERSION = 10
+# 11: the analyzers pickled into the schema moved to indexer.engine.analysis.
+SCHEMA_VERSION = 11
 
 
 def index_version() -> str:
@@ -88,7 +88,7 @@ BODY_FIELDS = ("body", "body_zh", "body_cjk")
 # so a record holding the word holds its bigrams at consecutive positions; and
 # jieba words at consecutive positions are side by side in the text
 # (analysis.JiebaTokenizer), so a record matching a phrase of them holds the
-# bigram phrase of their characters. indexer.scoring skips the position check
+# bigram phrase of their characters. indexer.engine.scoring skips the position check
 # of such records.
 WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):

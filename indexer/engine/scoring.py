@@ -36,11 +36,12 @@ from whoosh.reading import TermNotFound
 
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
-from .store import LazyBlockValues, SplitBlockMatcher, field_length_list, segment_values, term_postings
+from .codec import LazyBlockValues, SplitBlockMatcher
+from .reading import field_length_list, segment_values, term_postings
 
 Scores = dict[int, float]          # segment-local docnum -> score
 # (segment offset, field, term bytes) -> (segment-local ids, posting values), for each term read.
-# The values are a sequence, read block by block as they are indexed (store.LazyBlockValues).
+# The values are a sequence, read block by block as they are indexed (codec.LazyBlockValues).
 KeptPostings = dict[tuple[int, str, bytes], tuple[list[int], Sequence]]
 
 
@@ -70,7 +71,7 @@ def matches_each(searcher, queries: list[tuple[wq.Query, bool]], allow: wq.Query
 
     A term or phrase the queries share is read and checked once (the
     glossary-expanded query and the user's own words share all of theirs).
-    Given KEEP, the postings read are left in it for indexer.pagematch,
+    Given KEEP, the postings read are left in it for indexer.engine.pagematch,
     which needs the positions of the words in the files shown.
     """
     weighting = searcher.weighting
@@ -176,7 +177,7 @@ def _postings(matcher):
             # A block's ids (as deltas), weights and values (positions) are
             # decoded here as W3LeafMatcher._read_ids/_weights/_values do, with
             # the deltas summed in C instead of a Python generator. The values
-            # of a split block (store.SplitBlockCodec) are left unread.
+            # of a split block (codec.SplitBlockCodec) are left unread.
             if matcher._data is None:
                 matcher._read_data()
             block_ids, block_weights, block_values = matcher._data[:3]

@@ -28,7 +28,7 @@ from .analysis import PAGE_SHIFT, page_of
 from .phrases import decode_positions, phrase_starts
 from .schema import BODY_FIELDS
 from .scoring import KeptPostings
-from .store import term_postings
+from .reading import term_postings
 
 # {page number: score}
 PageScores = dict[int, float]
@@ -43,7 +43,7 @@ def matched_pages(searcher, q: wq.Query, docnums: list[int],
                   kept: KeptPostings | None = None) -> dict[int, FilePages]:
     """For each docnum of a text record, its pages matching Q (see the module).
 
-    KEPT holds postings indexer.scoring already read for Q: they are not read again.
+    KEPT holds postings indexer.engine.scoring already read for Q: they are not read again.
     """
     out: dict[int, FilePages] = {}
     for sub, offset, local, segment_q, leaves in _by_segment(searcher, q, docnums):
