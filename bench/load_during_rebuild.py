@@ -1,6 +1,6 @@
 """Proof under load (issue 8, item 5): many clients search while the index is rebuilt, and every answer is right.
 
-    python bench/load_during_rebuild.py                     # 50 clients, 60 s, appends to docs/BENCHMARKS.md
+    python bench/load_during_rebuild.py                     # 50 clients, 60 s, appends to docs/BENCHMARKS-log.md
     python bench/load_during_rebuild.py --seconds 5 --clients 8 --no-append     # the smoke test
 
 What it does, all on loopback:
@@ -24,7 +24,7 @@ expected total for the word every document has), each document page must
 show its own marker word. Errors are non-200 answers, failed connections and
 wrong answers. Prints one JSON object (p50/p95/p99 latency, counts per kind
 and per generation, rebuild times); appends a dated section to
-docs/BENCHMARKS.md unless --no-append; exits 1 if anything went wrong.
+docs/BENCHMARKS-log.md unless --no-append; exits 1 if anything went wrong.
 """
 
 from __future__ import annotations
@@ -455,7 +455,7 @@ def _load(args, docs, archive: Path, config: Path, port: int, extras_of: dict, b
 
 
 def markdown(out: dict) -> str:
-    """A dated section for docs/BENCHMARKS.md."""
+    """A dated section for docs/BENCHMARKS-log.md."""
     lat = out["latency_ms"]
     gens = ", ".join(f"{g or '(none)'}: {n:,}" for g, n in out["answers_by_generation"].items())
     kinds = ", ".join(f"{k} {n:,}" for k, n in out["by_kind"].items())
@@ -484,12 +484,14 @@ def markdown(out: dict) -> str:
     return "\n".join(lines)
 
 
-def append_markdown(text: str) -> None:
-    """Append TEXT to docs/BENCHMARKS.md (others append there too: never rewrite it)."""
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    with open(path, "a", encoding="utf-8") as fh:
+LOG = ROOT / "docs" / "BENCHMARKS-log.md"
+
+
+def append_markdown(text: str, path: Path | None = None) -> None:
+    """Append TEXT to the benchmark log (others append there too: never rewrite it)."""
+    with open(LOG if path is None else path, "a", encoding="utf-8") as fh:
         if fh.tell() == 0:
-            fh.write("# Benchmarks\n\nFigures of the benchmark scripts in bench/, newest last.\n")
+            fh.write("# Benchmark log\n\nEvery benchmark run, oldest first; docs/BENCHMARKS.md has the current figures.\n")
         fh.write("\n" + text)
 
 
@@ -504,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds into the load when the first rebuild starts (default 3)")
     parser.add_argument("--work-dir", help="where the throw-away archive and index go (default: the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--no-append", action="store_true", help="do not append to docs/BENCHMARKS.md")
+    parser.add_argument("--no-append", action="store_true", help="do not append to docs/BENCHMARKS-log.md")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.clients > 200 or args.docs < 10 or args.seconds <= 0:
         parser.error("use 1 to 200 clients, at least 10 documents and a positive duration")

@@ -7,7 +7,8 @@
 
 Prints ONE JSON object on standard output (progress goes to standard error)
 and appends a dated table, with the machine and the exact command, to
-docs/BENCHMARKS.md (unless --no-append). All figures come from one run, so
+docs/BENCHMARKS-log.md (unless --no-append; docs/BENCHMARKS.md holds the
+current figures and how to compare two versions). All figures come from one run, so
 ratios hold on a noisy machine. The targets are those of issue 7, at
 50,000 pages; at smaller sizes the table says at which size each was measured.
 
@@ -652,7 +653,7 @@ def evaluate_targets(out: dict) -> dict:
     return result
 
 
-# --- docs/BENCHMARKS.md --------------------------------------------------------------
+# --- docs/BENCHMARKS-log.md ----------------------------------------------------------
 
 
 def _cpu_details(m: dict) -> str:
@@ -743,11 +744,14 @@ def markdown(out: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def append_markdown(text: str) -> None:
-    path = ROOT / "docs" / "BENCHMARKS.md"
-    if not path.exists():
-        path.write_text("# Benchmarks\n\nFigures of `bench/run.py`, newest last.\n\n", encoding="utf-8")
-    with open(path, "a", encoding="utf-8") as fh:
+LOG = ROOT / "docs" / "BENCHMARKS-log.md"
+
+
+def append_markdown(text: str, path: Path | None = None) -> None:
+    """Append a run's table to the benchmark log (others append there too: never rewrite it)."""
+    with open(LOG if path is None else path, "a", encoding="utf-8") as fh:
+        if fh.tell() == 0:
+            fh.write("# Benchmark log\n\nEvery benchmark run, oldest first; docs/BENCHMARKS.md has the current figures.\n")
         fh.write("\n" + text)
 
 
@@ -767,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", help="where generated corpora are kept (default bench/.cache)")
     parser.add_argument("--work-dir", help="where the throw-away archives and indexes go (default: the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folders")
-    parser.add_argument("--no-append", action="store_true", help="do not append to docs/BENCHMARKS.md")
+    parser.add_argument("--no-append", action="store_true", help="do not append to docs/BENCHMARKS-log.md")
     args = parser.parse_args(argv)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]

@@ -84,6 +84,33 @@ def test_the_markdown_table_shows_each_target(bench_output):
         assert f"| {row}" in text
 
 
+def _load_script(name, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)    # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("script", ["run", "load_during_rebuild"])
+def test_dated_tables_go_to_the_log_not_the_reference(script, tmp_path, monkeypatch):
+    """Each script appends its dated table to docs/BENCHMARKS-log.md, after what is there, never to BENCHMARKS.md."""
+    module = _load_script(script, monkeypatch)
+    assert module.LOG == ROOT / "docs" / "BENCHMARKS-log.md"
+    log = tmp_path / "BENCHMARKS-log.md"
+    monkeypatch.setattr(module, "LOG", log)
+    module.append_markdown("## Run of A\n")
+    module.append_markdown("## Run of B\n")
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark log\n") and text.count("# Benchmark log") == 1
+    assert text.index("## Run of A") < text.index("## Run of B")
+    log.write_text("# Benchmark log\n\nearlier runs\n", encoding="utf-8")
+    module.append_markdown("## Run of C\n")
+    assert log.read_text(encoding="utf-8") == "# Benchmark log\n\nearlier runs\n\n## Run of C\n"
+
+
 def test_field_costs_writes_a_segment_per_variant(tmp_path):
     """bench/field_costs.py on a tiny corpus: every variant writes its segment and is reported."""
     done = subprocess.run(
