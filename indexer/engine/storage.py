@@ -16,6 +16,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 
 from .schema import build_schema
+from .stamp import write_stamp
 
 
 
@@ -194,11 +195,15 @@ _opening = threading.local()
 
 def index_exists(path: Path) -> bool:
     """Whether PATH holds a committed index."""
-    return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
+    # From the names of its tables of contents, without reading one: whoosh.index.exists_in
+    # unpickles the schema, which fails for an index made by another Whoosh or with a moved
+    # class, and such an index exists (an update rebuilds it).
+    return whoosh_index.TOC._latest_generation(DurableFileStorage(str(path)), INDEX_NAME) > -1
 
 
 def create_index(path: Path):
-    """Create an empty index with the current schema in PATH."""
+    """Create an empty index with the current schema in PATH, stamped (indexer.engine.stamp)."""
+    write_stamp(path)
     return DurableFileStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
 
 
