@@ -189,7 +189,7 @@ class _PreadPart(StructFile):
 # The name of the one index in each generation folder.
 INDEX_NAME = "MAIN"
 
-# Files opened by the current thread while it opens a searcher (see open_for_search).
+# Files opened by the current thread while it opens an index or a searcher (see _closed_if_failing).
 _opening = threading.local()
 
 
@@ -209,17 +209,31 @@ def create_index(path: Path):
 
 def open_index(path: Path):
     """The index in PATH, for writing or for a searcher."""
-    return DurableFileStorage(str(path)).open_index(indexname=INDEX_NAME)
+    with _closed_if_failing():
+        return DurableFileStorage(str(path)).open_index(indexname=INDEX_NAME)
 
 
 def open_for_search(path: Path):
     """(index, searcher) of the index in PATH; the files opened are closed again if opening fails."""
-    # Whoosh does not close the segment files it had opened when a later one
-    # fails (the generation was deleted meanwhile): they are closed here.
-    _opening.files = []
-    try:
+    with _closed_if_failing():
         ix = open_index(path)
         return ix, ix.searcher()
+
+
+@contextlib.contextmanager
+def _closed_if_failing():
+    """Close the files this thread opens inside the block if the block fails.
+
+    Whoosh closes neither the table of contents when unpickling it fails (an
+    index made by other code) nor the segment files it had opened when a
+    later one fails (the generation was deleted meanwhile).
+    """
+    if getattr(_opening, "files", None) is not None:     # an outer block closes them
+        yield
+        return
+    _opening.files = []
+    try:
+        yield
     except Exception:
         for f in _opening.files:
             with contextlib.suppress(Exception):
