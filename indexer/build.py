@@ -7,7 +7,8 @@ records and touches only the difference:
 - a deleted file leaves the index;
 - a catalogue edit rewrites the document's records from stored text, no PDF is read;
 - a changed jieba user dictionary re-analyses the pages holding Chinese, from stored text;
-- an index of another schema or analysis version is rebuilt.
+- an index whose stamp differs (schema, analysis, codec, Whoosh, jieba or its
+  dictionary; indexer.engine.stamp), or that cannot be opened, is rebuilt.
 
 Work is committed in batches; each commit is consistent on its own, so an
 update killed at any moment leaves the last commit intact and the next
@@ -36,6 +37,7 @@ from .config import Settings
 from .extract import INDEXED, Extraction, PageText
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version
 from .lock import WriterLock
+from .engine.stamp import read_stamp, stamp_difference
 from .engine.storage import create_index, open_index, segment_count
 from .generations import current_generation, new_generation, swap_current
 from .engine.writer import commit_with_segments, index_writer
@@ -692,10 +694,18 @@ def merge_segments(settings: Settings, budget: int = 200_000) -> int:
             ix.close()
 
 
-def _index_stamp(ix) -> str:
-    with ix.searcher() as s:
-        meta = s.document(key=META_KEY)
-    return json.loads(meta["data"]).get("version", "") if meta else ""
+def _open_current(gen: Path):
+    """(index, "") of the live index in GEN, or (None, why it must be rebuilt): its stamp differs from this
+    code's (indexer.engine.stamp), or it cannot be opened."""
+    reason = stamp_difference(read_stamp(gen))
+    if reason:
+        return None, reason
+    # Opening unpickles the schema and the segments' codecs: an index that fails
+    # there (damaged, or a class moved without a version bump) is rebuilt too.
+    try:
+        return open_index(gen), ""
+    except Exception as exc:
+        return None, f"index cannot be opened ({type(exc).__name__}: {exc})"
 
 
 def update(settings: Settings, progress: Progress | None = None, retry_failed: bool = False) -> UpdateReport:
@@ -705,13 +715,11 @@ def update(settings: Settings, progress: Progress | None = None, retry_failed: b
         first_build = gen is None
         if first_build:
             gen = _create_live_index(settings)
-        ix = open_index(gen)
-        stamp = _index_stamp(ix)
-        if stamp and stamp != index_version():
-            ix.close()
-            log.warning("index version %s differs from %s: rebuilding", stamp, index_version())
+        ix, reason = _open_current(gen)
+        if ix is None:
+            log.warning("%s: rebuilding", reason)
             report = _rebuild_locked(settings, progress)
-            report.rebuild_reason = f"index version {stamp} differs from this code's {index_version()}"
+            report.rebuild_reason = reason
             return report
         try:
             report = _Sync(ix, settings, progress, retry_failed).run()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
 from .extract import WAITING
-from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, index_version
+from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
+from .engine.stamp import read_stamp, stamp_difference, stamp_text
 from .generations import current_generation
 from .readers import open_searcher
 from .engine.reading import searcher_cache, stored_records_data
@@ -64,8 +66,17 @@ def index_status(settings: Settings, check_disk: bool = True) -> IndexStatus:
         on_disk = scan_archive(settings.archive_dir) if check_disk else {}
         return IndexStatus(built=False, waiting=sorted(on_disk),
                            files=[FileStatus(p, "", WAITING) for p in sorted(on_disk)])
-    with open_searcher(settings.index_dir) as s:
-        return searcher_status(s, settings, check_disk, generation=gen.name)
+    with ExitStack() as stack:
+        try:
+            searcher = stack.enter_context(open_searcher(settings.index_dir))
+        except Exception:
+            # An index made by other code may not open at all (its pickled classes);
+            # its stamp says so, and the next update rebuilds it.
+            stamp = read_stamp(gen)
+            if not stamp_difference(stamp):
+                raise
+            return IndexStatus(built=True, version=stamp_text(stamp), version_ok=False, generation=gen.name)
+        return searcher_status(searcher, settings, check_disk, generation=gen.name)
 
 
 def _count(searcher, record: str) -> int:
@@ -74,7 +85,7 @@ def _count(searcher, record: str) -> int:
 
 def searcher_status(searcher, settings: Settings, check_disk: bool = True, generation: str = "") -> IndexStatus:
     """Like index_status, on an open searcher (the web app's)."""
-    stored, files = _stored_status(searcher)
+    stored, files = _stored_status(searcher, settings, generation)
     # A copy: the lists below grow per call, the cached status stays as the index holds it.
     status = replace(stored, files=list(stored.files), waiting=[], missing=[], generation=generation)
     if check_disk:
@@ -97,17 +108,17 @@ def searcher_status(searcher, settings: Settings, check_disk: bool = True, gener
     return status
 
 
-def _stored_status(searcher) -> tuple[IndexStatus, dict]:
+def _stored_status(searcher, settings: Settings, generation: str) -> tuple[IndexStatus, dict]:
     """What the index holds (counts, last update, every file's record), read once per searcher.
 
     Reading it takes 2,500 stored records and 50,000 record numbers at
     50,000 pages (80 ms); the home page and the health check ask for it on
     every request, and a searcher's committed state never changes.
     """
-    return searcher_cache(searcher, "status", lambda: _read_status(searcher))
+    return searcher_cache(searcher, "status", lambda: _read_status(searcher, settings, generation))
 
 
-def _read_status(searcher) -> tuple[IndexStatus, dict]:
+def _read_status(searcher, settings: Settings, generation: str) -> tuple[IndexStatus, dict]:
     meta_doc = searcher.document(key=META_KEY)
     meta = json.loads(meta_doc["data"]) if meta_doc else {}
     files = {}
@@ -120,9 +131,12 @@ def _read_status(searcher) -> tuple[IndexStatus, dict]:
         documents=_count(searcher, RECORD_DOC),
         pages=_count(searcher, RECORD_PAGE),
         last_update=meta.get("last_update", ""),
-        version=meta.get("version", ""),
     )
-    status.version_ok = status.version == index_version()
+    # The stamp of the generation read (the live one when not named), compared as an update does.
+    folder = Path(settings.index_dir) / generation if generation else current_generation(settings.index_dir)
+    stamp = read_stamp(folder) if folder is not None else None
+    status.version = stamp_text(stamp)
+    status.version_ok = not stamp_difference(stamp)
     for path, (doc_id, info) in sorted(files.items()):
         status.files.append(FileStatus(
             path=path, doc_id=doc_id, status=info.get("status", ""), reason=info.get("reason", ""),

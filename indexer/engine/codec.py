@@ -28,6 +28,11 @@ from .reading import field_length_list
 
 
 
+# The version of the on-disk format written by this module and writer.py, in
+# every index's stamp (indexer.engine.stamp): bump it with any change to the
+# bytes a segment is written as, so that indexes written before are rebuilt.
+CODEC_VERSION = 1
+
 # Posting lists shorter than this are stored inside the term's entry instead
 # of as a block of their own in the postings file.
 INLINE_POSTINGS = 8

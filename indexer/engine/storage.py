@@ -16,6 +16,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 
 from .schema import build_schema
+from .stamp import write_stamp
 
 
 
@@ -188,33 +189,51 @@ class _PreadPart(StructFile):
 # The name of the one index in each generation folder.
 INDEX_NAME = "MAIN"
 
-# Files opened by the current thread while it opens a searcher (see open_for_search).
+# Files opened by the current thread while it opens an index or a searcher (see _closed_if_failing).
 _opening = threading.local()
 
 
 def index_exists(path: Path) -> bool:
     """Whether PATH holds a committed index."""
-    return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
+    # From the names of its tables of contents, without reading one: whoosh.index.exists_in
+    # unpickles the schema, which fails for an index made by another Whoosh or with a moved
+    # class, and such an index exists (an update rebuilds it).
+    return whoosh_index.TOC._latest_generation(DurableFileStorage(str(path)), INDEX_NAME) > -1
 
 
 def create_index(path: Path):
-    """Create an empty index with the current schema in PATH."""
+    """Create an empty index with the current schema in PATH, stamped (indexer.engine.stamp)."""
+    write_stamp(path)
     return DurableFileStorage(str(path)).create_index(build_schema(), indexname=INDEX_NAME)
 
 
 def open_index(path: Path):
     """The index in PATH, for writing or for a searcher."""
-    return DurableFileStorage(str(path)).open_index(indexname=INDEX_NAME)
+    with _closed_if_failing():
+        return DurableFileStorage(str(path)).open_index(indexname=INDEX_NAME)
 
 
 def open_for_search(path: Path):
     """(index, searcher) of the index in PATH; the files opened are closed again if opening fails."""
-    # Whoosh does not close the segment files it had opened when a later one
-    # fails (the generation was deleted meanwhile): they are closed here.
-    _opening.files = []
-    try:
+    with _closed_if_failing():
         ix = open_index(path)
         return ix, ix.searcher()
+
+
+@contextlib.contextmanager
+def _closed_if_failing():
+    """Close the files this thread opens inside the block if the block fails.
+
+    Whoosh closes neither the table of contents when unpickling it fails (an
+    index made by other code) nor the segment files it had opened when a
+    later one fails (the generation was deleted meanwhile).
+    """
+    if getattr(_opening, "files", None) is not None:     # an outer block closes them
+        yield
+        return
+    _opening.files = []
+    try:
+        yield
     except Exception:
         for f in _opening.files:
             with contextlib.suppress(Exception):
