@@ -60,11 +60,13 @@ class IndexSnapshot:
     searcher when the index changed in between).
     """
 
-    def __init__(self, searcher, settings: Settings, generation: str):
-        self._searcher = searcher
+    def __init__(self, readers: IndexReaderPool, settings: Settings):
+        # The pool closes its searchers when it goes away: held here, it outlives this snapshot.
+        self._readers = readers
+        self._searcher = readers.searcher()
         self.settings = settings
         # The name of the generation read (a rebuild makes a new one; an update commits into it).
-        self.generation = generation
+        self.generation = readers.generation()
 
     def search(self, text: str, filters: Filters | None = None, page: int = 1, sort: str = "relevance",
                expand: bool | None = None, page_size: int | None = None) -> SearchResult:
@@ -116,8 +118,7 @@ class ArchiveService:
 
         Raises IndexMissingError when no index has been built yet.
         """
-        searcher = self.readers.searcher()
-        return IndexSnapshot(searcher, self.settings, self.readers.generation())
+        return IndexSnapshot(self.readers, self.settings)
 
     def status(self, check_disk: bool = True) -> IndexStatus:
         """Return what the index holds, also when none has been built yet (then only the files waiting)."""
