@@ -126,7 +126,8 @@ def test_indexer_imports_no_web_framework_and_not_the_webapp():
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Import circles of GRAPH (module -> modules it imports), at least one if there is any, each as a path back to its start."""
+    """Import circles of GRAPH (module -> modules it imports), at least one if there is any,
+    each as a path back to its start."""
     found, done = [], set()
 
     def visit(node: str, path: list[str]) -> None:

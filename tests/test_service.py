@@ -194,7 +194,7 @@ def test_status_counts_what_the_index_holds(archive, built):
     assert archive.snapshot().generation == archive.generation() == Path(built.index_dir, "current").readlink().name
 
 
-def test_before_the_first_build_status_lists_the_files_waiting_and_searches_say_there_is_no_index(settings):
+def test_before_the_first_build_the_status_lists_the_files_waiting_and_there_is_no_snapshot(settings):
     write_archive(settings)
     service = ArchiveService(settings)
     service.warm_up()       # nothing to read: no error
