@@ -61,12 +61,13 @@ def test_logging_is_set_up_once_per_folder_and_apps_keep_their_own_logs(sample_s
 
 def test_an_unexpected_error_is_logged_with_its_request_id_and_the_page_shows_no_text(
         sample_settings, tmp_path, monkeypatch):
-    import webapp.search
+    from indexer.service import IndexSnapshot
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"failed on the page text 'Quokka statement' for {args[1]!r}")
 
-    monkeypatch.setattr(webapp.search, "search", broken)
+    # The search the page asks of the index (args: the snapshot, the query, ...).
+    monkeypatch.setattr(IndexSnapshot, "search", broken)
     log_dir = tmp_path / "log"
     client = create_app(sample_settings.replace(log_dir=log_dir)).test_client()
     response = client.get("/search", query_string={"q": SECRET_QUERY})
@@ -86,9 +87,9 @@ def test_an_unexpected_error_is_logged_with_its_request_id_and_the_page_shows_no
 
 
 def test_the_json_api_error_carries_the_request_id_too(sample_settings, tmp_path, monkeypatch):
-    import webapp.api
+    from indexer.service import IndexSnapshot
 
-    monkeypatch.setattr(webapp.api, "search", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(IndexSnapshot, "search", lambda *a, **k: 1 / 0)
     client = create_app(sample_settings.replace(log_dir=tmp_path / "log")).test_client()
     response = client.get("/api/search", query_string={"q": SECRET_QUERY})
     assert response.status_code == 500

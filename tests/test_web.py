@@ -561,7 +561,7 @@ def test_template_links_are_the_urls_url_for_builds(sample_settings, prefix):
     from flask import request, url_for
     from werkzeug.routing import BuildError
 
-    from webapp.site import link_url
+    from webapp.links import link_url
 
     app = create_app(sample_settings.replace(url_prefix=prefix))
     # One application seen under several prefixes (as behind proxies that pass their own): the

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import logging
 import secrets
 import signal
@@ -55,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from waitress import create_server
 
-    from . import create_app, normalize_prefix, site
+    from . import create_app, site
+    from .links import normalize_prefix
 
     app = create_app(settings)
     site.warm_up(app)
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_in_workers(settings) -> int:
     """Bind the port, start the worker processes, watch the archive here; until SIGTERM or Ctrl+C."""
-    from . import logs, normalize_prefix
+    from . import logs
+    from .links import normalize_prefix
     from .workers import Launcher, bind_sockets
 
     # One key for every worker, made here when the configuration has none: a session cookie signed
@@ -125,15 +126,14 @@ def serve_in_workers(settings) -> int:
 
 
 def start_watcher(settings):
-    """Start indexer.watch's watcher and return it; None (with a log line) if that module is missing."""
-    try:
-        watch = importlib.import_module("indexer.watch")
-    except ModuleNotFoundError as exc:
-        if exc.name != "indexer.watch":
-            raise
+    """Start the watcher of the archive folder and return it; None (with a log line) if it is not available."""
+    # Imported here: the launcher process serves nothing, and without watching it needs no index code.
+    from indexer.service import start_watcher as start_archive_watcher
+
+    watcher = start_archive_watcher(settings)
+    if watcher is None:
         log.warning("watching is on, but indexer.watch is not available: not watching the archive")
         return None
-    watcher = watch.start_watcher(settings)
     log.info("watching %s for changes", settings.archive_dir)
     return watcher
 

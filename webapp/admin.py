@@ -34,14 +34,12 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import check_password_hash
 
-from indexer import build
-from indexer.catalogue import KINDS, LANGUAGES, PROGRAMMES, load_catalogue
 from indexer.errors import CatalogueError, IndexLockedError, UploadError
-from indexer.ingest import UploadFields, add_upload
+from indexer.service import KINDS, LANGUAGES, PROGRAMMES, UploadFields
 
 from . import i18n
 from .errors import render_error
-from .site import settings
+from .site import archive, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -271,13 +269,13 @@ def upload():
         return _form(values, error=i18n.translate("upload_no_file"), status=400)
     fields = UploadFields(**values)
     try:
-        added = add_upload(settings(), storage.stream, storage.filename, fields)
+        added = archive().add_upload(storage.stream, storage.filename, fields)
     except UploadError as exc:
         return _form(values, error=upload_message(exc), status=409 if exc.code == "duplicate" else 400,
                      duplicate=exc.params.get("doc_id") if exc.code == "duplicate" else None)
     current_app.logger.info("upload saved", extra={"doc_id": added.doc_id, "file": added.file})
     try:
-        build.update(settings())
+        archive().update()
     except IndexLockedError:
         return render_template("admin/saved.html", added=added, reason="locked"), 202
     except Exception:  # noqa: BLE001 - the file is saved whatever went wrong; say so rather than show a 500
@@ -289,7 +287,7 @@ def upload():
 def _form(values: dict | None = None, error: str = "", status: int = 200, duplicate: str | None = None):
     values = values or {}
     try:
-        entries = list(load_catalogue(settings().catalogue).entries.values())
+        entries = archive().catalogue_entries()
     except CatalogueError as exc:
         entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=str(exc))
     entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
-from indexer.search import list_documents, search, suggest
-
 from .documents import load_document
 from .params import SearchParams, parse_bool
 from .serialize import document_dict, listing_dict, result_dict
-from .site import searcher, settings
+from .site import snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -20,7 +18,7 @@ BROWSE_ORDERS = ("date", "kind", "added")
 def search_json():
     """Search: ?q=&kind=&year=&lang=&programme=&from=&to=&page=&sort=&expand=."""
     params = SearchParams.from_args(request.args)
-    result = search(searcher(), params.q, settings(), params.filters, params.page, params.sort, params.expand)
+    result = snapshot().search(params.q, params.filters, params.page, params.sort, params.expand)
     return jsonify(result_dict(result, params))
 
 
@@ -30,7 +28,7 @@ def documents():
     order = request.args.get("order", "date")
     if order not in BROWSE_ORDERS:
         abort(400, description=f"order must be one of {', '.join(BROWSE_ORDERS)}")
-    docs = list_documents(searcher(), order=order)
+    docs = snapshot().list_documents(order=order)
     return jsonify({"order": order, "total": len(docs), "documents": [listing_dict(d) for d in docs]})
 
 
@@ -47,7 +45,7 @@ def document(doc_id: str):
 def suggestions():
     """Completions of what is being typed; ?format=opensearch gives the OpenSearch suggestions format."""
     q = request.args.get("q", "")
-    found = suggest(searcher(), q)
+    found = snapshot().suggest(q)
     if request.args.get("format") == "opensearch":
         response = jsonify([q, found])
         response.mimetype = "application/x-suggestions+json"

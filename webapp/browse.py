@@ -8,10 +8,8 @@ from itertools import groupby
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from indexer.search import list_documents
-
 from . import i18n
-from .site import searcher
+from .site import snapshot
 
 bp = Blueprint("browse", __name__)
 
@@ -28,7 +26,7 @@ def index():
     order = request.args.get("order", "date")
     if order not in ORDERS:
         abort(400, description=f"order must be one of {', '.join(ORDERS)}")
-    docs = list_documents(searcher(), order=order)
+    docs = snapshot().list_documents(order=order)
     if order == "kind":
         groups = [(i18n.label("kind", k), list(items)) for k, items in groupby(docs, key=lambda d: d.get("kind", ""))]
     else:
@@ -40,7 +38,7 @@ def index():
 @bp.get("/feed.atom")
 def feed():
     """Atom feed of the documents most recently added to the archive."""
-    docs = list_documents(searcher(), order="added")[:FEED_ENTRIES]
+    docs = snapshot().list_documents(order="added")[:FEED_ENTRIES]
     entries = [dict(doc, updated=rfc3339(doc.get("added_at", "")),
                     entry_id=uuid.uuid5(FEED_NAMESPACE, doc.get("id", "")).urn) for doc in docs]
     updated = max((e["updated"] for e in entries), default=rfc3339(""))

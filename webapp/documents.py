@@ -9,11 +9,9 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from indexer.search import get_document
-
 from . import i18n
 from .params import parse_bool
-from .site import searcher, settings
+from .site import settings, snapshot
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -36,7 +34,7 @@ def load_document(doc_id: str, **kwargs):
     """The document DOC_ID, or a 404."""
     if not DOC_ID.match(doc_id):
         abort(404)
-    doc = get_document(searcher(), doc_id, settings(), **kwargs)
+    doc = snapshot().get_document(doc_id, **kwargs)
     if doc is None:
         abort(404)
     return doc

@@ -7,11 +7,10 @@ import io
 
 from flask import Blueprint, jsonify, request, url_for
 
-from indexer.search import search
-
+from .links import document_url, file_url
 from .params import SearchParams
-from .serialize import document_url, file_url, result_dict
-from .site import searcher, settings
+from .serialize import result_dict
+from .site import snapshot
 
 bp = Blueprint("export", __name__)
 
@@ -24,8 +23,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _all_results(params: SearchParams):
-    return search(searcher(), params.q, settings(), params.filters, 1, params.sort, params.expand,
-                  page_size=EXPORT_MAX)
+    return snapshot().search(params.q, params.filters, 1, params.sort, params.expand, page_size=EXPORT_MAX)
 
 
 @bp.get("/export.csv", endpoint="csv")

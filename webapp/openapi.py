@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from indexer.catalogue import KINDS, LANGUAGES, PROGRAMMES
-from indexer.search import SORTS
+from indexer.service import KINDS, LANGUAGES, PROGRAMMES, SORTS
 
 from .api import BROWSE_ORDERS
 from .documents import DOC_ID

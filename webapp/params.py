@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from indexer.errors import SearchQueryError
-from indexer.search import FACETS, SORTS, Filters
+from indexer.service import FACETS, SORTS, Filters
 
 # Bounds on filter parameters: enough for any real use, small enough that a
 # crafted URL cannot make a query of thousands of clauses.

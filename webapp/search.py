@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from indexer.search import list_documents, search
-from indexer.status import searcher_status
-
 from .params import SearchParams
-from .site import searcher, settings
+from .site import snapshot
 
 bp = Blueprint("search", __name__)
 
@@ -22,9 +19,9 @@ def home():
     params = SearchParams.from_args(request.args)
     if params.q:
         return _results_page(params)
-    s = searcher()
-    return render_template("search/home.html", params=params, status=searcher_status(s, settings(), check_disk=False),
-                           latest=list_documents(s, order="date")[:HOME_LATEST])
+    index = snapshot()
+    return render_template("search/home.html", params=params, status=index.status(check_disk=False),
+                           latest=index.list_documents(order="date")[:HOME_LATEST])
 
 
 @bp.get("/search")
@@ -37,7 +34,7 @@ def results():
 
 
 def _results_page(params: SearchParams):
-    result = search(searcher(), params.q, settings(), params.filters, params.page, params.sort, params.expand)
+    result = snapshot().search(params.q, params.filters, params.page, params.sort, params.expand)
     return render_template("search/results.html", params=params, result=result)
 
 

@@ -13,6 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from indexer.config import Settings
 
+from .links import normalize_prefix
+
 access_log = logging.getLogger("webapp.access")
 
 # Everything comes from this site: no CDN, no web fonts, no inline code.
@@ -47,8 +49,6 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Add headers and request ids to every response; wrap the app for the proxy and the URL prefix."""
-    from . import normalize_prefix
-
     app.before_request(_start_request)
     app.after_request(_finish_request)
     prefix = normalize_prefix(settings.url_prefix)

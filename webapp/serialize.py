@@ -1,8 +1,4 @@
-"""Links to documents and files, and the indexer's dataclasses as JSON-ready dicts.
-
-The HTML pages, the JSON API and the exports all build their links here, so
-a page hit links to the same place everywhere.
-"""
+"""The indexer's dataclasses as JSON-ready dicts, for the API and the exports (links from webapp.links)."""
 
 from __future__ import annotations
 
@@ -11,38 +7,13 @@ import re
 
 from flask import url_for
 
-from indexer.search import DocumentDetail, DocumentHit, SearchResult
+from indexer.service import DocumentDetail, DocumentHit, SearchResult
 
+from .links import document_url, file_url
 from .params import SearchParams
-from .site import link_url, settings
+from .site import settings
 
 MARK_TAG = re.compile(r"</?mark>")
-
-
-def document_url(doc_id: str, q: str = "", expand: bool | None = None, lang: str = "", page: int | None = None,
-                 external: bool = False) -> str:
-    """The document page, optionally with the query's highlights, a language version and a page anchor."""
-    args = {}
-    if q:
-        args["q"] = q
-    if expand is not None:
-        args["expand"] = "1" if expand else "0"
-    if lang:
-        args["lang"] = lang
-    if page:
-        args["page"] = page
-    url = (url_for("documents.show", doc_id=doc_id, _external=True, **args) if external
-           else link_url("documents.show", doc_id=doc_id, **args))
-    return f"{url}#page-{page}" if page else url
-
-
-def file_url(doc_id: str, lang: str, page: int | None = None, download: bool = False,
-             external: bool = False) -> str:
-    """The file of one language version; browsers' PDF viewers open it at #page=N."""
-    args = {"download": "1"} if download else {}
-    url = (url_for("documents.file", doc_id=doc_id, lang=lang, _external=True, **args) if external
-           else link_url("documents.file", doc_id=doc_id, lang=lang, **args))
-    return f"{url}#page={page}" if page else url
 
 
 def plain_text(snippet_html: str) -> str:

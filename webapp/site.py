@@ -1,47 +1,28 @@
-"""What every page shares: the index reader, template helpers, the interface-language switch."""
+"""What every page shares: the archive service, template helpers, the interface-language switch."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
 
-from indexer import search as index_search
 from indexer.config import Settings
-from indexer.errors import IndexMissingError
-from indexer.readers import IndexReaderPool
+from indexer.service import ArchiveService, IndexSnapshot
 
-from . import i18n
+from . import i18n, links
+from .links import document_url, file_url, link_url, static_url
+from .params import page_window
 
 bp = Blueprint("site", __name__)
-log = logging.getLogger(__name__)
 
 # The interface-language cookie lives for a year.
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 
 
-@dataclass
-class ArchiveState:
-    """Per-application state: the settings and one reader pool (a searcher per thread)."""
-
-    settings: Settings
-    readers: IndexReaderPool
-    # link_url's: each endpoint's path arguments, and the paths built.
-    rule_arguments: dict = field(default_factory=dict)
-    paths: dict = field(default_factory=dict)
-
-
-def init_app(app: Flask, settings: Settings) -> None:
-    """Attach the reader pool and the template helpers to APP."""
-    app.extensions["archive"] = ArchiveState(settings, IndexReaderPool(settings.index_dir))
-    from .params import page_window
-    from .serialize import document_url, file_url
-
+def init_app(app: Flask, service: ArchiveService) -> None:
+    """Attach the archive service, the link cache and the template helpers to APP."""
+    app.extensions["archive"] = service
+    links.init_app(app)
     app.jinja_env.globals.update(
         document_url=document_url,
         file_url=file_url,
@@ -60,19 +41,13 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def warm_up(app: Flask) -> None:
-    """Read what searches keep in memory (indexer.search.warm_up) before a server answers, so that
-    its first searches are as fast as the next ones. Without an index yet, nothing is read; a
-    failure is logged and the server starts all the same (its searches then say what is wrong)."""
-    readers = app.extensions["archive"].readers
-    try:
-        index_search.warm_up(readers.searcher())
-    except IndexMissingError:
-        pass
-    except Exception:   # noqa: BLE001 - warming is an optimisation: it must never keep the site down
-        log.warning("could not read the index ahead of the first search", exc_info=True)
-    finally:
-        # Request threads open their own searchers; what warming read stays shared per segment.
-        readers.close()
+    """Read what searches keep in memory before APP's server answers (see ArchiveService.warm_up)."""
+    app.extensions["archive"].warm_up()
+
+
+def archive() -> ArchiveService:
+    """The archive service of the running application."""
+    return current_app.extensions["archive"]
 
 
 def settings() -> Settings:
@@ -80,13 +55,17 @@ def settings() -> Settings:
     return current_app.extensions["archive"].settings
 
 
-def searcher():
-    """This request's searcher, on the newest committed index (opened once per request)."""
-    if "searcher" not in g:
-        readers = current_app.extensions["archive"].readers
-        g.searcher = readers.searcher()
-        g.index_generation = readers.generation()
-    return g.searcher
+def snapshot() -> IndexSnapshot:
+    """This request's view of the index: the newest committed state, taken once per request.
+
+    Every answer of one request then comes from one index state, and the
+    X-Index-Generation header names it. Raises IndexMissingError before the
+    first build.
+    """
+    if "index_snapshot" not in g:
+        g.index_snapshot = current_app.extensions["archive"].snapshot()
+        g.index_generation = g.index_snapshot.generation
+    return g.index_snapshot
 
 
 def _index_generation_header(response):
@@ -103,85 +82,6 @@ def _template_context() -> dict:
         "html_lang": i18n.HTML_LANG[lang],
         "other_ui_lang": "zh" if lang == "en" else "en",
     }
-
-
-# werkzeug's query-string encoding (werkzeug.urls._urlencode): these stay as they are.
-_QUERY_SAFE = "!$'()*,/:;?@"
-# Paths kept per application; a results page links to ten documents, an archive has a few thousand.
-_PATHS_KEPT = 20_000
-
-
-def link_url(endpoint: str, /, **values) -> str:
-    """url_for(ENDPOINT, **VALUES) for a link of this site, with the path of each (endpoint, path
-    arguments) built once; the other values make the query string, as url_for makes it.
-
-    A results page holds about 130 links; werkzeug builds each in about 20 µs,
-    most of it the rule's path. Options (_external, _anchor, ...) and
-    blueprint-relative endpoints go to url_for itself.
-    """
-    if endpoint[:1] == "." or any(key[:1] == "_" for key in values) or not has_request_context():
-        return url_for(endpoint, **values)
-    state = current_app.extensions["archive"]
-    names = state.rule_arguments.get(endpoint)
-    if names is None:
-        # Only an endpoint of one rule without defaults: werkzeug picks among
-        # several rules, and drops a value equal to a default, by the values.
-        try:
-            rules = list(current_app.url_map.iter_rules(endpoint))
-        except KeyError:    # no such endpoint: url_for raises its BuildError
-            rules = []
-        names = state.rule_arguments[endpoint] = (
-            frozenset(rules[0].arguments) if len(rules) == 1 and not rules[0].defaults else False)
-    if names is False:
-        return url_for(endpoint, **values)
-    path_values = tuple(sorted((k, v) for k, v in values.items() if k in names)) if names else ()
-    key = (request.script_root, endpoint, path_values)
-    try:
-        path = state.paths.get(key)
-    except TypeError:       # a path value that is not hashable: url_for says what is wrong
-        return url_for(endpoint, **values)
-    if path is None:
-        path = url_for(endpoint, **dict(path_values))
-        if len(state.paths) >= _PATHS_KEPT:
-            state.paths.clear()
-        state.paths[key] = path
-    query = []
-    for name, value in values.items():
-        if name in names or value is None:
-            continue
-        if isinstance(value, (list, tuple, set)):
-            query.extend(_query_pair(name, v) for v in value if v is not None)
-        else:
-            query.append(_query_pair(name, value))
-    return f"{path}?{'&'.join(query)}" if query else path
-
-
-def _query_pair(name: str, value) -> str:
-    """"name=value" as urlencode() encodes the pair in a query string (which joins its pairs with "&")."""
-    try:
-        return _encoded_pair(name, value)
-    except TypeError:       # a value that is not hashable
-        return urlencode([(name, value)], safe=_QUERY_SAFE)
-
-
-# The links of a results page repeat the query and its filters in every link (about 130 pairs a
-# page, quoting the same words each time). Typed: 1 and True are different values here.
-@lru_cache(maxsize=8192, typed=True)
-def _encoded_pair(name: str, value) -> str:
-    return urlencode([(name, value)], safe=_QUERY_SAFE)
-
-
-def static_url(filename: str) -> str:
-    """URL of a static file with a content hash, so browsers re-fetch it only when it changes."""
-    return link_url("static", filename=filename, v=_static_version(current_app.static_folder, filename))
-
-
-@lru_cache(maxsize=64)
-def _static_version(folder: str, filename: str) -> str:
-    try:
-        return hashlib.sha256((Path(folder) / filename).read_bytes()).hexdigest()[:10]
-    except OSError:
-        return "0"
 
 
 def language_switch_url() -> str:

@@ -7,9 +7,8 @@ import logging
 from flask import Blueprint, jsonify, render_template
 
 from indexer.errors import IndexMissingError
-from indexer.status import index_status, searcher_status
 
-from .site import searcher, settings
+from .site import archive, snapshot
 
 bp = Blueprint("status", __name__)
 log = logging.getLogger(__name__)
@@ -18,10 +17,10 @@ log = logging.getLogger(__name__)
 def current_status(check_disk: bool = True):
     """The index status, also when no index has been built yet."""
     try:
-        s = searcher()
+        index = snapshot()
     except IndexMissingError:
-        return index_status(settings(), check_disk=check_disk)
-    return searcher_status(s, settings(), check_disk=check_disk)
+        return archive().status(check_disk=check_disk)
+    return index.status(check_disk=check_disk)
 
 
 @bp.get("/status")
@@ -40,7 +39,7 @@ def status_json():
 def healthz():
     """For monitoring: 200 when the index opens, with its document count and last update; else 503."""
     try:
-        st = searcher_status(searcher(), settings(), check_disk=False)
+        st = snapshot().status(check_disk=False)
     except IndexMissingError:
         return jsonify({"status": "unavailable", "index": False, "reason": "no index has been built yet"}), 503
     except Exception:  # noqa: BLE001 - a health check reports any failure to open the index

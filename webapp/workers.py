@@ -217,7 +217,7 @@ def worker_main() -> int:
         pass
     finally:
         server.close()
-        app.extensions["archive"].readers.close_all()
+        app.extensions["archive"].close()
     return 0
 
 
