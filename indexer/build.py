@@ -38,7 +38,7 @@ from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, in
 from .lock import WriterLock
 from .engine.storage import create_index, open_index, segment_count
 from .generations import current_generation, new_generation, swap_current
-from .engine.writer import commit_with_segments, index_writer
+from .engine.writer import open_writer
 from .engine.reading import stored_records_data
 
 log = logging.getLogger(__name__)
@@ -369,6 +369,10 @@ class _Sync:
             return tiered_merge(MERGE_FACTOR * self._records_written)
         return tiered_merge(MERGE_BUDGET_SMALL)
 
+    def _merging(self, writer, segments):
+        """Merge as _merge_policy() says when the commit is made (it depends on what was written by then)."""
+        return self._merge_policy()(writer, segments)
+
     def run(self) -> UpdateReport:
         started = time.monotonic()
         analysis.configure_segmenter(self.settings.userdict)
@@ -430,11 +434,10 @@ class _Sync:
                     resolved[path] = (auto, auto.files[0].lang)
             return resolved[path]
 
-        writer = index_writer(self.ix, limitmb=256)
         # Nothing to change here (the usual case when files were only added):
         # no commit, so no empty commit for readers to reopen on.
         dirty = bool(removed or renames)
-        try:
+        with open_writer(self.ix, mergetype=self._merging, limitmb=256) as writer:
             for path in removed:
                 self._delete_file(writer, path)
                 self.report.removed.append(path)
@@ -477,67 +480,62 @@ class _Sync:
                 if path not in by_file:
                     entry, _ = entry_for(path, info)
                     wanted_docs[entry.id] = entry
-            if dirty:
-                writer.commit(mergetype=self._merge_policy())
-            else:
+            if not dirty:
                 writer.cancel()
-        except BaseException:
-            writer.cancel()
-            raise
 
-        # 3. Extract what is new or changed, committing in batches; the last
-        # batch is committed with the document records and the stamp below
-        # (one commit, one new segment, for a small update).
-        writer = self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
-
-        # 4. Document records and the stamp.
-        writer = writer or index_writer(self.ix, limitmb=128)
-        try:
+        # 4. Document records and the stamp, written into the last commit of step 3.
+        def write_documents_and_stamp(writer) -> None:
             for doc_id in set(indexed_docs) - set(wanted_docs):
                 writer.delete_by_term("key", f"doc:{doc_id}")
             for entry in wanted_docs.values():
                 self._write_doc(writer, entry, indexed_docs)
-            meta = dict(meta, version=index_version(), userdict=userdict_fp,
-                        last_update=_now())
-            writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
-            writer.commit(mergetype=self._merge_policy())
-        except BaseException:
-            writer.cancel()
-            raise
+            meta_now = dict(meta, version=index_version(), userdict=userdict_fp,
+                            last_update=_now())
+            writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta_now))
+
+        # 3. Extract what is new or changed, committing in batches; the last
+        # batch is committed with the document records and the stamp
+        # (one commit, one new segment, for a small update).
+        self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs,
+                                write_documents_and_stamp)
         self.report.metadata_updated = sorted(set(self.report.metadata_updated))
         self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
 
-    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs):
-        """Extract and write TO_EXTRACT, committing full batches; return the writer of the last one, or None."""
-        if not to_extract:
-            return None
+    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs,
+                           finish: Callable) -> None:
+        """Extract and write TO_EXTRACT, committing full batches; FINISH(writer) writes into the last commit."""
         processes = self.settings.segment_writers
-        if processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES:
-            self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs, processes)
-            return None
+        if not to_extract or (processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES):
+            if to_extract:
+                self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs,
+                                                 processes)
+            with open_writer(self.ix, mergetype=self._merging, limitmb=128) as writer:
+                finish(writer)
+            return
         paths = [self.archive / p for p in to_extract]
         total, done = len(paths), 0
-        writer, batch_started, in_batch = None, time.monotonic(), 0
-        try:
-            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
-                path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
-                if writer is None:
-                    writer = index_writer(self.ix, limitmb=256)
-                self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
-                self._write_doc(writer, entry, indexed_docs)
-                done += 1
-                in_batch += 1
-                if self.progress:
-                    self.progress(done, total, path)
-                if in_batch >= max(1, self.settings.commit_every_files) or time.monotonic() - batch_started > BATCH_SECONDS:
-                    writer.commit(mergetype=self._merge_policy())
-                    writer, batch_started, in_batch = None, time.monotonic(), 0
-            last, writer = writer, None
-            return last
-        finally:
-            if writer is not None:
-                writer.cancel()
+        extracted = iter(_extract_many(paths, self.settings, self._page_progress()))
+        last_batch = False
+        while not last_batch:
+            # One batch, one commit: commit_every_files files or BATCH_SECONDS, whichever comes first.
+            with open_writer(self.ix, mergetype=self._merging, limitmb=256) as writer:
+                batch_started, in_batch = time.monotonic(), 0
+                for full_path, ex in extracted:
+                    path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for,
+                                                              wanted_docs)
+                    self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
+                    self._write_doc(writer, entry, indexed_docs)
+                    done += 1
+                    in_batch += 1
+                    if self.progress:
+                        self.progress(done, total, path)
+                    if (in_batch >= max(1, self.settings.commit_every_files)
+                            or time.monotonic() - batch_started > BATCH_SECONDS):
+                        break
+                else:
+                    last_batch = True
+                    finish(writer)
 
     def _extracted(self, full_path, ex, to_extract, known, entry_for, wanted_docs):
         """Account for one extracted file; return its (path, catalogue entry, language, file info)."""
@@ -602,18 +600,13 @@ class _Sync:
         if not finished:
             return
         files = [f for _staged, segment_files in finished for f in segment_files]
-        writer = index_writer(self.ix, limitmb=128)
-        try:
+        with open_writer(self.ix, mergetype=self._merging, limitmb=128) as writer:
             for path, replaced, replaced_doc in files:
                 if replaced:
                     self._delete_file(writer, path)
                 if replaced_doc:
                     writer.delete_by_term("key", f"doc:{replaced_doc}")
-            adopted = [writers.adopt(staged) for staged, _files in finished]
-            commit_with_segments(writer, adopted, self._merge_policy())
-        except BaseException:
-            writer.cancel()
-            raise
+            writer.adopt_segments([writers.adopt(staged) for staged, _files in finished])
         done, total = self._committed
         for path, _replaced, _doc in files:
             done += 1
@@ -686,7 +679,8 @@ def merge_segments(settings: Settings, budget: int = 200_000) -> int:
             return 0
         ix = open_index(gen)
         try:
-            index_writer(ix).commit(mergetype=tiered_merge(budget))
+            with open_writer(ix, mergetype=tiered_merge(budget)):
+                pass
             return segment_count(ix)
         finally:
             ix.close()
@@ -732,10 +726,9 @@ def _create_live_index(settings: Settings) -> Path:
     gen = new_generation(settings.index_dir)
     ix = create_index(gen)
     try:
-        writer = index_writer(ix)
         meta = {"version": index_version(), "userdict": analysis.userdict_fingerprint(settings.userdict)}
-        writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
-        writer.commit()
+        with open_writer(ix) as writer:
+            writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
     finally:
         ix.close()
     swap_current(settings.index_dir, gen)
