@@ -160,7 +160,7 @@ class UpdateReport:
 
 
 def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
-    """Supported files below ARCHIVE_DIR, by path relative to it (POSIX form).
+    """Files of a registered format (extract.FORMATS, by suffix) below ARCHIVE_DIR, by path relative to it (POSIX form).
 
     Every update and every poll of the watcher scans the whole archive: with
     strings and os.scandir's entries instead of os.walk and a Path per file,
@@ -169,7 +169,7 @@ def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
     left out.
     """
     found: dict[str, os.stat_result] = {}
-    suffixes = extract.SUPPORTED_SUFFIXES
+    suffixes = extract.supported_suffixes()
     folders = [("", os.fspath(archive_dir))]
     while folders:
         prefix, folder = folders.pop()
@@ -302,7 +302,8 @@ def _auto_entry(path: str, info: dict, taken: set[str]) -> CatalogueEntry:
     if m and not date.startswith(m.group(1)):
         date = m.group(1)
     lang = info.get("lang") or "en"
-    fmt = Path(path).suffix.lstrip(".").lower()
+    file_format = extract.format_for(path)
+    fmt = file_format.key if file_format is not None else Path(path).suffix.lstrip(".").lower()
     return CatalogueEntry(id=doc_id, title=title, kind="document", date=date,
                           files=(CatalogueFile(lang, path, fmt),), catalogued=False)
 
