@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
-from indexer import analysis, build, extract, segments  # noqa: E402
+from indexer import build, extract, segments  # noqa: E402
+from indexer.engine import analysis  # noqa: E402
 from indexer.catalogue import load_catalogue  # noqa: E402
 from indexer.config import Settings  # noqa: E402
 from indexer.engine.schema import CJK_FIELDS, PHRASE_PAIR_FIELDS  # noqa: E402
