@@ -79,12 +79,12 @@ def write_segment(files: list[list[dict]], dropped: tuple[str, ...], staging: Pa
     """CPU seconds to write one segment of FILES' records without the fields DROPPED."""
     files = [[{k: v for k, v in record.items() if k not in dropped} for record in records] for records in files]
     started = time.process_time()
-    writer, folder = segments._open_segment(str(staging), limitmb=256)
-    for records in files:
-        for fields in records:
-            writer.add_document(**fields)
-        gc.freeze()     # as a segment writer does after each file
-    segments._finish_segment(writer, folder)
+    segment_writer, folder = segments._open_segment(str(staging), limitmb=256)
+    with segment_writer as writer:
+        for records in files:
+            for fields in records:
+                writer.add_document(**fields)
+            gc.freeze()     # as a segment writer does after each file
     gc.unfreeze()
     seconds = time.process_time() - started
     shutil.rmtree(folder, ignore_errors=True)

@@ -10,9 +10,11 @@ records and touches only the difference:
 - an index whose stamp differs (schema, analysis, codec, Whoosh, jieba or its
   dictionary; indexer.engine.stamp), or that cannot be opened, is rebuilt.
 
-Work is committed in batches; each commit is consistent on its own, so an
-update killed at any moment leaves the last commit intact and the next
-update picks up the rest.
+An update is planned, then applied: `plan_update()` reads the archive, the
+catalogue and the index and returns an `UpdatePlan` (nothing is written);
+`_Sync.apply()` carries it out. Work is committed in batches; each commit is
+consistent on its own, so an update killed at any moment leaves the last
+commit intact and the next update picks up the rest.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from .lock import WriterLock
 from .engine.stamp import read_stamp, stamp_difference
 from .engine.storage import create_index, open_index, segment_count
 from .generations import current_generation, new_generation, swap_current
-from .engine.writer import commit_with_segments, index_writer
+from .engine.writer import open_writer
 from .engine.reading import stored_records_data
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ class UpdateReport:
 
 
 def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
-    """Supported files below ARCHIVE_DIR, by path relative to it (POSIX form).
+    """Files of a registered format (extract.FORMATS, by suffix) below ARCHIVE_DIR, by path relative to it (POSIX form).
 
     Every update and every poll of the watcher scans the whole archive: with
     strings and os.scandir's entries instead of os.walk and a Path per file,
@@ -169,7 +171,7 @@ def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
     left out.
     """
     found: dict[str, os.stat_result] = {}
-    suffixes = extract.SUPPORTED_SUFFIXES
+    suffixes = extract.supported_suffixes()
     folders = [("", os.fspath(archive_dir))]
     while folders:
         prefix, folder = folders.pop()
@@ -302,7 +304,8 @@ def _auto_entry(path: str, info: dict, taken: set[str]) -> CatalogueEntry:
     if m and not date.startswith(m.group(1)):
         date = m.group(1)
     lang = info.get("lang") or "en"
-    fmt = Path(path).suffix.lstrip(".").lower()
+    file_format = extract.format_for(path)
+    fmt = file_format.key if file_format is not None else Path(path).suffix.lstrip(".").lower()
     return CatalogueEntry(id=doc_id, title=title, kind="document", date=date,
                           files=(CatalogueFile(lang, path, fmt),), catalogued=False)
 
@@ -338,6 +341,159 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
 # --- the update -------------------------------------------------------------------
 
 
+class _Entries:
+    """The catalogue entry and language of each file: its catalogue entry's, or one made from the file.
+
+    An entry made from a file takes an id no other document has; ids are
+    handed out in the order files are asked about.
+    """
+
+    def __init__(self, catalogue):
+        self.by_file = catalogue.by_file()
+        self.taken = set(catalogue.entries)
+        self.resolved: dict[str, tuple[CatalogueEntry, str]] = {}
+
+    def __call__(self, path: str, info: dict) -> tuple[CatalogueEntry, str]:
+        if path not in self.resolved:
+            if path in self.by_file:
+                entry, cfile = self.by_file[path]
+                self.resolved[path] = (entry, cfile.lang)
+            else:
+                auto = _auto_entry(path, info, self.taken)
+                self.resolved[path] = (auto, auto.files[0].lang)
+        return self.resolved[path]
+
+    def copy(self) -> "_Entries":
+        """A copy that hands out further ids without changing this one."""
+        other = object.__new__(_Entries)
+        other.by_file, other.taken, other.resolved = self.by_file, set(self.taken), dict(self.resolved)
+        return other
+
+
+@dataclass
+class UpdatePlan:
+    """What an update will do, decided from the archive, the catalogue and the index before anything is written.
+
+    File paths are relative to the archive. Files that stay (`unchanged`,
+    with their bookkeeping brought up to date) may be rewritten from stored
+    text: `relabelled` when their catalogue entry or language changed,
+    `reanalysed` when the user dictionary changed (those holding Chinese);
+    `touched` ones only get a new bookkeeping record. `documents` holds the
+    document records wanted before the files read now add their own
+    automatic entries; records whose fingerprint differs are rewritten.
+    """
+
+    to_read: dict[str, tuple[str, os.stat_result]] = field(default_factory=dict)   # path -> (sha256, stat)
+    renamed: dict[str, tuple[str, dict]] = field(default_factory=dict)   # new path -> (old path, file info)
+    removed: list[str] = field(default_factory=list)
+    unchanged: dict[str, dict] = field(default_factory=dict)           # path -> file info
+    relabelled: list[str] = field(default_factory=list)
+    touched: list[str] = field(default_factory=list)
+    reanalysed: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)    # (path, reason): not even hashed
+    documents: dict[str, CatalogueEntry] = field(default_factory=dict)
+    reanalyse_all: bool = False                 # the user dictionary changed: every record is rewritten
+    known: dict[str, dict] = field(default_factory=dict)           # the index's file records, by path
+    indexed_docs: dict[str, dict] = field(default_factory=dict)    # the index's document records, by id
+    meta: dict = field(default_factory=dict)                       # the index's stamp record
+    userdict_fp: str = ""
+    entries: _Entries | None = None
+
+    @property
+    def new_files(self) -> list[str]:
+        """Files to read that the index does not hold yet."""
+        return [p for p in self.to_read if p not in self.known]
+
+    @property
+    def changed_files(self) -> list[str]:
+        """Files to read again: their content changed (or a failed file is retried)."""
+        return [p for p in self.to_read if p in self.known]
+
+    @property
+    def documents_changed(self) -> list[str]:
+        """Ids of the wanted documents whose record is new or out of date."""
+        return [doc_id for doc_id, entry in self.documents.items()
+                if self.reanalyse_all
+                or self.indexed_docs.get(doc_id, {}).get("fingerprint") != entry.fingerprint()]
+
+
+def plan_update(ix, settings: Settings, retry_failed: bool = False) -> UpdatePlan:
+    """Decide what bringing IX in line with the archive takes; read the index and the files, write nothing."""
+    archive = Path(settings.archive_dir)
+    catalogue = load_catalogue(settings.catalogue)
+    on_disk = scan_archive(archive)
+    plan = UpdatePlan()
+    with ix.searcher() as s:
+        # Read-only (shared with the searchers of this process): copied before any change.
+        plan.known = known = {f["path"]: data for f, data in stored_records_data(s, RECORD_FILE)}
+        plan.indexed_docs = {d["doc_id"]: data for d, data in stored_records_data(s, RECORD_DOC)}
+        meta_doc = s.document(key=META_KEY)
+    plan.meta = json.loads(meta_doc["data"]) if meta_doc else {}
+    plan.userdict_fp = analysis.userdict_fingerprint(settings.userdict)
+
+    # Which files are new, changed, renamed, gone.
+    by_hash_missing = {}
+    for path, info in known.items():
+        if path not in on_disk:
+            by_hash_missing.setdefault(info.get("hash"), path)
+    for path, st in sorted(on_disk.items()):
+        info = known.get(path)
+        if info and info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
+            digest = info["hash"]
+        else:
+            try:
+                digest = file_hash(archive / path)
+            except OSError as exc:
+                plan.unreadable.append((path, f"cannot read the file: {exc.strerror}"))
+                continue
+        if info and info.get("hash") == digest:
+            info = dict(info, mtime_ns=st.st_mtime_ns, size=st.st_size)
+            if retry_failed and info.get("status") != INDEXED:
+                plan.to_read[path] = (digest, st)
+            else:
+                plan.unchanged[path] = info
+        elif not info and digest in by_hash_missing:
+            old = by_hash_missing.pop(digest)
+            plan.renamed[path] = (old, dict(known[old], mtime_ns=st.st_mtime_ns, size=st.st_size))
+        else:
+            plan.to_read[path] = (digest, st)
+    renamed_from = {old for old, _ in plan.renamed.values()}
+    plan.removed = [p for p in known if p not in on_disk and p not in renamed_from]
+
+    # The effective catalogue entry of every file that stays, asked in the
+    # order the update writes them (automatic ids are handed out in that order).
+    entry_for = plan.entries = _Entries(catalogue)
+    for new, (_old, info) in plan.renamed.items():
+        entry_for(new, info)
+    plan.reanalyse_all = plan.meta.get("userdict") != plan.userdict_fp and bool(known)
+    for path, info in plan.unchanged.items():
+        entry, lang = entry_for(path, info)
+        if info.get("entry_fp") != entry.fingerprint() or info.get("lang_used") != lang:
+            plan.relabelled.append(path)
+            continue
+        if info.get("mtime_ns") != known[path].get("mtime_ns"):
+            plan.touched.append(path)
+        if plan.reanalyse_all:
+            plan.reanalysed.append(path)
+
+    # Documents: catalogue entries (files or not) and the automatic ones.
+    plan.documents = dict(catalogue.entries)
+    for path, info in list(plan.unchanged.items()) + [(n, i) for n, (_, i) in plan.renamed.items()]:
+        if path not in entry_for.by_file:
+            entry, _ = entry_for(path, info)
+            plan.documents[entry.id] = entry
+    return plan
+
+
+def apply_update(ix, settings: Settings, plan: UpdatePlan, progress: Progress | None = None) -> UpdateReport:
+    """Carry out PLAN (made by plan_update on IX, nothing written since) on IX; the caller holds the WriterLock."""
+    started = time.monotonic()
+    analysis.configure_segmenter(settings.userdict)
+    report = _Sync(ix, settings, progress, retry_failed=False).apply(plan)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
 def _extract_many(paths: list[Path], settings: Settings, page_progress=None):
     """Read PATHS in the extraction sandbox (one place, so tests can count the reads)."""
     return extract.extract_many(paths, settings, page_progress=page_progress)
@@ -371,100 +527,64 @@ class _Sync:
             return tiered_merge(MERGE_FACTOR * self._records_written)
         return tiered_merge(MERGE_BUDGET_SMALL)
 
+    def _merging(self, writer, segments):
+        """Merge as _merge_policy() says when the commit is made (it depends on what was written by then)."""
+        return self._merge_policy()(writer, segments)
+
     def run(self) -> UpdateReport:
+        """Plan the update, then apply the plan; return what was done."""
         started = time.monotonic()
         analysis.configure_segmenter(self.settings.userdict)
-        catalogue = load_catalogue(self.settings.catalogue)
-        on_disk = scan_archive(self.archive)
-        with self.ix.searcher() as s:
-            # Read-only (shared with the searchers of this process): copied before any change.
-            known = {f["path"]: data for f, data in stored_records_data(s, RECORD_FILE)}
-            indexed_docs = {d["doc_id"]: data for d, data in stored_records_data(s, RECORD_DOC)}
-            meta_doc = s.document(key=META_KEY)
-        meta = json.loads(meta_doc["data"]) if meta_doc else {}
-        userdict_fp = analysis.userdict_fingerprint(self.settings.userdict)
+        plan = plan_update(self.ix, self.settings, self.retry_failed)
+        self.apply(plan)
+        self.report.seconds = round(time.monotonic() - started, 3)
+        return self.report
 
-        # 1. Which files are new, changed, renamed, gone.
-        to_extract: dict[str, tuple[str, os.stat_result]] = {}
-        unchanged: dict[str, dict] = {}
-        by_hash_missing = {}
-        for path, info in known.items():
-            if path not in on_disk:
-                by_hash_missing.setdefault(info.get("hash"), path)
-        renames: dict[str, tuple[str, dict]] = {}
-        for path, st in sorted(on_disk.items()):
-            info = known.get(path)
-            if info and info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
-                digest = info["hash"]
-            else:
-                try:
-                    digest = file_hash(self.archive / path)
-                except OSError as exc:
-                    self.report.failed.append((path, f"cannot read the file: {exc.strerror}"))
-                    continue
-            if info and info.get("hash") == digest:
-                info = dict(info, mtime_ns=st.st_mtime_ns, size=st.st_size)
-                if self.retry_failed and info.get("status") != INDEXED:
-                    to_extract[path] = (digest, st)
-                else:
-                    unchanged[path] = info
-            elif not info and digest in by_hash_missing:
-                old = by_hash_missing.pop(digest)
-                renames[path] = (old, dict(known[old], mtime_ns=st.st_mtime_ns, size=st.st_size))
-            else:
-                to_extract[path] = (digest, st)
-        renamed_from = {old for old, _ in renames.values()}
-        removed = [p for p in known if p not in on_disk and p not in renamed_from]
+    def apply(self, plan: UpdatePlan) -> UpdateReport:
+        """Carry PLAN out in commits, each consistent on its own; return what was done.
 
-        # 2. The effective catalogue entry of every file that stays.
-        by_file = catalogue.by_file()
-        taken = set(catalogue.entries)
+        The order of the commits is what makes an update safe to kill: first
+        removals, renames and catalogue changes (one commit, none when nothing
+        changed), then the files read in batches, the last batch with the
+        document records and the stamp.
+        """
+        self.reanalyse_all = plan.reanalyse_all
+        self.report.failed.extend(plan.unreadable)
+        entry_for = plan.entries.copy()
+        known, indexed_docs = plan.known, plan.indexed_docs
+        wanted_docs = dict(plan.documents)
 
-        resolved: dict[str, tuple[CatalogueEntry, str]] = {}
-
-        def entry_for(path: str, info: dict) -> tuple[CatalogueEntry, str]:
-            if path not in resolved:
-                if path in by_file:
-                    entry, cfile = by_file[path]
-                    resolved[path] = (entry, cfile.lang)
-                else:
-                    auto = _auto_entry(path, info, taken)
-                    resolved[path] = (auto, auto.files[0].lang)
-            return resolved[path]
-
-        writer = index_writer(self.ix, limitmb=256)
+        # 1. Removals, renames, catalogue changes and re-analysis, from stored text.
         # Nothing to change here (the usual case when files were only added):
         # no commit, so no empty commit for readers to reopen on.
-        dirty = bool(removed or renames)
-        try:
-            for path in removed:
+        dirty = bool(plan.removed or plan.renamed)
+        relabelled, touched, reanalysed = set(plan.relabelled), set(plan.touched), set(plan.reanalysed)
+        with open_writer(self.ix, mergetype=self._merging, limitmb=256) as writer:
+            for path in plan.removed:
                 self._delete_file(writer, path)
                 self.report.removed.append(path)
-
-            reanalyse_all = self.reanalyse_all = meta.get("userdict") != userdict_fp and bool(known)
             with self.ix.searcher() as s:
-                for new, (old, info) in renames.items():
+                for new, (old, info) in plan.renamed.items():
                     entry, lang = entry_for(new, info)
                     pages = self._stored_pages(s, old)
                     self._delete_file(writer, old)
                     self._write_file(writer, new, entry, lang, info, pages)
                     self._write_doc(writer, entry, indexed_docs)
                     self.report.renamed.append((old, new))
-                for path, info in unchanged.items():
+                for path, info in plan.unchanged.items():
                     entry, lang = entry_for(path, info)
-                    stale_meta = info.get("entry_fp") != entry.fingerprint() or info.get("lang_used") != lang
-                    if stale_meta:
+                    if path in relabelled:
                         dirty = True
                         pages = self._stored_pages(s, path)
                         self._write_file(writer, path, entry, lang, info, pages, delete_first=True)
                         self._write_doc(writer, entry, indexed_docs)
                         self.report.metadata_updated.append(path)
                         continue
-                    if info.get("mtime_ns") != known[path].get("mtime_ns"):
+                    if path in touched:
                         # Touched but not changed: only the bookkeeping moves.
                         dirty = True
                         writer.update_document(**file_fields(path, entry, lang, info))
-                    if reanalyse_all:
+                    if path in reanalysed:
                         pages = self._stored_pages(s, path)
                         cjk_pages = sum(1 for p in pages if analysis.HAS_CJK.search(p.text))
                         if cjk_pages:
@@ -472,74 +592,61 @@ class _Sync:
                             writer.update_document(**text_fields(entry, lang, path, pages))
                             self.report.reanalysed_pages += cjk_pages
                             dirty = True
-
-            # Documents: catalogue entries (files or not) and the automatic ones.
-            wanted_docs: dict[str, CatalogueEntry] = dict(catalogue.entries)
-            for path, info in list(unchanged.items()) + [(n, i) for n, (_, i) in renames.items()]:
-                if path not in by_file:
-                    entry, _ = entry_for(path, info)
-                    wanted_docs[entry.id] = entry
-            if dirty:
-                writer.commit(mergetype=self._merge_policy())
-            else:
+            if not dirty:
                 writer.cancel()
-        except BaseException:
-            writer.cancel()
-            raise
 
-        # 3. Extract what is new or changed, committing in batches; the last
-        # batch is committed with the document records and the stamp below
-        # (one commit, one new segment, for a small update).
-        writer = self._extract_and_write(to_extract, known, entry_for, wanted_docs, indexed_docs)
-
-        # 4. Document records and the stamp.
-        writer = writer or index_writer(self.ix, limitmb=128)
-        try:
+        # 3. Document records and the stamp, written into the last commit of step 2.
+        def write_documents_and_stamp(writer) -> None:
             for doc_id in set(indexed_docs) - set(wanted_docs):
                 writer.delete_by_term("key", f"doc:{doc_id}")
             for entry in wanted_docs.values():
                 self._write_doc(writer, entry, indexed_docs)
-            meta = dict(meta, version=index_version(), userdict=userdict_fp,
+            meta = dict(plan.meta, version=index_version(), userdict=plan.userdict_fp,
                         last_update=_now())
             writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
-            writer.commit(mergetype=self._merge_policy())
-        except BaseException:
-            writer.cancel()
-            raise
+
+        # 2. Extract what is new or changed, committing in batches; the last
+        # batch is committed with the document records and the stamp
+        # (one commit, one new segment, for a small update).
+        self._extract_and_write(plan.to_read, known, entry_for, wanted_docs, indexed_docs,
+                                write_documents_and_stamp)
         self.report.metadata_updated = sorted(set(self.report.metadata_updated))
-        self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
 
-    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs):
-        """Extract and write TO_EXTRACT, committing full batches; return the writer of the last one, or None."""
-        if not to_extract:
-            return None
+    def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs,
+                           finish: Callable) -> None:
+        """Extract and write TO_EXTRACT, committing full batches; FINISH(writer) writes into the last commit."""
         processes = self.settings.segment_writers
-        if processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES:
-            self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs, processes)
-            return None
+        if not to_extract or (processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES):
+            if to_extract:
+                self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs,
+                                                 processes)
+            with open_writer(self.ix, mergetype=self._merging, limitmb=128) as writer:
+                finish(writer)
+            return
         paths = [self.archive / p for p in to_extract]
         total, done = len(paths), 0
-        writer, batch_started, in_batch = None, time.monotonic(), 0
-        try:
-            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
-                path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
-                if writer is None:
-                    writer = index_writer(self.ix, limitmb=256)
-                self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
-                self._write_doc(writer, entry, indexed_docs)
-                done += 1
-                in_batch += 1
-                if self.progress:
-                    self.progress(done, total, path)
-                if in_batch >= max(1, self.settings.commit_every_files) or time.monotonic() - batch_started > BATCH_SECONDS:
-                    writer.commit(mergetype=self._merge_policy())
-                    writer, batch_started, in_batch = None, time.monotonic(), 0
-            last, writer = writer, None
-            return last
-        finally:
-            if writer is not None:
-                writer.cancel()
+        extracted = iter(_extract_many(paths, self.settings, self._page_progress()))
+        last_batch = False
+        while not last_batch:
+            # One batch, one commit: commit_every_files files or BATCH_SECONDS, whichever comes first.
+            with open_writer(self.ix, mergetype=self._merging, limitmb=256) as writer:
+                batch_started, in_batch = time.monotonic(), 0
+                for full_path, ex in extracted:
+                    path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for,
+                                                              wanted_docs)
+                    self._write_file(writer, path, entry, lang, info, ex.pages, delete_first=path in known)
+                    self._write_doc(writer, entry, indexed_docs)
+                    done += 1
+                    in_batch += 1
+                    if self.progress:
+                        self.progress(done, total, path)
+                    if (in_batch >= max(1, self.settings.commit_every_files)
+                            or time.monotonic() - batch_started > BATCH_SECONDS):
+                        break
+                else:
+                    last_batch = True
+                    finish(writer)
 
     def _extracted(self, full_path, ex, to_extract, known, entry_for, wanted_docs):
         """Account for one extracted file; return its (path, catalogue entry, language, file info)."""
@@ -604,18 +711,13 @@ class _Sync:
         if not finished:
             return
         files = [f for _staged, segment_files in finished for f in segment_files]
-        writer = index_writer(self.ix, limitmb=128)
-        try:
+        with open_writer(self.ix, mergetype=self._merging, limitmb=128) as writer:
             for path, replaced, replaced_doc in files:
                 if replaced:
                     self._delete_file(writer, path)
                 if replaced_doc:
                     writer.delete_by_term("key", f"doc:{replaced_doc}")
-            adopted = [writers.adopt(staged) for staged, _files in finished]
-            commit_with_segments(writer, adopted, self._merge_policy())
-        except BaseException:
-            writer.cancel()
-            raise
+            writer.adopt_segments([writers.adopt(staged) for staged, _files in finished])
         done, total = self._committed
         for path, _replaced, _doc in files:
             done += 1
@@ -688,7 +790,8 @@ def merge_segments(settings: Settings, budget: int = 200_000) -> int:
             return 0
         ix = open_index(gen)
         try:
-            index_writer(ix).commit(mergetype=tiered_merge(budget))
+            with open_writer(ix, mergetype=tiered_merge(budget)):
+                pass
             return segment_count(ix)
         finally:
             ix.close()
@@ -740,10 +843,9 @@ def _create_live_index(settings: Settings) -> Path:
     gen = new_generation(settings.index_dir)
     ix = create_index(gen)
     try:
-        writer = index_writer(ix)
         meta = {"version": index_version(), "userdict": analysis.userdict_fingerprint(settings.userdict)}
-        writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
-        writer.commit()
+        with open_writer(ix) as writer:
+            writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
     finally:
         ix.close()
     swap_current(settings.index_dir, gen)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import CatalogueError
+from .extract import FORMATS as FILE_FORMATS
 
 KINDS = (
     "memorandum of understanding",
@@ -26,7 +27,6 @@ KINDS = (
 )
 PROGRAMMES = ("CETREGIO", "World Cities", "International Urban Cooperation")
 LANGUAGES = {"en": "English", "zh": "中文"}
-FORMATS = ("pdf", "doc", "docx")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -115,8 +115,8 @@ def parse_entry(raw: dict, where: str) -> CatalogueEntry:
         if "/" in name or "\\" in name or name.startswith("."):
             raise CatalogueError(f"{fwhere}: file {name!r} must be a plain file name inside the archive")
         fmt = _text(f, "format", fwhere) or Path(name).suffix.lstrip(".").lower()
-        if fmt not in FORMATS:
-            raise CatalogueError(f"{fwhere}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+        if fmt not in FILE_FORMATS:
+            raise CatalogueError(f"{fwhere}: format {fmt!r} is not one of {', '.join(FILE_FORMATS)}")
         files.append(CatalogueFile(lang, name, fmt))
     known = {"id", "title", "title_zh", "date", "kind", "event", "place", "programme", "summary", "files"}
     unknown = set(raw) - known

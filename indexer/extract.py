@@ -14,17 +14,24 @@ Reading a PDF, page by page:
    Tesseract when OCR is on and installed; otherwise it "needs OCR".
 Word files: .docx with the standard library's zip + XML reader, .doc with
 catdoc (antiword as a second try). Sections stand in for pages.
+
+Which files are read, and how, is the registry FORMATS: one FileFormat per
+file type (its suffixes, a sniff of its first bytes, its reader, the name
+shown in reasons, its upload check). The archive scan, extraction, uploads
+and the catalogue all ask it, so a new file type is one entry.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 import zipfile
 from collections import Counter
@@ -40,10 +47,13 @@ from pypdf.errors import DependencyError, LimitReachedError
 from . import sandbox
 from .cleaning import clean_text, detect_language, looks_garbled, text_quality
 from .config import Settings
+from .errors import UploadError
 
 __all__ = [
-    "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING", "SUPPORTED_SUFFIXES",
-    "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language", "ocr_languages",
+    "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
+    "FileFormat", "FORMATS", "register_format", "supported_suffixes", "format_for", "identify_upload",
+    "Refusal", "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language",
+    "ocr_languages",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,8 +65,6 @@ FAILED = "failed"
 ENCRYPTED = "encrypted"
 NEEDS_OCR = "needs_ocr"
 WAITING = "waiting"
-
-SUPPORTED_SUFFIXES = (".pdf", ".docx", ".doc")
 
 # Word files have no pages: a new section starts at a page break, at a heading
 # once the section holds SECTION_MIN_CHARS, or at any paragraph once it holds
@@ -76,7 +84,7 @@ class PageText:
     number: int
     text: str
     lang: str = ""          # "en", "zh", "mixed" or "" when the page has no text
-    extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx" or "doc"
+    extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx", "doc" (a FileFormat's reader names its own)
 
 
 @dataclass
@@ -103,6 +111,70 @@ class Extraction:
         return sum(len(p.text) for p in self.pages)
 
 
+# --- the file formats ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One type of file the archive holds: which files are of it, and how they are read.
+
+    `sniff(path, head)` tells from the file's first KiB (HEAD) and, if need
+    be, the file itself whether PATH is of this format; it may raise Refusal
+    when the file looks like this format but is not (a ZIP archive without
+    word/document.xml), so the reason says why. `read(path, settings, tally)`
+    records the file's pages with tally.count(n) and tally.page(number, text,
+    extractor) and raises Refusal for a file it cannot read. `check_upload(path)`
+    checks an uploaded file in a limited process and returns its page count
+    (raising UploadError); None means uploads refuse the format. The functions
+    are module-level: they travel to the extraction workers by name.
+    """
+
+    key: str                    # the catalogue's `format` ("pdf")
+    name: str                   # in reasons: "not a PDF: ..."
+    label: str                  # in upload messages: "only PDF files can be uploaded"
+    suffixes: tuple[str, ...]   # lower case, with the dot: the archive scan keeps these files
+    sniff: Callable[[Path, bytes], bool]
+    read: Callable[[Path, Settings, "_Tally"], None]
+    mimetype: str = "application/octet-stream"
+    check_upload: Callable[[Path], int] | None = None
+
+
+# Every format, in the order their sniffs are asked (filled below, after the readers).
+FORMATS: dict[str, FileFormat] = {}
+
+
+def register_format(file_format: FileFormat) -> None:
+    """Add FILE_FORMAT to the registry (after the others), or replace the format of the same key."""
+    FORMATS[file_format.key] = file_format
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """The suffixes of archive files, lower case with the dot (".pdf", ...)."""
+    return tuple(suffix for file_format in FORMATS.values() for suffix in file_format.suffixes)
+
+
+def format_for(path: str | os.PathLike) -> FileFormat | None:
+    """The format PATH's suffix names, or None."""
+    suffix = Path(path).suffix.lower()
+    for file_format in FORMATS.values():
+        if suffix in file_format.suffixes:
+            return file_format
+    return None
+
+
+def identify_upload(path: Path, head: bytes) -> FileFormat:
+    """The uploadable format an uploaded file is, by its first bytes; raise UploadError if none."""
+    uploadable = [f for f in FORMATS.values() if f.check_upload is not None]
+    for file_format in uploadable:
+        try:
+            if file_format.sniff(path, head):
+                return file_format
+        except Refusal:
+            break
+    names = " or ".join(f.name for f in uploadable)
+    labels = " or ".join(f.label for f in uploadable)
+    raise UploadError(f"This is not {names}: only {labels} files can be uploaded.", "not_pdf")
+
+
 # --- public entry points ---------------------------------------------------------------------
 
 def extract_file(path: str | os.PathLike, settings: Settings | None = None) -> Extraction:
@@ -113,7 +185,7 @@ def extract_file(path: str | os.PathLike, settings: Settings | None = None) -> E
     """
     settings = settings or Settings()
     tally = _Tally()
-    _extract(Path(path), settings, tally)
+    _extract(Path(path), settings, tally, tuple(FORMATS.values()))
     return tally.conclude()
 
 
@@ -138,7 +210,9 @@ def _extract_many(paths, settings: Settings, progress, task: Callable,
     """Run TASK for each path in the sandbox (tests pass a task that hangs on purpose)."""
     paths = [Path(p) for p in paths]
     total = len(paths)
-    tasks = ((p, (str(p), settings)) for p in paths)
+    # The formats travel with each file: the workers were started before a format registered later.
+    formats = tuple(FORMATS.values())
+    tasks = ((p, (str(p), settings, formats)) for p in paths)
     on_chunk = None
     if page_progress is not None:
         pages_read: dict[Path, int] = {}
@@ -180,11 +254,11 @@ def ocr_languages(settings: Settings) -> str:
 
 def _worker_task(payload: tuple[str, Settings], emit: Callable) -> Extraction:
     """Read one file in a sandbox worker, streaming its events to the parent."""
-    path, settings = payload
+    path, settings, formats = payload
     # We already run one worker per core: Tesseract must not start more threads.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     tally = _Tally(emit)
-    _extract(Path(path), settings, tally)
+    _extract(Path(path), settings, tally, formats)
     return tally.conclude()
 
 
@@ -202,8 +276,8 @@ def _assemble(outcome: sandbox.Outcome) -> Extraction:
     return tally.conclude()
 
 
-class _Refusal(Exception):
-    """The file as a whole cannot be read: a status (FAILED, ENCRYPTED) and a reason."""
+class Refusal(Exception):
+    """The file as a whole cannot be read: a status (FAILED, ENCRYPTED) and a reason (shown to users)."""
 
     def __init__(self, status: str, reason: str):
         super().__init__(reason)
@@ -361,18 +435,12 @@ def _ocr_phrase(needed: dict[int, str]) -> str:
     return "needs OCR: " + " and ".join(parts)
 
 
-def _extract(path: Path, settings: Settings, tally: _Tally) -> None:
-    """Read PATH into TALLY; every error ends up recorded there, none escapes."""
+def _extract(path: Path, settings: Settings, tally: _Tally, formats: tuple[FileFormat, ...]) -> None:
+    """Read PATH, of one of FORMATS, into TALLY; every error ends up recorded there, none escapes."""
     try:
         with _quiet_libraries():
-            kind = _sniff(path)
-            if kind == "pdf":
-                _PdfJob(path, settings, tally).run()
-            elif kind == "docx":
-                _read_docx(path, tally)
-            else:
-                _read_doc(path, settings, tally)
-    except _Refusal as refusal:
+            _identify(path, formats).read(path, settings, tally)
+    except Refusal as refusal:
         tally.record(("refuse", refusal.status, refusal.reason))
     except MemoryError:
         _fail_rest(tally, sandbox.memory_message(settings.extract_memory_mb))
@@ -435,7 +503,8 @@ class _ListHandler(logging.Handler):
 # --- what kind of file is it -----------------------------------------------------------------
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_KIND_NAMES = {".pdf": "a PDF", ".docx": "a Word document", ".doc": "a Word document"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_WORD_SUFFIXES = (".docx", ".doc")
 _SIGNATURES = [
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"{\\rtf", "an RTF document"),
@@ -443,29 +512,51 @@ _SIGNATURES = [
 ]
 
 
-def _sniff(path: Path) -> str:
-    """Return "pdf", "docx" or "doc" from the bytes of PATH; refuse anything else."""
+def _identify(path: Path, formats: tuple[FileFormat, ...]) -> FileFormat:
+    """The first of FORMATS whose sniff takes PATH; refuse the file if none does."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except FileNotFoundError:
-        raise _Refusal(FAILED, "file not found") from None
+        raise Refusal(FAILED, "file not found") from None
     except IsADirectoryError:
-        raise _Refusal(FAILED, "not a file") from None
+        raise Refusal(FAILED, "not a file") from None
     except OSError as exc:
-        raise _Refusal(FAILED, f"cannot open the file: {exc.strerror or exc}") from None
+        raise Refusal(FAILED, f"cannot open the file: {exc.strerror or exc}") from None
     if size == 0:
-        raise _Refusal(FAILED, "empty file (0 bytes)")
-    # The header may follow up to 1 KiB of junk (PDF 32000 tolerates it, readers do).
-    if b"%PDF-" in head:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04") and path.suffix.lower() != ".pdf":
-        return "docx"
-    if head.startswith(_OLE_MAGIC) and path.suffix.lower() != ".pdf":
-        return "doc"
-    expected = _KIND_NAMES.get(path.suffix.lower(), "a PDF or Word document")
-    raise _Refusal(FAILED, f"not {expected}: the file starts with {_show_bytes(head)}")
+        raise Refusal(FAILED, "empty file (0 bytes)")
+    for file_format in formats:
+        if file_format.sniff(path, head):
+            return file_format
+    suffix = path.suffix.lower()
+    named = [f.name for f in formats if suffix in f.suffixes] or list(dict.fromkeys(f.name for f in formats))
+    raise Refusal(FAILED, f"not {' or '.join(named)}: the file starts with {_show_bytes(head)}")
+
+
+def _sniff_pdf(path: Path, head: bytes) -> bool:
+    """Tell whether PATH is a PDF, whatever its name: the header may follow up to 1 KiB of junk
+    (PDF 32000 tolerates it, readers do)."""
+    return b"%PDF-" in head
+
+
+def _sniff_docx(path: Path, head: bytes) -> bool:
+    """Tell whether PATH, named as a Word file, is a Word 2007+ document: a ZIP archive with word/document.xml."""
+    if path.suffix.lower() not in _WORD_SUFFIXES or not head.startswith(_ZIP_MAGIC):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
+    if "word/document.xml" not in names:
+        raise Refusal(FAILED, "not a Word document: a ZIP archive without word/document.xml")
+    return True
+
+
+def _sniff_doc(path: Path, head: bytes) -> bool:
+    """Tell whether PATH, named as a Word file, is an Office (OLE) file: a Word 97-2003 document."""
+    return path.suffix.lower() in _WORD_SUFFIXES and head.startswith(_OLE_MAGIC)
 
 
 def _show_bytes(head: bytes) -> str:
@@ -497,6 +588,11 @@ _XREF_REPAIRED = re.compile(r"startxref|xref table|rebuild xref|Invalid parent x
 _OBJ_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\b")
 _CATALOG = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*<<(?:(?!endobj).){0,2000}?/Type\s*/Catalog\b",
                       re.S)
+
+
+def _read_pdf(path: Path, settings: Settings, tally: _Tally) -> None:
+    """Read a PDF page by page (pypdf, then PDFium, then OCR: see the module's docstring)."""
+    _PdfJob(path, settings, tally).run()
 
 
 class _PdfJob:
@@ -532,7 +628,7 @@ class _PdfJob:
             count = len(reader.pages)
             if count == 0 and truncated:
                 raise pypdf.errors.PdfReadError("no pages found")
-        except _Refusal:
+        except Refusal:
             raise
         except Exception as exc:  # noqa: BLE001 - pypdf raises outside its hierarchy
             first_error = _describe(exc)
@@ -561,9 +657,9 @@ class _PdfJob:
         try:
             opened = reader.decrypt("")
         except DependencyError as exc:
-            raise _Refusal(FAILED, f"encrypted with AES, which needs the cryptography package ({exc})") from None
+            raise Refusal(FAILED, f"encrypted with AES, which needs the cryptography package ({exc})") from None
         if opened == pypdf.PasswordType.NOT_DECRYPTED:
-            raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+            raise Refusal(ENCRYPTED, "encrypted: needs a password")
 
     def _open_repaired(self, messages: list[str]):
         """Append a trailer naming the catalog object, so pypdf can rebuild the file's index."""
@@ -585,7 +681,7 @@ class _PdfJob:
             reader = pypdf.PdfReader(buffer, strict=False)
             self._decrypt(reader)
             count = len(reader.pages)
-        except _Refusal:
+        except Refusal:
             raise
         except Exception:  # noqa: BLE001 - the repair did not help; PDFium gets its turn
             return None, 0
@@ -633,10 +729,10 @@ class _PdfJob:
         if doc is None:
             error = self._pypdf_error
             if "password" in self._pdfium_error.lower():
-                raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+                raise Refusal(ENCRYPTED, "encrypted: needs a password")
             if self._pdfium_error:
                 error += f" (PDFium: {self._pdfium_error})"
-            raise _Refusal(FAILED, f"cannot be read: {error}")
+            raise Refusal(FAILED, f"cannot be read: {error}")
         self.tally.note(f"read with PDFium because pypdf failed ({self._pypdf_error})")
         count = len(doc)
         self.tally.count(count)
@@ -835,16 +931,16 @@ _DCTERMS = "{http://purl.org/dc/terms/}"
 _BREAK = object()
 
 
-def _read_docx(path: Path, tally: _Tally) -> None:
+def _read_docx(path: Path, settings: Settings, tally: _Tally) -> None:
     """Read a .docx with the standard library; sections stand in for pages."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise _Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
+        raise Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
     with archive:
         names = set(archive.namelist())
         if "word/document.xml" not in names:
-            raise _Refusal(FAILED, "not a Word document: a ZIP archive without word/document.xml")
+            raise Refusal(FAILED, "not a Word document: a ZIP archive without word/document.xml")
         title, date = _docx_core(archive, names)
         tally.record(("meta", title, date))
         with archive.open("word/document.xml") as fh:
@@ -941,7 +1037,7 @@ def _emit_sections(sections: Iterable[str], extractor: str, tally: _Tally) -> No
 def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
     """Read a legacy .doc with catdoc (antiword as a second try)."""
     if _ole_is_encrypted(path):
-        raise _Refusal(ENCRYPTED, "encrypted: needs a password")
+        raise Refusal(ENCRYPTED, "encrypted: needs a password")
     commands = []
     if shutil.which("catdoc"):
         # -w: one line per paragraph; UTF-8 output keeps Chinese text.
@@ -949,7 +1045,7 @@ def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
     if shutil.which("antiword"):
         commands.append(["antiword", "-m", "UTF-8.txt", "-w", "0", str(path)])
     if not commands:
-        raise _Refusal(FAILED, "reading .doc files needs catdoc (Debian package catdoc)")
+        raise Refusal(FAILED, "reading .doc files needs catdoc (Debian package catdoc)")
     errors = []
     for command in commands:
         try:
@@ -968,7 +1064,7 @@ def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
             return
         message = " ".join(run.stderr.decode("utf-8", "replace").split())[:200]
         errors.append(f"{command[0]}: {message or 'no text'}")
-    raise _Refusal(FAILED, "cannot be read as a Word document: " + "; ".join(errors))
+    raise Refusal(FAILED, "cannot be read as a Word document: " + "; ".join(errors))
 
 
 def _ole_is_encrypted(path: Path) -> bool:
@@ -977,3 +1073,72 @@ def _ole_is_encrypted(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
     return name in head
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+# Limits of the process that opens an uploaded PDF with pypdf.
+CHECK_TIMEOUT_S = 30.0
+CHECK_MEMORY_MB = 1024
+
+# Run by the checking process: exit 0 and print the page count, or exit 2 with a reason.
+_CHECK_PDF_SCRIPT = r"""
+import json, sys
+try:
+    import resource
+    limit = int(sys.argv[2]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+except Exception:
+    pass
+import logging
+logging.disable(logging.CRITICAL)
+try:
+    import pypdf
+    reader = pypdf.PdfReader(sys.argv[1], strict=False)
+    if reader.is_encrypted and not reader.decrypt(""):
+        print(json.dumps({"error": "encrypted"})); sys.exit(2)
+    pages = len(reader.pages)
+except MemoryError:
+    print(json.dumps({"error": "memory"})); sys.exit(2)
+except Exception as exc:
+    print(json.dumps({"error": "unreadable", "detail": type(exc).__name__})); sys.exit(2)
+print(json.dumps({"pages": pages}))
+"""
+
+
+def _check_pdf_upload(path: Path) -> int:
+    """Check that PATH is a PDF pypdf can open; return its page count or raise UploadError.
+
+    pypdf runs in a child process with a time and memory limit: a crafted file
+    can make a parser loop or allocate without end, and the web server must not.
+    """
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-c", _CHECK_PDF_SCRIPT, str(path), str(CHECK_MEMORY_MB)],
+                              capture_output=True, text=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UploadError("The PDF could not be opened within the time limit.", "unreadable_pdf") from None
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = {"error": "unreadable"}
+    if answer.get("error") == "encrypted":
+        raise UploadError("The PDF is protected by a password: upload a copy without one.", "encrypted_pdf")
+    if "pages" not in answer or proc.returncode != 0:
+        raise UploadError("The file starts like a PDF but cannot be opened: it is damaged or not a PDF.",
+                          "unreadable_pdf")
+    if answer["pages"] < 1:
+        raise UploadError("The PDF has no pages.", "unreadable_pdf")
+    return answer["pages"]
+
+
+# --- the registry's entries ----------------------------------------------------------------------
+
+register_format(FileFormat(
+    key="pdf", name="a PDF", label="PDF", suffixes=(".pdf",), sniff=_sniff_pdf, read=_read_pdf,
+    mimetype="application/pdf", check_upload=_check_pdf_upload))
+register_format(FileFormat(
+    key="doc", name="a Word document", label="Word 97-2003", suffixes=(".doc",), sniff=_sniff_doc, read=_read_doc,
+    mimetype="application/msword"))
+register_format(FileFormat(
+    key="docx", name="a Word document", label="Word", suffixes=(".docx",), sniff=_sniff_docx, read=_read_docx,
+    mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document"))

@@ -5,9 +5,10 @@ about Flask. The order of work is what makes an upload safe:
 
 1. the file is streamed into the archive's hidden `.uploads/` folder (the
    indexer never looks into hidden folders), hashed and size-checked on the way;
-2. it must be a PDF by its bytes (`%PDF-` header) that pypdf can open, checked
-   in a separate process with a time and memory limit, so a crafted file cannot
-   hang or crash the web server;
+2. it must be of a format uploads accept (extract.FORMATS: those with an upload
+   check; today PDF, by its `%PDF-` header), and pass that check (pypdf opens it),
+   run in a separate process with a time and memory limit, so a crafted file
+   cannot hang or crash the web server;
 3. a file with the same content (SHA-256) anywhere in the archive is refused;
 4. the catalogue fields are validated with `catalogue.parse_entry`, and the
    new catalogue text is checked by reading it back: every other entry must
@@ -25,13 +26,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import re
 import secrets
 import stat
-import subprocess
-import sys
 import unicodedata
 from dataclasses import dataclass
 from datetime import date as _date
@@ -53,6 +51,7 @@ from .catalogue import (
 )
 from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
+from .extract import FileFormat, identify_upload
 from .engine.schema import RECORD_DOC, RECORD_FILE
 from .lock import flock_within
 from .readers import open_searcher
@@ -63,9 +62,6 @@ UPLOADS = ".uploads"
 MAX_NAME_BYTES = 200
 # The PDF header may follow up to 1 KiB of junk (PDF 32000 tolerates it, as does the indexer).
 HEADER_WINDOW = 1024
-# Limits of the process that opens the PDF with pypdf.
-CHECK_TIMEOUT_S = 30.0
-CHECK_MEMORY_MB = 1024
 # How long an upload waits for another upload to finish writing.
 LOCK_TIMEOUT_S = 60.0
 # Characters refused in file names besides control characters: path separators and
@@ -75,31 +71,6 @@ _CLIMBING = re.compile(r"(^|[/\\])\.\.([/\\]|$)")
 _ENTRY_HEADER = re.compile(r"^\s*\[\[\s*document\s*\]\]\s*(#.*)?$")
 _FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _MONTH = re.compile(r"^\d{4}-(\d{2})$")
-
-# Run by the checking process: exit 0 and print the page count, or exit 2 with a reason.
-_CHECK_SCRIPT = r"""
-import json, sys
-try:
-    import resource
-    limit = int(sys.argv[2]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-except Exception:
-    pass
-import logging
-logging.disable(logging.CRITICAL)
-try:
-    import pypdf
-    reader = pypdf.PdfReader(sys.argv[1], strict=False)
-    if reader.is_encrypted and not reader.decrypt(""):
-        print(json.dumps({"error": "encrypted"})); sys.exit(2)
-    pages = len(reader.pages)
-except MemoryError:
-    print(json.dumps({"error": "memory"})); sys.exit(2)
-except Exception as exc:
-    print(json.dumps({"error": "unreadable", "detail": type(exc).__name__})); sys.exit(2)
-print(json.dumps({"pages": pages}))
-"""
-
 
 @dataclass(frozen=True)
 class UploadFields:
@@ -127,10 +98,10 @@ class Added:
 # --- file names ---------------------------------------------------------------------------
 
 
-def safe_filename(name: str) -> str:
+def safe_filename(name: str, suffix: str = ".pdf") -> str:
     """A plain file name from what a browser sent: no folders, no control or reserved characters.
 
-    Chinese and other letters stay; the result always ends in ".pdf".
+    Chinese and other letters stay; the result always ends in SUFFIX (the upload's format's).
     """
     name = unicodedata.normalize("NFC", name or "")
     # Browsers send a bare name, but old ones send a whole Windows path: keep the last part.
@@ -139,11 +110,11 @@ def safe_filename(name: str) -> str:
                    if not unicodedata.category(ch).startswith("C"))
     name = _BAD_NAME_CHARS.sub("_", name)
     name = " ".join(name.split()).strip(" .")
-    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    stem = name[:-len(suffix)] if name.lower().endswith(suffix) else name
     stem = stem.strip(" .") or "upload"
     while len(stem.encode("utf-8")) > MAX_NAME_BYTES:
         stem = stem[:-1]
-    return stem.rstrip(" .") + ".pdf"
+    return stem.rstrip(" .") + suffix
 
 
 def check_filename(name: str) -> None:
@@ -153,7 +124,9 @@ def check_filename(name: str) -> None:
 
 
 def _with_suffix(name: str, n: int) -> str:
-    return name if n == 1 else f"{name[:-4]}-{n}.pdf"
+    """NAME for N == 1, else NAME with "-N" before its suffix."""
+    stem, suffix = os.path.splitext(name)
+    return name if n == 1 else f"{stem}-{n}{suffix}"
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -178,36 +151,20 @@ def _receive(source: BinaryIO, target: Path, max_bytes: int) -> tuple[str, int, 
     return h.hexdigest(), size, head
 
 
-def check_pdf(path: Path, head: bytes | None = None) -> int:
-    """Check that PATH is a PDF pypdf can open; return its page count or raise UploadError.
+def check_upload(path: Path, head: bytes | None = None) -> FileFormat:
+    """Check that PATH (whose first bytes are HEAD) is of a format uploads accept and passes its check.
 
-    pypdf runs in a child process with a time and memory limit: a crafted file
-    can make a parser loop or allocate without end, and the web server must not.
+    Return the format, or raise UploadError. The format's check (pypdf for a
+    PDF) runs in a child process with a time and memory limit.
     """
     if head is None:
         with open(path, "rb") as fh:
             head = fh.read(HEADER_WINDOW)
     if not head:
         raise UploadError("The file is empty.", "empty_file")
-    if b"%PDF-" not in head:
-        raise UploadError("This is not a PDF: only PDF files can be uploaded.", "not_pdf")
-    try:
-        proc = subprocess.run([sys.executable, "-I", "-c", _CHECK_SCRIPT, str(path), str(CHECK_MEMORY_MB)],
-                              capture_output=True, text=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise UploadError("The PDF could not be opened within the time limit.", "unreadable_pdf") from None
-    try:
-        answer = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        answer = {"error": "unreadable"}
-    if answer.get("error") == "encrypted":
-        raise UploadError("The PDF is protected by a password: upload a copy without one.", "encrypted_pdf")
-    if "pages" not in answer or proc.returncode != 0:
-        raise UploadError("The file starts like a PDF but cannot be opened: it is damaged or not a PDF.",
-                          "unreadable_pdf")
-    if answer["pages"] < 1:
-        raise UploadError("The PDF has no pages.", "unreadable_pdf")
-    return answer["pages"]
+    file_format = identify_upload(path, head)
+    file_format.check_upload(path)
+    return file_format
 
 
 def _indexed(settings: Settings) -> tuple[dict[str, dict], set[str]]:
@@ -378,7 +335,7 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
     try:
         with _upload_lock(uploads):
             digest, size, head = _receive(source, part, max_bytes)
-            check_pdf(part, head)
+            file_format = check_upload(part, head)
             catalogue_path = Path(settings.catalogue)
             try:
                 existed = catalogue_path.exists()
@@ -393,8 +350,8 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
             if duplicate:
                 raise UploadError(f"This file is already in the archive as {duplicate[0]}.", "duplicate",
                                   file=duplicate[0], doc_id=duplicate[1])
-            name = _free_name(safe_filename(filename), archive, catalogue)
-            cfile = CatalogueFile(fields.lang, name, "pdf")
+            name = _free_name(safe_filename(filename, file_format.suffixes[0]), archive, catalogue)
+            cfile = CatalogueFile(fields.lang, name, file_format.key)
             entry, new_text = _plan(fields, cfile, catalogue, old_text, indexed_docs)
             check = uploads / f"{part.stem}.toml"
             try:
@@ -421,7 +378,7 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
 
 
 def _free_name(name: str, archive: Path, catalogue: Catalogue) -> str:
-    """NAME, or NAME-2.pdf, NAME-3.pdf… : the first that is neither on disk nor in the catalogue."""
+    """NAME, or NAME-2.pdf, NAME-3.pdf… (before its suffix): the first that is neither on disk nor in the catalogue."""
     listed = {n.casefold() for n in catalogue.by_file()}
     on_disk = {p.name.casefold() for p in archive.iterdir()}
     n = 1

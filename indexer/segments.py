@@ -39,7 +39,7 @@ from pathlib import Path
 from .engine import analysis
 from . import sandbox
 from .engine.storage import create_index, fsync_dir
-from .engine.writer import finish_segment, index_writer
+from .engine.writer import open_writer
 
 STAGING_PREFIX = ".staging-"
 # Files handed to a worker and not yet added by it: beyond this the updating process waits.
@@ -239,23 +239,48 @@ def _send_each(worker: _Worker) -> None:
 # --- in the worker process ------------------------------------------------------------
 
 
+class _PipeClosed(Exception):
+    """The updating process ended or was killed while a segment was open: the segment is dropped."""
+
+
+def _receive(conn: Connection):
+    """The next message from the updating process, or None when it is done (or gone)."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):     # the update ended or was killed
+        return None
+
+
 def _worker_main(conn: Connection, staging: str, userdict: str | None, limitmb: int) -> None:
     """Add files to an open segment; write it out when told. Ends when the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C: the updating process decides
     analysis.configure_segmenter(Path(userdict) if userdict else None)
-    writer, count = None, 0
     while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):     # the update ended or was killed
-            return
+        message = _receive(conn)
         if message is None:
             return
-        kind, records, flush = message
         try:
+            if not message[1]:
+                # Nothing to add and no segment open: nothing to write out either.
+                conn.send(("added", None))
+                continue
+            conn.send(("segment", _write_segment(conn, staging, limitmb, message)))
+        except _PipeClosed:
+            return
+        except BaseException as exc:  # noqa: BLE001 - the boundary: report everything
+            with contextlib.suppress(Exception):
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
+
+
+def _write_segment(conn: Connection, staging: str, limitmb: int, message) -> tuple[StagedSegment, int]:
+    """Write one segment, from MESSAGE to the next message that says to write it out; return it and its file count."""
+    segment_writer, folder = _open_segment(staging, limitmb)
+    count = 0
+    with segment_writer as writer:
+        while True:
+            _kind, records, flush = message
             if records:
-                if writer is None:
-                    writer, folder = _open_segment(staging, limitmb)
                 for fields in records:
                     writer.add_document(**fields)
                 count += 1
@@ -263,28 +288,27 @@ def _worker_main(conn: Connection, staging: str, userdict: str | None, limitmb: 
                 # segment) live until it is written: kept out of the collector's full
                 # collections, which walked them again and again.
                 gc.freeze()
-            if flush and writer is not None:
-                conn.send(("segment", (_finish_segment(writer, folder), count)))
-                writer, count = None, 0
-                gc.unfreeze()
-            else:
-                conn.send(("added", None))
-        except BaseException as exc:  # noqa: BLE001 - the boundary: report everything
-            with contextlib.suppress(Exception):
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            return
+            if flush:
+                break
+            conn.send(("added", None))
+            message = _receive(conn)
+            if message is None:
+                raise _PipeClosed
+    gc.unfreeze()
+    return _staged_segment(writer.finished_segment, folder), count
 
 
 def _open_segment(staging: str, limitmb: int):
+    """A segment writer (open_writer(segment_only=True), to be entered) on a new index in a folder of STAGING."""
     folder = Path(staging) / uuid.uuid4().hex
     folder.mkdir()
     # A throw-away index of the same schema: only its new segment is kept.
     ix = create_index(folder)
-    return index_writer(ix, _lk=False, limitmb=limitmb), folder
+    return open_writer(ix, segment_only=True, _lk=False, limitmb=limitmb), folder
 
 
-def _finish_segment(writer, folder: Path) -> StagedSegment:
-    segment = finish_segment(writer)
+def _staged_segment(segment, folder: Path) -> StagedSegment:
+    """SEGMENT, written in FOLDER, with the names of its files."""
     prefix = segment.segment_id() + "."
     files = [name for name in os.listdir(folder) if name.startswith(prefix)]
     return StagedSegment(str(folder), segment, files)

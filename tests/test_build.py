@@ -654,3 +654,56 @@ def test_the_archive_scan_skips_hidden_and_unsupported_files_and_linked_folders(
     assert found["2010/seminar/c.pdf"].st_size == (root / "2010/seminar/c.pdf").stat().st_size
     assert build.scan_archive(tmp_path / "missing") == {}
     assert build.scan_archive(root / "a.pdf") == {}                    # not a folder
+
+
+def test_an_update_is_planned_without_writing_then_applied(settings, archive, pdf, reads):
+    """plan_update says what a new file, a rename, a deletion and a catalogue edit will do, and writes
+    nothing; apply_update then does exactly that, and the next update finds nothing left to do."""
+    from indexer.engine.storage import open_index
+    from indexer.lock import WriterLock
+
+    pdf("loose-notes.pdf", ["Notes on Lanzhou and regional planning."])
+    update(settings)
+    reads.clear()
+    pdf("new-report.pdf", ["A new report on Kunming and the Mekong."])
+    (archive / "loose-notes.pdf").rename(archive / "field-notes.pdf")
+    (archive / "mou.zh.pdf").unlink()
+    catalogue = Path(settings.catalogue)
+    catalogue.write_text(catalogue.read_text(encoding="utf-8")
+                         .replace("Comparative study of regional disparities", "Comparative study of Xinjiang"),
+                         encoding="utf-8")
+    before = records(settings)
+    live = current_generation(settings.index_dir)
+
+    with WriterLock(settings.index_dir):
+        ix = open_index(live)
+        try:
+            generation = ix.latest_generation()
+            plan = build.plan_update(ix, settings)
+
+            assert plan.new_files == ["new-report.pdf"] and plan.changed_files == []
+            assert {new: old for new, (old, _info) in plan.renamed.items()} == {"field-notes.pdf": "loose-notes.pdf"}
+            assert plan.removed == ["mou.zh.pdf"]
+            assert plan.relabelled == ["study.en.pdf"]
+            assert plan.touched == plan.reanalysed == plan.unreadable == [] and not plan.reanalyse_all
+            assert sorted(plan.unchanged) == ["mou.en.pdf", "study.en.pdf"]
+            assert sorted(plan.documents_changed) == ["field-notes", "study-2011"]
+            # Planning read no file and wrote nothing.
+            assert reads == []
+            assert ix.latest_generation() == generation
+            assert records(settings) == before
+
+            report = build.apply_update(ix, settings, plan)
+        finally:
+            ix.close()
+
+    assert reads == ["new-report.pdf"]
+    assert report.added == ["new-report.pdf"] and report.updated == []
+    assert report.renamed == [("loose-notes.pdf", "field-notes.pdf")]
+    assert report.removed == ["mou.zh.pdf"]
+    assert report.metadata_updated == ["doc:study-2011", "study.en.pdf"]
+    assert found(settings, "Kunming") == {"new-report": {"new-report.pdf": [1]}}
+    assert found(settings, "Lanzhou") == {"field-notes": {"field-notes.pdf": [1]}}
+    assert found(settings, "Xinjiang") == {"study-2011": {}}
+    assert "mou.zh.pdf" not in file_info(settings)
+    assert not update(settings).changed

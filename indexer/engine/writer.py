@@ -1,7 +1,14 @@
-"""The segment writer: each text field's postings added in one call, pooled in sorted runs."""
+"""The segment writer: each text field's postings added in one call, pooled in sorted runs.
+
+Writers are opened with `open_writer`, which commits when its block ends and
+cancels when the block raises, so no writer outlives its block holding
+Whoosh's lock or temporary files.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
 
 from whoosh.fields import FieldType
 from whoosh.writing import SegmentWriter
@@ -17,9 +24,39 @@ def writing_codec() -> SplitBlockCodec:
     return SplitBlockCodec()
 
 
+@contextmanager
+def open_writer(ix, mergetype=None, segment_only: bool = False, limitmb: int = 128,
+                **options) -> Iterator["ArchiveSegmentWriter"]:
+    """Open a writer on IX for a with-block: commit it when the block ends, cancel it if the block raises.
+
+    The commit merges with MERGETYPE (Whoosh's default policy when None) and
+    lists the segments the block passed to writer.adopt_segments() in the same
+    new generation. With SEGMENT_ONLY the block's documents are written as a
+    segment and nothing is committed (a segment written for another index);
+    the segment is then writer.finished_segment. A block that changed nothing
+    may end the writer itself with writer.cancel(): a writer the block ended is
+    left as it is. OPTIONS go to Whoosh's SegmentWriter (_lk, compound).
+    """
+    writer = index_writer(ix, limitmb=limitmb, **options)
+    try:
+        yield writer
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    if writer.is_closed:
+        return
+    if segment_only:
+        writer.finished_segment = finish_segment(writer)
+    elif writer.adopted_segments:
+        commit_with_segments(writer, writer.adopted_segments, mergetype)
+    else:
+        writer.commit(mergetype=mergetype)
+
+
 def index_writer(ix, limitmb: int = 128, **kwargs):
     """A writer on IX (an ArchiveSegmentWriter) that writes its segments with writing_codec() and
-    pools postings in a BatchedRunPool."""
+    pools postings in a BatchedRunPool; the caller commits or cancels it (open_writer does both)."""
     writer = ArchiveSegmentWriter(ix, codec=writing_codec(), limitmb=limitmb, **kwargs)
     # Whoosh's pool is replaced before anything is added (it holds nothing yet).
     writer.pool = BatchedRunPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
@@ -57,6 +94,15 @@ class ArchiveSegmentWriter(SegmentWriter):
     the same postings, lengths, stored fields and columns are written
     (tests/test_codec.py compares segments written both ways byte for byte).
     """
+
+    # Segments written elsewhere (indexer.segments' workers), committed with this writer's own.
+    adopted_segments: list = []
+    # The segment written by open_writer(segment_only=True), once its block ended.
+    finished_segment = None
+
+    def adopt_segments(self, segments: list) -> None:
+        """List SEGMENTS (already in the index folder) in this writer's commit, after its own."""
+        self.adopted_segments = self.adopted_segments + list(segments)
 
     def add_document(self, **fields):
         self._check_state()
