@@ -37,7 +37,7 @@ from . import extract, segments
 from .catalogue import CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
 from .extract import INDEXED, Extraction, PageText
-from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT, index_version
+from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from .lock import WriterLock
 from .engine.stamp import read_stamp, stamp_difference
 from .engine.storage import create_index, open_index, segment_count
@@ -601,8 +601,9 @@ class _Sync:
                 writer.delete_by_term("key", f"doc:{doc_id}")
             for entry in wanted_docs.values():
                 self._write_doc(writer, entry, indexed_docs)
-            meta = dict(plan.meta, version=index_version(), userdict=plan.userdict_fp,
-                        last_update=_now())
+            # The index's version lives in its stamp file (engine.stamp), read before the index is opened.
+            meta = {k: v for k, v in plan.meta.items() if k != "version"}
+            meta.update(userdict=plan.userdict_fp, last_update=_now())
             writer.update_document(key=META_KEY, record="meta", data=json.dumps(meta))
 
         # 2. Extract what is new or changed, committing in batches; the last
@@ -843,7 +844,7 @@ def _create_live_index(settings: Settings) -> Path:
     gen = new_generation(settings.index_dir)
     ix = create_index(gen)
     try:
-        meta = {"version": index_version(), "userdict": analysis.userdict_fingerprint(settings.userdict)}
+        meta = {"userdict": analysis.userdict_fingerprint(settings.userdict)}
         with open_writer(ix) as writer:
             writer.add_document(key=META_KEY, record="meta", data=json.dumps(meta))
     finally:
