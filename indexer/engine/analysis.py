@@ -45,7 +45,7 @@ CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 HAS_CJK = re.compile(f"[{CJK_CLASS}]")
 # A Latin-script word: letters and digits, but no CJK and no underscore. (A
 # negated class, "word characters that are not non-word, underscore or CJK":
-# the same characters as (?:(?![CJK_])\w)+, twice as fast as the lookahead.)
+# the same characters as (?:(?![CJK_])\w)+, without a lookahead at each character.)
 LATIN_WORD = re.compile(f"[^\\W_{CJK_CLASS}]+")
 
 
@@ -70,7 +70,7 @@ def _traditional_runs() -> re.Pattern:
 
     Characters beyond the plane stay out: one of them in a character class
     makes the regular expression engine test every character against the whole
-    list, 100 times slower.
+    list instead of a table lookup (fold() handles them apart).
     """
     return re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_t2s_table()) if code < 0x10000) + "]+")
 
@@ -94,8 +94,8 @@ def fold_variants() -> dict[str, str]:
 def fold(text: str) -> str:
     """Fold traditional characters to simplified ones, keeping the length."""
     # Only the runs of traditional characters (and of characters beyond the
-    # plane, rare) are translated: a simplified page with a few of them folds
-    # in tens of µs, against 200–450 µs to translate it whole.
+    # plane, rare) are translated: most pages are simplified Chinese or English,
+    # and finding a few runs costs far less than translating every character.
     if text.isascii():
         return text
     return _BEYOND_BMP_RUNS.sub(_fold_run, _traditional_runs().sub(_fold_run, text))
@@ -154,11 +154,11 @@ def _tokenizer_class(jieba):
     jieba builds the graph of the dictionary's words in a run (get_DAG), then
     the best path through it (calc, looking each word up again), then walks
     the path, handing stretches of single characters outside the dictionary
-    to its HMM (finalseg). That was most of a Chinese page's 10 ms. Here the
-    graph keeps each word's log frequency as it is found (one lookup a
-    fragment), and a position with one possible word skips the generator and
-    max(); the path's sums are the same float operations in the same order,
-    and the walk is jieba's. The words are jieba's: tests/test_analysis.py
+    to its HMM (finalseg); these steps are most of jieba's time on a Chinese
+    page. Here the graph keeps each word's log frequency as it is found (one
+    lookup a fragment), and a position with one possible word skips the
+    generator and max(); the path's sums are the same float operations in the
+    same order, and the walk is jieba's. The words are jieba's: tests/test_analysis.py
     compares them with jieba's own Tokenizer.
     """
     finalseg = jieba.finalseg
@@ -412,15 +412,15 @@ class EnglishAnalyzer(CompositeAnalyzer):
     """english_analyzer's chain, with index_terms: each distinct word goes through the filters once.
 
     The filters after the tokenizer map a word to its term (or stop it)
-    whatever surrounds it, so their answer is kept per word (the benchmark's
-    50,000 pages hold 59,920 distinct words): a token then costs a dictionary
-    lookup instead of six generator steps. The stop filter's renumbering of
-    positions is done here as it does it. The kept answers are not pickled
-    with the schema.
+    whatever surrounds it, so their answer is kept per word (a collection
+    holds far fewer distinct words than tokens): a token then costs a
+    dictionary lookup instead of six generator steps. The stop filter's
+    renumbering of positions is done here as it does it. The kept answers are
+    not pickled with the schema.
     """
 
     _MISSING = object()
-    # Distinct words kept before the cache starts afresh (about 70 MB at most).
+    # Distinct words kept before the cache starts afresh: bounds its memory in a long-running process.
     KEPT_WORDS = 500_000
 
     def __getstate__(self):
@@ -612,11 +612,11 @@ class IndexFrequency(Frequency):
     """Whoosh's Frequency format, giving a record's terms in term order.
 
     A segment's pool sorts all its postings when the segment is written
-    (whoosh.writing.PostingPool): 1.5 s of the 13 s a 1,000-page segment
-    took in one writer. With each record's terms of a field in order, the
-    pool holds them as sorted runs, which Python's sort finds and merges:
-    0.4-0.46 s, for 0.2-0.5 s more spent sorting the records' terms. The
-    postings are the same.
+    (whoosh.writing.PostingPool), a large part of writing a segment. With
+    each record's terms of a field in order, the pool holds them as sorted
+    runs, which Python's sort finds and merges: sorting each record's terms
+    here and the pool's sort of those runs together cost less than the pool's
+    sort of unordered postings. The postings are the same.
     """
 
     def word_values(self, value, analyzer, **kwargs):
@@ -627,10 +627,10 @@ class IndexPositions(Positions):
     """Whoosh's Positions format, fed for the index by the analyzer's index_terms when it has one.
 
     Whoosh's word_values takes a Token object through the analyzer's chain of
-    generators for every token: for a Chinese page of 2,500 characters that
-    was 5 ms for its bigrams alone. index_terms gives the same (text, position)
-    pairs as a list (tests/test_analysis.py compares them); grouped and
-    encoded here as Positions does, the postings are the same bytes.
+    generators for every token, several Python calls a token. index_terms
+    gives the same (text, position) pairs as a list (tests/test_analysis.py
+    compares them); grouped and encoded here as Positions does, the postings
+    are the same bytes.
     """
 
     def word_values(self, value, analyzer, **kwargs):
@@ -677,9 +677,9 @@ class WordPairAnalyzer(Analyzer):
 
     Only words of MIN_CHARS characters or more are paired (is_paired). Chinese
     pairs take two: a jieba word of one character (的, 和, 在) is mostly a
-    function word, and pairing only the others indexes 40 % of a page's pairs
-    (361 of 908 on the benchmark's pages) while a term a user types is mostly
-    words of two characters or more ("国际合作": 国际 合作).
+    function word, and pairing only the others indexes well under half of a
+    page's pairs, while a term a user types is mostly words of two characters
+    or more ("国际合作": 国际 合作).
     """
 
     def __init__(self, inner=None, min_chars: int = 1):
@@ -724,10 +724,10 @@ class _KeptTokens(threading.local):
     body and body_pairs (body_zh and body_zh_pairs) are analysed from the same
     string (build.text_fields), one after the other (Whoosh indexes a record's
     fields in name order); the pairs are made from the field's tokens instead
-    of analysing the text a second time (for English, a twentieth of a build's
-    time; for Chinese, jieba once more). Only the string itself (by identity)
-    and tokens of the pair analyzer's own kind match, and only for the index;
-    one text is kept per thread, until its pairs are made.
+    of analysing the text a second time (for Chinese, jieba once more). Only
+    the string itself (by identity) and tokens of the pair analyzer's own kind
+    match, and only for the index; one text is kept per thread, until its
+    pairs are made.
     """
 
     value: str | None = None

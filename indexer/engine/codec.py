@@ -129,9 +129,9 @@ class _TermTable(OrderedHashWriter):
     """Whoosh's OrderedHashWriter (a segment's term table), writing the same entries and tables
     with less work a term.
 
-    A segment of the benchmark has about 675 terms a page, and Whoosh spends
-    about ten method calls on each entry: the file's position asked of the
-    file, the position appended to an array that checks its type, an md5 of
+    A segment holds hundreds of terms a page, and Whoosh spends about ten
+    method calls on each entry: the file's position asked of the file, the
+    position appended to an array that checks its type, an md5 of
     the key as hex digits turned back into a number. Here the position is
     counted, entries are written in batches, the index of positions is a list
     made an array once, and the key's hash is zlib's crc32 (Whoosh's hash type
@@ -207,17 +207,17 @@ class _TermTable(OrderedHashWriter):
 class _ArchiveFieldWriter(W3FieldWriter):
     """W3FieldWriter writing the short posting lists of a segment in one loop.
 
-    Each posting written asks for its record's length (for the block's
-    min/max length): 20 % of writing a segment went into those lookups, now
-    read from lists. Most terms of a segment have a posting or two (a file's
-    rare words, bigrams and word pairs: 226,911 terms for 282,569 postings in
-    a 200-page build), and Whoosh spends a dozen method calls on each term
+    Each posting written needs its record's length (for the block's min/max
+    length): read by record number from a list per field (_field_lengths),
+    not looked up through a column reader per posting. Most terms of a
+    segment have a posting or two (a file's rare words, bigrams and word
+    pairs), and Whoosh spends a dozen method calls on each term
     (a posting writer, a term info, a hash table entry). A term with fewer
     postings than the inline limit is written here directly: the same term
     info bytes (W3TermInfo.to_bytes of an inlined term) and the same term
     table entry (_TermTable.add); tests compare the files byte for byte with
     Whoosh's (its term table hashing with crc32). Longer posting lists go
-    through Whoosh's writer as before.
+    through Whoosh's writer.
     """
 
     def __init__(self, codec, storage, segment):
@@ -283,7 +283,7 @@ class _ArchiveFieldWriter(W3FieldWriter):
         # W3TermInfo.add_block and to_bytes do it: weights stored as 32-bit floats,
         # empty values and zero lengths left out, the maximum weight from 0.
         if len(postings) == 1:
-            # Most terms of a segment (390,000 of 532,000 in a 1,000-page build): the same, unrolled.
+            # Most terms of a segment have a single posting: the same, unrolled.
             docnum, raw_weight, value, length = postings[0]
             weight = _FLOAT32.unpack(_FLOAT32.pack(raw_weight))[0]
             values = (None,) if self._no_values else (value,) if value else ()
@@ -314,11 +314,11 @@ class _ArchiveFieldWriter(W3FieldWriter):
 class ArchiveCodec(W3Codec):
     """Whoosh's W3 codec with short posting lists inlined.
 
-    A commit costs about 50 µs per distinct term and segment, mostly to write
-    each term's block (two pickles and a zlib call); a Chinese page brings
-    about a thousand distinct bigrams, nearly all with a posting or two in a
-    new segment. Inlining them halves the commit of a 20-page Chinese
-    document. Pickled into every segment it writes: keep this import path.
+    A term with a block of its own costs a commit two pickles and a zlib
+    call; a Chinese page brings about a thousand distinct bigrams, nearly all
+    with a posting or two in a new segment, so inlining them (in the term's
+    entry) saves most of a small commit's writing. Pickled into every segment
+    it writes: keep this import path.
     """
 
     def __init__(self, blocklimit=128, compression=3, inlinelimit=INLINE_POSTINGS):
@@ -335,17 +335,17 @@ class ArchiveCodec(W3Codec):
 # --- blocks with their positions apart -------------------------------------------------
 #
 # Whoosh's W3 block is one zlib'd pickle of (ids, weights, values). A common
-# word's values (its positions in a whole file) are 95 % of it, so scoring
-# the word decompressed and unpickled them for nothing: 8 ms for "region"
-# at 50,000 pages, 0.2 ms for its ids and weights alone. A split block holds
+# word's values (its positions in a whole file) are most of its bytes, and
+# scoring needs only the ids and weights: in a W3 block it would decompress
+# and unpickle the values for nothing. A split block holds
 # its ids and weights apart from its values, and the values in chunks of
 # VALUE_CHUNK postings, each compressed on its own:
 #     [4-byte length of A][A: (ids, weights)]
 #     [B: 4-byte chunk count n, n 4-byte chunk ends, the chunks]    (absent without values)
 # Values are read when something asks for them: a phrase check reads those
-# of its candidates, the pages of a result shown those of ten records (a
-# chunk of 16 decodes in a sixth of the time of a block of 128, for 6 % more
-# bytes, measured on the commonest words of the 50,000-page benchmark).
+# of its candidates, the pages of a result shown those of ten records, so a
+# small chunk decodes little beyond the values asked for, for a few more
+# bytes than one compressed block (docs/DECISIONS.md, "Posting blocks").
 
 _UINT = struct.Struct("<I")
 VALUE_CHUNK = 16
@@ -496,10 +496,11 @@ class LazyBlockValues:
 class SplitBlockCodec(ArchiveCodec):
     """ArchiveCodec writing split blocks (their positions apart), compressed at zlib level 1.
 
-    Level 1 compresses the positions twice as fast as level 3, to 3 % more
-    bytes (measured on the 50,000-page benchmark's commonest words). Segments
-    written before keep their ArchiveCodec (it is pickled into each), and read
-    as before. Pickled into every segment it writes: keep this import path.
+    Level 1 rather than Whoosh's 3: positions compress in less time to nearly
+    the same size. A segment written by ArchiveCodec keeps it (the codec is
+    pickled into each segment) and is read by it, beside split-block segments,
+    until a merge rewrites it. Pickled into every segment it writes: keep this
+    import path.
     """
 
     def __init__(self, blocklimit=128, compression=1, inlinelimit=INLINE_POSTINGS):

@@ -37,7 +37,7 @@ PRIVATE_NAMES = (
     ("whoosh.writing", "IndexWriter", "_doc_boost"),
     ("whoosh.writing", "IndexWriter", "_field_boost"),
 
-    # The writer's posting pool, its runs written and merged in batches (postingpool.py).
+    # The writer's posting pool, its runs written in batches and merged a slice at a time (postingpool.py).
     ("whoosh.writing", "PostingPool", "_open_run"),
     ("whoosh.writing", "PostingPool", "_remove_run"),
     ("whoosh.externalsort", "SortingPool", "_merge_runs"),

@@ -67,8 +67,8 @@ def files_together(searcher, q: wq.Query, docnums: list[int], kept: KeptPostings
     `together` of matched_pages, from the sets of pages of each word, without scoring any page.
 
     The search asks it of the fifty best files (search.RESCORE_WINDOW), of which a
-    result page shows ten: counting every occurrence of two common words page by
-    page in all fifty was a quarter of such a query's time.
+    result page shows ten: a flag per file needs only each word's set of pages,
+    not every occurrence of common words counted page by page in all fifty.
     """
     out: dict[int, bool] = {}
     for sub, offset, local, segment_q, leaves in _by_segment(searcher, q, docnums):

@@ -1,19 +1,19 @@
-"""The postings of a segment being written: Whoosh's pool, with runs written in batches.
+"""The postings of a segment being written: Whoosh's pool, with runs written in batches and merged a slice at a time.
 
 Whoosh's writer (whoosh.writing.PostingPool) keeps every posting as a tuple
 (field, term, record, weight, value) and sorts them when the segment is
 written. Past its memory limit it sorts what it holds and writes it to a run
 file, one pickle call per posting, then merges the runs a posting at a time
 with a merge of its own, reading each posting with one more call. A segment of
-a large build holds millions of postings (about 1,050 a page) and spills many
-runs. Measured on the 1,055,572 postings of the 1,000-page benchmark (added
-in record order, then read back sorted): 1.0 s in memory, 6.3 s with 11 runs.
+a large build holds millions of postings and spills many runs, so these calls
+per posting would be most of the cost of writing it.
 
-BatchedRunPool writes a run as pickled lists of 8,192 postings and merges runs
-with heapq.merge: 2.1 s with the same 11 runs, the same postings in the same
-order (tests/test_codec.py compares the segment files byte for byte). In
-memory it is Whoosh's pool. The runs are now merged a slice at a time, each
-slice sorted in C (_merged_slices) instead of a posting at a time.
+BatchedRunPool is Whoosh's pool in memory; only its runs differ. A run is
+written as pickled lists of RUN_BATCH postings, and the runs are merged a
+slice at a time (_merged_slices: from each run's current batch, every posting
+up to the least of the batches' last ones, sorted together in C). The same
+postings come out in the same order (tests/test_codec.py compares the segment
+files byte for byte with those of Whoosh's pool).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class BatchedRunPool(PostingPool):
 
     def _merge_runs(self, paths):
         # Whole tuples compare as Whoosh's sort compares them; merged a slice at a
-        # time in C (chain and sort), not a posting at a time (heapq.merge).
+        # time in C (chain and sort), not by a Python loop per posting.
         return chain.from_iterable(_merged_slices([self._read_batches(path) for path in paths]))
 
 

@@ -22,8 +22,9 @@ _BYTE_LENGTH = [byte_to_length(b) if b else None for b in range(256)]
 def field_length_list(perdoc, fieldname: str) -> list | None:
     """Every record's length of FIELDNAME in one segment, from a W3PerDocReader; None without lengths.
 
-    The reader looks each length up through a column reader (about 5 us); a
-    list read once serves the many lookups of writing or scoring a segment.
+    The reader looks each length up through a column reader, several calls
+    each; a list read once serves the many lookups of writing or scoring a
+    segment.
     """
     column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
     return None if column is None else [_BYTE_LENGTH[b] for b in column]
@@ -35,7 +36,7 @@ def field_length_list(perdoc, fieldname: str) -> list | None:
 # segment moved into the index keeps its id and its content). The index folder
 # cannot be part of the key: a compound segment's reader sees only its own file.
 # Least recently used first: the lists of segments merged away age out, and the
-# few hundred lists a search of a 50,000-page index uses (32 segments) stay.
+# lists the searches of the live segments use (a few per segment) stay.
 _SEGMENT_VALUES: dict[tuple[str, str], tuple] = {}
 _SEGMENT_VALUES_MAX = 2048
 
@@ -46,8 +47,8 @@ def segment_values(reader, name: str, compute) -> tuple:
 
     A tuple, not a list: the garbage collector stops tracking a tuple of
     untracked values (numbers, strings, such tuples), while each of its full
-    collections walked every element of the cached lists, about a million at
-    50,000 pages: 40 ms, seven times in 144 searches.
+    collections would walk every element of cached lists, a pause inside
+    whichever search triggers it.
     """
     segment = getattr(reader, "segment", None)
     segment = segment() if segment is not None else None
@@ -74,9 +75,9 @@ def stored_records(searcher, record: str):
     gives them, read once per segment and process. Read-only: the dictionaries are shared.
 
     An update reads every file and document record to find what changed, and
-    so do the status, an upload and the first search on a new searcher: 5,000
-    stored records at 50,000 pages, 0.14 s per update of one file. A segment's
-    stored fields never change; deletions are checked at each call.
+    so do the status, an upload and the first search on a new searcher, so
+    even an update of one file would read them all. A segment's stored fields
+    never change; deletions are checked at each call.
     """
     for reader, _offset in searcher.reader().leaf_readers():
         for docnum, fields in _stored_rows(reader, record):
@@ -89,8 +90,9 @@ def stored_records_data(searcher, record: str):
     stored_records gives them, parsed once per segment and process. Read-only: the dictionaries
     are shared.
 
-    Parsing the data of every file and document record took 15 ms of each update at
-    50,000 pages (5,000 records), and the documents' 8 ms more for each new searcher.
+    Every update parses the data of every file and document record, and every
+    new searcher the documents': a segment's records never change, so each is
+    parsed once.
     """
     for reader, _offset in searcher.reader().leaf_readers():
         rows = segment_values(reader, f"data:{record}", lambda r: [
@@ -116,9 +118,9 @@ def _stored_of_kind(reader, record: str) -> list:
 # Term entries (where a term's postings are, or the postings themselves when
 # short) by (segment id, field, term bytes), None for a term the segment lacks.
 # Whoosh looks a term up in the segment's on-disk hash table each time (a
-# hash, two reads and an unpickling, about 200 lookups a search on 32
-# segments); like Lucene's in-memory terms index, the entries a process has
-# used are kept. Emptied when full: refilling costs one lookup each.
+# hash, two reads and an unpickling; a search makes such a lookup per term
+# and segment); like Lucene's in-memory terms index, the entries a process
+# has used are kept. Emptied when full: refilling costs one lookup each.
 _TERM_ENTRIES: dict[tuple[str, str, bytes], object] = {}
 _TERM_ENTRIES_MAX = 50_000
 _UNSEEN = object()

@@ -34,9 +34,9 @@ class DurableFileStorage(FileStorage):
         # No mmap: a reader of a compound segment (Whoosh's default layout)
         # copies each part it opens (terms, postings, columns) out of the
         # mapping into a BytesIO, so every searcher, one per server thread,
-        # held a private copy of most of the index (350 MB per searcher at
-        # 1,000 pages). Without mmap the parts are read from the file through
-        # the page cache, which all searchers share.
+        # would hold a private copy of most of the index. Without mmap the
+        # parts are read from the file through the page cache, which all
+        # searchers share.
         super().__init__(path, supports_mmap=supports_mmap, readonly=readonly, debug=debug)
 
     def open_file(self, name, *args, **kwargs):
@@ -71,8 +71,8 @@ class _PartedFile(StructFile):
 
     Whoosh reads a part through a SubFile: each read seeks the shared file
     object and reads, four Python calls deep, and a pickle loaded from it
-    (every posting block's header) calls read a dozen times or more. A
-    search of a 50,000-page index made about 3,000 such reads. A part here
+    (every posting block's header) calls read a dozen times or more, and a
+    search makes thousands of such reads. A part here
     reads what it is asked for in one system call, and a pickle from one
     read of its likely size; with no shared file position, threads cannot
     disturb each other's reads either.

@@ -87,7 +87,7 @@ class ArchiveSegmentWriter(SegmentWriter):
 
     Whoosh's add_document takes each posting through two generators (the
     field's index() and its format's word_values) and a call of the pool's
-    add(): about 1,200 postings a page. For the fields whose format is
+    add(), for each of the many postings of a page. For the fields whose format is
     analysis.IndexPositions or IndexFrequency (every text field here) the
     postings come as a list and go to the pool in one call
     (BatchedRunPool.add_field). Otherwise this is Whoosh's add_document, and
