@@ -68,8 +68,7 @@ class CatalogueEntry:
     def fingerprint(self) -> str:
         """Hash of the metadata; a change means the index copy is stale."""
         # Memoised: an update asks twice per document, and asdict() deep-copies
-        # (1.3 s of a 50,000-page update's bookkeeping under cProfile). The
-        # entry is frozen, so the value cannot go stale.
+        # the entry each time. The entry is frozen, so the value cannot go stale.
         cached = self.__dict__.get("_fingerprint")
         if cached is None:
             blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
@@ -147,8 +146,8 @@ class Catalogue:
 
 
 # The last catalogue read, by path and content hash: the watcher updates again
-# and again in one process, and parsing a 2,500-entry catalogue takes about a
-# second; hashing its bytes, a few milliseconds.
+# and again in one process, and parsing the catalogue costs far more than
+# hashing its bytes.
 _parsed: dict[str, tuple[str, "Catalogue"]] = {}
 
 
@@ -171,7 +170,7 @@ def load_catalogue(path: Path) -> Catalogue:
 
 def _parse_catalogue(path: Path, raw: bytes) -> Catalogue:
     try:
-        # As read_text() did: universal newlines.
+        # Universal newlines, as Path.read_text() would read them.
         data = tomllib.loads(raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"{path}: {exc}") from None

@@ -21,10 +21,10 @@ def _freeze_long_lived() -> None:
     """Once per process, when its first searcher opens: leave everything alive so far (modules,
     the web app, jieba) out of the garbage collector's full collections (gc.freeze).
 
-    A full collection walked those 50,000-odd objects every twenty searches
-    or so: a 20-40 ms pause inside one search at 50,000 pages, the slowest
-    few per cent of all searches. The searches' own objects are collected as
-    before. (Python's documentation recommends the same for pre-forking servers.)
+    Otherwise every full collection walks all those objects, which never
+    become garbage, as a pause inside whichever search triggers it. The
+    searches' own objects are still collected. (Python's documentation
+    recommends the same for pre-forking servers.)
     """
     global _frozen
     if not _frozen:
@@ -55,8 +55,8 @@ class IndexReaderPool:
         cached = getattr(local, "entry", None)   # (generation, index, searcher)
         # While the link still names the generation open here, that generation
         # exists (a rebuild swaps the link before deleting the old one): one
-        # readlink instead of current_generation's opening of the index, which
-        # read its table of contents (0.3 ms, a web request's 1 %).
+        # readlink, not current_generation's opening of the index, which reads
+        # its table of contents on every request.
         if cached is not None and link_target(self.index_dir) == cached[0].name:
             gen = cached[0]
         else:

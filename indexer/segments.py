@@ -1,8 +1,8 @@
 """Index segments written by worker processes, for large updates.
 
 Whoosh analyses and writes an index in the one Python process that holds the
-writer; measured, that process was the whole bottleneck of a build (analysis
-and posting lists while the extraction workers idled). Here each of a few
+writer, so that process would bound a build (analysis and posting lists
+are pure Python, while the extraction workers idle). Here each of a few
 worker processes keeps a segment writer of its own: the updating process
 deals the files out one by one, and a worker writes its segment out in a
 staging folder after `first_files` files, then after twice as many each time
@@ -119,10 +119,9 @@ class SegmentWriters:
             while worker.queued >= MAX_QUEUED_FILES:
                 finished += self._collect(block=True)
         else:
-            # Never a worker writing its segment (tens of seconds for a large one) while another
-            # can take the file: it reads no message meanwhile, so a second file for it filled
-            # its pipe and this process waited in send(), the other worker and the extraction
-            # idle with it (at 50,000 pages, a tenth of the build on one core).
+            # Never a worker writing its segment (long, for a large one) while another can
+            # take the file: it reads no message meanwhile, so a second file for it would fill
+            # its pipe, and the other worker and the extraction would wait with it.
             while not (ready := [w for w in self.workers if not w.writing and w.queued < MAX_QUEUED_FILES]):
                 finished += self._collect(block=True)
             worker = min(ready, key=lambda w: (w.queued, w.in_segment))
@@ -180,9 +179,10 @@ class SegmentWriters:
 
         A worker reads its next file only when it has added the last one, and
         reads nothing while it writes its segment or spills its postings to
-        disk (seconds). Sent from here, a file that did not fit in the
-        connection's buffer kept this process waiting meanwhile: the other
-        worker and the extraction stood idle with it.
+        disk. Sent by the updating thread itself, a file that does not fit in
+        the connection's buffer would keep this process waiting meanwhile, and
+        the other worker and the extraction idle with it: so a thread of the
+        worker's own sends it (_send_each).
         """
         if worker.send_error is not None:
             raise SegmentWorkerError(f"a segment writer stopped: {self._ended(worker)}") from worker.send_error
@@ -286,7 +286,7 @@ def _write_segment(conn: Connection, staging: str, limitmb: int, message) -> tup
                 count += 1
                 # The open segment's postings (millions of lists and tuples in a large
                 # segment) live until it is written: kept out of the collector's full
-                # collections, which walked them again and again.
+                # collections, which would walk them again and again.
                 gc.freeze()
             if flush:
                 break

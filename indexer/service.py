@@ -101,8 +101,8 @@ class ArchiveService:
     """The archive for a long-running process: settings, searchers, warm-up, uploads.
 
     Constructing it loads the jieba dictionary the index was built with
-    (about a second, once per process), so that the first Chinese query does
-    not wait for it. The segmenter is per process: services with different
+    (slow, once per process), so that the first Chinese query does not wait
+    for it. The segmenter is per process: services with different
     user dictionaries in one process would replace each other's.
     """
 

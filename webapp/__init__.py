@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     logs.init_app(app, settings)
-    # Loads the jieba dictionary of the index now (about a second), not in the first Chinese search.
+    # Loads the jieba dictionary of the index now (slow, once per process), not in the first Chinese search.
     site.init_app(app, ArchiveService(settings))
     security.init_app(app, settings)
     errors.init_app(app)

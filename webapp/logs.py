@@ -36,8 +36,7 @@ MAX_ERROR_CHARS = 500
 MIN_REDACT_CHARS = 3
 APP_KEY = "ARCHIVE_LOG_DIR"
 # waitress warns "Task queue depth is N" for each request that waits for a free thread of its process:
-# on a busy server that is most requests (43,224 lines of error.log in one benchmark run), burying the
-# errors. One such line a minute still says that requests are waiting.
+# on a busy server that is most requests, and the lines bury the errors. One such line a minute still says that requests are waiting.
 QUEUE_LOGGER = "waitress.queue"
 QUEUE_WARNING_EVERY_S = 60.0
 
