@@ -17,7 +17,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +32,6 @@ from .engine.schema import (
     DEFAULT_FIELDS,
     FIELD_ALIASES,
     FIELD_GROUPS,
-    FIELD_WEIGHTS,
     RECORD_DOC,
     RECORD_FILE,
     RECORD_PAGE,
@@ -41,12 +39,18 @@ from .engine.schema import (
     SEARCHED_RECORDS,
     build_schema,
 )
+from .engine.ranking import (
+    FIELD_WEIGHTS,
+    RESCORE_WINDOW,
+    TRANSLATION_WEIGHT,
+    document_score,
+    order_by_relevance,
+    with_together_bonus,
+)
 from .engine.reading import searcher_cache, segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
-# Weight of the glossary's translation against the user's own words.
-TRANSLATION_WEIGHT = 0.3
 
 
 # --- results ------------------------------------------------------------------
@@ -455,9 +459,7 @@ def _sort_ranked(ranked: list[_Ranked], sort: str) -> None:
         ranked.sort(key=lambda r: (bool(r.meta.get("date")), _negated(r.meta.get("date") or ""), r.score),
                     reverse=True)
     else:
-        # Two stable sorts on C keys give the order of one on (own_words, score).
-        ranked.sort(key=itemgetter(2), reverse=True)
-        ranked.sort(key=itemgetter(3), reverse=True)
+        order_by_relevance(ranked, score_index=2, own_words_index=3)
 
 
 def _negated(date: str) -> tuple[int, ...]:
@@ -495,18 +497,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         meta = docs.get(doc_id)
         if meta is None:
             continue
-        # A document's score: its title/metadata match plus its best file,
-        # with a little credit for another language version matching too.
-        # When no record held all the words (the any-word fallback), the
-        # files add up: a document with the words spread over its language
-        # versions answers more of the query than one with a single word.
-        files = g["files"]
-        if len(files) < 2:
-            score = g["doc"] + (files[0].score if files else 0)
-        else:
-            file_scores = sorted((f.score for f in files), reverse=True)
-            others = sum(file_scores[1:]) if fallback else 0.25 * file_scores[1]
-            score = g["doc"] + file_scores[0] + others
+        score = document_score(g["doc"], [f.score for f in g["files"]], any_word=fallback)
         own = own_docs is None or doc_id in own_docs
         ranked.append(_new_tuple(_Ranked, (doc_id, meta, score, own)))
     _sort_ranked(ranked, sort)
@@ -527,20 +518,12 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     return result
 
 
-# A report whose words stand together on one page answers the query better
-# than one where they are scattered over its pages (a proximity signal, as
-# search engines use). Among the RESCORE_WINDOW best documents, those with such
-# a page get their score raised by TOGETHER_BONUS; the window is the same for
-# every result page, so paging stays consistent.
-RESCORE_WINDOW = 50
-TOGETHER_BONUS = 0.5
-
-
 def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> list[_Ranked]:
+    """RANKED with the bonus of ranking.with_together_bonus given in its first RESCORE_WINDOW."""
     window = ranked[:RESCORE_WINDOW]
     together = pagematch.files_together(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]],
                                         kept)
-    rescored = [r._replace(score=r.score * (1 + TOGETHER_BONUS))
+    rescored = [r._replace(score=with_together_bonus(r.score))
                 if any(together[f.docnum] for f in groups[r.doc_id]["files"]) else r for r in window]
     _sort_ranked(rescored, "relevance")
     return rescored + ranked[RESCORE_WINDOW:]

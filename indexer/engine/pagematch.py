@@ -14,7 +14,6 @@ says where to look.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import repeat
@@ -25,6 +24,7 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 
 from .analysis import PAGE_SHIFT, page_of
+from .ranking import page_saturation, page_word_weight
 from .phrases import decode_positions, phrase_starts
 from .schema import BODY_FIELDS
 from .scoring import KeptPostings
@@ -234,12 +234,12 @@ def _leaf_weight(searcher, leaf) -> float:
     """How much one page holding LEAF counts: its boost times the rarity (idf) of its words."""
     words = leaf.words if isinstance(leaf, wq.Phrase) else [leaf.text]
     idf = sum(searcher.idf(leaf.fieldname, w) for w in words)
-    return leaf.boost * max(idf, 0.1)
+    return page_word_weight(leaf.boost, idf)
 
 
 def _saturate(n: int) -> float:
     """More occurrences on a page count for more, with diminishing returns."""
-    return math.log1p(n)
+    return page_saturation(n)
 
 
 def _pages_where(node, docnum, page_sets) -> set[int] | None:

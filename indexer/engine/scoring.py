@@ -34,6 +34,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
+from .ranking import BM25_B, BM25_K1
 from .phrases import AdjacentPhrase, phrase_occurs
 from .schema import PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
 from .codec import LazyBlockValues, SplitBlockMatcher
@@ -282,11 +283,10 @@ class _Segment:
         """Whoosh's BM25F score of each posting (scoring.BM25FScorer, with the top searcher's statistics)."""
         if not self.schema[fieldname].scorable:
             return list(weights)
-        w = self.weighting
         idf = self.top.idf(fieldname, btext)
         avgfl = _average_length(self.top, fieldname) or 1
-        B = w._field_B.get(fieldname, w.B)
-        K1 = w.K1
+        B = BM25_B
+        K1 = BM25_K1
         lengths = _field_lengths(self.reader, fieldname)
         # bm25(idf, tf, fl, avgfl, B, K1), written out for speed, same operations in the same order.
         k = K1 + 1
