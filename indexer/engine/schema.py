@@ -13,7 +13,7 @@ The index holds four kinds of records, told apart by the `record` field:
 Why files and not pages are searched: a query then scores at most one record
 per file (2,800 at 50,000 pages instead of 50,000), which keeps totals and
 facet counts exact and fast; the pages of the few files shown are found from
-the positions of the query's words (indexer.engine.pagematch).
+the positions of the query's words (indexer.engine.evaluate).
 """
 
 from __future__ import annotations
