@@ -655,7 +655,7 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             q, _ = parse_query(normalize_query(text, settings), glossary)
             terms = highlight.query_terms(q)
             in_document = query.And((query.Term("doc_id", doc_id), query.Term("record", RECORD_TEXT)))
-            evaluation = evaluate(searcher, [(q, False)], allow=in_document)
+            evaluation = evaluate(searcher, [(q, True)], allow=in_document)
             paths = {docnum: searcher.stored_fields(docnum)["path"] for _, docnum in evaluation.found[0]}
             for docnum, found in evaluation.pages(searcher, q, list(paths)).items():
                 if found.scores:

@@ -236,3 +236,12 @@ def test_highlighting_takes_the_positive_terms_of_the_tree():
     tree, _ = parse_query("regional policy", GLOSSARY)
     assert "区域政策" in highlight.query_terms(tree).chinese         # the translation is shown too
     assert highlight.query_terms(parse_query("NOT regional", None)[0]) == highlight.QueryTerms()
+
+
+def test_a_number_field_query_finds_nothing_shown_and_does_not_crash(repo_archive_settings):
+    """page: (the one numeric field, on page records only) parses into the tree and matches no result."""
+    with open_searcher(repo_archive_settings.index_dir) as searcher:
+        for text in ("page:5", "page:[1 TO 3]"):
+            result = search(searcher, text, repo_archive_settings)
+            assert result.total == 0 and result.hits == []
+            assert highlight.query_terms(parse_query(text, None)[0]) == highlight.QueryTerms()

@@ -548,8 +548,13 @@ def _page_leaves(tree) -> list:
 
 
 def _page_leaves_weighted(node, share: float):
-    """(leaf, share) for each page leaf of NODE a matching record holds: SHARE is the product of the
-    Alternatives weights above it (a translation counts its weight)."""
+    """(leaf, share) for each page leaf of NODE a matching record holds, in the order of the tree.
+
+    SHARE is how much of its weight the leaf counts in the any-page fallback:
+    the leaves of a translation that is an OR of fields (one glossary term)
+    count TRANSLATION_WEIGHT of it, those of a translation of several terms
+    (an AND of them) count all of it, as the ranking has always made them.
+    """
     kind = type(node)
     if _is_page_leaf(node):
         yield node, share
@@ -559,7 +564,12 @@ def _page_leaves_weighted(node, share: float):
         yield from _page_leaves_weighted(node.positive, share)
     elif kind is Alternatives:
         yield from _page_leaves_weighted(node.own, share)
-        yield from _page_leaves_weighted(node.translation, share * node.weight)
+        translation = node.translation
+        if type(translation) is Or:
+            for part in translation.parts:
+                yield from _page_leaves_weighted(part, share * node.weight if _is_page_leaf(part) else share)
+        else:
+            yield from _page_leaves_weighted(translation, share)
     else:
         for child in query.children(node):
             yield from _page_leaves_weighted(child, share)
