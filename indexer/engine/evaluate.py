@@ -75,31 +75,40 @@ class TreeWalk(ABC):
         return getattr(self, _METHODS[type(node)])(node, *args)
 
     @abstractmethod
-    def leaf(self, node, *args): ...
+    def leaf(self, node, *args):
+        """Return what a Term, Phrase, Prefix, Wildcard or Range gives."""
 
     @abstractmethod
-    def all_of(self, node: And, *args): ...
+    def all_of(self, node: And, *args):
+        """Return what an AND of its parts gives."""
 
     @abstractmethod
-    def any_of(self, node: Or, *args): ...
+    def any_of(self, node: Or, *args):
+        """Return what an OR of its parts gives."""
 
     @abstractmethod
-    def none_of(self, node: Not, *args): ...
+    def none_of(self, node: Not, *args):
+        """Return what a NOT gives."""
 
     @abstractmethod
-    def but_not(self, node: AndNot, *args): ...
+    def but_not(self, node: AndNot, *args):
+        """Return what the positive part without the negative one gives."""
 
     @abstractmethod
-    def maybe(self, node: AndMaybe, *args): ...
+    def maybe(self, node: AndMaybe, *args):
+        """Return what the required part, with the optional one adding to it, gives."""
 
     @abstractmethod
-    def require(self, node: Require, *args): ...
+    def require(self, node: Require, *args):
+        """Return what the required part, where the condition holds too, gives."""
 
     @abstractmethod
-    def alternatives(self, node: Alternatives, *args): ...
+    def alternatives(self, node: Alternatives, *args):
+        """Return what the own words or their weighted translation give."""
 
     @abstractmethod
-    def nothing(self, node: Nothing, *args): ...
+    def nothing(self, node: Nothing, *args):
+        """Return what the query that matches nothing gives."""
 
 
 _METHODS = {Term: "leaf", Phrase: "leaf", Prefix: "leaf", Wildcard: "leaf", Range: "leaf",
@@ -155,7 +164,7 @@ def evaluate(searcher, queries: list[tuple[object, bool]], allow=None, deadline:
 
 
 def matches(searcher, tree, scored: bool = True, allow=None, deadline: float | None = None) -> list[tuple[float, int]]:
-    """(score, docnum) of every record matching TREE (and ALLOW, when given), best first."""
+    """Return (score, docnum) of every record matching TREE (and ALLOW, when given), best first."""
     return evaluate(searcher, [(tree, scored)], allow, deadline).found[0]
 
 
@@ -405,12 +414,13 @@ class _RecordScores(TreeWalk):
 
 
 def bigrams(text: str) -> tuple[str, ...]:
-    """The overlapping character bigrams of TEXT, as the bigram field's phrase of it holds them."""
+    """Return the overlapping character bigrams of TEXT, as the bigram field's phrase of it holds them."""
     return tuple(text[i:i + 2] for i in range(len(text) - 1))
 
 
 def segment_terms(q, reader) -> list[bytes]:
-    """The terms of segment READER that multiterm leaf Q (prefix, wildcard, range) stands for."""
+    """Return the terms of segment READER that multiterm leaf Q (prefix, wildcard, range) stands for,
+    as Whoosh's own leaf of that kind enumerates them."""
     if q.field not in reader.schema:
         return []
     try:

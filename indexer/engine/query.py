@@ -1,23 +1,22 @@
 """The project's query tree: what a parsed query is, for scoring, page matching and highlighting.
 
 A query is parsed once (engine.parse) into these nodes; nothing after parsing
-sees a Whoosh query. Leaves name one index field each and carry a boost (the
+sees a Whoosh query. Each leaf names one index field and carries a boost (the
 field's weight from ranking.FIELD_WEIGHTS, times any ^boost the user typed):
-
-- Term: one analysed word;            Phrase: words in order, each at most SLOP
-- Prefix: every word starting so;       positions after the one before (1: side by side);
-- Wildcard: every word matching a pattern with * and ?;
+- Term: one analysed word;
+- Phrase: words in order, each 1 to SLOP positions after the one before (1: side by side);
+- Prefix: every word starting with the text; Wildcard: every word matching a pattern of * and ?;
 - Range: every word between two bounds (the date filter, year:[2010 TO 2012]).
 
 Branches: And (every part), Or (any part), Not (every record without it),
 AndNot (the first part without the second), AndMaybe (the first part, the
 second adding to its score), Require (the first part where the second also
 matches, scored by the first), and Alternatives: the user's own words OR their
-glossary translation, the translation's score counting TRANSLATION_WEIGHT.
-Nothing matches no record.
+glossary translation, the translation's score counting its WEIGHT
+(ranking.TRANSLATION_WEIGHT). NOTHING matches no record.
 
-Nodes are frozen (hashable: a leaf asked twice is read once) and compare by
-value. Scores are combined as Whoosh combines them (engine.evaluate).
+Nodes are frozen (hashable: a leaf asked for twice is read once) and compare
+by value. engine.evaluate gives their scores and pages.
 """
 
 from __future__ import annotations
