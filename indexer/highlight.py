@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 
-from whoosh import query as wq
-
-from .engine import analysis
+from .engine import analysis, query
 from .engine.schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS
 
 SNIPPET_CHARS = 240
@@ -35,47 +33,38 @@ class QueryTerms:
         return bool(self.english or self.prefixes or self.chinese)
 
 
-def query_terms(q: wq.Query) -> QueryTerms:
-    """Collect the positive terms of query Q (not those under NOT)."""
+def query_terms(tree) -> QueryTerms:
+    """Collect the terms of query TREE (indexer.engine.query) a matching record holds (not those under NOT)."""
     terms = QueryTerms()
-    _collect(q, terms)
+    for leaf in query.positive_leaves(tree):
+        _collect(leaf, terms)
     return terms
 
 
-def _collect(q: wq.Query, terms: QueryTerms) -> None:
-    if isinstance(q, wq.Not):
-        return
-    if isinstance(q, (wq.AndNot,)):
-        _collect(q.a, terms)
-        return
-    name = getattr(q, "fieldname", None)
-    if isinstance(q, wq.Phrase):
-        words = [w.decode() if isinstance(w, bytes) else w for w in q.words]
+def _collect(leaf, terms: QueryTerms) -> None:
+    kind = type(leaf)
+    name = leaf.field
+    if kind is query.Phrase:
+        words = leaf.words
         if name in CJK_FIELDS and words:
             terms.chinese.add(words[0] + "".join(w[-1] for w in words[1:]))
         elif name in CHINESE_WORD_FIELDS:
             terms.chinese.add("".join(words))
         elif name in ENGLISH_FIELDS:
             terms.english.update(words)
-        return
-    if isinstance(q, (wq.Prefix, wq.Wildcard)):
-        text = q.text.decode() if isinstance(q.text, bytes) else q.text
+    elif kind is query.Prefix or kind is query.Wildcard:
+        text = leaf.text if kind is query.Prefix else leaf.pattern
         if name in CJK_FIELDS or name in CHINESE_WORD_FIELDS:
             terms.chinese.add(text.rstrip("*?"))
         elif name in ENGLISH_FIELDS or name == "spell_body":
             stem = text.split("*")[0].split("?")[0]
             if stem:
                 terms.prefixes.add(stem.lower())
-        return
-    if isinstance(q, wq.Term):
-        text = q.text.decode() if isinstance(q.text, bytes) else q.text
+    elif kind is query.Term:
         if name in CJK_FIELDS or name in CHINESE_WORD_FIELDS:
-            terms.chinese.add(text)
+            terms.chinese.add(leaf.text)
         elif name in ENGLISH_FIELDS:
-            terms.english.add(text)
-        return
-    for child in q.children():
-        _collect(child, terms)
+            terms.english.add(leaf.text)
 
 
 @lru_cache(maxsize=100_000)

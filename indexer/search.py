@@ -6,7 +6,6 @@ The web layer calls `search()`, `get_document()`, `suggest()` and
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import re
@@ -17,36 +16,33 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from whoosh import collectors, qparser, query as wq
-from whoosh.qparser import syntax
-
-from .engine import analysis, pagematch, phrases, scoring
+from .engine import analysis, parse, query, scoring
+from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
+from .engine.parse import OPERATORS, Glossary
 from . import highlight
 from .config import Settings
 from .errors import SearchQueryError
 from .engine.schema import (
-    CJK_FIELDS,
     DEFAULT_FIELDS,
-    FIELD_ALIASES,
-    FIELD_GROUPS,
-    FIELD_WEIGHTS,
     RECORD_DOC,
     RECORD_FILE,
     RECORD_PAGE,
     RECORD_TEXT,
     SEARCHED_RECORDS,
-    build_schema,
+)
+from .engine.ranking import (
+    RESCORE_WINDOW,
+    document_score,
+    order_by_relevance,
+    with_together_bonus,
 )
 from .engine.reading import searcher_cache, segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme")
-# Weight of the glossary's translation against the user's own words.
-TRANSLATION_WEIGHT = 0.3
 
 
 # --- results ------------------------------------------------------------------
@@ -141,12 +137,6 @@ class _FileMatch(NamedTuple):
 # --- the glossary -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Glossary:
-    en_to_zh: dict[tuple[str, ...], str]
-    zh_to_en: dict[str, str]
-
-
 @lru_cache(maxsize=4)
 def _load_glossary(path: str, mtime_ns: int) -> Glossary:
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -172,78 +162,6 @@ def load_glossary(path: Path) -> Glossary:
     return _load_glossary(str(path), mtime)
 
 
-# --- parsing ----------------------------------------------------------------
-
-
-class _PrebuiltNode(syntax.SyntaxNode):
-    """A syntax node standing for a query built outside the parser."""
-
-    has_fieldname = False
-    has_text = False
-
-    def __init__(self, q, startchar=None, endchar=None):
-        self.q = q
-        self.boost = 1.0
-        self.startchar = startchar
-        self.endchar = endchar
-
-    def r(self):
-        return f"Prebuilt({self.q!r})"
-
-    def query(self, parser):
-        return self.q
-
-
-@lru_cache(maxsize=1)
-def _schema():
-    return build_schema()
-
-
-def _parser(group=qparser.AndGroup, glossary: Glossary | None = None,
-            added: list[str] | None = None) -> qparser.QueryParser:
-    """The query parser: default fields with their weights, our operators and expansions."""
-    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
-    # Apostrophes are part of English text ("People's Republic"), not quotes;
-    # "*:*" (every document) is no use to people.
-    parser.remove_plugin_class(qparser.SingleQuotePlugin)
-    parser.remove_plugin_class(qparser.EveryPlugin)
-    # "-word" excludes and "+word" requires, as in most search boxes; only at
-    # the start of a word, so "EU-China" stays one phrase-like term.
-    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=\()|^)\+",
-                                              minusexpr=r"(?:(?<=\s)|(?<=\()|^)-"))
-    aliases: dict[str, list[str]] = {}
-    for alias, target in FIELD_ALIASES.items():
-        aliases.setdefault(target, []).append(alias)
-    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    parser.add_plugin(_ArchivePlugin(glossary, added if added is not None else []))
-    return parser
-
-
-class _ArchivePlugin(qparser.Plugin):
-    """Field groups (title: searches every title field) and glossary expansion.
-
-    Runs after explicit field names are applied (priority 100) and before
-    unfielded words are spread over the default fields (110), so it still
-    sees the words as the user typed them.
-    """
-
-    def __init__(self, glossary: Glossary | None, added: list[str]):
-        self.glossary = glossary
-        self.added = added
-
-    def filters(self, parser):
-        return [(self.do_filter, 105)]
-
-    def do_filter(self, parser, group):
-        group = _expand_field_groups(group)
-        if self.glossary is not None:
-            group = _expand_glossary(group, self.glossary, self.added)
-        return group
-
-
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
-
-
 def normalize_query(text: str, settings: Settings) -> str:
     """Fold the query text (NFKC: full-width letters and digits) and check its size."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -264,165 +182,28 @@ def normalize_query(text: str, settings: Settings) -> str:
     return text
 
 
-def _expand_field_groups(node):
-    """A prefix such as title: searches each index field of its group."""
-    if isinstance(node, syntax.GroupNode):
-        node.nodes = [_expand_field_groups(n) for n in node.nodes]
-        return node
-    name = getattr(node, "fieldname", None)
-    if name in FIELD_GROUPS:
-        copies = []
-        for target in FIELD_GROUPS[name]:
-            c = copy.copy(node)
-            c.set_fieldname(target, override=True)
-            copies.append(c)
-        return syntax.OrGroup(copies)
-    return node
-
-
-def _word_text(node) -> str | None:
-    if isinstance(node, syntax.WordNode) and node.fieldname is None and node.text not in _OPERATORS:
-        return node.text
-    return None
-
-
-def _phrase_text(node) -> str | None:
-    if isinstance(node, qparser.PhrasePlugin.PhraseNode) and node.fieldname is None:
-        return node.text
-    return None
-
-
-def _plain_query(text: str) -> wq.Query:
-    """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it)."""
-    return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
-
-
-# The glossary expansion parses a glossary term and its translation for every query holding one:
-# two parses of about 0.2 ms, where a copy of a kept one takes 0.03-0.05 ms. The texts are the
-# glossary's terms as typed, a few hundred at most; Chinese ones depend on the segmenter's words.
-@lru_cache(maxsize=1024)
-def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
-    return _parser().parse(text)
-
-
-def _expand_glossary(node, glossary: Glossary, added: list[str]):
-    """Search glossary terms in the other language too, weighted lower; in place."""
-    if not isinstance(node, syntax.GroupNode):
-        return node
-    # Whitespace nodes are dropped by the parser at a later stage anyway;
-    # without them, consecutive words are consecutive nodes.
-    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes
-             if not isinstance(n, syntax.Whitespace)]
-    out, i = [], 0
-    longest = max((len(k) for k in glossary.en_to_zh), default=0)
-    while i < len(nodes):
-        n = nodes[i]
-        phrase = _phrase_text(n)
-        # English: the longest run of plain words, or a quoted phrase, that is a glossary term.
-        match = None
-        # A term after "+" or "-" keeps its own meaning: no expansion.
-        signed = i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
-        for length in range(0 if signed else min(longest, len(nodes) - i), 0, -1):
-            words = [_word_text(x) for x in nodes[i:i + length]]
-            if None not in words and tuple(w.lower() for w in words) in glossary.en_to_zh:
-                match = (length, " ".join(words), glossary.en_to_zh[tuple(w.lower() for w in words)])
-                break
-        if match is None and phrase and not signed:
-            key = tuple(w.lower() for w in analysis.LATIN_WORD.findall(phrase))
-            if key in glossary.en_to_zh:
-                match = (1, f'"{phrase}"', glossary.en_to_zh[key])
-        if match:
-            length, own_text, zh = match
-            own = _plain_query(own_text)
-            out.append(_PrebuiltNode(wq.Or([own, _plain_query(f'"{zh}"').with_boost(TRANSLATION_WEIGHT)]),
-                                     n.startchar, nodes[i + length - 1].endchar))
-            added.append(zh)
-            i += length
-            continue
-        # Chinese: every glossary term inside the word (or phrase), longest first.
-        text = _word_text(n) or phrase
-        if text and not signed and analysis.HAS_CJK.search(text):
-            translations = _chinese_terms(analysis.fold(text), glossary)
-            if translations:
-                parts = [_plain_query(f'"{en}"') for en in translations]
-                translated = parts[0] if len(parts) == 1 else wq.And(parts)
-                own = _plain_query(f'"{text}"' if phrase else text)
-                out.append(_PrebuiltNode(wq.Or([own, translated.with_boost(TRANSLATION_WEIGHT)]),
-                                         n.startchar, n.endchar))
-                added.extend(translations)
-                i += 1
-                continue
-        out.append(n)
-        i += 1
-    node.nodes = out
-    return node
-
-
-def _chinese_terms(text: str, glossary: Glossary) -> list[str]:
-    """English translations of the glossary terms found in a Chinese string, longest match first."""
-    found, i = [], 0
-    keys = sorted(glossary.zh_to_en, key=len, reverse=True)
-    while i < len(text):
-        for k in keys:
-            if text.startswith(k, i):
-                found.append(glossary.zh_to_en[k])
-                i += len(k)
-                break
-        else:
-            i += 1
-    return found
-
-
-def _fix_cjk_terms(q: wq.Query) -> wq.Query:
-    """A single CJK character searches every bigram it starts (and run ends) on the bigram fields."""
-    if isinstance(q, wq.Term) and q.fieldname in CJK_FIELDS and len(q.text) == 1:
-        return wq.Prefix(q.fieldname, q.text, boost=q.boost)
-    if q.is_leaf():
-        return q
-    return q.apply(_fix_cjk_terms)
-
-
-def _binary_unions(q: wq.Query) -> wq.Query:
-    """Make every OR march its parts along (in place) instead of preloading them.
-
-    On segments under 5,000 records Whoosh's automatic choice preloads an OR
-    of three or more parts into arrays as long as the segment; most records
-    (pages, bookkeeping) can never match, and the preloading took 40 % of the
-    query time at 1,000 pages.
-    """
-    if isinstance(q, wq.Or):
-        q.matcher_type = wq.Or.DEFAULT_MATCHER
-    if not q.is_leaf():
-        for child in q.children():
-            _binary_unions(child)
-    return q
-
-
-def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[wq.Query, list[str]]:
-    """Parse user query TEXT; return the Whoosh query and the glossary terms added."""
-    added: list[str] = []
-    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added)
+def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[query.Node, list[str]]:
+    """Parse user query TEXT; return the query tree (indexer.engine.query) and the glossary terms added."""
     try:
-        q = parser.parse(text, normalize=False)
-    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
+        return parse.parse(text, glossary, any_word)
+    except parse.QueryParseError as exc:
         raise SearchQueryError(f"The query could not be understood: {exc}", "unparsable") from None
-    q = _fix_cjk_terms(q if q is not None else wq.NullQuery).normalize()
-    q = _binary_unions(phrases.adjacent_phrases(q))
-    if q is wq.NullQuery or not list(q.leaves()):
+    except parse.NoWords:
         raise SearchQueryError("The query has no words to search for: add a word, a Chinese term or a phrase.",
-                               "no_words")
-    return q, list(dict.fromkeys(added))
+                               "no_words") from None
 
 
-def _filter_query(filters: Filters) -> wq.Query | None:
+def _filter_query(filters: Filters) -> query.Node | None:
+    """The query the records must also match under FILTERS (None: no filter)."""
     parts = []
     for name in FACETS:
         values = getattr(filters, name)
         if values:
-            parts.append(wq.Or([wq.Term(name, v) for v in values]))
+            parts.append(query.Or(tuple(query.Term(name, v) for v in values)))
     if filters.date_from or filters.date_to:
-        parts.append(wq.TermRange("date", filters.date_from or None, (filters.date_to or "") + "\uffff" if filters.date_to else None))
-    return wq.And(parts) if parts else None
+        parts.append(query.Range("date", filters.date_from or None,
+                                 (filters.date_to or "") + "\uffff" if filters.date_to else None))
+    return query.And(tuple(parts)) if parts else None
 
 
 # --- documents ---------------------------------------------------------------
@@ -455,9 +236,7 @@ def _sort_ranked(ranked: list[_Ranked], sort: str) -> None:
         ranked.sort(key=lambda r: (bool(r.meta.get("date")), _negated(r.meta.get("date") or ""), r.score),
                     reverse=True)
     else:
-        # Two stable sorts on C keys give the order of one on (own_words, score).
-        ranked.sort(key=itemgetter(2), reverse=True)
-        ranked.sort(key=itemgetter(3), reverse=True)
+        order_by_relevance(ranked, score_index=2, own_words_index=3)
 
 
 def _negated(date: str) -> tuple[int, ...]:
@@ -480,12 +259,12 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
     q, added = parse_query(text, glossary)
-    kept: scoring.KeptPostings = {}     # postings read by the search, for the page matching
-    groups, own_docs = _run(searcher, q, filters, settings, _own_words(text, added), kept)
+    groups, own_docs, evaluation = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
         q_any, added = parse_query(text, glossary, any_word=True)
-        groups, own_docs = _run(searcher, q_any, filters, settings, _own_words(text, added, any_word=True), kept)
+        groups, own_docs, evaluation = _run(searcher, q_any, filters, settings,
+                                            _own_words(text, added, any_word=True))
         fallback = bool(groups)
         if fallback:
             q = q_any
@@ -495,27 +274,16 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         meta = docs.get(doc_id)
         if meta is None:
             continue
-        # A document's score: its title/metadata match plus its best file,
-        # with a little credit for another language version matching too.
-        # When no record held all the words (the any-word fallback), the
-        # files add up: a document with the words spread over its language
-        # versions answers more of the query than one with a single word.
-        files = g["files"]
-        if len(files) < 2:
-            score = g["doc"] + (files[0].score if files else 0)
-        else:
-            file_scores = sorted((f.score for f in files), reverse=True)
-            others = sum(file_scores[1:]) if fallback else 0.25 * file_scores[1]
-            score = g["doc"] + file_scores[0] + others
+        score = document_score(g["doc"], [f.score for f in g["files"]], any_word=fallback)
         own = own_docs is None or doc_id in own_docs
         ranked.append(_new_tuple(_Ranked, (doc_id, meta, score, own)))
     _sort_ranked(ranked, sort)
-    if sort == "relevance" and pagematch.has_conjunction(q):
-        ranked = _words_together_first(searcher, q, ranked, groups, kept)
+    if sort == "relevance" and query.has_conjunction(q):
+        ranked = _words_together_first(searcher, q, ranked, groups, evaluation)
     facets = _facet_counts(searcher, ranked, groups)
     start = (page - 1) * page_size
     shown = ranked[start:start + page_size]
-    pages = pagematch.matched_pages(searcher, q, [f.docnum for r in shown for f in groups[r.doc_id]["files"]], kept)
+    pages = evaluation.pages(searcher, q, [f.docnum for r in shown for f in groups[r.doc_id]["files"]])
     terms = highlight.query_terms(q)
     hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], pages, searcher, terms, settings)
             for r in shown]
@@ -527,20 +295,11 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     return result
 
 
-# A report whose words stand together on one page answers the query better
-# than one where they are scattered over its pages (a proximity signal, as
-# search engines use). Among the RESCORE_WINDOW best documents, those with such
-# a page get their score raised by TOGETHER_BONUS; the window is the same for
-# every result page, so paging stays consistent.
-RESCORE_WINDOW = 50
-TOGETHER_BONUS = 0.5
-
-
-def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> list[_Ranked]:
+def _words_together_first(searcher, q, ranked: list[_Ranked], groups, evaluation: Evaluation) -> list[_Ranked]:
+    """RANKED with the bonus of ranking.with_together_bonus given in its first RESCORE_WINDOW."""
     window = ranked[:RESCORE_WINDOW]
-    together = pagematch.files_together(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]],
-                                        kept)
-    rescored = [r._replace(score=r.score * (1 + TOGETHER_BONUS))
+    together = evaluation.together(searcher, q, [f.docnum for r in window for f in groups[r.doc_id]["files"]])
+    rescored = [r._replace(score=with_together_bonus(r.score))
                 if any(together[f.docnum] for f in groups[r.doc_id]["files"]) else r for r in window]
     _sort_ranked(rescored, "relevance")
     return rescored + ranked[RESCORE_WINDOW:]
@@ -548,30 +307,6 @@ def _words_together_first(searcher, q, ranked: list[_Ranked], groups, kept) -> l
 
 def _has_implicit_and(text: str) -> bool:
     return len(text.split()) > 1 and not re.search(r"\b(AND|OR|NOT)\b|\"", text)
-
-
-class _QueryTimeout(Exception):
-    pass
-
-
-class _DeadlineCollector(collectors.WrappingCollector):
-    """Stops a query that runs past its time limit; checked every 512 hits, no timer thread."""
-
-    def __init__(self, child, seconds: float):
-        super().__init__(child)
-        self.seconds = seconds
-        self.deadline = 0.0
-        self.collected = 0
-
-    def prepare(self, top_searcher, q, context):
-        self.child.prepare(top_searcher, q, context)
-        self.deadline = time.monotonic() + self.seconds
-
-    def collect(self, sub_docnum):
-        self.collected += 1
-        if not self.collected & 511 and time.monotonic() > self.deadline:
-            raise _QueryTimeout
-        return self.child.collect(sub_docnum)
 
 
 def _column(searcher, name: str) -> tuple:
@@ -600,7 +335,7 @@ def warm_up(searcher) -> None:
     scoring.warm_up(searcher, DEFAULT_FIELDS)
 
 
-def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query | None:
+def _own_words(text: str, added: list[str], any_word: bool = False) -> query.Node | None:
     """The query of the user's own words, when the glossary added translations to TEXT's query.
 
     The user's own words come first: a document reached only through the
@@ -610,16 +345,17 @@ def _own_words(text: str, added: list[str], any_word: bool = False) -> wq.Query 
     return parse_query(text, None, any_word=any_word)[0] if added else None
 
 
-def _run(searcher, q, filters: Filters, settings: Settings, own_q: wq.Query | None = None,
-         kept: scoring.KeptPostings | None = None) -> tuple[dict[str, dict], set[str] | None]:
+def _run(searcher, q, filters: Filters, settings: Settings,
+         own_q: query.Node | None = None) -> tuple[dict[str, dict], set[str] | None, Evaluation]:
     """All matching records grouped by document (the doc record's score and the matching files),
-    and the documents matching OWN_Q too (None without OWN_Q). The postings read go into KEPT."""
+    the documents matching OWN_Q too (None without OWN_Q), and the evaluation (for the pages)."""
     queries = [(q, True)] + ([(own_q, False)] if own_q is not None else [])
-    found, *own = _collect(searcher, queries, filters, settings, kept)
+    evaluation = _evaluate(searcher, queries, filters, settings)
+    found, *own = evaluation.found
     groups: dict[str, dict] = {}
     own_docs = _documents_of(searcher, own[0]) if own else None
     if not found:
-        return groups, own_docs
+        return groups, own_docs, evaluation
     hits = _hit_column(searcher)
     for score, docnum in found:
         hit = hits[docnum]
@@ -633,7 +369,7 @@ def _run(searcher, q, filters: Filters, settings: Settings, own_q: wq.Query | No
             g["doc"] = score
         else:
             g["files"].append(_new_tuple(_FileMatch, (path, score, docnum, lang)))
-    return groups, own_docs
+    return groups, own_docs, evaluation
 
 
 def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
@@ -658,38 +394,15 @@ def _segment_hits(reader) -> list:
             for record, doc_id, path, lang in zip(*columns)]
 
 
-def _collect(searcher, queries: list[tuple[wq.Query, bool]], filters: Filters, settings: Settings,
-             kept: scoring.KeptPostings | None = None) -> list[list[tuple[float, int]]]:
-    """For each (query, scored) pair, (score, docnum) of every record matching it under FILTERS, best
-    first, within the query time limit.
-
-    Term at a time, all queries in one pass (indexer.engine.scoring), when it handles
-    them; else with Whoosh's collector.
-    """
-    fq = _filter_query(filters)
+def _evaluate(searcher, queries: list[tuple[query.Node, bool]], filters: Filters, settings: Settings) -> Evaluation:
+    """Every record matching each (query, scored) pair under FILTERS, best first, within the query
+    time limit (indexer.engine.evaluate)."""
     limit = settings.query_time_limit_s
-    deadline = time.monotonic() + limit
-    timeout = SearchQueryError(f"The query took longer than {limit:g} s: make it more specific.",
-                               "timeout", seconds=limit)
     try:
-        found = scoring.matches_each(searcher, queries, allow=fq, deadline=deadline, keep=kept)
-    except scoring.DeadlinePassed:
-        raise timeout from None
-    if found is not None:
-        return found
-    out = []
-    for q, scored in queries:
-        inner = searcher.collector(limit=None, scored=scored)
-        timed = _DeadlineCollector(inner, max(0.0, deadline - time.monotonic()))
-        # The filter wraps the deadline (not the reverse): a wrapper's own loop
-        # would bypass the filter's.
-        top = collectors.FilterCollector(timed, allow=fq) if fq is not None else timed
-        try:
-            searcher.search_with_collector(q, top)
-        except _QueryTimeout:
-            raise timeout from None
-        out.append(inner.results().top_n)
-    return out
+        return evaluate(searcher, queries, allow=_filter_query(filters), deadline=time.monotonic() + limit)
+    except DeadlinePassed:
+        raise SearchQueryError(f"The query took longer than {limit:g} s: make it more specific.",
+                               "timeout", seconds=limit) from None
 
 
 def _facet_keys(searcher) -> dict[str, tuple[int, tuple[str, ...]]]:
@@ -818,7 +531,7 @@ def did_you_mean(searcher, text: str) -> str:
     corrected, changed = [], False
     for token in re.split(r"(\s+)", text):
         word = token.strip('"()')
-        if (token.isspace() or not word or word in _OPERATORS or ":" in word or not word.isascii()
+        if (token.isspace() or not word or word in OPERATORS or ":" in word or not word.isascii()
                 or not word.isalpha() or len(word) < 4):
             corrected.append(token)
             continue
@@ -941,10 +654,10 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             glossary = load_glossary(settings.glossary) if expand else None
             q, _ = parse_query(normalize_query(text, settings), glossary)
             terms = highlight.query_terms(q)
-            texts = searcher.search(wq.And([q, wq.Term("doc_id", doc_id), wq.Term("record", RECORD_TEXT)]),
-                                    limit=None)
-            paths = {hit.docnum: hit["path"] for hit in texts}
-            for docnum, found in pagematch.matched_pages(searcher, q, list(paths)).items():
+            in_document = query.And((query.Term("doc_id", doc_id), query.Term("record", RECORD_TEXT)))
+            evaluation = evaluate(searcher, [(q, True)], allow=in_document)
+            paths = {docnum: searcher.stored_fields(docnum)["path"] for _, docnum in evaluation.found[0]}
+            for docnum, found in evaluation.pages(searcher, q, list(paths)).items():
                 if found.scores:
                     detail.matched[paths[docnum]] = sorted(found.scores)
         except SearchQueryError:
@@ -970,16 +683,18 @@ def related_documents(searcher, doc_id: str, page_texts: dict[str, list[tuple[in
     for field_name in ("body", "body_zh"):
         try:
             for term, weight in searcher.key_terms_from_text(field_name, text, numterms=8):
-                parts.append(wq.Term(field_name, term, boost=weight))
+                parts.append(query.Term(field_name, term, weight))
         except Exception:  # noqa: BLE001 - an empty field has no key terms
             continue
     if not parts:
         return []
-    results = searcher.search(wq.And([wq.Or(parts), wq.Not(wq.Term("doc_id", doc_id))]), limit=200)
+    others = query.And((query.Or(tuple(parts)), query.Not(query.Term("doc_id", doc_id))))
     docs = _doc_data(searcher)
+    doc_ids = _column(searcher, "doc_id")
     seen: list[str] = []
-    for hit in results:
-        d = hit["doc_id"]
+    # The 200 best records, as Whoosh's top 200 were.
+    for _, docnum in matches(searcher, others)[:200]:
+        d = doc_ids[docnum]
         if d not in seen and d in docs:
             seen.append(d)
         if len(seen) >= limit:

@@ -187,7 +187,7 @@ def test_scoring_reads_a_split_blocks_positions_only_when_asked(tmp_path):
     expected = _every_posting(whoosh, fields=("body",))[("body", "polici")]
     with ours.reader() as reader:
         segment = reader.leaf_readers()[0][0]
-        ids, weights, values = scoring._postings(segment.postings("body", b"polici"))
+        ids, weights, values = scoring.read_postings(segment.postings("body", b"polici"))
         lazy = values._items            # deletions in the segment: a _Picked over the lazy values
         assert isinstance(lazy, LazyBlockValues)
         blocks = lazy._blocks

@@ -1,9 +1,10 @@
-"""Term-at-a-time matching (indexer.engine.scoring) against Whoosh's own collector, on a real index.
+"""The evaluator of the query tree (indexer.engine.evaluate) against Whoosh's own collector, on a real index.
 
 The index is the project's archive (real PDFs in English and Chinese, built
 by the parallel writers into several segments), then updated with one file
-changed and one added, so that segments carry deletions. Every query must
-match the same records as Whoosh does, with the same scores.
+changed and one added, so that segments carry deletions. Every query, parsed
+into the project's tree, must match the same records as Whoosh's collector
+does on the equivalent Whoosh query (parse.to_whoosh), with the same scores.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import shutil
 import pytest
 
 from conftest import REPO_ARCHIVE, make_settings, write_pdf
-from indexer.engine import scoring
 from indexer.build import update
-from indexer.engine.pagematch import _expand_multiterms
+from indexer.engine import evaluate as ev, query
+from indexer.engine.parse import from_whoosh, to_whoosh
 from indexer.search import _filter_query, Filters, load_glossary, parse_query, search
 from indexer.readers import open_searcher
 
@@ -34,6 +35,10 @@ QUERIES = [
     'title:"regional policy"', 'meta:"urban cooperation programme"',
     # Chinese phrases of several jieba words, and the bigram phrase they imply.
     '"城市发展"', '"国家发展和改革委员会"', '"区域政策研究"', '"城市 发展"',
+    # Phrases with slop (positions checked within it), ranges, field prefixes, boosts, wildcards.
+    '"regional policy"~3', '"policy regional"~4', '"cohesion development"~6', '"城市 发展"~3', 'title:"regional policy"~2',
+    "year:[2010 TO 2012]", "date:[2011 TO 2014] regional", "kind:study", "lang:zh 区域", "regional^3 policy",
+    "reg?onal", "urb*n policy", "title:region*", "(regional OR cohesion) AND 城市", "regional REQUIRE policy",
 ]
 
 
@@ -53,11 +58,27 @@ def settings(tmp_path_factory):
     return s
 
 
-def whoosh_matches(searcher, q, scored=True, allow=None):
-    """Whoosh's own answer. Prefixes and wildcards are given as the OR of their terms (as
-    Query.simplify makes them), the scoring indexer.engine.scoring gives them at every segment size."""
-    from whoosh import collectors
+def _expand_multiterms(q, reader):
+    """Whoosh query Q with its prefixes, wildcards and ranges replaced by the OR of their terms in READER."""
+    from whoosh import query as wq
 
+    if isinstance(q, wq.MultiTerm):
+        return q.simplify(reader)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: _expand_multiterms(child, reader))
+
+
+def whoosh_matches(searcher, q, scored=True, allow=None):
+    """Whoosh's own answer for Q (a tree of indexer.engine.query, or a Whoosh query). Prefixes and
+    wildcards are given as the OR of their terms (as Query.simplify makes them), the scoring the
+    evaluator gives them at every segment size."""
+    from whoosh import collectors, query as wq
+
+    if not isinstance(q, wq.Query):
+        q = to_whoosh(q)
+    if allow is not None and not isinstance(allow, wq.Query):
+        allow = to_whoosh(allow)
     q = _expand_multiterms(q, searcher.reader())
     inner = searcher.collector(limit=None, scored=scored)
     top = collectors.FilterCollector(inner, allow=allow) if allow is not None else inner
@@ -87,10 +108,11 @@ def test_same_records_and_scores_as_whoosh(settings, text, any_word):
     q, _ = parse_query(text, glossary, any_word=any_word)
     with open_searcher(settings.index_dir) as searcher:
         theirs = whoosh_matches(searcher, q)
-        ours = scoring.matches(searcher, q)
+        ours = ev.matches(searcher, q)
         assert_same(ours, theirs)
         assert [d for _, d in ours] == [d for _, d in sorted(ours, key=lambda x: (-x[0], x[1]))]
-        unscored = scoring.matches(searcher, q, scored=False)
+        assert from_whoosh(to_whoosh(q)) == _without_alternatives(q)
+        unscored = ev.matches(searcher, q, scored=False)
         assert sorted(d for _, d in unscored) == sorted(d for _, d in theirs)
 
 
@@ -102,7 +124,7 @@ def test_filters_as_whoosh(settings, filters):
     with open_searcher(settings.index_dir) as searcher:
         theirs = whoosh_matches(searcher, q, allow=allow)
         assert theirs
-        assert_same(scoring.matches(searcher, q, allow=allow), theirs)
+        assert_same(ev.matches(searcher, q, allow=allow), theirs)
 
 
 @pytest.mark.parametrize("text, positive, negative, added", [
@@ -120,7 +142,7 @@ def test_exclusion_is_a_set_difference(settings, text, positive, negative, added
         excluded = {d for _, d in whoosh_matches(searcher, parse_query(negative, None)[0])}
         expected = [(s + added, d) for d, s in included.items() if d not in excluded]
         assert expected and len(expected) < len(included)
-        assert_same(scoring.matches(searcher, parse_query(text, None)[0]), expected)
+        assert_same(ev.matches(searcher, parse_query(text, None)[0]), expected)
 
 
 def test_not_alone_is_every_other_record(settings):
@@ -133,7 +155,7 @@ def test_not_alone_is_every_other_record(settings):
         deleted = {offset + d for r, offset in searcher.reader().leaf_readers() if r.has_deletions()
                    for d in r.deleted_docs_set}
         expected = set(range(searcher.doc_count_all())) - matching - deleted
-        ours = scoring.matches(searcher, q)
+        ours = ev.matches(searcher, q)
         assert matching and deleted
         assert {d for _, d in ours} == expected
         assert {s for s, _ in ours} == {1.0}
@@ -143,16 +165,50 @@ def test_matches_something(settings):
     """The comparison above is not between two empty lists."""
     with open_searcher(settings.index_dir) as searcher:
         for text in ("regional policy", '"cohesion policy"', '"regional policy cooperation"'):
-            assert len(scoring.matches(searcher, parse_query(text, None)[0])) >= 5, text
+            assert len(ev.matches(searcher, parse_query(text, None)[0])) >= 5, text
 
 
-def test_unsupported_query_falls_back(settings):
+def _without_alternatives(node):
+    """NODE with each Alternatives written as the OR of Whoosh's query (what from_whoosh gives of to_whoosh)."""
+    import dataclasses
+
+    if type(node) is query.Alternatives:
+        translation = _without_alternatives(node.translation)
+        return query.Or((_without_alternatives(node.own),
+                         dataclasses.replace(translation, boost=translation.boost * node.weight)))
+    if type(node) in (query.And, query.Or):
+        return type(node)(tuple(_without_alternatives(p) for p in node.parts), node.boost)
+    if type(node) is query.Not:
+        return query.Not(_without_alternatives(node.part))
+    if type(node) in (query.AndNot, query.AndMaybe, query.Require):
+        first, second = query.children(node)
+        return type(node)(_without_alternatives(first), _without_alternatives(second), node.boost)
+    return node
+
+
+@pytest.mark.parametrize("slop", [1, 2, 3, 5])
+def test_phrases_with_slop_match_as_whooshs_span_near(settings, slop):
+    """A phrase with slop: each word 1 to SLOP positions after the one before, as Whoosh's SpanNear2
+    (ordered, mindist 1); the records, their scores and, for the pages, the positions where it starts."""
     from whoosh import query as wq
 
-    q = wq.Phrase("body", ["regional", "policy"], slop=3)
+    from indexer.engine.analysis import page_of
+
     with open_searcher(settings.index_dir) as searcher:
-        assert scoring.matches(searcher, q) is None
-        # search() still answers such a query, through Whoosh's collector.
+        for field, words in (("body", ("region", "polici")), ("body", ("polici", "region")),
+                             ("body", ("region", "develop", "china")), ("body_zh", ("城市", "发展")),
+                             ("body_cjk", ("区域", "政策"))):
+            tree = query.Phrase(field, words, slop=slop)
+            theirs = whoosh_matches(searcher, tree)
+            assert_same(ev.matches(searcher, tree), theirs)
+            texts = sorted(d for _, d in theirs if searcher.stored_fields(d).get("record") == "text")
+            pages = ev.matched_pages(searcher, tree, texts)
+            m = wq.Phrase(field, list(words), slop=slop).matcher(searcher)
+            for d in texts:
+                m.skip_to(d)
+                assert m.id() == d
+                assert set(pages[d].scores) == {page_of(span.start) for span in m.spans()}, (words, d)
+        assert ev.matches(searcher, query.Phrase("body", ("region", "polici"), slop=3))
         result = search(searcher, '"regional policy"~3', settings)
         assert result.total >= 1
 
@@ -160,44 +216,40 @@ def test_unsupported_query_falls_back(settings):
 def test_deadline(settings):
     q, _ = parse_query("regional policy", None)
     with open_searcher(settings.index_dir) as searcher:
-        with pytest.raises(scoring.DeadlinePassed):
-            scoring.matches(searcher, q, deadline=0.0)
+        with pytest.raises(ev.DeadlinePassed):
+            ev.matches(searcher, q, deadline=0.0)
 
 
 @pytest.mark.parametrize("text", ["regional policy", '"regional policy"', "区域政策", "城市 发展", "region*"])
 def test_pages_from_kept_postings_are_the_pages_read_afresh(settings, text):
-    """indexer.engine.pagematch reuses the postings the search read; it finds the same pages as reading them again."""
-    from indexer.engine import pagematch
+    """The page step reuses the postings the search read (Evaluation.postings); it finds the same pages as
+    reading them again."""
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, load_glossary(settings.glossary))
     with open_searcher(settings.index_dir) as searcher:
-        kept: scoring.KeptPostings = {}
-        found = scoring.matches_each(searcher, [(q, True)], keep=kept)[0]
-        texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
-        assert texts and kept
-        assert pagematch.matched_pages(searcher, q, texts, kept) == pagematch.matched_pages(searcher, q, texts)
+        evaluation = ev.evaluate(searcher, [(q, True)])
+        texts = [d for _, d in evaluation.found[0] if searcher.stored_fields(d).get("record") == RECORD_TEXT]
+        assert texts and evaluation.postings
+        assert evaluation.pages(searcher, q, texts) == ev.matched_pages(searcher, q, texts)
 
 
 @pytest.mark.parametrize("text", ["regional policy", "regional cooperation -Chengdu", "cohesion OR urban policy",
                                   '"regional policy" development', "城市 发展", "区域 政策 合作", "region* polic*",
                                   'policy ANDMAYBE cohesion', "regional policy~2"])
 def test_words_together_on_a_page_as_the_page_matching_says(settings, text):
-    """pagematch.files_together (the rescoring window's check) tells the same as matched_pages' `together`,
+    """files_together (the rescoring window's check) tells the same as matched_pages' `together`,
     for the files a query matches, with kept postings and without."""
-    from indexer.engine import pagematch
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, load_glossary(settings.glossary))
     with open_searcher(settings.index_dir) as searcher:
-        kept: scoring.KeptPostings = {}
-        found = scoring.matches_each(searcher, [(q, True)], keep=kept)
-        found = found[0] if found is not None else [(0, d) for d in searcher.search(q, limit=None).docs()]
-        texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
+        evaluation = ev.evaluate(searcher, [(q, True)])
+        texts = [d for _, d in evaluation.found[0] if searcher.stored_fields(d).get("record") == RECORD_TEXT]
         assert texts
-        expected = {d: pages.together for d, pages in pagematch.matched_pages(searcher, q, texts).items()}
-        assert pagematch.files_together(searcher, q, texts, kept) == expected
-        assert pagematch.files_together(searcher, q, texts) == expected
+        expected = {d: pages.together for d, pages in ev.matched_pages(searcher, q, texts).items()}
+        assert evaluation.together(searcher, q, texts) == expected
+        assert ev.files_together(searcher, q, texts) == expected
         if text in ("cohesion OR urban policy", "城市 发展"):
             # Some of their files have the words on one page, others only on different pages.
             assert set(expected.values()) == {True, False}
@@ -247,28 +299,27 @@ def test_a_phrase_of_jieba_words_implies_its_bigram_phrase(settings):
             phrase = wq.Phrase("body_zh", list(words))
             theirs = whoosh_matches(searcher, phrase)
             assert theirs, words
-            bigrams = scoring._bigrams("".join(words))
+            bigrams = ev.bigrams("".join(words))
             spelled = wq.Phrase("body_cjk", list(bigrams)) if len(bigrams) > 1 else wq.Term("body_cjk", bigrams[0])
             assert {d for _, d in theirs} <= {d for _, d in whoosh_matches(searcher, spelled)}, words
             for q in (phrase, wq.Or([phrase, spelled])):
-                assert_same(scoring.matches(searcher, q), whoosh_matches(searcher, q))
+                assert_same(ev.matches(searcher, from_whoosh(q)), whoosh_matches(searcher, q))
 
 
 @pytest.mark.parametrize("text", ["region*", "区", "urban* policy", "cohes* -urban", "regional nonexist*"])
 def test_prefixes_find_the_same_pages_expanded_per_segment(settings, text):
-    """pagematch expands a prefix with each segment's own terms; the pages are those of the query
+    """The page step expands a prefix with each segment's own terms; the pages are those of the query
     expanded over the whole index (where a segment lacks most of the terms)."""
-    from indexer.engine import pagematch
     from indexer.search import RECORD_TEXT
 
     q, _ = parse_query(text, None, any_word=True)
     with open_searcher(settings.index_dir) as searcher:
-        found = scoring.matches(searcher, q)
+        found = ev.matches(searcher, q)
         texts = [d for _, d in found if searcher.stored_fields(d).get("record") == RECORD_TEXT]
         assert texts
-        whole = _expand_multiterms(q, searcher.reader())
-        per_segment = pagematch.matched_pages(searcher, q, texts)
-        assert per_segment == pagematch.matched_pages(searcher, whole, texts)
+        whole = ev.expand_multiterms(q, searcher.reader())
+        per_segment = ev.matched_pages(searcher, q, texts)
+        assert per_segment == ev.matched_pages(searcher, whole, texts)
         assert any(f.scores for f in per_segment.values())
 
 
@@ -276,10 +327,10 @@ def test_prefixes_find_the_same_pages_expanded_per_segment(settings, text):
 def test_prefix_idfs_seeded_from_one_scan_are_whooshs(settings, field, prefix):
     """scoring seeds the idf of a prefix's terms from one scan of each segment; each equals the idf
     Whoosh computes on a fresh searcher (document frequencies summed over segments)."""
-    from indexer.engine.scoring import _seed_prefix_idfs
+    from indexer.engine.scoring import seed_prefix_idfs
 
     with open_searcher(settings.index_dir) as seeded, open_searcher(settings.index_dir) as fresh:
-        _seed_prefix_idfs(seeded, field, prefix)
+        seed_prefix_idfs(seeded, field, prefix)
         terms = {text for (f, text) in seeded._idf_cache if f == field}
         assert terms
         for text in terms:
@@ -305,7 +356,6 @@ def test_segment_values_serve_every_later_searcher(settings):
 def test_an_index_without_the_pair_fields_still_matches_its_phrases(tmp_path):
     """An index written before a pair field existed (served until its rebuild) checks positions."""
     from whoosh import index as whoosh_index
-    from whoosh.query import Phrase
 
     from indexer.engine.schema import PHRASE_PAIR_FIELDS, build_schema
 
@@ -321,7 +371,7 @@ def test_an_index_without_the_pair_fields_still_matches_its_phrases(tmp_path):
     with ix.searcher() as searcher:
         for field, words in (("title", ["region", "polici"]), ("meta", ["urban", "cooper"]),
                              ("body", ["region", "polici"])):
-            found = scoring.matches(searcher, Phrase(field, words))
+            found = ev.matches(searcher, query.Phrase(field, tuple(words)))
             assert [searcher.stored_fields(d)["doc_id"] for _, d in found] == ["a"], field
     ix.close()
 
@@ -331,17 +381,14 @@ def test_chinese_phrases_of_two_character_words_are_read_from_the_word_pairs(set
     check); one with a one-character word checks positions. Both match as Whoosh's phrase does."""
     from whoosh.query import Phrase
 
-    from indexer.engine.phrases import AdjacentPhrase
-
     with open_searcher(settings.index_dir) as searcher:
         for words, pairs in ((["中欧", "区域政策"], {"中欧 区域政策"}), (["重点", "领域"], {"重点 领域"}),
                              (["发展", "和", "改革"], set()),
                              (["双方", "应当", "分享"], {"双方 应当", "应当 分享"})):
-            kept = {}
-            q = AdjacentPhrase("body_zh", words)
-            ours = scoring.matches_each(searcher, [(q, True)], keep=kept)[0]
+            evaluation = ev.evaluate(searcher, [(query.Phrase("body_zh", tuple(words)), True)])
+            ours = evaluation.found[0]
             assert_same(ours, whoosh_matches(searcher, Phrase("body_zh", words)))
-            assert {text.decode() for _, field, text in kept if field == "body_zh_pairs"} == pairs, words
+            assert {text.decode() for _, field, text in evaluation.postings if field == "body_zh_pairs"} == pairs, words
             assert ours or words[1] == "和"
 
 

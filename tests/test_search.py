@@ -242,7 +242,7 @@ def test_searching_before_any_build_says_so(tmp_path):
             pass
 
 
-# --- pages found from the positions of the query's words (indexer.engine.pagematch) -----------
+# --- pages found from the positions of the query's words (indexer.engine.evaluate) ------------
 
 
 @pytest.fixture(scope="module")
@@ -290,11 +290,11 @@ def test_a_phrase_never_runs_across_a_page_break(paged):
 
 
 def test_glossary_parses_are_kept_per_segmenter_and_handed_out_as_copies(tmp_path):
-    """The glossary expansion keeps its parses of terms and translations (search._parsed_plain):
+    """The glossary expansion keeps its parses of terms and translations (engine.parse._parsed_plain):
     a kept parse gives the query a fresh parse gives, each caller gets its own copy, and a new
     user dictionary (other Chinese words) is not answered from parses made with the old one."""
     from indexer.engine import analysis
-    from indexer import search as search_module
+    from indexer.engine import parse as parse_module
     from indexer.search import Glossary, parse_query
 
     glossary = Glossary({("regional", "policy"): "区域政策"}, {"区域政策": "regional policy"})
@@ -304,22 +304,22 @@ def test_glossary_parses_are_kept_per_segmenter_and_handed_out_as_copies(tmp_pat
     userdict.write_text("区域政策 100 n\n", encoding="utf-8")
     try:
         analysis.configure_segmenter(userdict)
-        search_module._parsed_plain.cache_clear()
+        parse_module._parsed_plain.cache_clear()
         fresh = [parse_query(text, glossary) for text in texts]
         kept = [parse_query(text, glossary) for text in texts]
-        assert search_module._parsed_plain.cache_info().hits > 0
+        assert parse_module._parsed_plain.cache_info().hits > 0
         assert kept == fresh
         # A copy each time: changing one query leaves the next parse alone.
-        first = search_module._plain_query('"区域政策"')
+        first = parse_module._plain_query('"区域政策"')
         for leaf in first.leaves():
             leaf.boost = 99.0
-        assert search_module._plain_query('"区域政策"') != first
+        assert parse_module._plain_query('"区域政策"') != first
         assert parse_query("regional policy", glossary) == fresh[0]
 
         # Without the user dictionary jieba cuts 区域政策 in two: the translation is parsed anew.
         analysis.configure_segmenter(None)
         other = parse_query("regional policy", glossary)
-        search_module._parsed_plain.cache_clear()
+        parse_module._parsed_plain.cache_clear()
         assert other == parse_query("regional policy", glossary)
         assert other != fresh[0]
     finally:

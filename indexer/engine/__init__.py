@@ -12,8 +12,11 @@ used here, listed in contract.py, exists in the pinned versions).
 - writer.py     the segment writer and committing segments written elsewhere
 - postingpool.py  the writer's pool of postings, sorted in runs
 - reading.py    fast reads of committed segments: columns, stored records, postings
-- scoring.py    every record matching a query, with its score, a term at a time
-- pagematch.py  which pages of a file match a query, from word positions
+- ranking.py    every ranking weight, and how a document's and a page's score are made
+- query.py      the query tree: terms, phrases, prefixes, ranges, and/or/not, translations
+- parse.py      user text -> Whoosh's parser with our plugins -> the query tree
+- evaluate.py   the one evaluator of the tree: records and scores, then pages of the files shown
+- scoring.py    a term's postings read block by block, and their BM25F scores
 - phrases.py    phrase checks by position sets
 - stamp.py      what made an index (versions, dictionary hash), in a file per generation
 - contract.py   the private names, layouts and pickled classes the engine relies on

@@ -1,4 +1,4 @@
-"""Phrase matching by position sets, for phrases of adjacent words.
+"""Phrase matching by position sets.
 
 Whoosh checks a phrase by building a Span object for every position of every
 word and bisecting between them. For the collection's everyday phrases
@@ -6,27 +6,16 @@ word and bisecting between them. For the collection's everyday phrases
 occur hundreds of times in a report, that was most of a query's time. Here
 the words' positions (decoded by pickle, in C) are shifted by their place in
 the phrase and intersected as sets: the same matches (slop 1: the words next
-to each other, in order), and Span objects only for the matches.
+to each other, in order). A phrase with slop ("regional policy"~3) matches as
+Whoosh's SpanNear2 (ordered, mindist 1) does: each word 1 to SLOP positions
+after the one before it.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from itertools import accumulate, islice
 from pickle import loads
-
-from whoosh import matching, query as wq
-from whoosh.query.qcore import QueryError
-from whoosh.query.spans import Span, SpanNear2
-
-
-def positions(matcher) -> list[int]:
-    """The current posting's positions, decoded as whoosh.formats.Positions does, in C.
-
-    (Whoosh adds up the pickled deltas in a Python loop: with a report's
-    hundreds of occurrences of a common word, that loop was a third of a
-    phrase query's time.)
-    """
-    return decode_positions(matcher.value())
 
 
 def decode_positions(value: bytes) -> list[int]:
@@ -67,57 +56,21 @@ def phrase_starts(values: list[bytes]) -> set[int]:
     return starts
 
 
-class _AdjacentWordsMatcher(SpanNear2.SpanNear2Matcher):
-    """Documents with the words at consecutive positions; spans() are the phrase's positions."""
-
-    def __init__(self, ms):
-        super().__init__(ms, slop=1, ordered=True, mindist=1)
-
-    def copy(self):
-        return self.__class__([m.copy() for m in self.ms])
-
-    def _get_spans(self):
-        starts = phrase_starts([m.value() for m in self.ms])
-        last = len(self.ms) - 1
-        return [Span(p, p + last) for p in sorted(starts)]
-
-
-class AdjacentPhrase(wq.Phrase):
-    """wq.Phrase with the set-based check for slop 1 (what the query parser makes of quotes)."""
-
-    @classmethod
-    def of(cls, phrase: wq.Phrase) -> wq.Phrase:
-        if phrase.slop != 1:
-            return phrase
-        return cls(phrase.fieldname, phrase.words, slop=1, boost=phrase.boost, char_ranges=phrase.char_ranges)
-
-    def matcher(self, searcher, context=None):
-        fieldname = self.fieldname
-        if fieldname not in searcher.schema:
-            return matching.NullMatcher()
-        field = searcher.schema[fieldname]
-        if not field.format or not field.format.supports("positions"):
-            raise QueryError(f"Phrase search: {fieldname!r} field has no positions")
-        reader = searcher.reader()
-        terms = []
-        for word in self.words:
-            try:
-                word = field.to_bytes(word)
-            except ValueError:
-                return matching.NullMatcher()
-            if (fieldname, word) not in reader:
-                return matching.NullMatcher()
-            terms.append(wq.Term(fieldname, word))
-        m = _AdjacentWordsMatcher([t.matcher(searcher, context) for t in terms])
-        if self.boost != 1.0:
-            m = matching.WrappingMatcher(m, boost=self.boost)
-        return m
-
-
-def adjacent_phrases(q: wq.Query) -> wq.Query:
-    """Q with each slop-1 Phrase checked by AdjacentPhrase."""
-    if isinstance(q, wq.Phrase):
-        return AdjacentPhrase.of(q)
-    if q.is_leaf():
-        return q
-    return q.apply(adjacent_phrases)
+def phrase_starts_within(values: list[bytes], slop: int) -> set[int]:
+    """Positions where the words whose posting values are VALUES (in phrase order) start a run in
+    which each word stands 1 to SLOP positions after the one before (slop 1: side by side)."""
+    if slop == 1:
+        return phrase_starts(values)
+    spans = {(p, p) for p in _shifted(values[0], 0)}
+    for value in values[1:]:
+        if not spans:
+            break
+        following = sorted(set(_shifted(value, 0)))
+        longer = set()
+        for start, end in spans:
+            i = bisect_right(following, end)
+            while i < len(following) and following[i] <= end + slop:
+                longer.add((start, following[i]))
+                i += 1
+        spans = longer
+    return {start for start, _ in spans}

@@ -13,7 +13,7 @@ The index holds four kinds of records, told apart by the `record` field:
 Why files and not pages are searched: a query then scores at most one record
 per file (2,800 at 50,000 pages instead of 50,000), which keeps totals and
 facet counts exact and fast; the pages of the few files shown are found from
-the positions of the query's words (indexer.engine.pagematch).
+the positions of the query's words (indexer.engine.evaluate).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 
 from . import analysis
+from .ranking import FIELD_WEIGHTS
 # Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
 # it is stamped into the index, and a mismatch triggers a rebuild.
 # 5: segments written with codec.ArchiveCodec (short posting lists inlined).
@@ -43,24 +44,7 @@ RECORD_DOC, RECORD_TEXT, RECORD_PAGE, RECORD_FILE = "doc", "text", "page", "file
 # Records a query matches: documents by their titles and metadata, files by their text.
 SEARCHED_RECORDS = (RECORD_DOC, RECORD_TEXT)
 
-# Fields searched by a query without a field prefix, with their weights
-# (Whoosh multiplies each field's BM25F score by its weight):
-# - titles weigh most: a document named after the words is the best answer;
-# - catalogue metadata (event, place, programme, kind, summary) next;
-# - the Chinese word field weighs more than the bigram field, so a page
-#   where the query is a whole jieba word (it matches both) ranks above a
-#   page where the characters only occur inside a longer word (bigrams only);
-# - the bigram field weighs least: it exists for recall, not precision.
-FIELD_WEIGHTS = {
-    "title": 4.0,
-    "title_zh": 4.0,
-    "title_cjk": 3.0,
-    "meta": 2.0,
-    "meta_cjk": 1.5,
-    "body": 1.0,
-    "body_zh": 1.0,
-    "body_cjk": 0.6,
-}
+# Fields searched by a query without a field prefix; their weights are ranking.FIELD_WEIGHTS.
 DEFAULT_FIELDS = tuple(FIELD_WEIGHTS)
 
 # Query prefixes users may type that are not schema field names themselves.

@@ -1,0 +1,353 @@
+"""The query parser's front end: user text -> Whoosh's parse -> the project's tree (engine.query).
+
+Whoosh's query parser reads the syntax (quotes, field prefixes, AND/OR/NOT,
++/-, ranges, wildcards, ^boosts) and spreads unfielded words over the default
+fields with their weights. Our plugin, between the two, expands field groups
+(title: searches every title field) and the glossary (a term is searched in
+the other language too, as an Alternatives node). The Whoosh query is then
+converted once into engine.query nodes (from_whoosh); nothing after parsing
+sees a Whoosh query. to_whoosh gives the equivalent Whoosh query back, for the
+tests that compare scores with Whoosh's own matchers.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+
+from whoosh import qparser, query as wq
+from whoosh.qparser import syntax
+
+from . import analysis, query
+from .ranking import FIELD_WEIGHTS, TRANSLATION_WEIGHT
+from .schema import CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
+
+
+class QueryParseError(ValueError):
+    """The query text could not be parsed."""
+
+
+class NoWords(ValueError):
+    """The query holds nothing to search for."""
+
+
+@dataclass(frozen=True)
+class Glossary:
+    en_to_zh: dict[tuple[str, ...], str]
+    zh_to_en: dict[str, str]
+
+
+class _PrebuiltNode(syntax.SyntaxNode):
+    """A syntax node standing for a query built outside the parser."""
+
+    has_fieldname = False
+    has_text = False
+
+    def __init__(self, q, startchar=None, endchar=None):
+        self.q = q
+        self.boost = 1.0
+        self.startchar = startchar
+        self.endchar = endchar
+
+    def r(self):
+        return f"Prebuilt({self.q!r})"
+
+    def query(self, parser):
+        return self.q
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    return build_schema()
+
+
+def _parser(group=qparser.AndGroup, glossary: Glossary | None = None,
+            added: list[str] | None = None) -> qparser.QueryParser:
+    """The query parser: default fields with their weights, our operators and expansions."""
+    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
+    # Apostrophes are part of English text ("People's Republic"), not quotes;
+    # "*:*" (every document) is no use to people.
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)
+    parser.remove_plugin_class(qparser.EveryPlugin)
+    # "-word" excludes and "+word" requires, as in most search boxes; only at
+    # the start of a word, so "EU-China" stays one phrase-like term.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=\()|^)\+",
+                                              minusexpr=r"(?:(?<=\s)|(?<=\()|^)-"))
+    aliases: dict[str, list[str]] = {}
+    for alias, target in FIELD_ALIASES.items():
+        aliases.setdefault(target, []).append(alias)
+    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.add_plugin(_ArchivePlugin(glossary, added if added is not None else []))
+    return parser
+
+
+class _ArchivePlugin(qparser.Plugin):
+    """Field groups (title: searches every title field) and glossary expansion.
+
+    Runs after explicit field names are applied (priority 100) and before
+    unfielded words are spread over the default fields (110), so it still
+    sees the words as the user typed them.
+    """
+
+    def __init__(self, glossary: Glossary | None, added: list[str]):
+        self.glossary = glossary
+        self.added = added
+
+    def filters(self, parser):
+        return [(self.do_filter, 105)]
+
+    def do_filter(self, parser, group):
+        group = _expand_field_groups(group)
+        if self.glossary is not None:
+            group = _expand_glossary(group, self.glossary, self.added)
+        return group
+
+
+# Words the parser reads as operators.
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def _expand_field_groups(node):
+    """A prefix such as title: searches each index field of its group."""
+    if isinstance(node, syntax.GroupNode):
+        node.nodes = [_expand_field_groups(n) for n in node.nodes]
+        return node
+    name = getattr(node, "fieldname", None)
+    if name in FIELD_GROUPS:
+        copies = []
+        for target in FIELD_GROUPS[name]:
+            c = copy.copy(node)
+            c.set_fieldname(target, override=True)
+            copies.append(c)
+        return syntax.OrGroup(copies)
+    return node
+
+
+def _word_text(node) -> str | None:
+    if isinstance(node, syntax.WordNode) and node.fieldname is None and node.text not in OPERATORS:
+        return node.text
+    return None
+
+
+def _phrase_text(node) -> str | None:
+    if isinstance(node, qparser.PhrasePlugin.PhraseNode) and node.fieldname is None:
+        return node.text
+    return None
+
+
+def _plain_query(text: str) -> wq.Query:
+    """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it)."""
+    return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
+
+
+# The glossary expansion parses a glossary term and its translation for every query holding one:
+# two parses of about 0.2 ms, where a copy of a kept one takes 0.03-0.05 ms. The texts are the
+# glossary's terms as typed, a few hundred at most; Chinese ones depend on the segmenter's words.
+@lru_cache(maxsize=1024)
+def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
+    return _parser().parse(text)
+
+
+def _expand_glossary(node, glossary: Glossary, added: list[str]):
+    """Search glossary terms in the other language too, weighted lower; in place."""
+    if not isinstance(node, syntax.GroupNode):
+        return node
+    # Whitespace nodes are dropped by the parser at a later stage anyway;
+    # without them, consecutive words are consecutive nodes.
+    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes
+             if not isinstance(n, syntax.Whitespace)]
+    out, i = [], 0
+    longest = max((len(k) for k in glossary.en_to_zh), default=0)
+    while i < len(nodes):
+        n = nodes[i]
+        phrase = _phrase_text(n)
+        # English: the longest run of plain words, or a quoted phrase, that is a glossary term.
+        match = None
+        # A term after "+" or "-" keeps its own meaning: no expansion.
+        signed = i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
+        for length in range(0 if signed else min(longest, len(nodes) - i), 0, -1):
+            words = [_word_text(x) for x in nodes[i:i + length]]
+            if None not in words and tuple(w.lower() for w in words) in glossary.en_to_zh:
+                match = (length, " ".join(words), glossary.en_to_zh[tuple(w.lower() for w in words)])
+                break
+        if match is None and phrase and not signed:
+            key = tuple(w.lower() for w in analysis.LATIN_WORD.findall(phrase))
+            if key in glossary.en_to_zh:
+                match = (1, f'"{phrase}"', glossary.en_to_zh[key])
+        if match:
+            length, own_text, zh = match
+            own = _plain_query(own_text)
+            out.append(_PrebuiltNode(_Translated(own, _plain_query(f'"{zh}"')),
+                                     n.startchar, nodes[i + length - 1].endchar))
+            added.append(zh)
+            i += length
+            continue
+        # Chinese: every glossary term inside the word (or phrase), longest first.
+        text = _word_text(n) or phrase
+        if text and not signed and analysis.HAS_CJK.search(text):
+            translations = _chinese_terms(analysis.fold(text), glossary)
+            if translations:
+                parts = [_plain_query(f'"{en}"') for en in translations]
+                translated = parts[0] if len(parts) == 1 else wq.And(parts)
+                own = _plain_query(f'"{text}"' if phrase else text)
+                out.append(_PrebuiltNode(_Translated(own, translated),
+                                         n.startchar, n.endchar))
+                added.extend(translations)
+                i += 1
+                continue
+        out.append(n)
+        i += 1
+    node.nodes = out
+    return node
+
+
+def _chinese_terms(text: str, glossary: Glossary) -> list[str]:
+    """English translations of the glossary terms found in a Chinese string, longest match first."""
+    found, i = [], 0
+    keys = sorted(glossary.zh_to_en, key=len, reverse=True)
+    while i < len(text):
+        for k in keys:
+            if text.startswith(k, i):
+                found.append(glossary.zh_to_en[k])
+                i += len(k)
+                break
+        else:
+            i += 1
+    return found
+
+
+class _Translated(wq.CompoundQuery):
+    """Marks the glossary's alternative set (own words, their translation) in Whoosh's parse until
+    from_whoosh makes it a query.Alternatives.
+
+    Not an Or: normalize() would merge it into an enclosing Or and lose the mark.
+    """
+
+    JOINT = " OR~ "
+
+    def __init__(self, own, translation, boost: float = 1.0):
+        super().__init__([own, translation], boost=boost)
+
+    def normalize(self):
+        own, translation = (s.normalize() for s in self.subqueries)
+        if own is wq.NullQuery or translation is wq.NullQuery:
+            # What was left of Or([own, translation ^ TRANSLATION_WEIGHT]) after normalize().
+            rest = [q for q in (own, translation.with_boost(TRANSLATION_WEIGHT)) if q is not wq.NullQuery]
+            return wq.Or(rest).normalize()
+        return _Translated(own, translation, boost=self.boost)
+
+    def apply(self, fn):
+        return _Translated(*(fn(s) for s in self.subqueries), boost=self.boost)
+
+
+def _fix_cjk_terms(q: wq.Query) -> wq.Query:
+    """A single CJK character searches every bigram it starts (and run ends) on the bigram fields."""
+    if isinstance(q, wq.Term) and q.fieldname in CJK_FIELDS and len(q.text) == 1:
+        return wq.Prefix(q.fieldname, q.text, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(_fix_cjk_terms)
+
+
+def parse(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[query.Node, list[str]]:
+    """Parse user query TEXT into the project's tree; return it and the glossary terms added."""
+    added: list[str] = []
+    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added)
+    try:
+        q = parser.parse(text, normalize=False)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
+        raise QueryParseError(str(exc)) from None
+    q = _fix_cjk_terms(q if q is not None else wq.NullQuery).normalize()
+    tree = from_whoosh(q)
+    if tree is query.NOTHING or next(query.leaves(tree), None) is None:
+        raise NoWords(text)
+    return tree, list(dict.fromkeys(added))
+
+
+# --- Whoosh's query <-> the project's tree -------------------------------------
+
+
+def from_whoosh(q: wq.Query) -> query.Node:
+    """Return the project's tree for Whoosh query Q (as the parser and normalize() make them)."""
+    kind = type(q)
+    boost = q.boost if hasattr(q, "boost") else 1.0
+    if kind is wq.Term:
+        return query.Term(q.fieldname, _text(q.text), boost)
+    if kind is wq.Phrase:
+        return query.Phrase(q.fieldname, tuple(_text(w) for w in q.words), q.slop, boost)
+    if kind is wq.Prefix:
+        return query.Prefix(q.fieldname, _text(q.text), boost)
+    if kind is wq.Wildcard:
+        return query.Wildcard(q.fieldname, _text(q.text), boost)
+    if kind is wq.TermRange:
+        return query.Range(q.fieldname, _text(q.start) if q.start is not None else None,
+                           _text(q.end) if q.end is not None else None, q.startexcl, q.endexcl, boost)
+    if kind is wq.NumericRange:
+        # The one numeric field (page) is on page records only, which no
+        # search counts (schema.SEARCHED_RECORDS): kept as a range of the
+        # values' text, it finds what it finds among them, shown nowhere.
+        return query.Range(q.fieldname, None if q.start is None else str(q.start),
+                           None if q.end is None else str(q.end), q.startexcl, q.endexcl, boost)
+    if kind is wq.And:
+        return query.And(tuple(from_whoosh(s) for s in q.subqueries), boost)
+    if kind is wq.Or:
+        if q.minmatch or q.scale:
+            raise QueryParseError("an OR with minmatch or scale")
+        return query.Or(tuple(from_whoosh(s) for s in q.subqueries), boost)
+    if kind is wq.Not:
+        return query.Not(from_whoosh(q.query))
+    if kind is wq.AndNot:
+        return query.AndNot(from_whoosh(q.a), from_whoosh(q.b), boost)
+    if kind is wq.AndMaybe:
+        return query.AndMaybe(from_whoosh(q.a), from_whoosh(q.b), boost)
+    if kind is wq.Require:
+        return query.Require(from_whoosh(q.a), from_whoosh(q.b), boost)
+    if kind is _Translated:
+        own, translation = q.subqueries
+        return query.Alternatives(from_whoosh(own), from_whoosh(translation), TRANSLATION_WEIGHT)
+    if q is wq.NullQuery or kind is type(wq.NullQuery):
+        return query.NOTHING
+    raise QueryParseError(f"a query of kind {kind.__name__}")
+
+
+def _text(value) -> str:
+    """VALUE as text; a number's encoded term (which is no UTF-8) byte for byte."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def to_whoosh(node: query.Node) -> wq.Query:
+    """Return the Whoosh query equivalent to NODE (what the tests compare scores with)."""
+    kind = type(node)
+    if kind is query.Term:
+        return wq.Term(node.field, node.text, boost=node.boost)
+    if kind is query.Phrase:
+        return wq.Phrase(node.field, list(node.words), slop=node.slop, boost=node.boost)
+    if kind is query.Prefix:
+        return wq.Prefix(node.field, node.text, boost=node.boost)
+    if kind is query.Wildcard:
+        return wq.Wildcard(node.field, node.pattern, boost=node.boost)
+    if kind is query.Range:
+        return wq.TermRange(node.field, node.start, node.end, node.start_excluded, node.end_excluded,
+                            boost=node.boost)
+    if kind is query.And:
+        return wq.And([to_whoosh(p) for p in node.parts], boost=node.boost)
+    if kind is query.Or:
+        return wq.Or([to_whoosh(p) for p in node.parts], boost=node.boost)
+    if kind is query.Not:
+        return wq.Not(to_whoosh(node.part))
+    if kind is query.AndNot:
+        return wq.AndNot(to_whoosh(node.positive), to_whoosh(node.negative))
+    if kind is query.AndMaybe:
+        return wq.AndMaybe(to_whoosh(node.required), to_whoosh(node.optional))
+    if kind is query.Require:
+        return wq.Require(to_whoosh(node.required), to_whoosh(node.condition))
+    if kind is query.Alternatives:
+        translation = to_whoosh(node.translation)
+        return wq.Or([to_whoosh(node.own), translation.with_boost(translation.boost * node.weight)])
+    return wq.NullQuery
