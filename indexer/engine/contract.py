@@ -105,9 +105,9 @@ PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3", "W3TermsReader", "_postfile"),
     ("whoosh.codec.whoosh3", "W3PerDocReader", "_cached_reader"),
 
-    # Scoring as Whoosh's BM25F does, its idf cache seeded (scoring.py).
+    # Scoring with Whoosh's idf, its cache seeded for a prefix's words (scoring.py); the words a
+    # prefix, wildcard or range stands for in one segment (evaluate.py).
     ("whoosh.searching", "Searcher", "_idf_cache"),
-    ("whoosh.scoring", "BM25F", "_field_B"),
     ("whoosh.query.terms", "MultiTerm", "_btexts"),
 )
 
