@@ -23,8 +23,8 @@ from whoosh.formats import Frequency, Positions
 
 from . import analysis
 from .ranking import FIELD_WEIGHTS
-# Bump on any change to the fields below; together with analysis.ANALYSIS_VERSION
-# it is stamped into the index, and a mismatch triggers a rebuild.
+# Bump on any change to the fields below; it is part of the index stamp (engine.stamp),
+# and an index with another stamp is rebuilt.
 # 5: segments written with codec.ArchiveCodec (short posting lists inlined).
 # 6: body text in one "text" record per file, positions paged; pages stored only.
 # 7: body_pairs, the English word pairs of the body (phrases of common words).
@@ -33,11 +33,6 @@ from .ranking import FIELD_WEIGHTS
 # 10: body_zh_pairs, the jieba word pairs of the body.
 # 11: the analyzers pickled into the schema moved to indexer.engine.analysis.
 SCHEMA_VERSION = 11
-
-
-def index_version() -> str:
-    """The stamp that must match between this code and an index on disk."""
-    return f"schema-{SCHEMA_VERSION}/analysis-{analysis.ANALYSIS_VERSION}"
 
 
 RECORD_DOC, RECORD_TEXT, RECORD_PAGE, RECORD_FILE = "doc", "text", "page", "file"
