@@ -157,7 +157,8 @@ def evaluate(searcher, queries: list[tuple[object, bool]], allow=None, deadline:
             results.extend((s, d + offset) for d, s in found.items())
     for results in out:
         # Best first, then by docnum, as Whoosh's collector orders them: two
-        # stable sorts on C keys, three times faster than a tuple key.
+        # stable sorts on C keys (itemgetter) give that order without building a
+        # key tuple for each of the thousands of matches a common word has.
         results.sort(key=itemgetter(1))
         results.sort(key=itemgetter(0), reverse=True)
     return Evaluation(out, postings)
@@ -509,8 +510,8 @@ def _by_segment(searcher, tree, docnums: list[int]):
         if not local:
             continue
         # Prefixes stand for the terms of this segment only: a one-character
-        # Chinese query is about a thousand bigrams in the index, most of them
-        # absent from any one segment.
+        # Chinese query stands for thousands of bigrams in the index, most of
+        # them absent from any one segment.
         yield sub, offset, local, expand_multiterms(tree, sub.reader())
 
 
@@ -563,7 +564,9 @@ def _page_leaves_weighted(node, share: float):
     SHARE is how much of its weight the leaf counts in the any-page fallback:
     the leaves of a translation that is an OR of fields (one glossary term)
     count TRANSLATION_WEIGHT of it, those of a translation of several terms
-    (an AND of them) count all of it, as the ranking has always made them.
+    (an AND of them) count all of it. These are the page scores the judged set
+    (docs/QUALITY.md) was measured with: changing them changes the pages a
+    result shows.
     """
     kind = type(node)
     if _is_page_leaf(node):

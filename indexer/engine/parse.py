@@ -141,8 +141,8 @@ def _plain_query(text: str) -> wq.Query:
     return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
 
 
-# The glossary expansion parses a glossary term and its translation for every query holding one:
-# two parses of about 0.2 ms, where a copy of a kept one takes 0.03-0.05 ms. The texts are the
+# The glossary expansion parses a glossary term and its translation for every query holding one,
+# and a deep copy of a kept parse costs a fraction of parsing again. The texts are the
 # glossary's terms as typed, a few hundred at most; Chinese ones depend on the segmenter's words.
 @lru_cache(maxsize=1024)
 def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
@@ -232,7 +232,8 @@ class _Translated(wq.CompoundQuery):
     def normalize(self):
         own, translation = (s.normalize() for s in self.subqueries)
         if own is wq.NullQuery or translation is wq.NullQuery:
-            # What was left of Or([own, translation ^ TRANSLATION_WEIGHT]) after normalize().
+            # One side matches nothing: the expansion is then what
+            # Or([own, translation ^ TRANSLATION_WEIGHT]).normalize() gives, a plain query.
             rest = [q for q in (own, translation.with_boost(TRANSLATION_WEIGHT)) if q is not wq.NullQuery]
             return wq.Or(rest).normalize()
         return _Translated(own, translation, boost=self.boost)

@@ -1,10 +1,10 @@
 """Phrase matching by position sets.
 
 Whoosh checks a phrase by building a Span object for every position of every
-word and bisecting between them. For the collection's everyday phrases
-("regional policy", a Chinese term that is a run of bigrams), whose words
-occur hundreds of times in a report, that was most of a query's time. Here
-the words' positions (decoded by pickle, in C) are shifted by their place in
+word and bisecting between them: Python objects and calls for each
+occurrence, and the collection's everyday phrases ("regional policy", a
+Chinese term that is a run of bigrams) have words that occur hundreds of
+times in a report. Here the words' positions (decoded by pickle, in C) are shifted by their place in
 the phrase and intersected as sets: the same matches (slop 1: the words next
 to each other, in order). A phrase with slop ("regional policy"~3) matches as
 Whoosh's SpanNear2 (ordered, mindist 1) does: each word 1 to SLOP positions

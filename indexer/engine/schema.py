@@ -1,4 +1,4 @@
-"""The Whoosh schema: field names, analyzers and the version stamp, in one place.
+"""The Whoosh schema: field names, analyzers and the schema's version, in one place.
 
 The index holds four kinds of records, told apart by the `record` field:
 - "doc":  one per catalogue document (titles and metadata, no body text);
@@ -11,7 +11,7 @@ The index holds four kinds of records, told apart by the `record` field:
           bookkeeping that makes updates incremental.
 
 Why files and not pages are searched: a query then scores at most one record
-per file (2,800 at 50,000 pages instead of 50,000), which keeps totals and
+per file, not one per page (a file holds many pages), which keeps totals and
 facet counts exact and fast; the pages of the few files shown are found from
 the positions of the query's words (indexer.engine.evaluate).
 """
@@ -67,7 +67,7 @@ BODY_FIELDS = ("body", "body_zh", "body_cjk")
 # so a record holding the word holds its bigrams at consecutive positions; and
 # jieba words at consecutive positions are side by side in the text
 # (analysis.JiebaTokenizer), so a record matching a phrase of them holds the
-# bigram phrase of their characters. indexer.engine.scoring skips the position check
+# bigram phrase of their characters. indexer.engine.evaluate skips the position check
 # of such records.
 WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # A field and the field of its consecutive word pairs (analysis.WordPairAnalyzer):
@@ -77,15 +77,16 @@ WORD_FIELD_BIGRAMS = {"body_zh": "body_cjk"}
 # have them too: a programme's name ("International Urban Cooperation") is in
 # the metadata of a third of the documents, each a position check without them.
 # A Chinese term jieba cuts in two ("国际合作": 国际 合作) is a phrase of the
-# body's jieba words: checking their positions took half of such a query. Only
-# words of two characters or more are paired there (WordPairAnalyzer.is_paired).
+# body's jieba words: without the pairs, every file holding both words needs a
+# position check, the largest part of such a query. Only words of two
+# characters or more are paired there (WordPairAnalyzer.is_paired).
 PHRASE_PAIR_FIELDS = {"body": "body_pairs", "title": "title_pairs", "meta": "meta_pairs",
                       "body_zh": "body_zh_pairs"}
 
 
 def _text(analyzer, **options) -> TEXT:
     """A TEXT field, its format analysis.IndexPositions or IndexFrequency (the same postings,
-    written faster)."""
+    written with less work a token)."""
     field = TEXT(analyzer=analyzer, **options)
     if type(field.format) is Positions:
         field.format = analysis.IndexPositions(field_boost=field.format.field_boost)

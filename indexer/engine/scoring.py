@@ -52,8 +52,9 @@ def warm_up(searcher, fieldnames) -> None:
 def average_length(searcher, fieldname: str) -> float:
     """searcher.avg_field_length(fieldname), kept on the searcher (whose index never changes).
 
-    Whoosh adds up every segment's total on each call; a prefix expanding to
-    a thousand terms asked a thousand times (0.45 s at 50,000 pages).
+    Whoosh adds up every segment's total on each call, and scoring asks once
+    for each term: a prefix expanding to thousands of terms would add them up
+    thousands of times.
     """
     cache = searcher.__dict__.setdefault("_archive_average_lengths", {})
     if fieldname not in cache:
@@ -65,10 +66,10 @@ def seed_prefix_idfs(searcher, fieldname: str, prefix: str) -> None:
     """Put the idf of every term starting with PREFIX into the searcher's idf cache, once per searcher.
 
     Whoosh's idf of a term adds up its document frequency over every segment,
-    a term-table lookup each: a one-character Chinese query stands for about
-    3,500 bigrams at 50,000 pages, 110,000 lookups and 3 s on its first run.
-    One scan of each segment's terms with the prefix gives the same sums; the
-    formula is WeightingModel.idf's.
+    a term-table lookup each, and a one-character Chinese query stands for
+    thousands of bigrams: a lookup per bigram and segment. One scan of each
+    segment's terms with the prefix gives the same sums; the formula is
+    WeightingModel.idf's.
     """
     seeded = searcher.__dict__.setdefault("_archive_seeded_prefixes", set())
     if (fieldname, prefix) in seeded or not hasattr(searcher, "_idf_cache"):
@@ -104,9 +105,10 @@ def read_postings(matcher):
             values = LazyBlockValues()
         while matcher.is_active():
             # A block's ids (as deltas), weights and values (positions) are
-            # decoded here as W3LeafMatcher._read_ids/_weights/_values do, with
-            # the deltas summed in C instead of a Python generator. The values
-            # of a split block (codec.SplitBlockCodec) are left unread.
+            # decoded here as W3LeafMatcher._read_ids/_weights/_values do, but
+            # with the deltas summed in C (accumulate), where Whoosh runs a Python
+            # generator. The values of a split block (codec.SplitBlockCodec) are
+            # left unread.
             if matcher._data is None:
                 matcher._read_data()
             block_ids, block_weights, block_values = matcher._data[:3]
@@ -171,6 +173,7 @@ def bm25_scores(searcher, reader, fieldname: str, btext: bytes, ids, weights) ->
     B = BM25_B
     K1 = BM25_K1
     lengths = field_lengths(reader, fieldname)
-    # bm25(idf, tf, fl, avgfl, B, K1), written out for speed, same operations in the same order.
+    # bm25(idf, tf, fl, avgfl, B, K1) written out, with no call per posting; the same
+    # operations in the same order, so each posting's score is Whoosh's, bit for bit.
     k = K1 + 1
     return [idf * ((tf * k) / (tf + K1 * ((1 - B) + B * lengths[d] / avgfl))) for d, tf in zip(ids, weights)]
