@@ -1,7 +1,7 @@
 """Snippets and highlights, without re-running jieba over the stored text.
 
-Whoosh's highlighter re-analyses every hit's stored text (jieba included),
-which is where most query time goes. Here the query's terms are known:
+Whoosh's highlighter re-analyses every hit's stored text (jieba included)
+for every search, though the query's terms are already known. Here they are used:
 English words are matched by their stems (the English analyzer is a cheap
 regex pipeline, cached per word), and Chinese terms by their characters in
 the text as folded (folding keeps offsets), so highlights always cover whole
@@ -116,9 +116,9 @@ def candidate_spans(text: str, leads: frozenset[str]) -> list[tuple[int, int]]:
     if _NON_ASCII_LETTER.search(text) is not None:
         return [m.span() for m in _candidate_words(leads, non_ascii=True).finditer(text)]
     # Most pages have no non-ASCII letter (a quick scan says so): there only
-    # the leads are looked for, by str.find in the lower-cased text, five times
-    # faster than the pattern's scan of every position (which gives the same
-    # spans, tests/test_analysis.py).
+    # the leads are looked for, by str.find in the lower-cased text (a search in
+    # C), not by the pattern, which tries a match at every position; both give
+    # the same spans (tests/test_analysis.py).
     lower = text.lower()
     if len(lower) != len(text) or not all(lead.isascii() and _WHOLE_WORD.fullmatch(lead) for lead in leads):
         return [m.span() for m in _candidate_words(leads, non_ascii=False).finditer(text)]
@@ -139,8 +139,9 @@ def _folded_needle(needle: str) -> str | re.Pattern | None:
     NEEDLE when none of its characters has a traditional form, a pattern when some have, None when
     no folded text can hold it (a character of it folds to another).
 
-    Folding a page takes 50 µs, against a few µs for the search; folding keeps
-    each character's place, so a match in the text is a match in its fold.
+    The text is searched as it is, not folded first: folding a whole page costs
+    many times the search, and folding keeps each character's place, so a match
+    in the text is a match in its fold.
     """
     variants = analysis.fold_variants()
     if analysis.fold(needle) != needle:

@@ -222,8 +222,8 @@ class _Ranked(NamedTuple):
     own_words: bool      # matched the words as typed, not only their translation
 
 
-# A namedtuple built without its Python-level __new__: three times faster, for
-# the thousands of matches a common word has.
+# A namedtuple built by tuple.__new__, skipping the class's Python-level __new__
+# (a function call and its argument handling): a common word has thousands of matches.
 _new_tuple = tuple.__new__
 
 
@@ -312,8 +312,8 @@ def _has_implicit_and(text: str) -> bool:
 def _column(searcher, name: str) -> tuple:
     """Every record's value of column NAME, indexed by docnum; cached per searcher and per segment.
 
-    Whoosh's own column readers cost about 10 µs a value through their layers;
-    a list costs nothing.
+    Whoosh's own column readers go through several layers of calls for each
+    value, and grouping reads a value for every hit; a tuple's item is one index.
     """
     # A tuple, untracked by the garbage collector (see reading.segment_values).
     return searcher_cache(searcher, f"column:{name}", lambda: tuple(chain.from_iterable(
@@ -324,9 +324,8 @@ def warm_up(searcher) -> None:
     """Build what searches keep per segment and per searcher: the columns grouping and page
     snippets read, each document's metadata and facet key, the record lengths scoring reads.
 
-    A server's first searches built them one by one (at 50,000 pages, about
-    1.1 s of CPU spread over its first forty searches, 0.7 s in the first);
-    a web worker calls this before it answers.
+    Without it a server's first searches build them one by one, and the first
+    answers are slow; a web worker calls this before it answers.
     """
     _hit_column(searcher)
     _facet_keys(searcher)
@@ -382,7 +381,7 @@ def _hit_column(searcher) -> tuple:
     """Per record, what grouping needs of it: (doc_id, is a doc record, path, lang) for the records
     a query matches (SEARCHED_RECORDS), None for the others; cached per searcher and per segment.
 
-    One lookup a hit instead of four (a common word matches thousands of records).
+    One lookup a hit, not one per column (a common word matches thousands of records).
     """
     return searcher_cache(searcher, "hits", lambda: tuple(chain.from_iterable(
         segment_values(reader, "hits", _segment_hits) for reader, _offset in searcher.reader().leaf_readers())))
@@ -410,9 +409,9 @@ def _facet_keys(searcher) -> dict[str, tuple[int, tuple[str, ...]]]:
     in _facet_combinations, and its files' languages. Cached per searcher.
 
     Documents share few combinations of kind, programme and year: counting one
-    number a document, and then each combination's pairs once, is three times
-    faster than counting every pair of every document (a common word matches
-    nearly all of them).
+    number a document, and then each combination's pairs once, does a fraction
+    of the work of counting every pair of every document (a common word
+    matches nearly all of them).
     """
     return _facet_table(searcher)[0]
 
@@ -540,7 +539,7 @@ def did_you_mean(searcher, text: str) -> str:
             corrected.append(token)
             continue
         # The first letter is taken as typed (as Lucene's DirectSpellChecker does, minPrefix 1):
-        # searching every word within two edits of it in a 50,000-page index took 1.5 s; this, 10-100 ms.
+        # only the words sharing it are searched for those within two edits, not the whole vocabulary.
         suggestions = searcher.suggest("body", lower, limit=1, maxdist=2, prefix=1)
         if suggestions and suggestions[0] != lower:
             corrected.append(token.replace(word, suggestions[0]))
@@ -692,7 +691,7 @@ def related_documents(searcher, doc_id: str, page_texts: dict[str, list[tuple[in
     docs = _doc_data(searcher)
     doc_ids = _column(searcher, "doc_id")
     seen: list[str] = []
-    # The 200 best records, as Whoosh's top 200 were.
+    # The 200 best records: the cut of Whoosh's search(limit=200), which tests/test_query.py compares with.
     for _, docnum in matches(searcher, others)[:200]:
         d = doc_ids[docnum]
         if d not in seen and d in docs:
