@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from indexer.build import update  # noqa: E402
 from indexer.config import load_settings  # noqa: E402
-from indexer.evaluate import evaluate, format_report, load_judgements  # noqa: E402
+from indexer.quality import evaluate, format_report, load_judgements  # noqa: E402
 from indexer.readers import open_searcher  # noqa: E402
 
 

@@ -23,6 +23,7 @@ from .build import UpdateReport
 from .catalogue import KINDS, LANGUAGES, PROGRAMMES, CatalogueEntry, load_catalogue
 from .config import Settings
 from .engine import analysis
+from .extract import format_for
 from .errors import IndexMissingError
 from .generations import current_generation
 from .ingest import Added, UploadFields
@@ -41,7 +42,7 @@ from .search import (
 from .status import FileStatus, IndexStatus
 
 __all__ = [
-    "ArchiveService", "IndexSnapshot", "start_watcher",
+    "ArchiveService", "IndexSnapshot", "media_type", "start_watcher",
     # what the answers are made of
     "SearchResult", "DocumentHit", "FileHit", "PageHit", "Filters", "DocumentDetail", "FileInfo",
     "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry",
@@ -164,6 +165,12 @@ class ArchiveService:
     def close(self) -> None:
         """Close the searchers of every thread (at shutdown)."""
         self.readers.close_all()
+
+
+def media_type(path: str) -> str:
+    """Return the MIME type of an archive file, from the format its suffix names (extract.FORMATS)."""
+    file_format = format_for(path)
+    return file_format.mimetype if file_format is not None else "application/octet-stream"
 
 
 def start_watcher(settings: Settings):

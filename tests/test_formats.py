@@ -17,6 +17,7 @@ from indexer.catalogue import parse_entry
 from indexer.errors import CatalogueError, UploadError
 from indexer.readers import open_searcher
 from indexer.search import search
+from indexer.service import media_type
 from indexer.status import index_status
 
 
@@ -116,9 +117,13 @@ def test_a_new_format_is_one_entry_scanned_extracted_and_searchable(settings, mo
     status = {f.path: (f.status, f.extractor, f.pages) for f in index_status(settings).files}
     assert status["field-notes.txt"] == (INDEXED, "text", 2)
     assert status["binary.txt"][0] == FAILED
+    # The site serves the file with the entry's type.
+    assert media_type("field-notes.txt") == "text/plain"
+    assert media_type("report.PDF") == "application/pdf"
     # Without the entry, the catalogue refuses the format and the scan skips the files.
     monkeypatch.delitem(extract.FORMATS, "txt")
     assert scan_archive(archive) == {}
     assert build.extract.format_for("field-notes.txt") is None
+    assert media_type("field-notes.txt") == "application/octet-stream"
     with pytest.raises(CatalogueError, match="format 'txt' is not one of pdf, doc, docx"):
         parse_entry({"id": "x", "title": "X", "kind": "study", "files": [{"lang": "en", "file": "x.txt"}]}, "x")

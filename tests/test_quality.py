@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.evaluate import evaluate, load_judgements, score
+from indexer.quality import evaluate, load_judgements, score
 from indexer.search import search
 from indexer.readers import open_searcher
 

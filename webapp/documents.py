@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, render_template, request, send_file
 
+from indexer.service import media_type
+
 from . import i18n
 from .params import parse_bool
 from .site import settings, snapshot
@@ -21,13 +23,6 @@ LANG = re.compile(r"^[a-z]{2,3}$")
 MARKED = re.compile(r"<mark>(.*?)</mark>", re.S)
 # Words handed to the PDF viewer to highlight.
 MAX_VIEWER_TERMS = 50
-
-# The real type of each file format served; anything else is a download of unknown type.
-MIMETYPES = {
-    ".pdf": "application/pdf",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
 
 
 def load_document(doc_id: str, **kwargs):
@@ -83,7 +78,7 @@ def file(doc_id: str, lang: str):
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
     download = parse_bool(request.args.get("download")) is True
-    response = send_file(path, mimetype=MIMETYPES.get(path.suffix.lower(), "application/octet-stream"),
+    response = send_file(path, mimetype=media_type(path.name),
                          conditional=True, etag=True, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(path.name, attachment=download)
     return response
