@@ -128,3 +128,20 @@ def app(sample_settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The archive files the indexer actually reads (PDF parses), in order."""
+    from indexer import build
+
+    seen: list[str] = []
+    real = build._extract_many
+
+    def spy(paths, settings, *rest):
+        for path, extraction in real(paths, settings, *rest):
+            seen.append(Path(path).name)
+            yield path, extraction
+
+    monkeypatch.setattr(build, "_extract_many", spy)
+    return seen

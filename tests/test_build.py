@@ -56,21 +56,6 @@ STUDY_EN = ["This comparative study describes regional disparities.",
 
 
 @pytest.fixture
-def reads(monkeypatch):
-    """The archive files the indexer actually reads (PDF parses), in order."""
-    seen: list[str] = []
-    real = build._extract_many
-
-    def spy(paths, settings, *rest):
-        for path, extraction in real(paths, settings, *rest):
-            seen.append(Path(path).name)
-            yield path, extraction
-
-    monkeypatch.setattr(build, "_extract_many", spy)
-    return seen
-
-
-@pytest.fixture
 def archive(settings, pdf):
     """The three catalogued files of CATALOGUE, written into the archive."""
     Path(settings.catalogue).write_text(CATALOGUE, encoding="utf-8")

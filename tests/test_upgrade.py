@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from conftest import write_pdf
-from indexer import build
 from indexer.build import update
 from indexer.engine.stamp import STAMP_FILE, current_stamp, read_stamp
 from indexer.engine.storage import INDEX_NAME
@@ -33,21 +32,6 @@ file = "mou.en.pdf"
 lang = "zh"
 file = "mou.zh.pdf"
 """
-
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The archive files the indexer actually reads (PDF parses)."""
-    seen: list[str] = []
-    real = build._extract_many
-
-    def spy(paths, settings, *rest):
-        for path, extraction in real(paths, settings, *rest):
-            seen.append(Path(path).name)
-            yield path, extraction
-
-    monkeypatch.setattr(build, "_extract_many", spy)
-    return seen
 
 
 @pytest.fixture
