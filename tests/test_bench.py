@@ -84,6 +84,29 @@ def test_the_markdown_table_shows_each_target(bench_output):
         assert f"| {row}" in text
 
 
+def test_targets_scale_with_the_hosts_raw_rate(bench_output, monkeypatch):
+    """Rate targets scale with the host's raw pypdf rate and time targets inversely; the others stand."""
+    run = _load_script("run", monkeypatch)
+    out = dict(bench_output)
+    for speed in (0.5, 1.0, 2.0):
+        out["extract_pages_per_s"] = run.REFERENCE_EXTRACT_PAGES_PER_S * speed
+        targets = run.evaluate_targets(out)
+        assert targets["build_pages_per_s"]["bound_on_this_host"] == 100 * speed
+        assert targets["web_searches_per_s"]["bound_on_this_host"] == 100 * speed
+        assert targets["query_p95_ms"]["bound_on_this_host"] == 60 / speed
+        assert targets["add_one_doc_p95_s"]["bound_on_this_host"] == 1.5 / speed
+        assert targets["build_vs_extract_ratio"]["bound_on_this_host"] == run.RATIO_TARGET
+        assert targets["server_rss_mb"]["bound_on_this_host"] == 800
+        web = targets["web_searches_per_s"]
+        assert web["met"] == (web["value"] >= 100 * speed)
+    out["extract_pages_per_s"] = run.REFERENCE_EXTRACT_PAGES_PER_S / 2
+    out["web_searches_per_s"] = 49
+    assert run.evaluate_targets(out)["web_searches_per_s"]["met"] is False
+    out["web_searches_per_s"] = 51
+    assert run.evaluate_targets(out)["web_searches_per_s"]["met"] is True
+    assert "≥ 50 on this host" in run.evaluate_targets(out)["web_searches_per_s"]["target"]
+
+
 def _load_script(name, monkeypatch):
     import importlib.util
 
