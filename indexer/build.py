@@ -804,9 +804,12 @@ def _open_current(gen: Path):
     if reason:
         return None, reason
     # Opening unpickles the schema and the segments' codecs: an index that fails
-    # there (damaged, or a class moved without a version bump) is rebuilt too.
+    # there (damaged, or a class moved without a version bump) is rebuilt too. A
+    # failing disk (OSError) is not the index's fault: it is raised, not rebuilt over.
     try:
         return open_index(gen), ""
+    except OSError:
+        raise
     except Exception as exc:
         return None, f"index cannot be opened ({type(exc).__name__}: {exc})"
 

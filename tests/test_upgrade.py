@@ -157,3 +157,18 @@ def test_an_index_with_this_codes_stamp_is_not_rebuilt(settings, built, reads):
     assert reads == ["extra.en.pdf"]
     assert current_generation(settings.index_dir) == built
     assert found(settings, "Chengdu") == {"extra-en"}
+
+
+def test_a_disk_error_opening_the_index_is_raised_not_rebuilt_over(settings, built, reads):
+    """An index that cannot be read for a reason of the disk (here its table of contents is a folder)
+    is not replaced by a rebuild of the whole archive: the error reaches the caller, the generation stays."""
+    toc = next(built.glob("_MAIN_*.toc"))
+    saved = toc.read_bytes()
+    toc.unlink()
+    toc.mkdir()
+    with pytest.raises(OSError):
+        update(settings)
+    assert current_generation(settings.index_dir) == built and reads == []
+    toc.rmdir()
+    toc.write_bytes(saved)
+    assert not update(settings).rebuilt
