@@ -58,7 +58,9 @@ class Settings:
     # [search]
     page_size: int = _help("Documents per result page.", 10)
     snippets_per_document: int = _help("Matching pages shown with a snippet per result.", 3)
-    expand_glossary: bool = _help("Also search the other language's terms from the glossary.", True)
+    expand_glossary: bool = _help("Also search the other language's terms from the glossary (and the dictionary).", True)
+    translate_dictionary: bool = _help("With expand_glossary, also translate the words the glossary lacks with the "
+                                       "bilingual dictionary (CC-CEDICT).", True)
     max_query_chars: int = _help("Longest accepted query, in characters.", 500)
     max_query_terms: int = _help("Most terms accepted in one query.", 64)
     query_time_limit_s: float = _help("Time limit for running one query.", 5.0)

@@ -21,8 +21,9 @@ from typing import NamedTuple
 
 from .engine import analysis, parse, query, scoring
 from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
-from .engine.parse import OPERATORS, Glossary
+from .engine.parse import OPERATORS, Glossary, Translation
 from . import highlight
+from .dictionary import Dictionary, load_dictionary
 from .config import Settings
 from .errors import SearchQueryError
 from .engine.schema import (
@@ -117,7 +118,8 @@ class SearchResult:
     sort: str = "relevance"
     filters: Filters = field(default_factory=Filters)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    also_searched: list[str] = field(default_factory=list)
+    also_searched: list[str] = field(default_factory=list)      # every term the translations added
+    translations: list[Translation] = field(default_factory=list)   # for each word, what was added
     any_word_fallback: bool = False
     did_you_mean: str = ""
 
@@ -182,10 +184,20 @@ def normalize_query(text: str, settings: Settings) -> str:
     return text
 
 
-def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[query.Node, list[str]]:
-    """Parse user query TEXT; return the query tree (indexer.engine.query) and the glossary terms added."""
+def translators(settings: Settings, expand: bool | None) -> tuple[Glossary | None, Dictionary | None]:
+    """The glossary and the bilingual dictionary a query is translated with (None: not translated);
+    EXPAND None means the configured default."""
+    expand = settings.expand_glossary if expand is None else expand
+    if not expand:
+        return None, None
+    return load_glossary(settings.glossary), load_dictionary() if settings.translate_dictionary else None
+
+
+def parse_query(text: str, glossary: Glossary | None, any_word: bool = False,
+                dictionary: Dictionary | None = None) -> tuple[query.Node, list[Translation]]:
+    """Parse user query TEXT; return the query tree (indexer.engine.query) and the translations added."""
     try:
-        return parse.parse(text, glossary, any_word)
+        return parse.parse(text, glossary, any_word, dictionary)
     except parse.QueryParseError as exc:
         raise SearchQueryError(f"The query could not be understood: {exc}", "unparsable") from None
     except parse.NoWords:
@@ -256,13 +268,12 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     text = normalize_query(text, settings)
     if not text:
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
-    expand = settings.expand_glossary if expand is None else expand
-    glossary = load_glossary(settings.glossary) if expand else None
-    q, added = parse_query(text, glossary)
+    glossary, dictionary = translators(settings, expand)
+    q, added = parse_query(text, glossary, dictionary=dictionary)
     groups, own_docs, evaluation = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
-        q_any, added = parse_query(text, glossary, any_word=True)
+        q_any, added = parse_query(text, glossary, any_word=True, dictionary=dictionary)
         groups, own_docs, evaluation = _run(searcher, q_any, filters, settings,
                                             _own_words(text, added, any_word=True))
         fallback = bool(groups)
@@ -288,7 +299,8 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     hits = [_document_hit(r.doc_id, r.meta, r.score, groups[r.doc_id], pages, searcher, terms, settings)
             for r in shown]
     result = SearchResult(query=text, hits=hits, total=len(ranked), page=page, page_size=page_size,
-                          sort=sort, filters=filters, facets=facets, also_searched=added,
+                          sort=sort, filters=filters, facets=facets,
+                          also_searched=list(dict.fromkeys(t for a in added for t in a.terms)), translations=added,
                           any_word_fallback=fallback)
     if len(ranked) < 3:
         result.did_you_mean = did_you_mean(searcher, text)
@@ -334,12 +346,12 @@ def warm_up(searcher) -> None:
     scoring.warm_up(searcher, DEFAULT_FIELDS)
 
 
-def _own_words(text: str, added: list[str], any_word: bool = False) -> query.Node | None:
-    """The query of the user's own words, when the glossary added translations to TEXT's query.
+def _own_words(text: str, added: list[Translation], any_word: bool = False) -> query.Node | None:
+    """The query of the user's own words, when translations were added to TEXT's query.
 
-    The user's own words come first: a document reached only through the
-    glossary's translation ranks after every document that has the words as
-    typed, however well its title matches the translation.
+    The user's own words come first: a document reached only through a
+    translation ranks after every document that has the words as typed,
+    however well its title matches the translation.
     """
     return parse_query(text, None, any_word=any_word)[0] if added else None
 
@@ -649,9 +661,8 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
     terms = highlight.QueryTerms()
     if text:
         try:
-            expand = settings.expand_glossary if expand is None else expand
-            glossary = load_glossary(settings.glossary) if expand else None
-            q, _ = parse_query(normalize_query(text, settings), glossary)
+            glossary, dictionary = translators(settings, expand)
+            q, _ = parse_query(normalize_query(text, settings), glossary, dictionary=dictionary)
             terms = highlight.query_terms(q)
             in_document = query.And((query.Term("doc_id", doc_id), query.Term("record", RECORD_TEXT)))
             evaluation = evaluate(searcher, [(q, True)], allow=in_document)

@@ -42,7 +42,7 @@ from .analysis import PAGE_SHIFT, page_of
 from .parse import to_whoosh
 from .phrases import decode_positions, phrase_occurs, phrase_starts_within
 from .query import (Alternatives, And, AndMaybe, AndNot, Nothing, Not, Or, Phrase, Prefix, Range,
-                    Require, Term, Wildcard)
+                    Require, Synonyms, Term, Wildcard)
 from .ranking import page_saturation, page_word_weight
 from .reading import term_postings
 from .schema import BODY_FIELDS, PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
@@ -87,6 +87,10 @@ class TreeWalk(ABC):
         """Return what an OR of its parts gives."""
 
     @abstractmethod
+    def best_of(self, node: Synonyms, *args):
+        """Return what the best of its parts (one word's translations) gives."""
+
+    @abstractmethod
     def none_of(self, node: Not, *args):
         """Return what a NOT gives."""
 
@@ -112,7 +116,7 @@ class TreeWalk(ABC):
 
 
 _METHODS = {Term: "leaf", Phrase: "leaf", Prefix: "leaf", Wildcard: "leaf", Range: "leaf",
-            And: "all_of", Or: "any_of", Not: "none_of", AndNot: "but_not", AndMaybe: "maybe",
+            And: "all_of", Or: "any_of", Synonyms: "best_of", Not: "none_of", AndNot: "but_not", AndMaybe: "maybe",
             Require: "require", Alternatives: "alternatives", Nothing: "nothing"}
 
 
@@ -379,6 +383,17 @@ class _RecordScores(TreeWalk):
             out = {d: s * node.boost for d, s in out.items()}
         return out
 
+    def best_of(self, node: Synonyms, scored: bool) -> Scores:
+        parts = [self.walk(p, scored) for p in node.parts]
+        out: Scores = {}
+        for part in parts:
+            for d, s in part.items():
+                if d not in out or s > out[d]:
+                    out[d] = s
+        if node.boost != 1.0 and scored:
+            out = {d: s * node.boost for d, s in out.items()}
+        return out
+
     def none_of(self, node: Not, scored: bool) -> Scores:
         return self._everything_but(self.walk(node.part, False))
 
@@ -531,7 +546,7 @@ def expand_multiterms(node, reader):
         if not terms:
             return Term(node.field, _NOWHERE, node.boost)
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
-    if kind is And or kind is Or:
+    if kind is And or kind is Or or kind is Synonyms:
         return kind(tuple(expand_multiterms(p, reader) for p in node.parts), node.boost)
     if kind is Not:
         return Not(expand_multiterms(node.part, reader))
@@ -562,9 +577,10 @@ def _page_leaves_weighted(node, share: float):
     """(leaf, share) for each page leaf of NODE a matching record holds, in the order of the tree.
 
     SHARE is how much of its weight the leaf counts in the any-page fallback:
-    the leaves of a translation that is an OR of fields (one glossary term)
-    count TRANSLATION_WEIGHT of it, those of a translation of several terms
-    (an AND of them) count all of it. These are the page scores the judged set
+    the leaves of a translation that is an OR of fields (one glossary term) or
+    one word's dictionary translations count the translation's weight of it,
+    those of a translation of several terms (an AND of them) count all of it
+    (times a dictionary translation's boost). These are the page scores the judged set
     (docs/QUALITY.md) was measured with: changing them changes the pages a
     result shows.
     """
@@ -575,10 +591,15 @@ def _page_leaves_weighted(node, share: float):
         return
     elif kind is AndNot:
         yield from _page_leaves_weighted(node.positive, share)
+    elif kind is Synonyms:
+        for part in node.parts:
+            yield from _page_leaves_weighted(part, share * node.boost)
     elif kind is Alternatives:
         yield from _page_leaves_weighted(node.own, share)
         translation = node.translation
-        if type(translation) is Or:
+        if type(translation) is Synonyms:
+            yield from _page_leaves_weighted(translation, share * node.weight)
+        elif type(translation) is Or:
             for part in translation.parts:
                 yield from _page_leaves_weighted(part, share * node.weight if _is_page_leaf(part) else share)
         else:
@@ -692,6 +713,17 @@ class _PageScores(TreeWalk):
         return _on_any_page([r for r in (self.walk(node.own, boost), self.walk(node.translation, boost * node.weight))
                              if r is not None])
 
+    def best_of(self, node: Synonyms, boost: float) -> PageScores | None:
+        parts = self._parts(node.parts, boost * node.boost)
+        if not parts:
+            return None
+        best: PageScores = {}
+        for part in parts:
+            for page, s in part.items():
+                if page not in best or s > best[page]:
+                    best[page] = s
+        return best
+
     def none_of(self, node: Not, boost: float) -> None:
         return None
 
@@ -760,6 +792,9 @@ class _PageSets(TreeWalk):
     def alternatives(self, node: Alternatives) -> set[int] | None:
         parts = self._parts((node.own, node.translation))
         return set().union(*parts) if parts else None
+
+    def best_of(self, node: Synonyms) -> set[int] | None:
+        return self.any_of(node)
 
     def none_of(self, node: Not) -> None:
         return None

@@ -3,8 +3,11 @@
 Whoosh's query parser reads the syntax (quotes, field prefixes, AND/OR/NOT,
 +/-, ranges, wildcards, ^boosts) and spreads unfielded words over the default
 fields with their weights. Our plugin, between the two, expands field groups
-(title: searches every title field) and the glossary (a term is searched in
-the other language too, as an Alternatives node). The Whoosh query is then
+(title: searches every title field) and translates (a word is searched in the
+other language too, as an Alternatives node): by the collection's glossary
+first, then by a bilingual dictionary (indexer.dictionary) for what the
+glossary lacks, each word's dictionary translations as one Synonyms node.
+Every translation made is reported as a Translation. The Whoosh query is then
 converted once into engine.query nodes (from_whoosh); nothing after parsing
 sees a Whoosh query. to_whoosh gives the equivalent Whoosh query back, for the
 tests that compare scores with Whoosh's own matchers.
@@ -15,12 +18,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from whoosh import qparser, query as wq
 from whoosh.qparser import syntax
 
 from . import analysis, query
-from .ranking import FIELD_WEIGHTS, TRANSLATION_WEIGHT
+from .ranking import DICTIONARY_WEIGHT, FIELD_WEIGHTS, TRANSLATION_WEIGHT
 from .schema import CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
 
 
@@ -36,6 +40,34 @@ class NoWords(ValueError):
 class Glossary:
     en_to_zh: dict[tuple[str, ...], str]
     zh_to_en: dict[str, str]
+
+
+class Dictionary(Protocol):
+    """What the parser asks of a bilingual dictionary (indexer.dictionary.Dictionary)."""
+
+    def english_for(self, word: str) -> list[str]: ...
+
+    def split(self, word: str) -> list[str]: ...
+
+    def chinese_for(self, english: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Terms of the other language searched for a word of the query, and where they come from."""
+    word: str                   # as typed (a Chinese word: as segmented)
+    terms: tuple[str, ...]
+    source: str                 # "glossary" or "dictionary"
+
+
+# A dictionary translation's boost inside an Alternatives, whose weight is the glossary's.
+DICTIONARY_SHARE = DICTIONARY_WEIGHT / TRANSLATION_WEIGHT
+# Longest English run (in words) looked up in the dictionary.
+MAX_DICTIONARY_WORDS = 3
+# A compound the dictionary lacks is split into words it has; their first terms
+# are also searched side by side as phrases ("local government" for 地方政府),
+# the words of each part at most this many.
+COMPOUND_TERMS = 3
 
 
 class _PrebuiltNode(syntax.SyntaxNode):
@@ -62,8 +94,8 @@ def _schema():
     return build_schema()
 
 
-def _parser(group=qparser.AndGroup, glossary: Glossary | None = None,
-            added: list[str] | None = None) -> qparser.QueryParser:
+def _parser(group=qparser.AndGroup, glossary: Glossary | None = None, added: list | None = None,
+            dictionary: Dictionary | None = None) -> qparser.QueryParser:
     """The query parser: default fields with their weights, our operators and expansions."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
     # Apostrophes are part of English text ("People's Republic"), not quotes;
@@ -78,20 +110,21 @@ def _parser(group=qparser.AndGroup, glossary: Glossary | None = None,
     for alias, target in FIELD_ALIASES.items():
         aliases.setdefault(target, []).append(alias)
     parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    parser.add_plugin(_ArchivePlugin(glossary, added if added is not None else []))
+    parser.add_plugin(_ArchivePlugin(glossary, dictionary, added if added is not None else []))
     return parser
 
 
 class _ArchivePlugin(qparser.Plugin):
-    """Field groups (title: searches every title field) and glossary expansion.
+    """Field groups (title: searches every title field) and translation.
 
     Runs after explicit field names are applied (priority 100) and before
     unfielded words are spread over the default fields (110), so it still
     sees the words as the user typed them.
     """
 
-    def __init__(self, glossary: Glossary | None, added: list[str]):
+    def __init__(self, glossary: Glossary | None, dictionary: Dictionary | None, added: list):
         self.glossary = glossary
+        self.dictionary = dictionary
         self.added = added
 
     def filters(self, parser):
@@ -99,8 +132,8 @@ class _ArchivePlugin(qparser.Plugin):
 
     def do_filter(self, parser, group):
         group = _expand_field_groups(group)
-        if self.glossary is not None:
-            group = _expand_glossary(group, self.glossary, self.added)
+        if self.glossary is not None or self.dictionary is not None:
+            group = _translate(group, self.glossary or Glossary({}, {}), self.dictionary, self.added)
         return group
 
 
@@ -149,51 +182,52 @@ def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
     return _parser().parse(text)
 
 
-def _expand_glossary(node, glossary: Glossary, added: list[str]):
-    """Search glossary terms in the other language too, weighted lower; in place."""
+def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: list):
+    """Search the query's words in the other language too, weighted lower; in place.
+
+    The glossary goes first: a word it knows is translated by it alone; the
+    dictionary translates what is left.
+    """
     if not isinstance(node, syntax.GroupNode):
         return node
     # Whitespace nodes are dropped by the parser at a later stage anyway;
     # without them, consecutive words are consecutive nodes.
-    nodes = [_expand_glossary(n, glossary, added) for n in node.nodes
+    nodes = [_translate(n, glossary, dictionary, added) for n in node.nodes
              if not isinstance(n, syntax.Whitespace)]
+    glossary_runs = [None if _is_signed(nodes, i) else _glossary_run(nodes, i, glossary) for i in range(len(nodes))]
     out, i = [], 0
-    longest = max((len(k) for k in glossary.en_to_zh), default=0)
     while i < len(nodes):
         n = nodes[i]
-        phrase = _phrase_text(n)
-        # English: the longest run of plain words, or a quoted phrase, that is a glossary term.
-        match = None
-        # A term after "+" or "-" keeps its own meaning: no expansion.
-        signed = i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
-        for length in range(0 if signed else min(longest, len(nodes) - i), 0, -1):
-            words = [_word_text(x) for x in nodes[i:i + length]]
-            if None not in words and tuple(w.lower() for w in words) in glossary.en_to_zh:
-                match = (length, " ".join(words), glossary.en_to_zh[tuple(w.lower() for w in words)])
-                break
-        if match is None and phrase and not signed:
-            key = tuple(w.lower() for w in analysis.LATIN_WORD.findall(phrase))
-            if key in glossary.en_to_zh:
-                match = (1, f'"{phrase}"', glossary.en_to_zh[key])
+        match = glossary_runs[i]
         if match:
             length, own_text, zh = match
             own = _plain_query(own_text)
             out.append(_PrebuiltNode(_Translated(own, _plain_query(f'"{zh}"')),
                                      n.startchar, nodes[i + length - 1].endchar))
-            added.append(zh)
+            added.append(Translation(own_text.strip('"'), (zh,), "glossary"))
             i += length
             continue
-        # Chinese: every glossary term inside the word (or phrase), longest first.
+        if dictionary is not None and not _is_signed(nodes, i):
+            # English: the longest run of plain words the dictionary has, ending before a glossary term.
+            stop = next((j for j in range(i + 1, len(nodes)) if glossary_runs[j]), len(nodes))
+            found = _dictionary_run(nodes, i, min(stop, i + MAX_DICTIONARY_WORDS), dictionary)
+            if found:
+                length, own_text, zh_words = found
+                translation = wq.DisjunctionMax([_plain_query(f'"{zh}"') for zh in zh_words], boost=DICTIONARY_SHARE)
+                out.append(_PrebuiltNode(_Translated(_plain_query(own_text), translation),
+                                         n.startchar, nodes[i + length - 1].endchar))
+                added.append(Translation(own_text, tuple(zh_words), "dictionary"))
+                i += length
+                continue
+        # Chinese: the glossary's terms inside the word (or phrase), longest first; the dictionary's words between.
+        phrase = _phrase_text(n)
         text = _word_text(n) or phrase
-        if text and not signed and analysis.HAS_CJK.search(text):
-            translations = _chinese_terms(analysis.fold(text), glossary)
-            if translations:
-                parts = [_plain_query(f'"{en}"') for en in translations]
+        if text and not _is_signed(nodes, i) and analysis.HAS_CJK.search(text):
+            parts = _chinese_parts(analysis.fold(text), glossary, dictionary, added)
+            if parts:
                 translated = parts[0] if len(parts) == 1 else wq.And(parts)
                 own = _plain_query(f'"{text}"' if phrase else text)
-                out.append(_PrebuiltNode(_Translated(own, translated),
-                                         n.startchar, n.endchar))
-                added.extend(translations)
+                out.append(_PrebuiltNode(_Translated(own, translated), n.startchar, n.endchar))
                 i += 1
                 continue
         out.append(n)
@@ -202,19 +236,99 @@ def _expand_glossary(node, glossary: Glossary, added: list[str]):
     return node
 
 
-def _chinese_terms(text: str, glossary: Glossary) -> list[str]:
-    """English translations of the glossary terms found in a Chinese string, longest match first."""
-    found, i = [], 0
+def _is_signed(nodes, i: int) -> bool:
+    """Whether node I follows a "+" or "-": such a term keeps its own meaning, untranslated."""
+    return i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
+
+
+def _glossary_run(nodes, i: int, glossary: Glossary):
+    """(length, own text, Chinese term) of the longest run of plain words from node I, or the quoted
+    phrase at I, that is an English glossary term; None if there is none."""
+    longest = max((len(k) for k in glossary.en_to_zh), default=0)
+    for length in range(min(longest, len(nodes) - i), 0, -1):
+        words = [_word_text(x) for x in nodes[i:i + length]]
+        if None not in words:
+            key = tuple(w.lower() for w in words)
+            if key in glossary.en_to_zh:
+                return length, " ".join(words), glossary.en_to_zh[key]
+    phrase = _phrase_text(nodes[i])
+    if phrase:
+        key = tuple(w.lower() for w in analysis.LATIN_WORD.findall(phrase))
+        if key in glossary.en_to_zh:
+            return 1, f'"{phrase}"', glossary.en_to_zh[key]
+    return None
+
+
+def _dictionary_run(nodes, i: int, end: int, dictionary: Dictionary):
+    """(length, own text, Chinese words) of the longest run of plain English words from node I
+    (before node END) the dictionary translates; None if there is none."""
+    for length in range(end - i, 0, -1):
+        words = [_word_text(x) for x in nodes[i:i + length]]
+        if None in words or any(analysis.HAS_CJK.search(w) or not analysis.LATIN_WORD.search(w) for w in words):
+            continue
+        own_text = " ".join(words)
+        zh_words = dictionary.chinese_for(own_text)
+        if zh_words:
+            return length, own_text, zh_words
+    return None
+
+
+def _chinese_parts(text: str, glossary: Glossary, dictionary: Dictionary | None, added: list) -> list[wq.Query]:
+    """The translation of Chinese TEXT (folded), one query per term translated, in order; each
+    translation made is appended to ADDED."""
+    parts: list[wq.Query] = []
     keys = sorted(glossary.zh_to_en, key=len, reverse=True)
+    gap_start, i = 0, 0
+
+    def translate_gap(end: int):
+        if dictionary is not None and gap_start < end:
+            parts.extend(_dictionary_parts(text[gap_start:end], dictionary, added))
+
     while i < len(text):
         for k in keys:
             if text.startswith(k, i):
-                found.append(glossary.zh_to_en[k])
+                translate_gap(i)
+                en = glossary.zh_to_en[k]
+                parts.append(_plain_query(f'"{en}"'))
+                added.append(Translation(k, (en,), "glossary"))
                 i += len(k)
+                gap_start = i
                 break
         else:
             i += 1
-    return found
+    translate_gap(len(text))
+    return parts
+
+
+def _dictionary_parts(text: str, dictionary: Dictionary, added: list) -> list[wq.Query]:
+    """The dictionary's translation of the jieba words of Chinese TEXT: for each word it has, the
+    word's terms as one Synonyms set; a word it lacks, split into words it has."""
+    parts: list[wq.Query] = []
+    for run in analysis.CJK_RUN.findall(text):
+        for word in analysis.segmenter().cut(run):
+            terms = dictionary.english_for(word)
+            if terms:
+                parts.append(_synonyms(terms))
+                added.append(Translation(word, tuple(terms), "dictionary"))
+                continue
+            pieces = [(piece, dictionary.english_for(piece)) for piece in dictionary.split(word)]
+            pieces = [(piece, terms) for piece, terms in pieces if terms]
+            if not pieces:
+                continue
+            compound = wq.And([_synonyms(terms) for _, terms in pieces]) if len(pieces) > 1 else _synonyms(pieces[0][1])
+            if len(pieces) == 2:
+                # Side by side, the pieces' terms may be the compound's own translation.
+                phrases = [f"{a} {b}" for a in pieces[0][1][:COMPOUND_TERMS] for b in pieces[1][1][:COMPOUND_TERMS]]
+                compound = wq.AndMaybe(compound, _synonyms(phrases))
+            parts.append(compound)
+            for piece, terms in pieces:
+                added.append(Translation(piece, tuple(terms), "dictionary"))
+    return parts
+
+
+def _synonyms(terms: list[str]) -> wq.Query:
+    """The query of one word's dictionary translations: any of them, counting as the best one."""
+    return wq.DisjunctionMax([_plain_query(f'"{t}"') for t in terms], boost=DICTIONARY_SHARE)
 
 
 class _Translated(wq.CompoundQuery):
@@ -251,10 +365,12 @@ def _fix_cjk_terms(q: wq.Query) -> wq.Query:
     return q.apply(_fix_cjk_terms)
 
 
-def parse(text: str, glossary: Glossary | None, any_word: bool = False) -> tuple[query.Node, list[str]]:
-    """Parse user query TEXT into the project's tree; return it and the glossary terms added."""
-    added: list[str] = []
-    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added)
+def parse(text: str, glossary: Glossary | None, any_word: bool = False,
+          dictionary: Dictionary | None = None) -> tuple[query.Node, list[Translation]]:
+    """Parse user query TEXT into the project's tree; return it and the translations added (by
+    GLOSSARY, then DICTIONARY, when given)."""
+    added: list[Translation] = []
+    parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added, dictionary)
     try:
         q = parser.parse(text, normalize=False)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
@@ -304,6 +420,8 @@ def from_whoosh(q: wq.Query) -> query.Node:
         return query.AndMaybe(from_whoosh(q.a), from_whoosh(q.b), boost)
     if kind is wq.Require:
         return query.Require(from_whoosh(q.a), from_whoosh(q.b), boost)
+    if kind is wq.DisjunctionMax:
+        return query.Synonyms(tuple(from_whoosh(s) for s in q.subqueries), boost)
     if kind is _Translated:
         own, translation = q.subqueries
         return query.Alternatives(from_whoosh(own), from_whoosh(translation), TRANSLATION_WEIGHT)
@@ -340,6 +458,8 @@ def to_whoosh(node: query.Node) -> wq.Query:
         return wq.And([to_whoosh(p) for p in node.parts], boost=node.boost)
     if kind is query.Or:
         return wq.Or([to_whoosh(p) for p in node.parts], boost=node.boost)
+    if kind is query.Synonyms:
+        return wq.DisjunctionMax([to_whoosh(p) for p in node.parts], boost=node.boost)
     if kind is query.Not:
         return wq.Not(to_whoosh(node.part))
     if kind is query.AndNot:

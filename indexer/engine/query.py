@@ -11,9 +11,12 @@ field's weight from ranking.FIELD_WEIGHTS, times any ^boost the user typed):
 Branches: And (every part), Or (any part), Not (every record without it),
 AndNot (the first part without the second), AndMaybe (the first part, the
 second adding to its score), Require (the first part where the second also
-matches, scored by the first), and Alternatives: the user's own words OR their
-glossary translation, the translation's score counting its WEIGHT
-(ranking.TRANSLATION_WEIGHT). NOTHING matches no record.
+matches, scored by the first), Alternatives: the user's own words OR their
+translation, the translation's score counting its WEIGHT
+(ranking.TRANSLATION_WEIGHT), and Synonyms: the translations of one word, any
+of them, scored as the best one alone, so that a word with many translations
+counts as much as a word with one (structured query translation). NOTHING
+matches no record.
 
 Nodes are frozen (hashable: a leaf asked for twice is read once) and compare
 by value. engine.evaluate gives their scores and pages.
@@ -77,6 +80,13 @@ class Or:
 
 
 @dataclass(frozen=True, slots=True)
+class Synonyms:
+    """Any of PARTS (the translations of one word); a record scores as its best part."""
+    parts: tuple
+    boost: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     part: object
 
@@ -117,7 +127,7 @@ class Nothing:
 
 NOTHING = Nothing()
 
-Node = (Term | Phrase | Prefix | Wildcard | Range | And | Or | Not | AndNot | AndMaybe | Require
+Node = (Term | Phrase | Prefix | Wildcard | Range | And | Or | Synonyms | Not | AndNot | AndMaybe | Require
         | Alternatives | Nothing)
 LEAVES = (Term, Phrase, Prefix, Wildcard, Range)
 MULTITERMS = (Prefix, Wildcard, Range)
@@ -126,7 +136,7 @@ MULTITERMS = (Prefix, Wildcard, Range)
 def children(node) -> tuple:
     """Return the nodes directly under NODE."""
     kind = type(node)
-    if kind is And or kind is Or:
+    if kind is And or kind is Or or kind is Synonyms:
         return node.parts
     if kind is Not:
         return (node.part,)

