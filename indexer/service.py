@@ -22,6 +22,7 @@ from . import build, ingest, search as _search, status as _status
 from .build import UpdateReport
 from .catalogue import KINDS, LANGUAGES, PROGRAMMES, CatalogueEntry, load_catalogue
 from .config import Settings
+from .dictionary import DICTIONARY_LICENCE, DICTIONARY_NAME, DICTIONARY_URL, load_dictionary
 from .engine import analysis
 from .extract import format_for
 from .errors import IndexMissingError
@@ -48,6 +49,8 @@ __all__ = [
     "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry",
     # the vocabulary of queries and of the catalogue
     "SORTS", "FACETS", "KINDS", "LANGUAGES", "PROGRAMMES",
+    # the bilingual dictionary the help page names
+    "DICTIONARY_NAME", "DICTIONARY_LICENCE", "DICTIONARY_URL",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,6 +144,8 @@ class ArchiveService:
         server starts all the same (its searches then say what is wrong).
         """
         try:
+            if self.settings.expand_glossary and self.settings.translate_dictionary:
+                load_dictionary()
             _search.warm_up(self.readers.searcher())
         except IndexMissingError:
             pass

@@ -75,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "did_you_mean": {"en": "Did you mean", "zh": "您是不是要找"},
     "also_searched": {"en": "Also searched:", "zh": "同时检索了："},
     "also_searched_off": {"en": "search only for what I typed", "zh": "只检索我输入的词"},
+    "translation_glossary": {"en": "glossary", "zh": "术语表"},
+    "translation_dictionary": {"en": "dictionary", "zh": "词典"},
     "expansion_off": {"en": "Glossary translation is off for this search.", "zh": "本次检索未使用术语表翻译。"},
     "expansion_on": {"en": "Also search the other language", "zh": "同时检索另一种语言"},
     "any_word_fallback": {"en": "No document has all of your words; showing documents with any of them.",

@@ -74,6 +74,12 @@ SCHEMAS = {
         "url": STR, "api_url": STR, "files": _array(_ref("FileHit")),
     }),
     "FacetValue": _object({"value": STR, "count": INT}),
+    "Translation": _object({
+        "word": _string(description="The word as typed (a Chinese word: as segmented)."),
+        "terms": _array(STR, description="The other language's terms searched for it (any of them)."),
+        "source": _string(enum=["glossary", "dictionary"],
+                          description="The collection's glossary, or the bilingual dictionary (CC-CEDICT)."),
+    }),
     "SearchResult": _object({
         "query": STR, "total": INT, "page": INT, "pages": INT, "page_size": INT,
         "sort": _string(enum=list(SORTS)),
@@ -81,7 +87,9 @@ SCHEMAS = {
         "filters": _object({"kind": _array(STR), "year": _array(STR), "lang": _array(STR),
                             "programme": _array(STR), "from": STR, "to": STR}),
         "facets": _object({name: _array(_ref("FacetValue")) for name in ("kind", "year", "lang", "programme")}),
-        "also_searched": _array(STR, description="Glossary terms of the other language also searched."),
+        "also_searched": _array(STR, description="Terms of the other language also searched (every translation's)."),
+        "translations": _array(_ref("Translation"), description="For each word of the query translated, what was "
+                               "searched besides it."),
         "any_word_fallback": BOOL,
         "did_you_mean": STR,
         "results": _array(_ref("DocumentHit")),

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, render_template, request
+
+from indexer.service import DICTIONARY_LICENCE, DICTIONARY_NAME, DICTIONARY_URL
 
 from .params import SearchParams
 from .site import snapshot
 
 bp = Blueprint("search", __name__)
+
+# What the help page says of the bilingual dictionary (its licence asks to be named).
+DICTIONARY = SimpleNamespace(name=DICTIONARY_NAME, licence=DICTIONARY_LICENCE, url=DICTIONARY_URL)
 
 # Documents listed on the home page.
 HOME_LATEST = 6
@@ -41,4 +48,4 @@ def _results_page(params: SearchParams):
 @bp.get("/help", endpoint="help")
 def query_help():
     """How to write queries, with examples that are links."""
-    return render_template("search/help.html", params=SearchParams())
+    return render_template("search/help.html", params=SearchParams(), dictionary=DICTIONARY)

@@ -79,11 +79,12 @@ def result_dict(result: SearchResult, params: SearchParams) -> dict:
         "pages": result.pages,
         "page_size": result.page_size,
         "sort": result.sort,
-        # Whether the glossary's translations were searched (the configured default unless ?expand= says).
+        # Whether translations (glossary, dictionary) were searched (the configured default unless ?expand= says).
         "expand": params.expand if params.expand is not None else settings().expand_glossary,
         "filters": filters_dict(params),
         "facets": {name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
         "also_searched": result.also_searched,
+        "translations": [{"word": tr.word, "terms": list(tr.terms), "source": tr.source} for tr in result.translations],
         "any_word_fallback": result.any_word_fallback,
         "did_you_mean": result.did_you_mean,
         "results": [hit_dict(h, params) for h in result.hits],

@@ -1,0 +1,293 @@
+"""Cross-language search through the bilingual dictionary (CC-CEDICT): the dictionary's terms, the query
+model's synonym sets and weights, and what a reader sees, on real PDFs indexed with the real parts."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings, write_pdf
+from indexer import dictionary as dictionary_module
+from indexer.build import update
+from indexer.dictionary import clean_glosses, load_dictionary
+from indexer.engine import evaluate as ev, query, ranking
+from indexer.engine.parse import DICTIONARY_SHARE
+from indexer.readers import open_searcher
+from indexer.search import load_glossary, parse_query, search
+
+# English-only reports, a Chinese-only one and one in both languages; none of their
+# words below is a term of archive/glossary.toml.
+REPORTS = {
+    "urban-report.pdf": [
+        "Urbanisation is reshaping the provinces. Local government finance depends on land sales.",
+        "The second page discusses water and schools.",
+    ],
+    "climate-report.pdf": [
+        "Climate change threatens coastal cities. Infrastructure investment must adapt.",
+    ],
+    "farming-note.pdf": [
+        "Agriculture employs fewer people every year; the harvest was good.",
+    ],
+    "village-study.pdf": [
+        "本报告讨论农村地区的就业和扶贫工作。城镇化进程中的农民工问题。",
+    ],
+    "cities-brief.pdf": [
+        "城镇化和基础设施建设。",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("translation")
+    settings = make_settings(root)
+    for name, pages in REPORTS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    update(settings)
+    return settings
+
+
+def ids(result) -> list[str]:
+    return [hit.doc_id for hit in result.hits]
+
+
+def translations(result) -> dict[str, tuple[str, str]]:
+    return {tr.word: (tr.terms, tr.source) for tr in result.translations}
+
+
+# --- the dictionary -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("senses, expected", [
+    # classifier notes, "to " before verbs, parenthetical remarks
+    ("to cooperate/to collaborate/to work together/cooperation/CL:個|个[ge4]",
+     ["cooperate", "collaborate", "work together", "cooperation"]),
+    ("region/regional (away from the central administration)/local", ["region", "regional", "local"]),
+    # pinyin and Chinese inside a gloss, cross-references, long explanations
+    ("variant of 城市[cheng2 shi4]/see 城市[cheng2 shi4]", []),
+    ("as suffix to city name, means prefecture or county/district", ["district"]),
+    ("to have social contact (with sb)/to exchange", ["have social contact", "exchange"]),
+    ("lit. to blaze new trails/fig. to innovate/innovation", ["innovation"]),
+    ("surname Wang/king", ["king"]),
+])
+def test_glosses_become_clean_search_terms(senses, expected):
+    assert clean_glosses(senses) == expected
+
+
+def test_a_proper_nouns_gloss_gives_its_name():
+    assert clean_glosses("Chengdu subprovincial city and capital of Sichuan province 四川[Si4 chuan1]",
+                         proper=True) == ["Chengdu"]
+
+
+def test_the_dictionary_translates_both_ways_and_leaves_function_words_alone():
+    d = load_dictionary()
+    assert d.english_for("城镇化") == ["urbanization"]
+    assert "local" in d.english_for("地方")
+    assert d.english_for("政府") == ["government"]
+    # A compound the dictionary lacks is split into words it has, longest first.
+    assert "地方政府" not in d.zh_to_en
+    assert d.split("地方政府") == ["地方", "政府"]
+    assert len(d.english_for("合作")) <= dictionary_module.MAX_TERMS_PER_WORD
+    # Function words and single characters are not translated.
+    for word in ("我们", "以及", "的", "和"):
+        assert d.english_for(word) == [], word
+    assert d.chinese_for("the") == [] and d.chinese_for("and") == []
+    # English -> Chinese: British and American spellings and plurals meet; whole glosses first, capped.
+    assert d.chinese_for("urbanisation")[:2] == d.chinese_for("urbanization")[:2]
+    assert "城镇化" in d.chinese_for("urbanisation")
+    assert d.chinese_for("policies") == d.chinese_for("policy") and d.chinese_for("policy")[0] == "政策"
+    assert d.chinese_for("climate change") == ["气候变化"]
+    assert all(len(d.chinese_for(w)) <= dictionary_module.MAX_WORDS_PER_TERM for w in ("city", "region", "study"))
+
+
+def test_the_dictionary_is_read_once_per_process_and_kept_built(tmp_path, monkeypatch):
+    first = load_dictionary()
+    assert load_dictionary() is first
+    cached = dictionary_module.cache_path()
+    assert cached.exists()
+    # A fresh process reads the kept tables: the same dictionary as one built from the package's file.
+    monkeypatch.setattr(dictionary_module, "_loaded", None)
+    again = load_dictionary()
+    assert again is not first and again.zh_to_en == first.zh_to_en and again.en_to_zh == first.en_to_zh
+    built = dictionary_module._build_tables()
+    assert built == (first.zh_to_en, first.en_to_zh, first.longest_word)
+
+
+def test_an_unreadable_cache_is_built_again(tmp_path, monkeypatch):
+    bad = tmp_path / "cedict.marshal"
+    bad.write_bytes(b"not marshal data")
+    monkeypatch.setattr(dictionary_module, "cache_path", lambda: bad)
+    monkeypatch.setattr(dictionary_module, "_loaded", None)
+    d = load_dictionary()
+    assert d.english_for("城镇化") == ["urbanization"]
+    assert bad.read_bytes() != b"not marshal data"       # replaced by the good tables
+
+
+# --- the query model ---------------------------------------------------------------------------
+
+
+def test_the_glossary_goes_first_and_the_dictionary_translates_the_rest(repo_archive_settings):
+    glossary = load_glossary(repo_archive_settings.glossary)
+    d = load_dictionary()
+    _, added = parse_query("区域政策 城镇化", glossary, dictionary=d)
+    by_word = {t.word: t for t in added}
+    assert by_word["区域政策"].source == "glossary" and by_word["区域政策"].terms == ("regional policy",)
+    assert by_word["城镇化"].source == "dictionary" and by_word["城镇化"].terms == ("urbanization",)
+    # Inside one Chinese run, the glossary's term is taken whole and the dictionary translates around it.
+    _, added = parse_query("区域政策城镇化", glossary, dictionary=d)
+    assert [(t.word, t.source) for t in added] == [("区域政策", "glossary"), ("城镇化", "dictionary")]
+    # An English glossary term is not broken up by the dictionary; the word after it is translated.
+    _, added = parse_query("regional policy infrastructure", glossary, dictionary=d)
+    assert [(t.word, t.source) for t in added] == [("regional policy", "glossary"),
+                                                  ("infrastructure", "dictionary")]
+    # A signed word keeps its own meaning.
+    _, added = parse_query("-infrastructure urbanisation", glossary, dictionary=d)
+    assert [t.word for t in added] == ["urbanisation"]
+
+
+def test_one_words_translations_are_one_synonym_set_weighted_below_the_glossary():
+    tree, added = parse_query("合作", None, dictionary=load_dictionary())
+    assert type(tree) is query.Alternatives and tree.weight == ranking.TRANSLATION_WEIGHT
+    synonyms = tree.translation
+    assert type(synonyms) is query.Synonyms
+    # (Terms of one stem, "cooperate" and "cooperation", are one part.)
+    assert 1 < len(synonyms.parts) <= len(added[0].terms)
+    assert math.isclose(synonyms.boost * tree.weight, ranking.DICTIONARY_WEIGHT)
+    assert ranking.DICTIONARY_WEIGHT < ranking.TRANSLATION_WEIGHT < 1.0
+    assert math.isclose(DICTIONARY_SHARE, ranking.DICTIONARY_WEIGHT / ranking.TRANSLATION_WEIGHT)
+
+
+def test_a_synonym_set_scores_as_its_best_part(archive):
+    # "urbanisation" and "local government" are both on the urban report; a set holding both
+    # scores as the better one alone, not their sum.
+    parts = (parse_query("urbanisation", None)[0], parse_query('"local government"', None)[0])
+    with open_searcher(archive.index_dir) as searcher:
+        alone = [dict((d, s) for s, d in ev.matches(searcher, p)) for p in parts]
+        both = dict((d, s) for s, d in ev.matches(searcher, query.Synonyms(parts, 0.5)))
+        assert set(both) == set(alone[0]) | set(alone[1])
+        shared = set(alone[0]) & set(alone[1])
+        assert shared
+        for d, s in both.items():
+            assert math.isclose(s, 0.5 * max(a.get(d, 0.0) for a in alone), rel_tol=1e-12)
+        # Whoosh's own DisjunctionMax gives the same scores.
+        from indexer.engine.parse import to_whoosh
+        whoosh_scores = {hit.docnum: hit.score for hit in searcher.search(to_whoosh(query.Synonyms(parts, 0.5)),
+                                                                            limit=None)}
+        assert set(whoosh_scores) == set(both)
+        for d, s in both.items():
+            assert math.isclose(s, whoosh_scores[d], rel_tol=1e-9)
+
+
+def test_a_word_with_many_translations_does_not_outweigh_a_word_with_one(archive):
+    d = load_dictionary()
+    many = parse_query("合作", None, dictionary=d)[0].translation
+    assert len(many.parts) >= 3
+    with open_searcher(archive.index_dir) as searcher:
+        one_part = dict((doc, s) for s, doc in ev.matches(searcher, many.parts[0]))
+        whole = dict((doc, s) for s, doc in ev.matches(searcher, many))
+        # No record scores more than its best single translation would (times the set's boost).
+        for doc, s in whole.items():
+            best = max(dict((x, y) for y, x in ev.matches(searcher, p)).get(doc, 0.0) for p in many.parts)
+            assert s <= many.boost * best * (1 + 1e-12)
+        assert set(one_part) <= set(whole)
+
+
+# --- what a reader gets ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected, word, terms", [
+    ("城镇化", {"urban-report", "village-study", "cities-brief"}, "城镇化", ("urbanization",)),
+    ("地方政府", {"urban-report"}, "政府", ("government",)),
+    ("气候变化", {"climate-report"}, "气候变化", ("climate change",)),
+    ("基础设施", {"climate-report", "cities-brief"}, "基础设施", ("infrastructure",)),
+])
+def test_a_chinese_query_finds_the_english_only_reports(archive, text, expected, word, terms):
+    with open_searcher(archive.index_dir) as searcher:
+        result = search(searcher, text, archive)
+        assert set(ids(result)) == expected
+        assert translations(result)[word] == (terms, "dictionary")
+        assert set(terms) <= set(result.also_searched)
+        # Switching translation off returns to what was typed.
+        typed_only = search(searcher, text, archive, expand=False)
+        assert not typed_only.translations and not typed_only.also_searched
+        assert set(ids(typed_only)) == {i for i in expected if i in ("village-study", "cities-brief")}
+
+
+def test_documents_holding_the_words_as_typed_come_first(archive):
+    with open_searcher(archive.index_dir) as searcher:
+        result = search(searcher, "城镇化", archive)
+        assert set(ids(result)[:2]) == {"village-study", "cities-brief"}
+        assert ids(result)[2] == "urban-report"
+
+
+def test_an_english_query_finds_the_chinese_only_report(archive):
+    with open_searcher(archive.index_dir) as searcher:
+        result = search(searcher, "employment", archive)
+        assert ids(result) == ["village-study"]
+        assert "就业" in translations(result)["employment"][0]
+        assert search(searcher, "employment", archive, expand=False).total == 0
+        # Traditional characters still fold to simplified ones.
+        assert ids(search(searcher, "城鎮化", archive)) == ids(search(searcher, "城镇化", archive))
+
+
+def test_a_compound_the_dictionary_lacks_is_searched_through_its_parts(archive):
+    with open_searcher(archive.index_dir) as searcher:
+        result = search(searcher, "地方政府", archive)
+        words = translations(result)
+        assert "local" in words["地方"][0] and words["政府"][0] == ("government",)
+        # Both parts must be there: the farming note has neither, the climate report no "government".
+        assert ids(result) == ["urban-report"]
+
+
+def test_translated_words_are_marked_on_english_pages(archive):
+    from webapp import create_app
+
+    client = create_app(archive).test_client()
+    html = client.get("/search?q=气候变化").get_data(as_text=True)
+    assert re.search(r"<mark>Climate change</mark>|<mark>Climate</mark> <mark>change</mark>", html)
+    page = client.get("/documents/climate-report?q=基础设施").get_data(as_text=True)
+    assert "<mark>Infrastructure</mark>" in page
+    assert "Infrastructure" in re.search(r"data-terms='([^']*)'", page).group(1)   # the PDF viewer marks it too
+
+
+@pytest.mark.parametrize("ui, label, off", [("en", "Also searched:", "search only for what I typed"),
+                                            ("zh", "同时检索了：", "只检索我输入的词")])
+def test_the_results_page_says_what_was_added_for_each_word(archive, ui, label, off):
+    from webapp import create_app
+
+    client = create_app(archive).test_client()
+    client.set_cookie("ui_lang", ui)
+    html = client.get("/search?q=城镇化").get_data(as_text=True)
+    notice = re.search(r'<p class="notice also-searched">(.*?)</p>', html, re.S).group(1)
+    text = re.sub(r"<[^>]+>", "", notice)
+    assert label in text and "城镇化 → urbanization" in text and off in text
+    assert ("(dictionary)" if ui == "en" else "(词典)") in text
+    switch = re.search(r'href="([^"]*expand=0[^"]*)"', notice).group(1).replace("&amp;", "&")
+    off_page = client.get(switch).get_data(as_text=True)
+    assert 'class="notice also-searched"' not in off_page
+    assert "urban-report" not in off_page
+
+
+def test_the_api_lists_the_translations_and_the_help_page_names_the_dictionary(archive):
+    from webapp import create_app
+
+    client = create_app(archive).test_client()
+    data = client.get("/api/search?q=地方政府").get_json()
+    assert {"word": "政府", "terms": ["government"], "source": "dictionary"} in data["translations"]
+    assert "government" in data["also_searched"]
+    assert client.get("/api/search?q=地方政府&expand=0").get_json()["translations"] == []
+    for ui in ("en", "zh"):
+        client.set_cookie("ui_lang", ui)
+        help_page = client.get("/help").get_data(as_text=True)
+        assert "CC-CEDICT" in help_page and "CC BY-SA 4.0" in help_page
+
+
+def test_the_dictionary_can_be_switched_off_in_the_settings(archive):
+    settings = archive.replace(translate_dictionary=False)
+    with open_searcher(settings.index_dir) as searcher:
+        result = search(searcher, "城镇化", settings)
+        assert not result.translations
+        assert set(ids(result)) == {"village-study", "cities-brief"}
