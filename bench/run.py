@@ -617,6 +617,12 @@ def run(args) -> dict:
             for cls, t in timings.items():
                 out["query_ms"][cls][str(size)] = t
             out.setdefault("query_details", {})[str(size)] = details
+            # The same queries without the dictionary's translations, in the same run: what translation costs.
+            log("  queries without the dictionary's translations")
+            untranslated, _ = run_queries(settings.index_dir, settings.replace(translate_dictionary=False),
+                                          queries, args.repeat)
+            for cls, t in untranslated.items():
+                out.setdefault("query_ms_no_dictionary", {}).setdefault(cls, {})[str(size)] = t
             log(f"  adding {args.adds} documents of {ADD_DOC_PAGES} pages")
             out["add_one_doc_s"][str(size)] = add_documents(work, settings, add_dir, args.adds)
             a = out["add_one_doc_s"][str(size)]
@@ -766,6 +772,14 @@ def markdown(out: dict) -> str:
             flag = "" if v is None or (v["p50"] <= p50_here and v["p95"] <= p95_here) else " ✗"
             cells.append("—" if v is None else f"{v['p50']} / {v['p95']}{flag}")
         lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+    untranslated = out.get("query_ms_no_dictionary")
+    if untranslated:
+        lines += ["", "Query time without the dictionary's translations (same run), ms (p50 / p95; the table above "
+                  "has them on):", "", "| class | " + " | ".join(f"{int(s):,} pages" for s in sizes) + " |",
+                  "|---|" + "---|" * len(sizes)]
+        for cls, by_size in untranslated.items():
+            lines.append(f"| {cls} | " + " | ".join("—" if by_size.get(s) is None else
+                                                   f"{by_size[s]['p50']} / {by_size[s]['p95']}" for s in sizes) + " |")
     add_p95, add_max = out["targets"]["add_one_doc_p95_s"]["bound_on_this_host"], out["targets"]["add_one_doc_max_s"]["bound_on_this_host"]
     lines += ["", f"Adding one 20-page document, s (p50 / p95 / max; target p95 ≤ {add_p95:g}, max ≤ {add_max:g} on this host):", "",
               "| pages | p50 | p95 | max | queries after the additions, slowest p50 / p95 ms |", "|---|---|---|---|---|"]

@@ -1,8 +1,11 @@
-"""Retrieval quality over a judged query set: recall@10, MRR@10 and nDCG@10 per category.
+"""Retrieval quality over a judged query set: recall@10, MRR@10, nDCG@10 and precision@10 per category.
 
 The judged set (tests/quality/queries.toml) lists, for each query, the
 documents that should come back. Results are whole documents (language
-versions together), as the site shows them.
+versions together), as the site shows them. Precision@10 is the share of the
+documents returned in the top 10 that are judged relevant (for the
+cross-language categories: that hold one of the query's accepted translations);
+a query that returns nothing counts 0.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class QueryOutcome:
     recall: float
     rr: float
     ndcg: float
+    precision: float
     error: str = ""
 
 
@@ -59,6 +63,7 @@ def _means(items: list[QueryOutcome]) -> dict[str, float]:
         "recall@10": round(sum(o.recall for o in items) / n, 4),
         "mrr@10": round(sum(o.rr for o in items) / n, 4),
         "ndcg@10": round(sum(o.ndcg for o in items) / n, 4),
+        "precision@10": round(sum(o.precision for o in items) / n, 4),
     }
 
 
@@ -67,8 +72,9 @@ def load_judgements(path: Path) -> list[JudgedQuery]:
     return [JudgedQuery(q["q"], q["category"], list(q["relevant"])) for q in data.get("query", [])]
 
 
-def score(returned: list[str], relevant: list[str]) -> tuple[float, float, float]:
-    """recall@K (capped at K relevant), reciprocal rank@K and nDCG@K (binary relevance) of one ranking."""
+def score(returned: list[str], relevant: list[str]) -> tuple[float, float, float, float]:
+    """recall@K (capped at K relevant), reciprocal rank@K, nDCG@K (binary relevance) and precision@K
+    (of the documents returned, at most K) of one ranking."""
     top = returned[:K]
     rel = set(relevant)
     # Capped recall: with more than K relevant documents, a perfect top K counts as 1.
@@ -76,7 +82,8 @@ def score(returned: list[str], relevant: list[str]) -> tuple[float, float, float
     rr = next((1.0 / (i + 1) for i, d in enumerate(top) if d in rel), 0.0)
     dcg = sum(1.0 / math.log2(i + 2) for i, d in enumerate(top) if d in rel)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(rel), K)))
-    return recall, rr, (dcg / ideal if ideal else 1.0)
+    precision = len(rel & set(top)) / len(top) if top else (0.0 if rel else 1.0)
+    return recall, rr, (dcg / ideal if ideal else 1.0), precision
 
 
 def evaluate(searcher, settings: Settings, queries: list[JudgedQuery]) -> QualityReport:
@@ -89,13 +96,14 @@ def evaluate(searcher, settings: Settings, queries: list[JudgedQuery]) -> Qualit
             error = ""
         except SearchQueryError as exc:
             returned, error = [], str(exc)
-        recall, rr, ndcg = score(returned, jq.relevant)
-        report.outcomes.append(QueryOutcome(jq, returned, recall, rr, ndcg, error))
+        recall, rr, ndcg, precision = score(returned, jq.relevant)
+        report.outcomes.append(QueryOutcome(jq, returned, recall, rr, ndcg, precision, error))
     return report
 
 
 def format_report(report: QualityReport) -> str:
-    lines = [f"{'category':<16}{'queries':>8}{'recall@10':>11}{'MRR@10':>9}{'nDCG@10':>9}"]
+    lines = [f"{'category':<18}{'queries':>8}{'recall@10':>11}{'MRR@10':>9}{'nDCG@10':>9}{'P@10':>7}"]
     for name, m in report.by_category().items():
-        lines.append(f"{name:<16}{m['queries']:>8}{m['recall@10']:>11.3f}{m['mrr@10']:>9.3f}{m['ndcg@10']:>9.3f}")
+        lines.append(f"{name:<18}{m['queries']:>8}{m['recall@10']:>11.3f}{m['mrr@10']:>9.3f}{m['ndcg@10']:>9.3f}"
+                     f"{m['precision@10']:>7.3f}")
     return "\n".join(lines)

@@ -36,8 +36,9 @@ def test_mrr_overall_is_at_least_085(quality):
 
 
 def test_metrics_of_one_ranking():
-    assert score(["a", "b", "c"], ["b"]) == (1.0, 0.5, pytest.approx(0.6309, abs=1e-4))
-    assert score(["x"], ["a", "b"]) == (0.0, 0.0, 0.0)
+    assert score(["a", "b", "c"], ["b"]) == (1.0, 0.5, pytest.approx(0.6309, abs=1e-4), pytest.approx(1 / 3))
+    assert score(["x"], ["a", "b"]) == (0.0, 0.0, 0.0, 0.0)
+    assert score([], ["a"])[3] == 0.0
 
 
 def test_translation_only_documents_rank_after_documents_with_the_typed_words(repo_archive_settings):
