@@ -22,7 +22,7 @@ from indexer.search import load_glossary, parse_query, search
 # words below is a term of archive/glossary.toml.
 REPORTS = {
     "urban-report.pdf": [
-        "Urbanisation is reshaping the provinces. Local government finance depends on land sales.",
+        "Industrialisation is reshaping the provinces. Local government finance depends on land sales.",
         "The second page discusses water and schools.",
     ],
     "climate-report.pdf": [
@@ -32,10 +32,10 @@ REPORTS = {
         "Agriculture employs fewer people every year; the harvest was good.",
     ],
     "village-study.pdf": [
-        "本报告讨论农村地区的就业和扶贫工作。城镇化进程中的农民工问题。",
+        "本报告讨论农村地区的就业和扶贫工作。工业化进程中的农民工问题。",
     ],
     "cities-brief.pdf": [
-        "城镇化和基础设施建设。",
+        "工业化和基础设施建设。",
     ],
 }
 
@@ -132,13 +132,16 @@ def test_an_unreadable_cache_is_built_again(tmp_path, monkeypatch):
 def test_the_glossary_goes_first_and_the_dictionary_translates_the_rest(repo_archive_settings):
     glossary = load_glossary(repo_archive_settings.glossary)
     d = load_dictionary()
-    _, added = parse_query("区域政策 城镇化", glossary, dictionary=d)
+    _, added = parse_query("区域政策 工业化", glossary, dictionary=d)
     by_word = {t.word: t for t in added}
     assert by_word["区域政策"].source == "glossary" and by_word["区域政策"].terms == ("regional policy",)
-    assert by_word["城镇化"].source == "dictionary" and by_word["城镇化"].terms == ("urbanization",)
+    assert by_word["工业化"].source == "dictionary" and "industrialization" in by_word["工业化"].terms
     # Inside one Chinese run, the glossary's term is taken whole and the dictionary translates around it.
-    _, added = parse_query("区域政策城镇化", glossary, dictionary=d)
-    assert [(t.word, t.source) for t in added] == [("区域政策", "glossary"), ("城镇化", "dictionary")]
+    _, added = parse_query("区域政策工业化", glossary, dictionary=d)
+    assert [(t.word, t.source) for t in added] == [("区域政策", "glossary"), ("工业化", "dictionary")]
+    # A word the glossary knows is translated by the glossary alone.
+    _, added = parse_query("城镇化", glossary, dictionary=d)
+    assert [(t.word, t.terms, t.source) for t in added] == [("城镇化", ("urbanisation",), "glossary")]
     # An English glossary term is not broken up by the dictionary; the word after it is translated.
     _, added = parse_query("regional policy infrastructure", glossary, dictionary=d)
     assert [(t.word, t.source) for t in added] == [("regional policy", "glossary"),
@@ -161,9 +164,9 @@ def test_one_words_translations_are_one_synonym_set_weighted_below_the_glossary(
 
 
 def test_a_synonym_set_scores_as_its_best_part(archive):
-    # "urbanisation" and "local government" are both on the urban report; a set holding both
+    # "industrialisation" and "local government" are both on the urban report; a set holding both
     # scores as the better one alone, not their sum.
-    parts = (parse_query("urbanisation", None)[0], parse_query('"local government"', None)[0])
+    parts = (parse_query("industrialisation", None)[0], parse_query('"local government"', None)[0])
     with open_searcher(archive.index_dir) as searcher:
         alone = [dict((d, s) for s, d in ev.matches(searcher, p)) for p in parts]
         both = dict((d, s) for s, d in ev.matches(searcher, query.Synonyms(parts, 0.5)))
@@ -199,7 +202,7 @@ def test_a_word_with_many_translations_does_not_outweigh_a_word_with_one(archive
 
 
 @pytest.mark.parametrize("text, expected, word, terms", [
-    ("城镇化", {"urban-report", "village-study", "cities-brief"}, "城镇化", ("urbanization",)),
+    ("工业化", {"urban-report", "village-study", "cities-brief"}, "工业化", ("industrialize", "industrialization")),
     ("地方政府", {"urban-report"}, "政府", ("government",)),
     ("气候变化", {"climate-report"}, "气候变化", ("climate change",)),
     ("基础设施", {"climate-report", "cities-brief"}, "基础设施", ("infrastructure",)),
@@ -218,7 +221,7 @@ def test_a_chinese_query_finds_the_english_only_reports(archive, text, expected,
 
 def test_documents_holding_the_words_as_typed_come_first(archive):
     with open_searcher(archive.index_dir) as searcher:
-        result = search(searcher, "城镇化", archive)
+        result = search(searcher, "工业化", archive)
         assert set(ids(result)[:2]) == {"village-study", "cities-brief"}
         assert ids(result)[2] == "urban-report"
 
@@ -230,7 +233,7 @@ def test_an_english_query_finds_the_chinese_only_report(archive):
         assert "就业" in translations(result)["employment"][0]
         assert search(searcher, "employment", archive, expand=False).total == 0
         # Traditional characters still fold to simplified ones.
-        assert ids(search(searcher, "城鎮化", archive)) == ids(search(searcher, "城镇化", archive))
+        assert ids(search(searcher, "工業化", archive)) == ids(search(searcher, "工业化", archive))
 
 
 def test_a_compound_the_dictionary_lacks_is_searched_through_its_parts(archive):
@@ -260,10 +263,10 @@ def test_the_results_page_says_what_was_added_for_each_word(archive, ui, label, 
 
     client = create_app(archive).test_client()
     client.set_cookie("ui_lang", ui)
-    html = client.get("/search?q=城镇化").get_data(as_text=True)
+    html = client.get("/search?q=工业化").get_data(as_text=True)
     notice = re.search(r'<p class="notice also-searched">(.*?)</p>', html, re.S).group(1)
     text = re.sub(r"<[^>]+>", "", notice)
-    assert label in text and "城镇化 → urbanization" in text and off in text
+    assert label in text and "工业化 → industrialize / industrialization" in text and off in text
     assert ("(dictionary)" if ui == "en" else "(词典)") in text
     switch = re.search(r'href="([^"]*expand=0[^"]*)"', notice).group(1).replace("&amp;", "&")
     off_page = client.get(switch).get_data(as_text=True)
@@ -288,6 +291,6 @@ def test_the_api_lists_the_translations_and_the_help_page_names_the_dictionary(a
 def test_the_dictionary_can_be_switched_off_in_the_settings(archive):
     settings = archive.replace(translate_dictionary=False)
     with open_searcher(settings.index_dir) as searcher:
-        result = search(searcher, "城镇化", settings)
+        result = search(searcher, "工业化", settings)
         assert not result.translations
         assert set(ids(result)) == {"village-study", "cities-brief"}
