@@ -22,7 +22,8 @@ most MAX_WORDS_PER_TERM.
 
 Function words are not translated: Chinese words jieba tags as particles,
 prepositions, conjunctions, pronouns, adverbs, numerals, classifiers,
-interjections or localisers, single characters, and English stop words.
+interjections, single characters, and English stop words; adverbs and
+localisers only when typed alone (WEAK_TAGS).
 """
 
 from __future__ import annotations
@@ -61,11 +62,16 @@ MAX_WORDS_PER_TERM = 3
 # Longest English term (in words) looked up in the reverse dictionary.
 MAX_ENGLISH_WORDS = 3
 
-# jieba's part-of-speech tags (first letters) of function words: particles (u),
-# prepositions (p), conjunctions (c), pronouns (r), adverbs (d), numerals (m),
+# jieba's part-of-speech tags (first letters) of function words, never translated:
+# particles (u), prepositions (p), conjunctions (c), pronouns (r), numerals (m),
 # classifiers (q), interjections (e), modal particles (y), onomatopoeia (o),
-# localisers (f), prefixes/suffixes (h, k), non-words (x, w).
-FUNCTION_TAGS = tuple("upcrdmqeyofhkxw")
+# prefixes/suffixes (h, k), non-words (x, w).
+FUNCTION_TAGS = tuple("upcrmqeyohkxw")
+# Tags of words translated only when typed alone: adverbs (d) and localisers (f).
+# jieba gives a word its most frequent tag, and many such words are content words
+# too (比较 "compare", 沿海 "coastal"); inside a longer query (区域之间的合作)
+# their translation ("between") would be one more word every document must hold.
+WEAK_TAGS = ("d", "f")
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -113,12 +119,18 @@ class Dictionary:
     """CC-CEDICT's words and their English terms, both ways (the tables of _build_tables)."""
 
     zh_to_en: dict[str, str]     # folded simplified word -> its English terms, "/"-joined, dictionary order
+    weak: frozenset[str]         # words translated only when typed alone (WEAK_TAGS)
     en_to_zh: dict[str, str]     # a term's index terms, " "-joined -> "tier<TAB>plain words<TAB>word" lines, best first
     longest_word: int
 
-    def english_for(self, word: str) -> list[str]:
-        """Return the English terms of Chinese WORD (folded), at most MAX_TERMS_PER_WORD; [] for a function word."""
-        terms = self.zh_to_en.get(word) if len(word) > 1 else None
+    def knows(self, word: str) -> bool:
+        """Whether Chinese WORD (folded) is a word of the dictionary that is not a function word."""
+        return word in self.zh_to_en
+
+    def english_for(self, word: str, alone: bool = True) -> list[str]:
+        """Return the English terms of Chinese WORD (folded), at most MAX_TERMS_PER_WORD; [] for a function
+        word, and for an adverb or localiser unless it is ALONE (the query's only word)."""
+        terms = self.zh_to_en.get(word) if len(word) > 1 and (alone or word not in self.weak) else None
         return terms.split("/")[:MAX_TERMS_PER_WORD] if terms else []
 
     def split(self, word: str) -> list[str]:
@@ -169,7 +181,7 @@ def load_dictionary() -> Dictionary:
 
 
 # Bump with any change to how the tables are built: the cached tables are then built again.
-TABLES_VERSION = 1
+TABLES_VERSION = 3
 
 
 def _source():
@@ -187,24 +199,24 @@ def _load_tables() -> Dictionary:
     as jieba keeps its own dictionary, built once per machine."""
     path = cache_path()
     try:
-        zh_to_en, en_to_zh, longest = marshal.loads(path.read_bytes())
-        return Dictionary(zh_to_en, en_to_zh, longest)
+        zh_to_en, weak, en_to_zh, longest = marshal.loads(path.read_bytes())
+        return Dictionary(zh_to_en, weak, en_to_zh, longest)
     except (OSError, ValueError, EOFError, TypeError):
         pass
-    zh_to_en, en_to_zh, longest = _build_tables()
+    zh_to_en, weak, en_to_zh, longest = _build_tables()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cedict-")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps((zh_to_en, en_to_zh, longest)))
+            fh.write(marshal.dumps((zh_to_en, weak, en_to_zh, longest)))
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not keep the dictionary's tables in %s (%s): they are built again in each process",
                     path.parent, exc.strerror or exc)
-    return Dictionary(zh_to_en, en_to_zh, longest)
+    return Dictionary(zh_to_en, weak, en_to_zh, longest)
 
 
-def _build_tables() -> tuple[dict[str, str], dict[str, str], int]:
+def _build_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str], int]:
     with _source().open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
         lines = fh.read().splitlines()
     import jieba
@@ -213,8 +225,9 @@ def _build_tables() -> tuple[dict[str, str], dict[str, str], int]:
     tags = jieba.posseg.dt.word_tag_tab
     jieba.dt.initialize()
     frequency = jieba.dt.FREQ
-    common_terms: dict[str, list[str]] = {}
-    proper_terms: dict[str, list[str]] = {}
+    common_readings: dict[str, list[list[str]]] = {}
+    proper_readings: dict[str, list[list[str]]] = {}
+    weak: set[str] = set()
     for line in lines:
         m = _ENTRY.match(line)
         if m is None:
@@ -222,18 +235,24 @@ def _build_tables() -> tuple[dict[str, str], dict[str, str], int]:
         simplified, pinyin = m.group(2), m.group(3)
         if len(simplified) < 2 or not all(analysis.HAS_CJK.match(c) for c in simplified):
             continue
-        if tags.get(simplified, "n").startswith(FUNCTION_TAGS):
+        tag = tags.get(simplified, "n")
+        if tag.startswith(FUNCTION_TAGS):
             continue
         proper = pinyin[:1].isupper()
         glosses = clean_glosses(m.group(4), proper)
         if not glosses:
             continue
-        # A proper noun's reading (capitalised pinyin: a surname, a place) comes after the
-        # common readings of the same characters.
-        terms = (proper_terms if proper else common_terms).setdefault(analysis.fold(simplified), [])
-        terms.extend(g for g in glosses if g not in terms)
-    zh_to_en = {word: list(dict.fromkeys(common_terms.get(word, []) + proper_terms.get(word, [])))
-                for word in common_terms.keys() | proper_terms.keys()}
+        word = analysis.fold(simplified)
+        if tag.startswith(WEAK_TAGS):
+            weak.add(word)
+        (proper_readings if proper else common_readings).setdefault(word, []).append(glosses)
+    zh_to_en = {}
+    for word in common_readings.keys() | proper_readings.keys():
+        # Readings in the dictionary's order (it gives no frequency; ordering them by their
+        # number of senses was tried and put 地方 "area" before "local"); a proper noun's
+        # (capitalised pinyin: a surname, a place) last.
+        readings = common_readings.get(word, []) + proper_readings.get(word, [])
+        zh_to_en[word] = list(dict.fromkeys(g for glosses in readings for g in glosses))
     stems, plain = _english_keys()
     entries: dict[str, list[tuple[int, int, str, str]]] = {}
     for word, terms in zh_to_en.items():
@@ -250,7 +269,7 @@ def _build_tables() -> tuple[dict[str, str], dict[str, str], int]:
     en_to_zh = {key: "\n".join(f"{tier}\t{form}\t{word}" for tier, _, form, word in sorted(found)[:MAX_CANDIDATES])
                 for key, found in entries.items()}
     longest = max(map(len, zh_to_en), default=0)
-    return {w: "/".join(t) for w, t in zh_to_en.items()}, en_to_zh, longest
+    return {w: "/".join(t) for w, t in zh_to_en.items()}, frozenset(weak), en_to_zh, longest
 
 
 # Candidates kept per English key: more than MAX_WORDS_PER_TERM, as the form typed reorders them.

@@ -91,9 +91,11 @@ def test_the_dictionary_translates_both_ways_and_leaves_function_words_alone():
     assert "地方政府" not in d.zh_to_en
     assert d.split("地方政府") == ["地方", "政府"]
     assert len(d.english_for("合作")) <= dictionary_module.MAX_TERMS_PER_WORD
-    # Function words and single characters are not translated.
+    # Function words and single characters are not translated; adverbs and localisers only alone.
     for word in ("我们", "以及", "的", "和"):
         assert d.english_for(word) == [], word
+    assert "compare" in d.english_for("比较") and d.english_for("比较", alone=False) == []
+    assert d.english_for("之间", alone=False) == []
     assert d.chinese_for("the") == [] and d.chinese_for("and") == []
     # English -> Chinese: British and American spellings and plurals meet; whole glosses first, capped.
     assert d.chinese_for("urbanisation")[:2] == d.chinese_for("urbanization")[:2]
@@ -111,9 +113,9 @@ def test_the_dictionary_is_read_once_per_process_and_kept_built(tmp_path, monkey
     # A fresh process reads the kept tables: the same dictionary as one built from the package's file.
     monkeypatch.setattr(dictionary_module, "_loaded", None)
     again = load_dictionary()
-    assert again is not first and again.zh_to_en == first.zh_to_en and again.en_to_zh == first.en_to_zh
+    assert again is not first and again == first
     built = dictionary_module._build_tables()
-    assert built == (first.zh_to_en, first.en_to_zh, first.longest_word)
+    assert built == (first.zh_to_en, first.weak, first.en_to_zh, first.longest_word)
 
 
 def test_an_unreadable_cache_is_built_again(tmp_path, monkeypatch):
@@ -294,3 +296,12 @@ def test_the_dictionary_can_be_switched_off_in_the_settings(archive):
         result = search(searcher, "工业化", settings)
         assert not result.translations
         assert set(ids(result)) == {"village-study", "cities-brief"}
+
+
+def test_an_adverb_is_translated_alone_but_not_inside_a_longer_query():
+    d = load_dictionary()
+    _, added = parse_query("比较", None, dictionary=d)
+    assert [t.word for t in added] == ["比较"] and "compare" in added[0].terms
+    # 区域之间的合作: "between" would be one more word every English document must hold.
+    _, added = parse_query("区域之间的合作", None, dictionary=d)
+    assert [t.word for t in added] == ["区域", "合作"]

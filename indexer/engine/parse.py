@@ -45,7 +45,9 @@ class Glossary:
 class Dictionary(Protocol):
     """What the parser asks of a bilingual dictionary (indexer.dictionary.Dictionary)."""
 
-    def english_for(self, word: str) -> list[str]: ...
+    def knows(self, word: str) -> bool: ...
+
+    def english_for(self, word: str, alone: bool = True) -> list[str]: ...
 
     def split(self, word: str) -> list[str]: ...
 
@@ -302,27 +304,30 @@ def _chinese_parts(text: str, glossary: Glossary, dictionary: Dictionary | None,
 
 def _dictionary_parts(text: str, dictionary: Dictionary, added: list) -> list[wq.Query]:
     """The dictionary's translation of the jieba words of Chinese TEXT: for each word it has, the
-    word's terms as one Synonyms set; a word it lacks, split into words it has."""
+    word's terms as one Synonyms set; a word it lacks, split into words it has. An adverb or a
+    localiser is translated only when it is the whole of TEXT (Dictionary.english_for)."""
     parts: list[wq.Query] = []
-    for run in analysis.CJK_RUN.findall(text):
-        for word in analysis.segmenter().cut(run):
-            terms = dictionary.english_for(word)
+    words = [word for run in analysis.CJK_RUN.findall(text) for word in analysis.segmenter().cut(run)]
+    alone = len(words) == 1
+    for word in words:
+        if dictionary.knows(word):
+            terms = dictionary.english_for(word, alone)
             if terms:
                 parts.append(_synonyms(terms))
                 added.append(Translation(word, tuple(terms), "dictionary"))
-                continue
-            pieces = [(piece, dictionary.english_for(piece)) for piece in dictionary.split(word)]
-            pieces = [(piece, terms) for piece, terms in pieces if terms]
-            if not pieces:
-                continue
-            compound = wq.And([_synonyms(terms) for _, terms in pieces]) if len(pieces) > 1 else _synonyms(pieces[0][1])
-            if len(pieces) == 2:
-                # Side by side, the pieces' terms may be the compound's own translation.
-                phrases = [f"{a} {b}" for a in pieces[0][1][:COMPOUND_TERMS] for b in pieces[1][1][:COMPOUND_TERMS]]
-                compound = wq.AndMaybe(compound, _synonyms(phrases))
-            parts.append(compound)
-            for piece, terms in pieces:
-                added.append(Translation(piece, tuple(terms), "dictionary"))
+            continue
+        pieces = [(piece, dictionary.english_for(piece, alone=False)) for piece in dictionary.split(word)]
+        pieces = [(piece, terms) for piece, terms in pieces if terms]
+        if not pieces:
+            continue
+        compound = wq.And([_synonyms(terms) for _, terms in pieces]) if len(pieces) > 1 else _synonyms(pieces[0][1])
+        if len(pieces) == 2:
+            # Side by side, the pieces' terms may be the compound's own translation.
+            phrases = [f"{a} {b}" for a in pieces[0][1][:COMPOUND_TERMS] for b in pieces[1][1][:COMPOUND_TERMS]]
+            compound = wq.AndMaybe(compound, _synonyms(phrases))
+        parts.append(compound)
+        for piece, terms in pieces:
+            added.append(Translation(piece, tuple(terms), "dictionary"))
     return parts
 
 
