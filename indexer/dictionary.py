@@ -22,8 +22,9 @@ most MAX_WORDS_PER_TERM.
 
 Function words are not translated: Chinese words jieba tags as particles,
 prepositions, conjunctions, pronouns, adverbs, numerals, classifiers,
-interjections, single characters, and English stop words; adverbs and
-localisers only when typed alone (WEAK_TAGS).
+interjections, single characters, and English function words
+(ENGLISH_FUNCTION_WORDS); adverbs and localisers only when typed alone
+(WEAK_TAGS), and never as the translation of an English word.
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ FUNCTION_TAGS = tuple("upcrmqeyohkxw")
 # too (比较 "compare", 沿海 "coastal"); inside a longer query (区域之间的合作)
 # their translation ("between") would be one more word every document must hold.
 WEAK_TAGS = ("d", "f")
+
+# English function words, never translated (beyond the analyzer's STOP_WORDS): pronouns,
+# determiners, prepositions, conjunctions, auxiliaries and the commonest adverbs.
+ENGLISH_FUNCTION_WORDS = frozenset("""
+a about above across after again against all almost along already also although always am among an
+and another any anybody anyone anything are around as at be because been before behind being below
+beside besides between beyond both but by can cannot could did do does doing done down during each
+either else enough ever every everybody everyone everything few for from further had has have having
+he her here hers herself him himself his how however i if in into is it its itself just least less
+like many may me might more most much must my myself near neither never no nobody none nor not
+nothing now of off often on once one only onto or other others otherwise our ours ourselves out over
+own per perhaps quite rather same several shall she should since so some somebody someone something
+sometimes still such than that the their theirs them themselves then there therefore these they
+this those though through throughout thus till to too toward towards under unless until up upon us
+very via was we well were what whatever when whenever where whereas whether which while who whoever
+whole whom whose why will with within without would yet you your yours yourself yourselves
+""".split())
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -149,11 +167,14 @@ class Dictionary:
     def chinese_for(self, english: str) -> list[str]:
         """Return the Chinese words for English term ENGLISH, best first, at most MAX_WORDS_PER_TERM."""
         stems, plain = _query_keys()
+        typed = plain(english)
+        if all(word in ENGLISH_FUNCTION_WORDS for word in typed):
+            return []
         key = stems(english)
         found = self.en_to_zh.get(" ".join(key)) if key else None
         if not found:
             return []
-        typed = " ".join(plain(english))
+        typed = " ".join(typed)
         candidates = []
         for line in found.split("\n"):
             tier, form, word = line.split("\t")
@@ -181,7 +202,7 @@ def load_dictionary() -> Dictionary:
 
 
 # Bump with any change to how the tables are built: the cached tables are then built again.
-TABLES_VERSION = 3
+TABLES_VERSION = 5
 
 
 def _source():
@@ -239,7 +260,9 @@ def _build_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str], int
         if tag.startswith(FUNCTION_TAGS):
             continue
         proper = pinyin[:1].isupper()
-        glosses = clean_glosses(m.group(4), proper)
+        # A gloss of function words alone ("not have", "haven't") finds everything.
+        glosses = [g for g in clean_glosses(m.group(4), proper)
+                   if not all(w.lower() in ENGLISH_FUNCTION_WORDS or "'" in w for w in g.split())]
         if not glosses:
             continue
         word = analysis.fold(simplified)
@@ -256,17 +279,21 @@ def _build_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str], int
     stems, plain = _english_keys()
     entries: dict[str, list[tuple[int, int, str, str]]] = {}
     for word, terms in zh_to_en.items():
+        if word in weak:
+            continue
         common = -frequency.get(word, 0)
-        for term in terms[:MAX_TERMS_PER_WORD]:
+        for position, term in enumerate(terms[:MAX_TERMS_PER_WORD]):
             key = stems(term)
             if not key:
                 continue
             # Tiers: the whole gloss is the term (0); a longer gloss starting with it (2:
-            # "rural area" for "rural"). Within a tier, the common words first.
-            entries.setdefault(" ".join(key), []).append((0, common, " ".join(plain(term)), word))
+            # "rural area" for "rural"). Within a tier, the words whose first senses it is
+            # (另一 "another" before 他者, whose "other" is a philosopher's), then the common words.
+            main = position >= MAIN_SENSES
+            entries.setdefault(" ".join(key), []).append((0, main, common, " ".join(plain(term)), word))
             if len(key) > 1:
-                entries.setdefault(key[0], []).append((2, common, "", word))
-    en_to_zh = {key: "\n".join(f"{tier}\t{form}\t{word}" for tier, _, form, word in sorted(found)[:MAX_CANDIDATES])
+                entries.setdefault(key[0], []).append((2, main, common, "", word))
+    en_to_zh = {key: "\n".join(f"{tier}\t{form}\t{word}" for tier, _, _, form, word in sorted(found)[:MAX_CANDIDATES])
                 for key, found in entries.items()}
     longest = max(map(len, zh_to_en), default=0)
     return {w: "/".join(t) for w, t in zh_to_en.items()}, frozenset(weak), en_to_zh, longest
@@ -274,6 +301,8 @@ def _build_tables() -> tuple[dict[str, str], frozenset[str], dict[str, str], int
 
 # Candidates kept per English key: more than MAX_WORDS_PER_TERM, as the form typed reorders them.
 MAX_CANDIDATES = 8
+# A Chinese word's first senses: an English term among them is what the word mostly means.
+MAIN_SENSES = 2
 
 
 def _english_keys():

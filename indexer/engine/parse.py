@@ -25,7 +25,7 @@ from whoosh.qparser import syntax
 
 from . import analysis, query
 from .ranking import DICTIONARY_WEIGHT, FIELD_WEIGHTS, TRANSLATION_WEIGHT
-from .schema import CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
+from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
 
 
 class QueryParseError(ValueError):
@@ -171,6 +171,22 @@ def _phrase_text(node) -> str | None:
     return None
 
 
+def _chinese_word_query(word: str) -> wq.Query:
+    """The query of a dictionary's Chinese WORD: in the jieba word fields when jieba keeps it whole
+    (a word, unlike what a user types, needs no substring search: the bigram fields' phrases cost
+    most of a translated query), else over the default fields as typed text."""
+    if list(analysis.segmenter().cut(word, HMM=False)) == [word]:
+        return copy.deepcopy(_parsed_word(word, analysis.segmenter_generation()))
+    return _plain_query(f'"{word}"')
+
+
+@lru_cache(maxsize=1024)
+def _parsed_word(word: str, _segmenter_generation: int) -> wq.Query:
+    fields = list(CHINESE_WORD_FIELDS)
+    return qparser.MultifieldParser(fields, _schema(), fieldboosts={f: FIELD_WEIGHTS[f] for f in fields}).parse(
+        f'"{word}"')
+
+
 def _plain_query(text: str) -> wq.Query:
     """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it)."""
     return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
@@ -215,7 +231,7 @@ def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: l
             found = _dictionary_run(nodes, i, min(stop, i + MAX_DICTIONARY_WORDS), dictionary)
             if found:
                 length, own_text, zh_words = found
-                translation = wq.DisjunctionMax([_plain_query(f'"{zh}"') for zh in zh_words], boost=DICTIONARY_SHARE)
+                translation = wq.DisjunctionMax([_chinese_word_query(zh) for zh in zh_words], boost=DICTIONARY_SHARE)
                 out.append(_PrebuiltNode(_Translated(_plain_query(own_text), translation),
                                          n.startchar, nodes[i + length - 1].endchar))
                 added.append(Translation(own_text, tuple(zh_words), "dictionary"))
