@@ -1,4 +1,4 @@
-"""The current result list as CSV or JSON (metadata, matched pages, links)."""
+"""The current result list as CSV or JSON (metadata, matched pages, links), or as citations (webapp.cite)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 
 from flask import Blueprint, jsonify, request
 
+from . import cite
 from .links import document_url, file_url
 from .params import SearchParams
 from .serialize import result_dict
@@ -56,6 +57,16 @@ def json_export():
     response = jsonify(result_dict(_all_results(params), params))
     response.headers["Content-Disposition"] = 'attachment; filename="search-results.json"'
     return response
+
+
+@bp.get("/export.ris", endpoint="ris", defaults={"fmt": "ris"})
+@bp.get("/export.bib", endpoint="bibtex", defaults={"fmt": "bibtex"})
+@bp.get("/export.csl.json", endpoint="csl", defaults={"fmt": "csl"})
+def citations(fmt: str):
+    """All results (up to EXPORT_MAX), in their order, as citations in format FMT."""
+    params = SearchParams.from_args(request.args)
+    root = request.host_url.rstrip("/")
+    return cite.response([cite.from_hit(hit, root) for hit in _all_results(params).hits], fmt, "search-results")
 
 
 def _file_pages(f) -> str:
