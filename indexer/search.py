@@ -23,6 +23,7 @@ from .engine import analysis, parse, query, scoring
 from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
 from .engine.parse import OPERATORS, Glossary
 from . import highlight
+from .reflow import reflow
 from .config import Settings
 from .errors import SearchQueryError
 from .engine.schema import (
@@ -718,7 +719,7 @@ class DocumentDetail:
     catalogued: bool
     added_at: str
     files: list[FileInfo]
-    page_texts: dict[str, list[tuple[int, str]]]      # path -> [(page, html with highlights)]
+    page_texts: dict[str, list[tuple[int, str]]]      # path -> [(page, html with highlights, reflowed)]
     matched: dict[str, list[int]]                      # path -> matching page numbers
     related: list[tuple[str, str]] = field(default_factory=list)   # (doc_id, title)
 
@@ -772,7 +773,8 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
         raw.setdefault(d["path"], []).append((d["page"], d.get("content", "")))
     for path, pages in raw.items():
         pages.sort()
-        detail.page_texts[path] = [(n, highlight.mark_all(t, terms)) for n, t in pages]
+        # Reflowed for reading (indexer.reflow): paragraphs separated by a blank line, each on one line.
+        detail.page_texts[path] = [(n, highlight.mark_all(reflow(t), terms)) for n, t in pages]
     if with_related:
         detail.related = related_documents(searcher, doc_id, raw)
     return detail

@@ -37,6 +37,12 @@ DATED = [
      ["Ten years after the memorandum of 2006, the dialogue met in Chengdu."]),
     ("notes-2011", {"title": "Seminar notes", "date": "2011-09", "kind": "high-level seminar", "place": "Chengdu"},
      ["Notes of the seminar in Chengdu on regional policy."]),
+    # Paragraphs longer than a line (tests/conftest.write_pdf cuts English at 90 characters, Chinese at 40).
+    ("study-2012", {"title": "Study of regional disparities", "date": "2012", "kind": "study"},
+     ["Regional disparities between the coastal provinces and the western regions grew over the decade "
+      "before the study, and the two parties compared the instruments each of them uses to reduce such "
+      "disparities.\nThe second paragraph is short.",
+      "区域差距在沿海省份和西部地区之间不断扩大，双方比较了各自用于缩小这种差距的政策工具，并同意在今后继续交流经验和开展联合研究。\n第二段很短。"]),
 ]
 
 
@@ -187,7 +193,7 @@ def test_filter_only_listings_are_newest_first(dated, dated_client):
         "mou-2006", "notes-2011", "report-2016"]
     # A query of catalogue values only is a filter too.
     typed = dated.search("kind:addendum OR kind:study OR year:2011 OR year:2006", expand=False)
-    assert [h.doc_id for h in typed.hits] == ["notes-2011", "mou-2006", "addendum"]
+    assert [h.doc_id for h in typed.hits] == ["study-2012", "notes-2011", "mou-2006", "addendum"]
     page = get_page(dated_client, "/search?place=Chengdu")
     assert result_ids(page) == ["report-2016", "notes-2011"]
     assert has_link(page, "/search?place=Chengdu&kind=high-level+seminar")
@@ -230,7 +236,7 @@ def test_feeds_of_different_searches_have_different_ids_and_one_search_one_id(da
     everything, ids = feed_entries(dated_client, "/feed.atom")
     assert a.find(f"{ATOM}id").text == b.find(f"{ATOM}id").text != c.find(f"{ATOM}id").text
     assert everything.find(f"{ATOM}id").text != c.find(f"{ATOM}id").text
-    assert len(ids) == 4
+    assert len(ids) == len(DATED)
 
 
 def test_feed_of_filters_alone(dated_client):
@@ -255,3 +261,30 @@ def test_results_page_has_a_filters_jump_to_the_facets(client):
     assert page.find("aside", id="facets")
     zh = get_page(client, "/search?q=policy&expand=0", headers={"Accept-Language": "zh-CN"})
     assert [a for t, a in zh.by_class("filters-jump")]
+
+
+# --- readable text ---------------------------------------------------------------------------------------
+
+
+def test_document_page_shows_paragraphs_not_the_pdfs_lines(dated_client):
+    page = get_page(dated_client, "/documents/study-2012")
+    html = dated_client.get("/documents/study-2012").get_data(as_text=True)
+    sections = re.findall(r'<section class="page-text[^"]*" id="page-(\d+)".*?</section>', html, re.S)
+    assert sections == ["1", "2"]       # the page boundaries are kept, each page its own marked section
+    paragraphs = [" ".join(re.sub(r"<[^>]+>", "", p).split())
+                  for p in re.findall(r'<div class="page-body"[^>]*>(.*?)</div>', html, re.S)[0].split("</p>")
+                  if p.strip()]
+    assert paragraphs == [DATED[-1][2][0].split("\n")[0], "The second paragraph is short."]
+    assert "Page 2" in page.text
+
+
+def test_chinese_lines_are_joined_without_spaces(dated_client):
+    data = dated_client.get("/api/documents/study-2012").get_json()
+    (text,) = [p["text"] for p in data["files"][0]["page_texts"] if p["page"] == 2]
+    # (Extraction already joins lines between Chinese characters: indexer.cleaning.)
+    assert text == DATED[-1][2][1].replace("\n", "")
+
+
+def test_highlights_survive_the_reflow(dated_client):
+    html = dated_client.get("/documents/study-2012?q=instruments").get_data(as_text=True)
+    assert "<mark>instruments</mark>" in html
