@@ -196,6 +196,9 @@ def test_filter_only_listings_are_newest_first(dated, dated_client):
     assert [h.doc_id for h in typed.hits] == ["study-2012", "notes-2011", "mou-2006", "addendum"]
     page = get_page(dated_client, "/search?place=Chengdu")
     assert result_ids(page) == ["report-2016", "notes-2011"]
+    (current,) = [a for a in page.find("a") if a.get("aria-current") == "true" and "sort" in a.get("href", "")]
+    assert current["href"] == "/search?place=Chengdu&sort=newest"
+    assert not has_link(page, "/search?place=Chengdu&sort=relevance")
     assert has_link(page, "/search?place=Chengdu&kind=high-level+seminar")
 
 
