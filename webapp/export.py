@@ -59,11 +59,25 @@ def json_export():
     return response
 
 
-@bp.get("/export.ris", endpoint="ris", defaults={"fmt": "ris"})
-@bp.get("/export.bib", endpoint="bibtex", defaults={"fmt": "bibtex"})
-@bp.get("/export.csl.json", endpoint="csl", defaults={"fmt": "csl"})
-def citations(fmt: str):
-    """All results (up to EXPORT_MAX), in their order, as citations in format FMT."""
+@bp.get("/export.ris", endpoint="ris")
+def ris_export():
+    """All results (up to EXPORT_MAX), in their order, as RIS citations."""
+    return _citations("ris")
+
+
+@bp.get("/export.bib", endpoint="bibtex")
+def bibtex_export():
+    """All results (up to EXPORT_MAX), in their order, as BibTeX entries."""
+    return _citations("bibtex")
+
+
+@bp.get("/export.csl.json", endpoint="csl")
+def csl_export():
+    """All results (up to EXPORT_MAX), in their order, as CSL-JSON items."""
+    return _citations("csl")
+
+
+def _citations(fmt: str):
     params = SearchParams.from_args(request.args)
     root = request.host_url.rstrip("/")
     return cite.response([cite.from_hit(hit, root) for hit in _all_results(params).hits], fmt, "search-results")
