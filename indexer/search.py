@@ -269,7 +269,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     text = normalize_query(text, settings)
     if not text:
         if filters.active():
-            return _listing(searcher, filters, page, sort, page_size)
+            return _listing(searcher, filters, page, sort, page_size, settings)
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
@@ -313,7 +313,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     return result
 
 
-def _listing(searcher, filters: Filters, page: int, sort: str, page_size: int) -> SearchResult:
+def _listing(searcher, filters: Filters, page: int, sort: str, page_size: int, settings: Settings) -> SearchResult:
     """Every document under FILTERS without a query: newest first unless SORT is "oldest"."""
     sort = "oldest" if sort == "oldest" else "newest"
     low, high = filters.date_from, filters.date_to + "\uffff" if filters.date_to else ""
@@ -326,7 +326,8 @@ def _listing(searcher, filters: Filters, page: int, sort: str, page_size: int) -
     ranked = [_new_tuple(_Ranked, (doc_id, docs[doc_id], 0.0, True)) for doc_id in groups]
     _sort_ranked(ranked, sort)
     start = (page - 1) * page_size
-    hits = [_document_hit(r.doc_id, r.meta, 0.0, groups[r.doc_id], {}, searcher, None, None)
+    # No query: no matching files, pages or snippets, only the documents.
+    hits = [_document_hit(r.doc_id, r.meta, 0.0, groups[r.doc_id], {}, searcher, highlight.QueryTerms(), settings)
             for r in ranked[start:start + page_size]]
     return SearchResult(query="", hits=hits, total=len(ranked), page=page, page_size=page_size, sort=sort,
                         filters=filters, facets=facets)
