@@ -24,6 +24,7 @@ from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
 from .engine.parse import OPERATORS, Glossary, Translation
 from . import highlight
 from .dictionary import Dictionary, load_dictionary
+from .reflow import reflow
 from .config import Settings
 from .errors import SearchQueryError
 from .engine.schema import (
@@ -36,6 +37,7 @@ from .engine.schema import (
 )
 from .engine.ranking import (
     RESCORE_WINDOW,
+    dated_in_named_years_first,
     document_score,
     order_by_relevance,
     with_together_bonus,
@@ -43,7 +45,15 @@ from .engine.ranking import (
 from .engine.reading import searcher_cache, segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
-FACETS = ("kind", "year", "lang", "programme")
+FACETS = ("kind", "year", "lang", "programme", "place")
+# The facets of a document's catalogue entry (lang is the facet of its files), in _facet_table's order.
+DOCUMENT_FACETS = ("kind", "year", "programme", "place")
+# The year facet's value for the documents without a date.
+UNDATED = "undated"
+# Fields holding catalogue values only: a query of nothing else is a filter, not a question of relevance.
+METADATA_FIELDS = frozenset({"kind", "year", "lang", "programme", "date", "doc_id"})
+# A year a query may name: a word of four digits from 1900 to 2099.
+YEAR_WORD = re.compile(r"^(19|20)\d\d$")
 
 
 # --- results ------------------------------------------------------------------
@@ -96,6 +106,7 @@ class Filters:
     year: tuple[str, ...] = ()
     lang: tuple[str, ...] = ()
     programme: tuple[str, ...] = ()
+    place: tuple[str, ...] = ()
     date_from: str = ""
     date_to: str = ""
 
@@ -206,10 +217,12 @@ def parse_query(text: str, glossary: Glossary | None, any_word: bool = False,
 
 
 def _filter_query(filters: Filters) -> query.Node | None:
-    """The query the records must also match under FILTERS (None: no filter)."""
+    """The query the records must also match under FILTERS' date range and the facets the index
+    holds as fields (None: no filter). Place and "undated" are not index terms: _apply_facets
+    applies every facet per document."""
     parts = []
-    for name in FACETS:
-        values = getattr(filters, name)
+    for name in ("kind", "year", "lang", "programme"):
+        values = tuple(v for v in getattr(filters, name) if not (name == "year" and v == UNDATED))
         if values:
             parts.append(query.Or(tuple(query.Term(name, v) for v in values)))
     if filters.date_from or filters.date_to:
@@ -267,15 +280,17 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         raise SearchQueryError("The result page number must be between 1 and 10000.", "bad_page", limit=10_000)
     text = normalize_query(text, settings)
     if not text:
+        if filters.active():
+            return _listing(searcher, filters, page, sort, page_size, settings)
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     glossary, dictionary = translators(settings, expand)
     q, added = parse_query(text, glossary, dictionary=dictionary)
-    groups, own_docs, evaluation = _run(searcher, q, filters, settings, _own_words(text, added))
+    groups, own_docs, evaluation, facets = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
         q_any, added = parse_query(text, glossary, any_word=True, dictionary=dictionary)
-        groups, own_docs, evaluation = _run(searcher, q_any, filters, settings,
-                                            _own_words(text, added, any_word=True))
+        groups, own_docs, evaluation, facets = _run(searcher, q_any, filters, settings,
+                                                    _own_words(text, added, any_word=True))
         fallback = bool(groups)
         if fallback:
             q = q_any
@@ -288,10 +303,13 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         score = document_score(g["doc"], [f.score for f in g["files"]], any_word=fallback)
         own = own_docs is None or doc_id in own_docs
         ranked.append(_new_tuple(_Ranked, (doc_id, meta, score, own)))
+    if sort == "relevance" and _is_filter_only(q):
+        sort = "newest"
     _sort_ranked(ranked, sort)
     if sort == "relevance" and query.has_conjunction(q):
         ranked = _words_together_first(searcher, q, ranked, groups, evaluation)
-    facets = _facet_counts(searcher, ranked, groups)
+    if sort == "relevance":
+        _named_years_first(ranked, q)
     start = (page - 1) * page_size
     shown = ranked[start:start + page_size]
     pages = evaluation.pages(searcher, q, [f.docnum for r in shown for f in groups[r.doc_id]["files"]])
@@ -305,6 +323,41 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     if len(ranked) < 3:
         result.did_you_mean = did_you_mean(searcher, text)
     return result
+
+
+def _listing(searcher, filters: Filters, page: int, sort: str, page_size: int, settings: Settings) -> SearchResult:
+    """Every document under FILTERS without a query: newest first unless SORT is "oldest"."""
+    sort = "oldest" if sort == "oldest" else "newest"
+    low, high = filters.date_from, filters.date_to + "\uffff" if filters.date_to else ""
+    groups = {doc_id: {"doc": 0.0, "files": [], "doc_matched": True}
+              for doc_id, meta in _doc_data(searcher).items()
+              if not (low or high) or (meta.get("date") and (not low or meta["date"] >= low)
+                                       and (not high or meta["date"] <= high))}
+    groups, facets = _apply_facets(searcher, groups, filters)
+    docs = _doc_data(searcher)
+    ranked = [_new_tuple(_Ranked, (doc_id, docs[doc_id], 0.0, True)) for doc_id in groups]
+    _sort_ranked(ranked, sort)
+    start = (page - 1) * page_size
+    # No query: no matching files, pages or snippets, only the documents.
+    hits = [_document_hit(r.doc_id, r.meta, 0.0, groups[r.doc_id], {}, searcher, highlight.QueryTerms(), settings)
+            for r in ranked[start:start + page_size]]
+    return SearchResult(query="", hits=hits, total=len(ranked), page=page, page_size=page_size, sort=sort,
+                        filters=filters, facets=facets)
+
+
+def _is_filter_only(q: query.Node) -> bool:
+    """Whether Q asks only for catalogue values (kind:study year:2013): every document it finds
+    matches it alike, so relevance cannot order them."""
+    return all(getattr(leaf, "field", "") in METADATA_FIELDS for leaf in query.positive_leaves(q))
+
+
+def _named_years_first(ranked: list[_Ranked], q: query.Node) -> None:
+    """Put the documents dated in a year Q names (memorandum 2006) before the others, in place."""
+    years = {leaf.text for leaf in query.positive_leaves(q)
+             if type(leaf) is query.Term and YEAR_WORD.match(leaf.text)}
+    if years:
+        dated_in_named_years_first(ranked, own_words_index=3,
+                                   in_named_year=lambda r: (r.meta.get("date") or "")[:4] in years)
 
 
 def _words_together_first(searcher, q, ranked: list[_Ranked], groups, evaluation: Evaluation) -> list[_Ranked]:
@@ -356,17 +409,18 @@ def _own_words(text: str, added: list[Translation], any_word: bool = False) -> q
     return parse_query(text, None, any_word=any_word)[0] if added else None
 
 
-def _run(searcher, q, filters: Filters, settings: Settings,
-         own_q: query.Node | None = None) -> tuple[dict[str, dict], set[str] | None, Evaluation]:
-    """All matching records grouped by document (the doc record's score and the matching files),
-    the documents matching OWN_Q too (None without OWN_Q), and the evaluation (for the pages)."""
+def _run(searcher, q, filters: Filters, settings: Settings, own_q: query.Node | None = None
+         ) -> tuple[dict[str, dict], set[str] | None, Evaluation, dict[str, list[tuple[str, int]]]]:
+    """All matching records under FILTERS grouped by document (the doc record's score and the
+    matching files), the documents matching OWN_Q too (None without OWN_Q), the evaluation (for
+    the pages), and the facet counts (_apply_facets)."""
     queries = [(q, True)] + ([(own_q, False)] if own_q is not None else [])
-    evaluation = _evaluate(searcher, queries, filters, settings)
+    # The date range is applied here; the facets per document, after (see _apply_facets).
+    evaluation = _evaluate(searcher, queries, Filters(date_from=filters.date_from, date_to=filters.date_to),
+                           settings)
     found, *own = evaluation.found
     groups: dict[str, dict] = {}
     own_docs = _documents_of(searcher, own[0]) if own else None
-    if not found:
-        return groups, own_docs, evaluation
     hits = _hit_column(searcher)
     for score, docnum in found:
         hit = hits[docnum]
@@ -375,12 +429,14 @@ def _run(searcher, q, filters: Filters, settings: Settings,
         doc_id, is_doc, path, lang = hit
         g = groups.get(doc_id)
         if g is None:
-            g = groups[doc_id] = {"doc": 0.0, "files": []}
+            g = groups[doc_id] = {"doc": 0.0, "files": [], "doc_matched": False}
         if is_doc:
             g["doc"] = score
+            g["doc_matched"] = True
         else:
             g["files"].append(_new_tuple(_FileMatch, (path, score, docnum, lang)))
-    return groups, own_docs, evaluation
+    groups, facets = _apply_facets(searcher, groups, filters)
+    return groups, own_docs, evaluation, facets
 
 
 def _documents_of(searcher, found: list[tuple[float, int]]) -> set[str]:
@@ -417,59 +473,111 @@ def _evaluate(searcher, queries: list[tuple[query.Node, bool]], filters: Filters
 
 
 def _facet_keys(searcher) -> dict[str, tuple[int, tuple[str, ...]]]:
-    """Each document's facet key: the number of its (facet, value) pairs of kind, programme and year
-    in _facet_combinations, and its files' languages. Cached per searcher.
+    """Each document's facet key: the number of its combination of kind, year, programme and place
+    in _facet_table, and its files' languages. Cached per searcher.
 
-    Documents share few combinations of kind, programme and year: counting one
-    number a document, and then each combination's pairs once, does a fraction
-    of the work of counting every pair of every document (a common word
+    Documents share few combinations of catalogue values: checking and counting
+    one number a document, and then each combination's values once, does a
+    fraction of the work of each value of each document (a common word
     matches nearly all of them).
     """
     return _facet_table(searcher)[0]
 
 
-def _facet_table(searcher) -> tuple[dict[str, tuple[int, tuple[str, ...]]], list[tuple]]:
-    """(each document's facet key, the combinations the keys number), cached per searcher."""
+def _facet_table(searcher) -> tuple[dict[str, tuple[int, tuple[str, ...]]], list[tuple[str, ...]]]:
+    """(each document's facet key, the combinations the keys number: the values of DOCUMENT_FACETS,
+    "" where the catalogue has none and UNDATED for a document without a date), cached per searcher."""
     def compute():
         keys = {}
         numbers: dict[tuple, int] = {}
         for doc_id, meta in _doc_data(searcher).items():
-            pairs = [(name, meta[name]) for name in ("kind", "programme") if meta.get(name)]
-            year = (meta.get("date") or "")[:4]
-            if year:
-                pairs.append(("year", year))
-            number = numbers.setdefault(tuple(pairs), len(numbers))
+            values = (meta.get("kind") or "", (meta.get("date") or "")[:4] or UNDATED,
+                      meta.get("programme") or "", meta.get("place") or "")
+            number = numbers.setdefault(values, len(numbers))
             langs = tuple(sorted({f["lang"] for f in meta.get("files", [])}))
             keys[doc_id] = (number, langs)
         return keys, list(numbers)
     return searcher_cache(searcher, "facets", compute)
 
 
-def _facet_counts(searcher, ranked, groups) -> dict[str, list[tuple[str, int]]]:
-    """How many of the RANKED documents have each facet value; a document's languages are those of
-    its matching files (all of its files when only its title or metadata matched)."""
+def _apply_facets(searcher, groups: dict[str, dict], filters: Filters
+                  ) -> tuple[dict[str, dict], dict[str, list[tuple[str, int]]]]:
+    """GROUPS narrowed to FILTERS' facets, and each facet's counts.
+
+    Several values of one facet are OR-ed, different facets AND-ed. A facet's
+    counts are those of the documents matching every other facet's filter (as
+    Datasette and EUR-Lex count): picking a kind keeps the other kinds listed
+    with what picking them as well would add. The language filter keeps a
+    document's files in those languages (and its titles if it has a file in
+    one): a language's count is of the documents that filter would keep.
+    Documents without metadata are left out.
+    """
     keys, combinations = _facet_table(searcher)
-    doc_keys = [keys[r.doc_id] for r in ranked]
-    langs: list[str] = []
-    for r, (_, all_langs) in zip(ranked, doc_keys):
-        files = groups[r.doc_id]["files"]
-        if len(files) == 1 and files[0].lang:
-            langs.append(files[0].lang)
+    chosen = [(i, set(values)) for i, name in enumerate(DOCUMENT_FACETS) if (values := getattr(filters, name))]
+    # Per combination, the positions of the document facets whose filter it fails.
+    failed = [tuple(i for i, values in chosen if combination[i] not in values) for combination in combinations]
+    languages = set(filters.lang)
+    kept: dict[str, dict] = {}
+    in_all: Counter = Counter()          # combinations of the documents kept
+    in_all_but_one: Counter = Counter()   # (position, value) of the documents failing one facet only
+    lang_counts: Counter = Counter()
+    for doc_id, g in groups.items():
+        key = keys.get(doc_id)
+        if key is None:
+            continue
+        number, doc_langs = key
+        fails = failed[number]
+        if len(fails) > 1:
+            continue
+        if not fails:
+            # The languages picking which would keep the document (_in_languages).
+            files = g["files"]
+            if g["doc_matched"]:
+                lang_counts.update(set(doc_langs).union(f.lang for f in files if f.lang))
+            elif len(files) == 1:
+                if files[0].lang:
+                    lang_counts[files[0].lang] += 1
+            else:
+                lang_counts.update({f.lang for f in files if f.lang})
+        if languages:
+            g = _in_languages(g, doc_langs, languages)
+            if g is None:
+                continue
+        if fails:
+            position = fails[0]
+            in_all_but_one[position, combinations[number][position]] += 1
         else:
-            langs.extend({f.lang for f in files if f.lang} or all_langs)
-    by_facet: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    for number, n in Counter([number for number, _ in doc_keys]).items():
-        for name, value in combinations[number]:
-            counts = by_facet[name]
-            counts[value] = counts.get(value, 0) + n
-    by_facet["lang"] = dict(Counter(langs))
-    out = {}
-    for name, c in by_facet.items():
+            kept[doc_id] = g
+            in_all[number] += 1
+    counts: dict[str, Counter] = {name: Counter() for name in FACETS}
+    counts["lang"] = lang_counts
+    for number, n in in_all.items():
+        for name, value in zip(DOCUMENT_FACETS, combinations[number]):
+            if value:
+                counts[name][value] += n
+    for (position, value), n in in_all_but_one.items():
+        if value:
+            counts[DOCUMENT_FACETS[position]][value] += n
+    facets = {}
+    for name, c in counts.items():
         if name == "year":
-            out[name] = sorted(c.items(), reverse=True)
+            # Newest first, the undated last.
+            facets[name] = sorted(c.items(), key=lambda kv: (kv[0] != UNDATED, kv[0]), reverse=True)
         else:
-            out[name] = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
-    return out
+            facets[name] = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+    return kept, facets
+
+
+def _in_languages(group: dict, doc_langs: tuple[str, ...], languages: set[str]) -> dict | None:
+    """GROUP with only its files in LANGUAGES and its doc record if the document has a file in one
+    (the doc record's lang field holds all of them); None when nothing is left."""
+    files = [f for f in group["files"] if f.lang in languages]
+    doc_matched = group["doc_matched"] and not languages.isdisjoint(doc_langs)
+    if not files and not doc_matched:
+        return None
+    if doc_matched and len(files) == len(group["files"]):
+        return group
+    return {"doc": group["doc"] if doc_matched else 0.0, "files": files, "doc_matched": doc_matched}
 
 
 def _document_hit(doc_id, meta, score, group, pages, searcher, terms, settings) -> DocumentHit:
@@ -624,7 +732,7 @@ class DocumentDetail:
     catalogued: bool
     added_at: str
     files: list[FileInfo]
-    page_texts: dict[str, list[tuple[int, str]]]      # path -> [(page, html with highlights)]
+    page_texts: dict[str, list[tuple[int, str]]]      # path -> [(page, html with highlights, reflowed)]
     matched: dict[str, list[int]]                      # path -> matching page numbers
     related: list[tuple[str, str]] = field(default_factory=list)   # (doc_id, title)
 
@@ -677,7 +785,8 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
         raw.setdefault(d["path"], []).append((d["page"], d.get("content", "")))
     for path, pages in raw.items():
         pages.sort()
-        detail.page_texts[path] = [(n, highlight.mark_all(t, terms)) for n, t in pages]
+        # Reflowed for reading (indexer.reflow): paragraphs separated by a blank line, each on one line.
+        detail.page_texts[path] = [(n, highlight.mark_all(reflow(t), terms)) for n, t in pages]
     if with_related:
         detail.related = related_documents(searcher, doc_id, raw)
     return detail

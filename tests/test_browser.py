@@ -698,6 +698,101 @@ def test_document_page_on_a_phone_screen(browser, server):
         browser.set_window_size(1280, 900)
 
 
+@pytest.mark.parametrize("lang, filters_label", [("en", "Filters"), ("zh", "筛选")])
+def test_on_a_phone_the_filters_control_reaches_the_facets_and_two_kinds_combine(browser, server, lang,
+                                                                                 filters_label):
+    set_interface(browser, server, lang)
+    browser.set_window_size(390, 844)
+    try:
+        open_page(browser, server, "/search?q=cohesion")
+        jump = visible(browser, ".filters-jump")
+        assert jump.text == filters_label
+        # The facets stand below the results, out of sight, until the control is used.
+        assert browser.execute_script("return document.getElementById('facets').getBoundingClientRect().top"
+                                      " > innerHeight")
+        assert jump.location["y"] < 400
+        jump.click()
+        wait(browser, lambda d: d.execute_script(
+            "const r = document.getElementById('facets').getBoundingClientRect();"
+            "return r.top >= -1 && r.top < innerHeight / 2"), message="the facets scrolled into view")
+        assert urlsplit(browser.current_url).fragment == "facets"
+        screenshot(browser, f"results-filters-phone-{lang}")
+        click(browser, next(a for a in browser.find_elements(By.CSS_SELECTOR, ".facet-link")
+                            if "kind=study" in a.get_attribute("href")))
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".chips .chip"))
+        assert result_ids(browser) == ["study-2011"]
+        # The other kinds stay listed, with their counts; picking one adds it to the first.
+        seminar = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".facet-link")
+                       if "kind=high-level+seminar" in a.get_attribute("href"))
+        assert seminar.find_element(By.CSS_SELECTOR, ".facet-count").text == "5"
+        click(browser, seminar)
+        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".chips .chip:not(.chip-clear)")) == 2)
+        assert parse_qs(urlsplit(browser.current_url).query)["kind"] == ["study", "high-level seminar"]
+        assert visible(browser, ".filters-jump").text == f"{filters_label} (2)"
+        assert len(result_ids(browser)) == 3          # a page of the six documents (3 per page)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        screenshot(browser, f"results-two-kinds-phone-{lang}")
+    finally:
+        browser.set_window_size(1280, 900)
+        set_interface(browser, server, "")
+
+
+def test_on_a_desktop_the_facets_are_beside_the_results_without_the_control(browser, server):
+    set_interface(browser, server, "")
+    open_page(browser, server, "/search?q=cohesion&kind=study&kind=high-level+seminar")
+    assert not browser.find_element(By.CSS_SELECTOR, ".filters-jump").is_displayed()
+    assert browser.find_element(By.ID, "facets").is_displayed()
+    assert browser.execute_script("return document.getElementById('facets').getBoundingClientRect().top"
+                                  " < innerHeight")
+    screenshot(browser, "results-two-kinds-en")
+
+
+def _fetch_text(browser, url: str) -> str:
+    """The body of URL as the page's own fetch() gets it (a download link, read without saving a file)."""
+    browser.set_script_timeout(WAIT_S)
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.text()).then(done, e => done('ERROR ' + e));", url)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_results_page_links_a_feed_of_its_query(browser, server, lang):
+    set_interface(browser, server, lang)
+    open_page(browser, server, "/search?q=cohesion&kind=high-level+seminar&sort=oldest")
+    link = browser.find_element(By.CSS_SELECTOR, ".feed-link a")
+    href = link.get_attribute("href")
+    assert parse_qs(urlsplit(href).query) == {"q": ["cohesion"], "kind": ["high-level seminar"]}
+    head = browser.find_element(By.CSS_SELECTOR, "link[rel=alternate][href*='q=cohesion']")
+    assert head.get_attribute("type") == "application/atom+xml"
+    feed = browser.execute_script(
+        "const doc = new DOMParser().parseFromString(arguments[0], 'application/xml');"
+        "return {title: doc.querySelector('feed > title').textContent,"
+        "        entries: [...doc.querySelectorAll('entry > link[rel=alternate]')].map(l => l.getAttribute('href'))};",
+        _fetch_text(browser, href))
+    assert "cohesion" in feed["title"]
+    # Newest first: the five seminars, 2016 to 2012.
+    assert [u.rsplit("/", 1)[1] for u in feed["entries"]] == [f"seminar-{y}" for y in range(2016, 2011, -1)]
+    screenshot(browser, f"results-feed-cite-{lang}")
+    set_interface(browser, server, "")
+
+
+def test_document_page_cites_the_document_and_shows_paragraphs(browser, server):
+    set_interface(browser, server, "")
+    open_page(browser, server, "/documents/mou-2006?lang=en")
+    ris = _fetch_text(browser, browser.find_element(
+        By.CSS_SELECTOR, ".cite-links a[type='application/x-research-info-systems']").get_attribute("href"))
+    assert ris.startswith("TY  - GOVDOC") and "TI  - Memorandum of Understanding on Regional Policy" in ris
+    assert "TT  - 区域政策谅解备忘录" in ris
+    bibtex = _fetch_text(browser, browser.find_element(
+        By.CSS_SELECTOR, ".cite-links a[type='application/x-bibtex']").get_attribute("href"))
+    assert bibtex.startswith("@misc{mou-2006,") and "year = {2006}" in bibtex
+    # The first page's opening paragraph, cut into lines in the PDF, is one paragraph on the page.
+    paragraphs = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "#page-1 .page-body p")]
+    assert paragraphs[0] == DOCUMENTS[0][2]["en"][0].split("\n")[0]
+    assert browser.find_element(By.ID, "page-2-heading").is_displayed()
+    screenshot(browser, "document-paragraphs-cite-en")
+
+
 def test_everything_was_served_under_the_prefix(server):
     # PrefixOnly answered 404 to anything outside /archive/: the pages never asked for such a thing.
     outside = [p for p in server.recorder.paths if not p.startswith(PREFIX + "/") and p != PREFIX]

@@ -39,13 +39,14 @@ def assert_not_found(response, url: str):
 def test_every_route_taking_an_id_or_a_language_is_covered(app):
     """If a route with a path parameter is added, the traversal tests below must cover it."""
     with_params = sorted(r.rule for r in app.url_map.iter_rules() if r.arguments)
-    assert with_params == ["/api/documents/<doc_id>", "/documents/<doc_id>", "/documents/<doc_id>/file/<lang>",
-                           "/static/<path:filename>"]
+    assert with_params == ["/api/documents/<doc_id>", "/documents/<doc_id>", "/documents/<doc_id>/cite/<fmt>",
+                           "/documents/<doc_id>/file/<lang>", "/static/<path:filename>"]
 
 
 @pytest.mark.parametrize("odd", ODD_IDS)
 @pytest.mark.parametrize("template", ["/documents/{}", "/documents/{}/file/en", "/api/documents/{}",
-                                      "/documents/{}?q=policy", "/api/documents/{}?pages=0"])
+                                      "/documents/{}?q=policy", "/api/documents/{}?pages=0",
+                                      "/documents/{}/cite/ris"])
 def test_odd_document_ids_give_404(client, template, odd):
     url = template.format(odd)
     with client.get(url, follow_redirects=True) as response:
@@ -55,6 +56,13 @@ def test_odd_document_ids_give_404(client, template, odd):
 @pytest.mark.parametrize("odd", ODD_LANGS)
 def test_odd_languages_give_404(client, odd):
     url = f"/documents/mou-2006/file/{odd}"
+    with client.get(url, follow_redirects=True) as response:
+        assert_not_found(response, url)
+
+
+@pytest.mark.parametrize("odd", ODD_LANGS + ["RIS", "ris.txt", "csl-json"])
+def test_odd_citation_formats_give_404(client, odd):
+    url = f"/documents/mou-2006/cite/{odd}"
     with client.get(url, follow_redirects=True) as response:
         assert_not_found(response, url)
 

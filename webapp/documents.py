@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 
 from indexer.service import media_type
 
-from . import i18n
+from . import cite, i18n
 from .params import parse_bool
 from .site import settings, snapshot
 
@@ -61,6 +61,15 @@ def _selected_file(doc, lang: str):
         if doc.matched.get(f.path):
             return f
     return by_lang.get(i18n.current_language()) or (doc.files[0] if doc.files else None)
+
+
+@bp.get("/<doc_id>/cite/<fmt>")
+def citation(doc_id: str, fmt: str):
+    """The document's citation: fmt is ris, bibtex or csl (CSL-JSON)."""
+    if fmt not in cite.FORMATS:
+        abort(404)
+    doc = load_document(doc_id, with_pages=False)
+    return cite.response([cite.from_detail(doc, request.host_url.rstrip("/"))], fmt, doc_id)
 
 
 @bp.get("/<doc_id>/file/<lang>")

@@ -1,4 +1,4 @@
-"""The current result list as CSV or JSON (metadata, matched pages, links)."""
+"""The current result list as CSV or JSON (metadata, matched pages, links), or as citations (webapp.cite)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 
 from flask import Blueprint, jsonify, request
 
+from . import cite
 from .links import document_url, file_url
 from .params import SearchParams
 from .serialize import result_dict
@@ -56,6 +57,30 @@ def json_export():
     response = jsonify(result_dict(_all_results(params), params))
     response.headers["Content-Disposition"] = 'attachment; filename="search-results.json"'
     return response
+
+
+@bp.get("/export.ris", endpoint="ris")
+def ris_export():
+    """All results (up to EXPORT_MAX), in their order, as RIS citations."""
+    return _citations("ris")
+
+
+@bp.get("/export.bib", endpoint="bibtex")
+def bibtex_export():
+    """All results (up to EXPORT_MAX), in their order, as BibTeX entries."""
+    return _citations("bibtex")
+
+
+@bp.get("/export.csl.json", endpoint="csl")
+def csl_export():
+    """All results (up to EXPORT_MAX), in their order, as CSL-JSON items."""
+    return _citations("csl")
+
+
+def _citations(fmt: str):
+    params = SearchParams.from_args(request.args)
+    root = request.host_url.rstrip("/")
+    return cite.response([cite.from_hit(hit, root) for hit in _all_results(params).hits], fmt, "search-results")
 
 
 def _file_pages(f) -> str:

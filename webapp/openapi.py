@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from indexer.service import KINDS, LANGUAGES, PROGRAMMES, SORTS
+from indexer.service import FACETS, KINDS, LANGUAGES, PROGRAMMES, SORTS
 
 from .api import BROWSE_ORDERS
 from .documents import DOC_ID
@@ -85,8 +85,10 @@ SCHEMAS = {
         "sort": _string(enum=list(SORTS)),
         "expand": BOOL,
         "filters": _object({"kind": _array(STR), "year": _array(STR), "lang": _array(STR),
-                            "programme": _array(STR), "from": STR, "to": STR}),
-        "facets": _object({name: _array(_ref("FacetValue")) for name in ("kind", "year", "lang", "programme")}),
+                            "programme": _array(STR), "place": _array(STR), "from": STR, "to": STR}),
+        "facets": _object({name: _array(_ref("FacetValue")) for name in FACETS},
+                          description="Per facet, each value's count among the documents matching every "
+                                      "other facet's filter (what picking the value as well would add)."),
         "also_searched": _array(STR, description="Terms of the other language also searched (every translation's)."),
         "translations": _array(_ref("Translation"), description="For each word of the query translated, what was "
                                "searched besides it."),
@@ -151,7 +153,8 @@ def openapi_document(max_query_chars: int) -> dict:
     """The OpenAPI document; MAX_QUERY_CHARS is the configured longest query."""
     q = {"name": "q", "in": "query", "required": False, "schema": _string(maxLength=max_query_chars),
          "description": "The query: words, \"phrases\", Chinese terms, AND/OR/NOT, -word, +word, "
-                        "field:word (title:, place:, event:, kind:…), word* (not at the start)."}
+                        "field:word (title:, place:, event:, kind:…), word* (not at the start). Empty with a filter: "
+                        "every document under the filters, newest first unless sort says otherwise."}
     expand = {"name": "expand", "in": "query", "required": False, "schema": BOOL,
               "description": "Also search the glossary's terms in the other language (default from the settings)."}
     date = {"pattern": r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"}
@@ -173,9 +176,10 @@ def openapi_document(max_query_chars: int) -> dict:
                 "parameters": [
                     q,
                     _filter_param("kind", "Only documents of these kinds.", KINDS),
-                    _filter_param("year", "Only documents of these years (YYYY)."),
+                    _filter_param("year", "Only documents of these years (YYYY, or \"undated\")."),
                     _filter_param("lang", "Only documents with pages in these languages.", list(LANGUAGES)),
                     _filter_param("programme", "Only documents of these programmes.", list(PROGRAMMES)),
+                    _filter_param("place", "Only documents of these places (the catalogue's place)."),
                     {"name": "from", "in": "query", "required": False, "schema": _string(**date),
                      "description": "Dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)."},
                     {"name": "to", "in": "query", "required": False, "schema": _string(**date),

@@ -22,9 +22,9 @@ HOME_LATEST = 6
 
 @bp.get("/")
 def home():
-    """The home page; with ?q= it is the results page (so `/?q=…` links work too)."""
+    """The home page; with ?q= or a filter it is the results page (so `/?q=…` links work too)."""
     params = SearchParams.from_args(request.args)
-    if params.q:
+    if params.q or params.has_filters:
         return _results_page(params)
     index = snapshot()
     return render_template("search/home.html", params=params, status=index.status(check_disk=False),
@@ -33,9 +33,9 @@ def home():
 
 @bp.get("/search")
 def results():
-    """Results of the query in ?q= with the filters, sort and page of the URL."""
+    """Results of the query in ?q= with the filters, sort and page of the URL; filters alone list their documents."""
     params = SearchParams.from_args(request.args)
-    if not params.q:
+    if not params.q and not params.has_filters:
         return home()
     return _results_page(params)
 

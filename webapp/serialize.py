@@ -96,7 +96,7 @@ def filters_dict(params: SearchParams) -> dict:
     """The active filters under their URL parameter names."""
     f = params.filters
     return {"kind": list(f.kind), "year": list(f.year), "lang": list(f.lang), "programme": list(f.programme),
-            "from": f.date_from, "to": f.date_to}
+            "place": list(f.place), "from": f.date_from, "to": f.date_to}
 
 
 def document_dict(doc: DocumentDetail, q: str = "", expand: bool | None = None, with_pages: bool = True) -> dict:

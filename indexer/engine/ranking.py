@@ -20,6 +20,10 @@ words before those reached only through a translation, each group by score.
 Then, for a query requiring several things at once, each of the RESCORE_WINDOW
 best documents with a page holding all of them has its score multiplied by
 (1 + TOGETHER_BONUS) (with_together_bonus), and the window is sorted again.
+Last, for a query naming a year ("memorandum 2006"), the documents dated in
+that year come before the others of their group, in their order
+(dated_in_named_years_first): the year's own documents answer it better than
+an undated one that mentions the year more often.
 
 A page's score (for the pages shown of each file, engine.evaluate):
     the sum over the query's words (and phrases) found on the page of
@@ -96,6 +100,12 @@ def order_by_relevance(ranked: list, score_index: int, own_words_index: int) -> 
     # Two stable sorts on C keys give the order of one on (own_words, score).
     ranked.sort(key=itemgetter(score_index), reverse=True)
     ranked.sort(key=itemgetter(own_words_index), reverse=True)
+
+
+def dated_in_named_years_first(ranked: list, own_words_index: int, in_named_year) -> None:
+    """Sort RANKED in place: own words first, then the documents IN_NAMED_YEAR, keeping their order."""
+    # Python's sort is stable, with reverse=True too: equal keys keep the relevance order.
+    ranked.sort(key=lambda r: (r[own_words_index], in_named_year(r)), reverse=True)
 
 
 def with_together_bonus(score: float) -> float:
