@@ -230,7 +230,12 @@ def _load_tables() -> Dictionary:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cedict-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(marshal.dumps((zh_to_en, weak, en_to_zh, longest)))
+        # Readable by every user's processes (a web server's among them), like jieba's own cache.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        for stale in path.parent.glob("cedict-*.marshal"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("could not keep the dictionary's tables in %s (%s): they are built again in each process",
                     path.parent, exc.strerror or exc)
