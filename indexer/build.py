@@ -129,7 +129,10 @@ BATCH_SECONDS = 60.0
 
 # progress(files_done, files_total, path) after each file read; if the object
 # also has a method page(path, pages_read), it is called after each page, so
-# that a long report shows its progress while it is read.
+# that a long report shows its progress while it is read; start(files_total),
+# if it has one, as soon as the files to read are known. When worker processes
+# write the segments, progress() counts files committed, and read(files_read,
+# files_total, path), if there is one, each file read.
 Progress = Callable[[int, int, str], None]
 
 
@@ -680,6 +683,8 @@ class _Sync:
                            finish: Callable) -> None:
         """Extract and write TO_EXTRACT, committing full batches; FINISH(writer) writes into the last commit."""
         processes = self.settings.segment_writers
+        if to_extract and hasattr(self.progress, "start"):
+            self.progress.start(len(to_extract))
         if not to_extract or (processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES):
             if to_extract:
                 self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs,
@@ -751,9 +756,12 @@ class _Sync:
         # results are soon searchable), each later one twice as many.
         writers = segments.SegmentWriters(folder, self.settings.userdict, processes,
                                           first_files=self.settings.commit_every_files)
+        reads = getattr(self.progress, "read", None)
         try:
-            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
+            for n_read, (full_path, ex) in enumerate(_extract_many(paths, self.settings, self._page_progress()), 1):
                 path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
+                if reads is not None:
+                    reads(n_read, len(paths), path)
                 records = self._file_records(path, entry, lang, info, ex.pages)
                 # The document's record goes into the same segment as its
                 # first file (one segment per commit, not one more for records).
