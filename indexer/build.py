@@ -897,7 +897,7 @@ def update(settings: Settings, progress: Progress | None = None, retry_failed: b
     return _recorded(settings, lambda: _update(settings, progress, retry_failed, allow_removals))
 
 
-def _recorded(settings: Settings, work: Callable[[], UpdateReport]) -> UpdateReport:
+def _recorded(settings: Settings, work: Callable[[], UpdateReport | None]) -> UpdateReport | None:
     """Run WORK (an update or a rebuild) and record its outcome, where the status page and /healthz read it."""
     try:
         report = work()
@@ -908,7 +908,8 @@ def _recorded(settings: Settings, work: Callable[[], UpdateReport]) -> UpdateRep
         if not isinstance(exc, KeyboardInterrupt):
             ledger.record_failure(settings, exc)
         raise
-    ledger.record_success(settings, report.held_removals, report.held_reason)
+    if report is not None:
+        ledger.record_success(settings, report.held_removals, report.held_reason)
     return report
 
 
@@ -931,6 +932,34 @@ def _update(settings: Settings, progress: Progress | None, retry_failed: bool, a
         if first_build:
             report.rebuilt, report.rebuild_reason = True, "no index yet"
         return report
+
+
+def index_problem(settings: Settings) -> str:
+    """Why the live index must be built again ("" when it opens and this code can read it): missing, unreadable, outdated."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        return "the index is missing"
+    ix, reason = _open_current(gen)
+    if ix is not None:
+        ix.close()
+    return reason
+
+
+def repair(settings: Settings, progress: Progress | None = None) -> UpdateReport | None:
+    """Build the index again in a new generation if it is missing or unreadable; None when it is fine.
+
+    Readers get 503 (no index) or the old generation meanwhile, never a half-built index.
+    """
+    def work() -> UpdateReport | None:
+        with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+            reason = index_problem(settings)
+            if not reason:
+                return None
+            log.warning("%s: building it again", reason)
+            report = _rebuild_locked(settings, progress)
+            report.rebuild_reason = reason
+            return report
+    return _recorded(settings, work)
 
 
 def _create_live_index(settings: Settings) -> Path:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import sandbox
-from .build import MERGE_FACTOR, UpdateReport, merge_segments, scan_archive, update
+from .build import MERGE_FACTOR, UpdateReport, index_problem, merge_segments, repair, scan_archive, update
 from .config import Settings
 from .extract import warm_up as extract_warm_up
 from .errors import CatalogueError, ConfigError, IndexLockedError
@@ -247,6 +247,7 @@ class Watcher:
         last_look = 0.0
         merge_due = False                    # an update changed the index since the last merge
         merge_retry_at = 0.0
+        health_checked = time.monotonic()    # when the index was last checked to open (self-repair)
         # The first addition finds an extraction worker started and its modules imported.
         try:
             extract_warm_up(self.settings)
@@ -277,6 +278,13 @@ class Watcher:
             if self._merge is not None and self._merge.done():
                 merge_due, merge_retry_at = self._end_merge(merge_due, merge_retry_at)
             settled = now - seen_since >= settle
+            # Self-repair: at each rescan, an index deleted or damaged behind our back is built again.
+            if (not pending and self._merge is None
+                    and now - health_checked >= self.settings.rescan_interval_s - self.poll_s):
+                health_checked = now
+                if self._repair():
+                    merge_due = True
+                continue
             if pending and settled and now >= retry_at:
                 outcome = self._run()
                 if outcome == "locked":
@@ -356,6 +364,36 @@ class Watcher:
             if left <= 0 or self._wake.wait(min(left, 0.25)):
                 return
 
+    def _repair(self) -> bool:
+        """Build the index again if it is missing or does not open; return whether it was rebuilt."""
+        try:
+            problem = index_problem(self.settings)
+            if not problem:
+                return False
+            log.warning("%s: building it again from the archive", problem)
+            report = repair(self.settings)
+        except IndexLockedError as exc:
+            log.info("index busy, checking it again at the next rescan: %s", exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failure
+            log.exception("could not build the index again; trying at the next rescan")
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            return False
+        self._last_run_end = time.monotonic()
+        if report is None:
+            return False
+        self.reports.append(report)
+        log.info("index built again: %s", summary(report))
+        self._report(report)
+        return True
+
+    def _report(self, report: UpdateReport) -> None:
+        if self.on_update is not None:
+            try:
+                self.on_update(report)
+            except Exception:  # noqa: BLE001 - a caller's hook must not stop the watcher
+                log.exception("on_update hook failed")
+
     def _run(self) -> str:
         """One update; returns "done", "locked", "retry" (after an unexpected error) or "fix"."""
         self.runs += 1
@@ -381,11 +419,7 @@ class Watcher:
                 log.warning("could not index %s: %s", path, reason)
         else:
             log.debug("archive unchanged")
-        if self.on_update is not None:
-            try:
-                self.on_update(report)
-            except Exception:  # noqa: BLE001 - a caller's hook must not stop the watcher
-                log.exception("on_update hook failed")
+        self._report(report)
         return "done"
 
 
