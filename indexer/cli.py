@@ -172,6 +172,7 @@ def print_status(settings, as_json: bool, out=None) -> None:
         json.dump(st.as_dict(), out, ensure_ascii=False, indent=2)
         out.write("\n")
         return
+    _print_update_problem(st, out)
     if not st.built:
         print(f"No index yet at {settings.index_dir}; {len(st.waiting)} files waiting. "
               "Run: python -m indexer update", file=out)
@@ -192,6 +193,20 @@ def print_status(settings, as_json: bool, out=None) -> None:
         print(f"  {f.status}: {f.path}: {f.reason}{detail}", file=out)
     if not st.waiting and not st.missing:
         print("Up to date.", file=out)
+
+
+def _print_update_problem(st, out) -> None:
+    """The last update's error, or the removals it held back, and since when."""
+    if not st.update_failing:
+        return
+    outcome = st.update
+    age = outcome.get("failing_for_s")
+    since = f" (failing for {age} s, {outcome.get('failures', 1)} updates in a row)" if age is not None else ""
+    if outcome.get("error_kind") == "removals_held":
+        print(f"WARNING: nothing removed: {outcome.get('held_reason') or outcome.get('error')}{since}. "
+              "If the files were deleted on purpose: python -m indexer update --allow-removals", file=out)
+    else:
+        print(f"WARNING: the last update failed: {outcome.get('error')}{since}", file=out)
 
 
 def watch(settings) -> int:

@@ -151,3 +151,68 @@ def test_the_facts_file_is_replaced_whole(settings, tmp_path):
     ledger.record_added_dates(settings, {"a": "2030-01-01T00:00:00+00:00", "b": "2021-01-01T00:00:00+00:00"})
     assert ledger.added_dates(settings) == {"a": "2020-01-01T00:00:00+00:00", "b": "2021-01-01T00:00:00+00:00"}
     assert [p.name for p in ledger.facts_path(settings).parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# --- 4. health tells the truth ----------------------------------------------------------------
+
+
+def test_a_failing_update_turns_healthz_and_the_status_page_to_the_reason(eight, monkeypatch):
+    import errno
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from indexer.errors import CatalogueError
+    from webapp import create_app
+
+    settings = eight
+    client = create_app(settings).test_client()
+    assert client.get("/healthz").status_code == 200
+
+    # A broken catalogue: the update stops, the site keeps answering from the last index.
+    catalogue = Path(settings.catalogue)
+    catalogue.write_text('[[document]]\nid = "q"\ntitle = "Q"\nkind = "novel"\n', encoding="utf-8")
+    write_pdf(Path(settings.archive_dir) / "late.pdf", ["A late report."])
+    with pytest.raises(CatalogueError):
+        update(settings)
+    response = client.get("/healthz")
+    body = response.get_json()
+    assert response.status_code == 503 and body["status"] == "failing" and body["index"] is True
+    assert "the catalogue is invalid" in body["reason"] and "novel" in body["reason"]
+    assert body["failing_for_s"] is not None and body["documents"] == 8
+    page = client.get("/status").get_data(as_text=True)
+    assert "The last update failed: the catalogue is invalid" in page and "1 in a row" in page
+    catalogue.unlink()
+
+    # A full disk (the file system answers ENOSPC to Whoosh's next file).
+    def full(self, name, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", name)
+    with monkeypatch.context() as patch:
+        patch.setattr(FileStorage, "create_file", full)
+        with pytest.raises(OSError):
+            update(settings)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "failing" and body["reason"].startswith("the disk is full")
+    assert body["update"]["failures"] == 2 and body["update"]["error_kind"] == "disk_full"
+    assert "the disk is full" in client.get("/api/status").get_json()["update"]["error"]
+
+    update(settings)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+    assert response.get_json()["documents"] == 9
+
+
+def test_held_removals_show_on_the_status_page_and_healthz(eight):
+    from webapp import create_app
+
+    settings = eight
+    archive = Path(settings.archive_dir)
+    archive.rename(archive.with_name("unmounted"))
+    update(settings)
+    client = create_app(settings).test_client()
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "removals_held" and "is missing" in body["reason"]
+    page = client.get("/status").get_data(as_text=True)
+    assert "Nothing was removed from the index" in page and "--allow-removals" in page
+    # The status page counts the files gone from the archive as missing, not as indexed.
+    assert client.get("/api/status").get_json()["counts"] == {"missing": 8}
+    assert "No file is waiting; 8 indexed files are gone from the archive" in page
