@@ -83,9 +83,17 @@ class IndexSnapshot:
         """Return completions of what the user is typing, from the index's English and Chinese words."""
         return _search.suggest(self._searcher, prefix, limit)
 
-    def list_documents(self, order: str = "date") -> list[dict]:
-        """Return every document's metadata, newest first ("date"), by kind ("kind") or newest added ("added")."""
-        return _search.list_documents(self._searcher, order)
+    def list_documents(self, order: str = "date", with_unreadable: bool = False) -> list[dict]:
+        """Return every document's metadata, newest first ("date"), by kind ("kind") or newest added ("added").
+
+        A document whose files all failed to read is left out (it is no news; the
+        status page lists it with its reason) unless WITH_UNREADABLE.
+        """
+        docs = _search.list_documents(self._searcher, order)
+        if with_unreadable:
+            return docs
+        unreadable = _status.unreadable_documents(self._searcher)
+        return [d for d in docs if d.get("id") not in unreadable] if unreadable else docs
 
     def page_text(self, doc_id: str, path: str, page: int) -> str | None:
         """Return the stored text of one page of DOC_ID's file PATH (None if there is no such page)."""

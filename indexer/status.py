@@ -10,7 +10,7 @@ from pathlib import Path
 from . import ledger
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
-from .extract import WAITING
+from .extract import INDEXED, PARTIAL, WAITING
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from .engine.stamp import read_stamp, stamp_difference, stamp_text
 from .generations import current_generation
@@ -159,3 +159,21 @@ def _read_status(searcher, settings: Settings, generation: str) -> tuple[IndexSt
             failed_pages=info.get("failed_pages", []), indexed_at=info.get("indexed_at", ""),
         ))
     return status, files
+
+
+def unreadable_documents(searcher) -> frozenset[str]:
+    """Ids of the documents that have files, none of which could be read (failed, encrypted, scanned without OCR).
+
+    Such a document is no news: Browse and the Atom feed leave it out, the status
+    page lists its files with their reasons. Read once per searcher.
+    """
+    def read() -> frozenset[str]:
+        readable: set[str] = set()
+        having_files: set[str] = set()
+        for d, info in stored_records_data(searcher, RECORD_FILE):
+            doc_id = d.get("doc_id", "")
+            having_files.add(doc_id)
+            if info.get("status") in (INDEXED, PARTIAL):
+                readable.add(doc_id)
+        return frozenset(having_files - readable)
+    return searcher_cache(searcher, "unreadable_documents", read)

@@ -216,3 +216,26 @@ def test_held_removals_show_on_the_status_page_and_healthz(eight):
     # The status page counts the files gone from the archive as missing, not as indexed.
     assert client.get("/api/status").get_json()["counts"] == {"missing": 8}
     assert "No file is waiting; 8 indexed files are gone from the archive" in page
+
+
+# --- 6. failed files are not news -------------------------------------------------------------
+
+
+def test_a_document_whose_files_all_failed_is_not_announced(settings):
+    from webapp import create_app
+
+    archive = Path(settings.archive_dir)
+    write_pdf(archive / "good.pdf", ["A good report on Tianjin."])
+    (archive / "broken.pdf").write_bytes(b"%PDF-1.4\n this is no PDF at all \n%%EOF\n")
+    report = update(settings)
+    assert [path for path, _reason in report.failed] == ["broken.pdf"]
+
+    client = create_app(settings).test_client()
+    assert [d["id"] for d in client.get("/api/documents").get_json()["documents"]] == ["good"]
+    feed = client.get("/feed.atom").get_data(as_text=True)
+    assert "good" in feed and "broken" not in feed
+    browse = client.get("/browse").get_data(as_text=True)
+    assert "/documents/good" in browse and "/documents/broken" not in browse
+    # It stays on the status page, with its reason.
+    status = client.get("/status").get_data(as_text=True)
+    assert "broken.pdf" in status
