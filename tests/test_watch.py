@@ -204,7 +204,8 @@ def test_a_deleted_or_damaged_index_is_built_again_by_itself(watching, pdf, sett
     # Back within two rescans, with its facts.
     wait_for(lambda: found(s, "Qingdao") == {"a"}, timeout=2 * s.rescan_interval_s + 10, what="the index is back")
     assert ledger.added_dates(s) == added
-    assert watcher.reports[-1].rebuilt and watcher.reports[-1].rebuild_reason == "the index is missing"
+    assert watcher.reports[-1].rebuilt
+    assert watcher.reports[-1].rebuild_reason in ("the index is missing", "no index yet")
 
     # A damaged table of contents: the live generation no longer opens.
     generation = current_generation(s.index_dir)
