@@ -205,7 +205,7 @@ def find_duplicate(settings: Settings, digest: str, size: int, catalogue: Catalo
     return None
 
 
-def _check_date(value: str) -> None:
+def check_date(value: str) -> None:
     """Refuse a date that is not YYYY, YYYY-MM or YYYY-MM-DD, or that does not exist (2020-02-30)."""
     if not ISO_DATE.match(value):
         raise UploadError(f"The date {value[:20]!r} is not YYYY, YYYY-MM or YYYY-MM-DD.", "bad_date",
@@ -301,7 +301,7 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def _upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
+def upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
     """Hold the uploads lock (flock, released if the process dies)."""
     fh = open(folder / ".lock", "a+")
     try:
@@ -333,7 +333,7 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
     uploads.mkdir(exist_ok=True)
     part = uploads / f"{secrets.token_hex(8)}.part"
     try:
-        with _upload_lock(uploads):
+        with upload_lock(uploads):
             digest, size, head = _receive(source, part, max_bytes)
             file_format = check_upload(part, head)
             catalogue_path = Path(settings.catalogue)
@@ -402,7 +402,7 @@ def _plan(fields: UploadFields, cfile: CatalogueFile, catalogue: Catalogue, old_
         extended = dataclasses.replace(entry, files=entry.files + (cfile,))
         return extended, catalogue_with_file(old_text, position, cfile)
     if fields.date:
-        _check_date(fields.date)
+        check_date(fields.date)
     doc_id = new_document_id(fields, cfile.file, set(catalogue.entries) | indexed_docs)
     raw = {"id": doc_id, "title": fields.title, "title_zh": fields.title_zh, "date": fields.date,
            "kind": fields.kind, "programme": fields.programme,

@@ -18,9 +18,10 @@ import importlib
 import logging
 from typing import BinaryIO
 
-from . import build, ingest, search as _search, status as _status
+from . import build, editing, ingest, search as _search, status as _status
 from .build import UpdateReport
 from .catalogue import KINDS, LANGUAGES, PROGRAMMES, CatalogueEntry, load_catalogue
+from .editing import EDITABLE_FIELDS, TrashItem
 from .config import Settings
 from .engine import analysis
 from .extract import format_for
@@ -45,7 +46,8 @@ __all__ = [
     "ArchiveService", "IndexSnapshot", "media_type", "start_watcher",
     # what the answers are made of
     "SearchResult", "DocumentHit", "FileHit", "PageHit", "Filters", "DocumentDetail", "FileInfo",
-    "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry",
+    "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry", "TrashItem",
+    "EDITABLE_FIELDS",
     # the vocabulary of queries and of the catalogue
     "SORTS", "FACETS", "KINDS", "LANGUAGES", "PROGRAMMES",
 ]
@@ -166,9 +168,28 @@ class ArchiveService:
         """Check an uploaded file and add it and its catalogue entry to the archive (raises UploadError)."""
         return ingest.add_upload(self.settings, source, filename, fields)
 
-    def update(self) -> UpdateReport:
-        """Bring the live index in line with the archive (raises IndexLockedError if a writer holds it too long)."""
-        return build.update(self.settings)
+    def update(self, allow_removals: bool = False) -> UpdateReport:
+        """Bring the live index in line with the archive (raises IndexLockedError if a writer holds it too long).
+
+        ALLOW_REMOVALS confirms removals the guard held back (build.removal_refusal).
+        """
+        return build.update(self.settings, allow_removals=allow_removals)
+
+    def edit_entry(self, doc_id: str, values: dict[str, str]) -> CatalogueEntry:
+        """Correct DOC_ID's catalogue fields (EDITABLE_FIELDS); the catalogue's previous version is kept."""
+        return editing.edit_entry(self.settings, doc_id, values)
+
+    def remove_document(self, doc_id: str) -> TrashItem:
+        """Move DOC_ID's files to the archive's trash and its entry out of the catalogue (undo: restore_document)."""
+        return editing.remove_document(self.settings, doc_id)
+
+    def restore_document(self, name: str) -> str:
+        """Put the removal NAME (a TrashItem's name) back into the archive; return the document id."""
+        return editing.restore_document(self.settings, name)
+
+    def trash_items(self) -> list[TrashItem]:
+        """Return the removals kept in the trash, newest first."""
+        return editing.trash_items(self.settings)
 
     def close(self) -> None:
         """Close the searchers of every thread (at shutdown)."""
