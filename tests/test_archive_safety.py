@@ -239,3 +239,27 @@ def test_a_document_whose_files_all_failed_is_not_announced(settings):
     # It stays on the status page, with its reason.
     status = client.get("/status").get_data(as_text=True)
     assert "broken.pdf" in status
+
+
+# --- 10. messages people can trust -------------------------------------------------------------
+
+
+def test_a_reversed_date_range_is_swapped_and_a_bad_date_names_its_field(settings):
+    from webapp import create_app
+
+    for year in (2009, 2011, 2013):
+        write_pdf(Path(settings.archive_dir) / f"report-{year}.pdf", [f"Report of {year} on the Tianjin pilot zone."])
+    update(settings)
+    client = create_app(settings).test_client()
+
+    def ids(**args):
+        response = client.get("/api/search", query_string=dict(q="Tianjin", **args))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return sorted(r["id"] for r in response.get_json()["results"])
+
+    assert ids(**{"from": "2010", "to": "2012"}) == ids(**{"from": "2012", "to": "2010"}) == ["report-2011"]
+    page = client.get("/search", query_string={"q": "Tianjin", "from": "2012", "to": "2010"})
+    assert page.status_code == 200 and 'value="2010"' in page.get_data(as_text=True)
+
+    response = client.get("/search", query_string={"q": "Tianjin", "to": "20xx"})
+    assert response.status_code == 400 and "“to”" in response.get_data(as_text=True)

@@ -342,8 +342,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "zh": "检索超过了 {seconds:g} 秒的时限：请缩小检索范围。"},
     "query_bad_filter": {"en": "Too many or too long values for the filter {name}.",
                          "zh": "筛选条件 {name} 的取值过多或过长。"},
-    "query_bad_date": {"en": "The date is not of the form YYYY, YYYY-MM or YYYY-MM-DD.",
-                       "zh": "日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"},
+    "query_bad_date": {"en": "The date in “{field}” is not of the form YYYY, YYYY-MM or YYYY-MM-DD.",
+                       "zh": "“{field}”中的日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"},
     "request_id": {"en": "Request id", "zh": "请求编号"},
     "go_home": {"en": "Go to the search page", "zh": "返回检索页"},
     # languages of documents
