@@ -27,7 +27,7 @@ from .engine import analysis
 from .extract import format_for
 from .errors import IndexMissingError
 from .generations import current_generation
-from .ingest import Added, UploadFields
+from .ingest import Added, Proposal, UploadFields
 from .readers import IndexReaderPool
 from .search import (
     FACETS,
@@ -46,7 +46,7 @@ __all__ = [
     "ArchiveService", "IndexSnapshot", "media_type", "start_watcher",
     # what the answers are made of
     "SearchResult", "DocumentHit", "FileHit", "PageHit", "Filters", "DocumentDetail", "FileInfo",
-    "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry", "TrashItem",
+    "IndexStatus", "FileStatus", "UploadFields", "Added", "Proposal", "UpdateReport", "CatalogueEntry", "TrashItem",
     "EDITABLE_FIELDS",
     # the vocabulary of queries and of the catalogue
     "SORTS", "FACETS", "KINDS", "LANGUAGES", "PROGRAMMES",
@@ -167,6 +167,10 @@ class ArchiveService:
     def add_upload(self, source: BinaryIO, filename: str, fields: UploadFields) -> Added:
         """Check an uploaded file and add it and its catalogue entry to the archive (raises UploadError)."""
         return ingest.add_upload(self.settings, source, filename, fields)
+
+    def propose_upload_fields(self, source: BinaryIO, filename: str) -> Proposal:
+        """Read an uploaded file (never kept) and propose its language, title and date (raises UploadError)."""
+        return ingest.propose_fields(self.settings, source, filename)
 
     def update(self, allow_removals: bool = False) -> UpdateReport:
         """Bring the live index in line with the archive (raises IndexLockedError if a writer holds it too long).

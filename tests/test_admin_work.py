@@ -145,3 +145,33 @@ def test_hash_password_help_and_without_a_terminal():
     run = subprocess.run([sys.executable, "-m", "webapp", "hash-password"], env=ENV, input="short\n",
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "at least 8 characters" in run.stderr
+
+
+def test_the_upload_form_proposes_language_title_and_date_from_the_file(fresh, tmp_path):
+    import io
+
+    from conftest import write_pdf
+
+    client = logged_in_client(fresh)
+    chinese = write_pdf(tmp_path / "made" / "区域合作报告_2014.pdf",
+                        ["区域政策合作与城镇化发展的研究报告。" * 5, "第二页：欧盟与中国的区域合作。" * 5]).read_bytes()
+    token = csrf_of(client.get("/admin/"))
+    response = client.post("/admin/propose", data={"csrf_token": token,
+                                                   "file": (io.BytesIO(chinese), "区域合作报告_2014.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"lang": "zh", "title": "区域合作报告 2014", "date": "2014"}
+    english = write_pdf(tmp_path / "made" / "x.pdf", ["A report on cohesion policy in Europe."],
+                        title="Cohesion policy report").read_bytes()
+    response = client.post("/admin/propose", data={"csrf_token": token, "file": (io.BytesIO(english), "x.pdf")},
+                           content_type="multipart/form-data")
+    assert response.get_json()["lang"] == "en" and response.get_json()["title"] == "Cohesion policy report"
+    # Nothing is kept, and not a PDF is refused; without the token, nothing is read.
+    assert not list((Path(fresh.archive_dir) / ".uploads").glob("*.p*"))
+    response = client.post("/admin/propose", data={"csrf_token": token, "file": (io.BytesIO(b"hello"), "a.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "error" in response.get_json()
+    response = client.post("/admin/propose", data={"file": (io.BytesIO(english), "x.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "admin.js" in client.get("/admin/").get_data(as_text=True)

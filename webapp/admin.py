@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import check_password_hash
@@ -358,6 +358,23 @@ def _update_after_change(allow_removals: bool = False) -> str:
         current_app.logger.exception("updating the index after an admin change failed")
         return i18n.translate("admin_update_failed", detail=str(exc))
     return ""
+
+
+@bp.post("/propose")
+def propose():
+    """Read the chosen file and propose its language, title and date for the upload form (JSON; nothing kept)."""
+    if not logged_in():
+        return jsonify({"error": i18n.translate("login_required")}), 403
+    if not _csrf_ok():
+        return jsonify({"error": i18n.translate("csrf_failed")}), 400
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        return jsonify({"error": i18n.translate("upload_no_file")}), 400
+    try:
+        proposal = archive().propose_upload_fields(storage.stream, storage.filename)
+    except UploadError as exc:
+        return jsonify({"error": upload_message(exc)}), 400
+    return jsonify({"lang": proposal.lang, "title": proposal.title, "date": proposal.date})
 
 
 @bp.post("/allow-removals")
