@@ -904,9 +904,9 @@ def _recorded(settings: Settings, work: Callable[[], UpdateReport | None]) -> Up
     except RemovalsHeldError as exc:
         ledger.record_success(settings, exc.paths, str(exc))
         raise
-    except (Exception, KeyboardInterrupt) as exc:
-        if not isinstance(exc, KeyboardInterrupt):
-            ledger.record_failure(settings, exc)
+    except Exception as exc:
+        # An interruption (KeyboardInterrupt) is no failure of the archive: not recorded.
+        ledger.record_failure(settings, exc)
         raise
     if report is not None:
         ledger.record_success(settings, report.held_removals, report.held_reason)

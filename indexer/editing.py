@@ -234,9 +234,10 @@ def trash_items(settings: Settings) -> list[TrashItem]:
 def restore_document(settings: Settings, name: str) -> str:
     """Put the removal NAME back: its files into the archive, its entry into the catalogue; return the document id."""
     archive = Path(settings.archive_dir)
-    item = trash_dir(settings) / name
-    if "/" in name or name.startswith(".") or not (item / MANIFEST).is_file():
+    # Only a name the trash lists: nothing the request made up reaches a path.
+    if name not in {i.name for i in trash_items(settings)}:
         raise UploadError("There is no such removal in the trash.", "unknown_removal")
+    item = trash_dir(settings) / name
     uploads = archive / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
     with upload_lock(uploads):

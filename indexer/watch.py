@@ -15,6 +15,13 @@ Many events in a row (a folder of reports copied in) make one run. When
 another process holds the index (an update from the command line), the
 run is retried a little later; no error stops the watcher.
 
+At each rescan the watcher also checks that the index opens, and builds a
+missing or unreadable one again (`build.repair`, in a new generation). An update
+whose removals the guard holds back (the archive folder missing or mostly gone:
+`build.removal_refusal`) keeps every file indexed, records why
+(indexer.ledger, read by the status page and /healthz) and waits for the next
+change or a confirmation.
+
 Each addition writes one small segment, and many small segments slow
 searches. Once updates have changed the index and the archive has been
 quiet for `settings.merge_idle_s`, the watcher merges them

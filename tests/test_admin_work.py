@@ -175,3 +175,24 @@ def test_the_upload_form_proposes_language_title_and_date_from_the_file(fresh, t
                            content_type="multipart/form-data")
     assert response.status_code == 400
     assert "admin.js" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_odd_ids_on_the_admin_routes(fresh):
+    from test_hardening import ODD_IDS, SECRETS
+
+    client = logged_in_client(fresh)
+    archive = Path(fresh.archive_dir)
+    before = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*") if ".uploads" not in p.parts)
+    catalogue = Path(fresh.catalogue).read_bytes()
+    token = csrf_of(client.get("/admin/"))
+    for odd in ODD_IDS + [".trash", ".catalogue-versions", "..%2F.trash"]:
+        for method, url in (("get", f"/admin/documents/{odd}/edit"), ("post", f"/admin/documents/{odd}/edit"),
+                            ("post", f"/admin/documents/{odd}/remove"), ("post", f"/admin/trash/{odd}/restore")):
+            response = getattr(client, method)(url, data={"csrf_token": token, "title": "x", "kind": "study"},
+                                               follow_redirects=False)
+            assert response.status_code in (404, 405, 308), (url, response.status_code)
+            for secret in SECRETS:
+                if secret != b"admin_password_hash":    # a settings name the admin page may show
+                    assert secret not in response.data, (url, secret)
+    after = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*") if ".uploads" not in p.parts)
+    assert after == before and Path(fresh.catalogue).read_bytes() == catalogue
