@@ -15,7 +15,7 @@ from indexer.build import update
 from webapp import create_app
 from werkzeug.security import generate_password_hash
 
-from test_upload import PASSWORD, csrf_of, fresh, base, logged_in_client, login, search_ids  # noqa: F401 - fixtures
+from test_upload import csrf_of, fresh, base, logged_in_client, login, search_ids  # noqa: F401 - fixtures
 
 ENV = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
 
