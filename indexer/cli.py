@@ -1,6 +1,6 @@
 """Command line: thin commands over the indexer library.
 
-    python -m indexer build|update|rebuild|status|watch [--config FILE]
+    python -m indexer build|update|rebuild|status|watch [--config FILE] [-v] [--allow-removals]
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ writer, up to `lock_timeout_s`, unless its file lands in the archive first
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 import time
@@ -164,6 +165,8 @@ class Watcher:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="archive-watcher", daemon=True)
         self._observer = None
+        self._watched_folder: tuple[int, int] | None = None     # (device, inode) of the folder events come from
+        self._folder_missing = False
 
     # --- life cycle ---
 
@@ -176,6 +179,29 @@ class Watcher:
                  "file events" if self._observer else "rescans only",
                  self.settings.rescan_interval_s, self.settings.settle_s)
         return self
+
+    def _folder_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.settings.archive_dir)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _watch_again_if_replaced(self) -> None:
+        """Watch the archive folder again when it is another folder than the one watched (a share mounted
+        again, a folder renamed away and back): inotify follows the old folder, whose events are no news."""
+        if not self.use_events or self._stopping.is_set():
+            return
+        identity = self._folder_identity()
+        # While the folder is missing, look again often: no event will say it is back.
+        self._folder_missing = identity is None
+        if identity is None or identity == self._watched_folder:
+            return
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+        log.info("the archive folder %s is another folder now: watching it again", self.settings.archive_dir)
+        self._observer = self._start_observer()
 
     def _start_observer(self):
         from watchdog.events import FileSystemEventHandler
@@ -196,6 +222,7 @@ class Watcher:
 
         observer = Observer()
         observer.daemon = True
+        self._watched_folder = self._folder_identity()
         try:
             observer.schedule(Handler(), str(self.settings.archive_dir), recursive=True)
             observer.start()
@@ -214,12 +241,13 @@ class Watcher:
     def stop(self, timeout: float | None = 60.0) -> None:
         """Stop watching; waits for an update in progress to finish (up to TIMEOUT)."""
         self.request_stop()
+        # The loop first: it may start a new observer (the archive folder replaced) until it ends.
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout)
             self._observer = None
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
         log.info("stopped watching %s", self.settings.archive_dir)
 
     def join(self, timeout: float | None = None) -> None:
@@ -271,6 +299,7 @@ class Watcher:
             if self._stopping.is_set():
                 break
             last_look = now = time.monotonic()
+            self._watch_again_if_replaced()
             try:
                 snapshot = take_snapshot(self.settings)
             except OSError as exc:
@@ -315,6 +344,8 @@ class Watcher:
                 wait = max(self.poll_s, max(seen_since + settle, retry_at) - now)
             else:
                 wait = self.settings.rescan_interval_s
+                if self._folder_missing:
+                    wait = min(wait, self.retry_s)
                 if merge_due and self._merge is None and self.settings.merge_idle_s > 0:
                     wait = min(wait, max(self.poll_s, merge_at - now, merge_retry_at - now))
             if self._merge is not None:

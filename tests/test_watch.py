@@ -199,8 +199,10 @@ def test_a_deleted_or_damaged_index_is_built_again_by_itself(watching, pdf, sett
     becomes(s, "Qingdao", {"a"})
     added = ledger.added_dates(s)
 
-    shutil.rmtree(s.index_dir)
-    assert found(s, "Qingdao") is None
+    # Gone at once (a rename), then deleted: the watcher may start building again at any moment.
+    gone = Path(s.index_dir).with_name("index-deleted")
+    Path(s.index_dir).rename(gone)
+    shutil.rmtree(gone)
     # Back within two rescans, with its facts.
     wait_for(lambda: found(s, "Qingdao") == {"a"}, timeout=2 * s.rescan_interval_s + 10, what="the index is back")
     assert ledger.added_dates(s) == added
@@ -233,3 +235,22 @@ def test_an_archive_folder_that_goes_away_keeps_the_index_and_says_why(watching,
     archive.with_name("unmounted").rename(archive)
     wait_for(lambda: ledger.read_outcome(s).ok, what="the warning ends when the folder is back")
     assert found(s, "Qingdao") == {"a0", "a1", "a2"} and watcher.alive
+
+
+def test_the_watcher_watches_a_replaced_archive_folder_again(watching, pdf, settings):
+    import os
+    import shutil
+
+    pdf("a.pdf", ["A note on Qingdao."])
+    watcher, s = watching(use_events=True, rescan_interval_s=1.0)
+    becomes(s, "Qingdao", {"a"})
+    # The share unmounts and mounts again: the folder in place is another folder (another inode),
+    # which inotify, still following the old one, would never report on.
+    archive = Path(s.archive_dir)
+    archive.rename(archive.with_name("unmounted"))
+    time.sleep(1.5)
+    shutil.copytree(archive.with_name("unmounted"), archive)
+    st = os.stat(archive)
+    wait_for(lambda: watcher._watched_folder == (st.st_dev, st.st_ino), what="file events from the new folder")
+    pdf("b.pdf", ["A note on Lhasa."])
+    becomes(s, "Lhasa", {"b"})
