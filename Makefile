@@ -3,16 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-installed-stamp
 
-.PHONY: run test setup system-deps index rebuild status standins bench clean
+.PHONY: run test setup test-setup system-deps index rebuild status standins bench clean
 
+# What the site needs to run: `make run` installs nothing more.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+# The test tools (pytest, selenium, schemathesis, hypothesis, ...), for `make test` only.
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
 setup: $(STAMP)
+
+test-setup: $(TEST_STAMP)
 
 # Debian packages the tests need (OCR, browser, nginx); installs only what is missing.
 system-deps:
@@ -21,10 +30,12 @@ system-deps:
 index: setup
 	$(BIN)/python -m indexer update
 
+# Options for the server, e.g. make run ARGS="--port 8080 --host 0.0.0.0".
+ARGS ?=
 run: setup index
-	$(BIN)/python -m webapp --watch
+	$(BIN)/python -m webapp --watch $(ARGS)
 
-test: setup system-deps
+test: test-setup system-deps
 	$(BIN)/python -m pytest
 
 rebuild: setup
@@ -37,7 +48,7 @@ status: setup
 standins: setup
 	$(BIN)/python archive/make_standins.py
 
-bench: setup
+bench: test-setup
 	$(BIN)/python bench/run.py --quick
 
 clean:

@@ -33,9 +33,10 @@ from typing import Callable, Iterable
 from whoosh.query import And, Term
 
 from .engine import analysis
-from . import extract, segments
+from . import extract, ledger, segments
 from .catalogue import CatalogueEntry, CatalogueFile, load_catalogue, slugify
 from .config import Settings
+from .errors import RemovalsHeldError
 from .extract import INDEXED, Extraction, PageText
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from .lock import WriterLock
@@ -128,7 +129,10 @@ BATCH_SECONDS = 60.0
 
 # progress(files_done, files_total, path) after each file read; if the object
 # also has a method page(path, pages_read), it is called after each page, so
-# that a long report shows its progress while it is read.
+# that a long report shows its progress while it is read; start(files_total),
+# if it has one, as soon as the files to read are known. When worker processes
+# write the segments, progress() counts files committed, and read(files_read,
+# files_total, path), if there is one, each file read.
 Progress = Callable[[int, int, str], None]
 
 
@@ -148,6 +152,9 @@ class UpdateReport:
     rebuilt: bool = False
     rebuild_reason: str = ""
     seconds: float = 0.0
+    # Files gone from the archive but kept in the index until confirmed (update --allow-removals), and why.
+    held_removals: list[str] = field(default_factory=list)
+    held_reason: str = ""
 
     @property
     def changed(self) -> bool:
@@ -397,6 +404,10 @@ class UpdatePlan:
     meta: dict = field(default_factory=dict)                       # the index's stamp record
     userdict_fp: str = ""
     entries: _Entries | None = None
+    # Removals held back by the guard (removal_refusal): kept in the index as they are, until confirmed.
+    held_removals: list[str] = field(default_factory=list)
+    held_reason: str = ""
+    hold_everything: bool = False       # the archive folder is missing or empty: nothing is changed at all
 
     @property
     def new_files(self) -> list[str]:
@@ -416,8 +427,35 @@ class UpdatePlan:
                 or self.indexed_docs.get(doc_id, {}).get("fingerprint") != entry.fingerprint()]
 
 
-def plan_update(ix, settings: Settings, retry_failed: bool = False) -> UpdatePlan:
-    """Decide what bringing IX in line with the archive takes; read the index and the files, write nothing."""
+def removal_refusal(settings: Settings, on_disk: int, indexed: int, removed: int) -> tuple[str, bool]:
+    """(why REMOVED of INDEXED files must not leave the index without a confirmation, whether the folder is
+    missing or empty), or ("", False) when they may.
+
+    A network share that did not mount looks like an archive whose every
+    file was deleted: removing them would empty the site without a word.
+    """
+    if not removed:
+        return "", False
+    archive = Path(settings.archive_dir)
+    if not archive.is_dir():
+        return (f"the archive folder {archive} is missing (a share that did not mount?): "
+                f"{removed} indexed files would be removed"), True
+    if not on_disk:
+        return (f"the archive folder {archive} holds no documents (a share that did not mount?): "
+                f"{removed} indexed files would be removed"), True
+    share = removed / max(1, indexed)
+    if removed > settings.removal_guard_files and share > settings.removal_guard_share:
+        return (f"{removed} of the {indexed} indexed files are gone from {archive} ({share:.0%}, more than "
+                f"removal_guard_share = {settings.removal_guard_share:.0%})"), False
+    return "", False
+
+
+def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_removals: bool = False) -> UpdatePlan:
+    """Decide what bringing IX in line with the archive takes; read the index and the files, write nothing.
+
+    Removals the guard refuses (removal_refusal) are held unless ALLOW_REMOVALS:
+    the files stay indexed as they are.
+    """
     archive = Path(settings.archive_dir)
     catalogue = load_catalogue(settings.catalogue)
     on_disk = scan_archive(archive)
@@ -458,6 +496,16 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False) -> UpdatePla
             plan.to_read[path] = (digest, st)
     renamed_from = {old for old, _ in plan.renamed.values()}
     plan.removed = [p for p in known if p not in on_disk and p not in renamed_from]
+    reason, everything = removal_refusal(settings, len(on_disk), len(known), len(plan.removed))
+    if reason and not allow_removals:
+        plan.held_removals, plan.held_reason, plan.hold_everything = sorted(plan.removed), reason, everything
+        if everything:
+            # No archive to compare with (nor, often, its catalogue): the index stays exactly as it is.
+            plan.to_read, plan.renamed, plan.removed, plan.unchanged = {}, {}, [], {}
+            return plan
+        # Held files stay as they are: unchanged, in path order like the others.
+        plan.unchanged = dict(sorted({**plan.unchanged, **{p: known[p] for p in plan.removed}}.items()))
+        plan.removed = []
 
     # The effective catalogue entry of every file that stays, asked in the
     # order the update writes them (automatic ids are handed out in that order).
@@ -501,11 +549,17 @@ def _extract_many(paths: list[Path], settings: Settings, page_progress=None):
 class _Sync:
     """One pass that brings an index in line with the archive."""
 
-    def __init__(self, ix, settings: Settings, progress: Progress | None, retry_failed: bool):
+    def __init__(self, ix, settings: Settings, progress: Progress | None, retry_failed: bool,
+                 allow_removals: bool = False):
         self.ix = ix
         self.settings = settings
         self.progress = progress
         self.retry_failed = retry_failed
+        self.allow_removals = allow_removals
+        # When each document entered the archive: kept outside the index (indexer.ledger), so a
+        # rebuild or a deleted index does not make old documents new.
+        self.added_dates = ledger.added_dates(settings)
+        self._new_dates: dict[str, str] = {}
         self.report = UpdateReport()
         self.archive = Path(settings.archive_dir)
         self.reanalyse_all = False
@@ -534,7 +588,7 @@ class _Sync:
         """Plan the update, then apply the plan; return what was done."""
         started = time.monotonic()
         analysis.configure_segmenter(self.settings.userdict)
-        plan = plan_update(self.ix, self.settings, self.retry_failed)
+        plan = plan_update(self.ix, self.settings, self.retry_failed, self.allow_removals)
         self.apply(plan)
         self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
@@ -548,7 +602,16 @@ class _Sync:
         document records and the stamp.
         """
         self.reanalyse_all = plan.reanalyse_all
+        self.report.held_removals, self.report.held_reason = list(plan.held_removals), plan.held_reason
+        if plan.held_removals:
+            log.warning("removing nothing until confirmed (update --allow-removals): %s", plan.held_reason)
+        if plan.hold_everything:
+            return self.report
         self.report.failed.extend(plan.unreadable)
+        # Dates the index knows and the archive's facts do not (an index made before they were kept).
+        for doc_id, data in plan.indexed_docs.items():
+            if data.get("added_at") and doc_id not in self.added_dates:
+                self._new_dates[doc_id] = data["added_at"]
         entry_for = plan.entries.copy()
         known, indexed_docs = plan.known, plan.indexed_docs
         wanted_docs = dict(plan.documents)
@@ -611,12 +674,17 @@ class _Sync:
         self._extract_and_write(plan.to_read, known, entry_for, wanted_docs, indexed_docs,
                                 write_documents_and_stamp)
         self.report.metadata_updated = sorted(set(self.report.metadata_updated))
+        # After the last commit: a date recorded here is one the index holds (one an
+        # interrupted update committed is taken from the index by the next update).
+        ledger.record_added_dates(self.settings, self._new_dates)
         return self.report
 
     def _extract_and_write(self, to_extract, known, entry_for, wanted_docs, indexed_docs,
                            finish: Callable) -> None:
         """Extract and write TO_EXTRACT, committing full batches; FINISH(writer) writes into the last commit."""
         processes = self.settings.segment_writers
+        if to_extract and hasattr(self.progress, "start"):
+            self.progress.start(len(to_extract))
         if not to_extract or (processes > 1 and len(to_extract) >= PARALLEL_MIN_FILES):
             if to_extract:
                 self._extract_and_write_parallel(to_extract, known, entry_for, wanted_docs, indexed_docs,
@@ -688,9 +756,12 @@ class _Sync:
         # results are soon searchable), each later one twice as many.
         writers = segments.SegmentWriters(folder, self.settings.userdict, processes,
                                           first_files=self.settings.commit_every_files)
+        reads = getattr(self.progress, "read", None)
         try:
-            for full_path, ex in _extract_many(paths, self.settings, self._page_progress()):
+            for n_read, (full_path, ex) in enumerate(_extract_many(paths, self.settings, self._page_progress()), 1):
                 path, entry, lang, info = self._extracted(full_path, ex, to_extract, known, entry_for, wanted_docs)
+                if reads is not None:
+                    reads(n_read, len(paths), path)
                 records = self._file_records(path, entry, lang, info, ex.pages)
                 # The document's record goes into the same segment as its
                 # first file (one segment per commit, not one more for records).
@@ -745,7 +816,10 @@ class _Sync:
             return None
         if entry.id in indexed_docs and entry.catalogued:
             self.report.metadata_updated.append(f"doc:{entry.id}")
-        return doc_fields(entry, previous.get("added_at") or _now())
+        added_at = self.added_dates.get(entry.id) or previous.get("added_at") or _now()
+        if entry.id not in self.added_dates:
+            self._new_dates[entry.id] = added_at
+        return doc_fields(entry, added_at)
 
     def _write_file(self, writer, path, entry, lang, info, pages, delete_first=False) -> None:
         if delete_first:
@@ -814,8 +888,32 @@ def _open_current(gen: Path):
         return None, f"index cannot be opened ({type(exc).__name__}: {exc})"
 
 
-def update(settings: Settings, progress: Progress | None = None, retry_failed: bool = False) -> UpdateReport:
-    """Bring the live index in line with the archive, creating it if needed."""
+def update(settings: Settings, progress: Progress | None = None, retry_failed: bool = False,
+           allow_removals: bool = False) -> UpdateReport:
+    """Bring the live index in line with the archive, creating it if needed; record how it went (indexer.ledger).
+
+    Removals the guard refuses (removal_refusal) are held back unless ALLOW_REMOVALS.
+    """
+    return _recorded(settings, lambda: _update(settings, progress, retry_failed, allow_removals))
+
+
+def _recorded(settings: Settings, work: Callable[[], UpdateReport | None]) -> UpdateReport | None:
+    """Run WORK (an update or a rebuild) and record its outcome, where the status page and /healthz read it."""
+    try:
+        report = work()
+    except RemovalsHeldError as exc:
+        ledger.record_success(settings, exc.paths, str(exc))
+        raise
+    except Exception as exc:
+        # An interruption (KeyboardInterrupt) is no failure of the archive: not recorded.
+        ledger.record_failure(settings, exc)
+        raise
+    if report is not None:
+        ledger.record_success(settings, report.held_removals, report.held_reason)
+    return report
+
+
+def _update(settings: Settings, progress: Progress | None, retry_failed: bool, allow_removals: bool) -> UpdateReport:
     with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
         gen = current_generation(settings.index_dir)
         first_build = gen is None
@@ -824,16 +922,44 @@ def update(settings: Settings, progress: Progress | None = None, retry_failed: b
         ix, reason = _open_current(gen)
         if ix is None:
             log.warning("%s: rebuilding", reason)
-            report = _rebuild_locked(settings, progress)
+            report = _rebuild_locked(settings, progress, allow_removals)
             report.rebuild_reason = reason
             return report
         try:
-            report = _Sync(ix, settings, progress, retry_failed).run()
+            report = _Sync(ix, settings, progress, retry_failed, allow_removals).run()
         finally:
             ix.close()
         if first_build:
             report.rebuilt, report.rebuild_reason = True, "no index yet"
         return report
+
+
+def index_problem(settings: Settings) -> str:
+    """Why the live index must be built again ("" when it opens and this code can read it): missing, unreadable, outdated."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        return "the index is missing"
+    ix, reason = _open_current(gen)
+    if ix is not None:
+        ix.close()
+    return reason
+
+
+def repair(settings: Settings, progress: Progress | None = None) -> UpdateReport | None:
+    """Build the index again in a new generation if it is missing or unreadable; None when it is fine.
+
+    Readers get 503 (no index) or the old generation meanwhile, never a half-built index.
+    """
+    def work() -> UpdateReport | None:
+        with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+            reason = index_problem(settings)
+            if not reason:
+                return None
+            log.warning("%s: building it again", reason)
+            report = _rebuild_locked(settings, progress)
+            report.rebuild_reason = reason
+            return report
+    return _recorded(settings, work)
 
 
 def _create_live_index(settings: Settings) -> Path:
@@ -855,19 +981,49 @@ def _create_live_index(settings: Settings) -> Path:
     return gen
 
 
-def rebuild(settings: Settings, progress: Progress | None = None) -> UpdateReport:
-    """Build a fresh index beside the live one and swap it in atomically."""
-    with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
-        report = _rebuild_locked(settings, progress)
-        report.rebuild_reason = "requested"
-        return report
+def rebuild(settings: Settings, progress: Progress | None = None, allow_removals: bool = False) -> UpdateReport:
+    """Build a fresh index beside the live one and swap it in atomically (refused, like an update's
+    removals, when the live index holds files the archive lost, unless ALLOW_REMOVALS)."""
+    def work() -> UpdateReport:
+        with WriterLock(settings.index_dir, timeout=settings.lock_timeout_s):
+            report = _rebuild_locked(settings, progress, allow_removals)
+            report.rebuild_reason = "requested"
+            return report
+    return _recorded(settings, work)
 
 
-def _rebuild_locked(settings: Settings, progress: Progress | None) -> UpdateReport:
+def _live_records(settings: Settings) -> tuple[set[str], dict[str, str]] | None:
+    """(paths of the files, added dates of the documents) the live index holds; None when it does not open."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        return None
+    ix, _reason = _open_current(gen)
+    if ix is None:
+        return None
+    try:
+        with ix.searcher() as s:
+            paths = {f["path"] for f, _data in stored_records_data(s, RECORD_FILE)}
+            dates = {d["doc_id"]: data.get("added_at", "") for d, data in stored_records_data(s, RECORD_DOC)}
+        return paths, dates
+    finally:
+        ix.close()
+
+
+def _rebuild_locked(settings: Settings, progress: Progress | None, allow_removals: bool = False) -> UpdateReport:
+    live = _live_records(settings)
+    if live is not None:
+        paths, dates = live
+        # The live index's dates, for an archive whose facts file predates them or was lost.
+        ledger.record_added_dates(settings, dates)
+        on_disk = scan_archive(settings.archive_dir)
+        gone = sorted(paths - set(on_disk))
+        reason, _everything = removal_refusal(settings, len(on_disk), len(paths), len(gone))
+        if reason and not allow_removals:
+            raise RemovalsHeldError(f"rebuild refused: {reason}; run it with --allow-removals to confirm", gone)
     gen = new_generation(settings.index_dir)
     ix = create_index(gen)
     try:
-        report = _Sync(ix, settings, progress, retry_failed=False).run()
+        report = _Sync(ix, settings, progress, retry_failed=False, allow_removals=True).run()
     except BaseException:
         ix.close()
         shutil.rmtree(gen, ignore_errors=True)
@@ -876,4 +1032,3 @@ def _rebuild_locked(settings: Settings, progress: Progress | None) -> UpdateRepo
     swap_current(settings.index_dir, gen)
     report.rebuilt = True
     return report
-

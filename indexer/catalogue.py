@@ -77,11 +77,12 @@ class CatalogueEntry:
         return cached
 
 
-def _text(entry: dict, key: str, where: str, required: bool = False) -> str:
+def _text(entry: dict, key: str, where: str, required: bool = False, form: str = "NFKC") -> str:
+    """The text field KEY of ENTRY, normalised to FORM (NFKC folds full-width letters; file names take NFC)."""
     value = entry.get(key, "")
     if not isinstance(value, str):
         raise CatalogueError(f"{where}: field {key!r} must be text, not {value!r}")
-    value = unicodedata.normalize("NFKC", value).strip()
+    value = unicodedata.normalize(form, value).strip()
     if required and not value:
         raise CatalogueError(f"{where}: field {key!r} is missing")
     return value
@@ -110,7 +111,9 @@ def parse_entry(raw: dict, where: str) -> CatalogueEntry:
         lang = _text(f, "lang", fwhere, required=True)
         if lang not in LANGUAGES:
             raise CatalogueError(f"{fwhere}: lang {lang!r} is not one of {', '.join(LANGUAGES)}")
-        name = _text(f, "file", fwhere, required=True)
+        # A file name is kept as written (NFC, as uploads store it on disk): NFKC would turn
+        # "报告（2013）.pdf" into "报告(2013).pdf", a name no file has.
+        name = _text(f, "file", fwhere, required=True, form="NFC")
         if "/" in name or "\\" in name or name.startswith("."):
             raise CatalogueError(f"{fwhere}: file {name!r} must be a plain file name inside the archive")
         fmt = _text(f, "format", fwhere) or Path(name).suffix.lstrip(".").lower()

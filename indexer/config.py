@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,6 +31,8 @@ class Settings:
     glossary: Path = _help("English-Chinese glossary used to expand queries.", Path("archive/glossary.toml"))
     index_dir: Path = _help("Folder of the Whoosh index (derived data, safe to delete).", Path("instance/index"))
     log_dir: Path = _help("Folder for log files; empty logs to standard error only.", Path("instance/log"))
+    state_dir: Path = _help("Folder of the archive's records kept outside the index (dates documents were added, "
+                            "the last update's outcome); not derived data: keep it.", Path("instance"))
 
     # [server]
     host: str = _help("Address the web server listens on.", "127.0.0.1")
@@ -54,6 +57,12 @@ class Settings:
     lock_timeout_s: float = _help("How long a second writer waits for the index lock.", 10.0)
     commit_every_files: int = _help("Commit the index after this many files are read; an interrupted update keeps them.", 50)
     index_writers: int = _help("Processes writing index segments in a large update; 0 means one per core, 1 writes in the updating process.", 0)
+    removal_guard_share: float = _help("An update that would remove more than this share of the indexed files "
+                                       "(and more than removal_guard_files of them), or finds the archive folder "
+                                       "missing or empty, removes nothing until confirmed (update --allow-removals); "
+                                       "1 turns the share check off.", 0.2)
+    removal_guard_files: int = _help("Removals up to this many files never need confirming (unless the archive "
+                                     "folder is missing or empty).", 5)
 
     # [search]
     page_size: int = _help("Documents per result page.", 10)
@@ -112,28 +121,78 @@ def load_settings(path: str | os.PathLike | None = None, **overrides) -> Setting
     return settings_from_mapping(flat, base=path.resolve().parent, config_file=path.resolve())
 
 
+# Allowed range of each number setting (inclusive); start-up refuses a value outside it.
+INF = float("inf")
+LIMITS: dict[str, tuple[float, float]] = {
+    "port": (0, 65535), "web_workers": (0, 256), "threads": (1, 256), "trusted_proxies": (0, 16),
+    "rescan_interval_s": (0.05, 86400), "settle_s": (0, 3600), "merge_idle_s": (0, 86400),
+    "workers": (0, 256), "extract_timeout_s": (0.1, 86400), "extract_memory_mb": (64, 1 << 20),
+    "ocr_dpi": (50, 1200), "lock_timeout_s": (0, 86400), "commit_every_files": (1, 1_000_000),
+    "index_writers": (0, 256), "removal_guard_share": (0, 1), "removal_guard_files": (0, 1_000_000),
+    "page_size": (1, 1000), "snippets_per_document": (0, 100), "max_query_chars": (1, 100_000),
+    "max_query_terms": (1, 10_000), "query_time_limit_s": (0.01, 3600),
+    "upload_max_mb": (1, 1 << 20), "session_minutes": (1, 525_600),
+}
+# Text settings that may not be empty, and what a valid value looks like.
+_NON_EMPTY_TEXT = {"host": "an address such as 127.0.0.1 or 0.0.0.0",
+                   "ocr_languages": "Tesseract languages joined by +, such as eng+chi_sim"}
+
+
+def _where(config_file: Path | None) -> str:
+    return f"{config_file}: " if config_file else ""
+
+
+def _check_value(name: str, value, default, where: str):
+    """VALUE of setting NAME converted to its type, or ConfigError naming the key, the file and what is allowed."""
+    if name in _PATH_FIELDS:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}setting {name!r} must be a path in quotes, not {value!r}")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}setting {name!r} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, (int, float)):
+        low, high = LIMITS.get(name, (-INF, INF))
+        span = f"from {low:g} to {high:g}" if high != INF else f"{low:g} or more"
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(default, int) and isinstance(value, float) and not value.is_integer())):
+            raise ConfigError(f"{where}setting {name!r} must be {kind} {span}, not {value!r}")
+        value = type(default)(value)
+        if not low <= value <= high:
+            raise ConfigError(f"{where}setting {name!r} must be {kind} {span}, not {value!r}")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}setting {name!r} must be text in quotes, not {value!r}")
+        if name in _NON_EMPTY_TEXT and not value.strip():
+            raise ConfigError(f"{where}setting {name!r} must not be empty: {_NON_EMPTY_TEXT[name]}")
+        if name == "ocr_languages" and not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", value):
+            raise ConfigError(f"{where}setting {name!r} must be {_NON_EMPTY_TEXT[name]}, not {value!r}")
+        if name == "admin_password_hash" and value and value.count("$") < 2:
+            raise ConfigError(f"{where}setting {name!r} must be a hash made by `python -m webapp hash-password` "
+                              "(method$salt$hash), not a password")
+    return value
+
+
 def settings_from_mapping(values: dict, base: Path = PROJECT_ROOT, config_file: Path | None = None) -> Settings:
-    """Build Settings from a flat mapping, checking names and types."""
+    """Build Settings from a flat mapping, checking names, types and ranges."""
     known = {f.name: f for f in fields(Settings)}
+    where = _where(config_file)
     kwargs = {}
     for name, value in values.items():
         if name not in known or name == "config_file":
-            raise ConfigError(f"unknown setting {name!r}")
+            raise ConfigError(f"{where}unknown setting {name!r}")
         default = known[name].default
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        value = _check_value(name, value, default, where)
         if name in _PATH_FIELDS:
             # An empty log_dir means "standard error only": it stays empty instead of becoming the base folder.
             empty_log_dir = name == "log_dir" and str(value).strip() == ""
             value = Path(value)
             value = value if value.is_absolute() or empty_log_dir else (base / value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"setting {name!r} must be true or false, not {value!r}")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"setting {name!r} must be a number, not {value!r}")
-            value = type(default)(value)
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"setting {name!r} must be a string, not {value!r}")
         kwargs[name] = value
     for name in _PATH_FIELDS:
         if name not in kwargs:

@@ -45,3 +45,14 @@ class UploadError(IndexerError):
         super().__init__(message)
         self.code = code
         self.params = params
+
+
+class RemovalsHeldError(IndexerError):
+    """An update or rebuild would remove files the archive seems to have lost by accident; it waits for a yes.
+
+    `paths` are the files that would leave the index.
+    """
+
+    def __init__(self, message: str, paths: list[str] | None = None):
+        super().__init__(message)
+        self.paths = list(paths or [])

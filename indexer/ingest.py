@@ -205,7 +205,7 @@ def find_duplicate(settings: Settings, digest: str, size: int, catalogue: Catalo
     return None
 
 
-def _check_date(value: str) -> None:
+def check_date(value: str) -> None:
     """Refuse a date that is not YYYY, YYYY-MM or YYYY-MM-DD, or that does not exist (2020-02-30)."""
     if not ISO_DATE.match(value):
         raise UploadError(f"The date {value[:20]!r} is not YYYY, YYYY-MM or YYYY-MM-DD.", "bad_date",
@@ -301,7 +301,7 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def _upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
+def upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
     """Hold the uploads lock (flock, released if the process dies)."""
     fh = open(folder / ".lock", "a+")
     try:
@@ -333,7 +333,7 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
     uploads.mkdir(exist_ok=True)
     part = uploads / f"{secrets.token_hex(8)}.part"
     try:
-        with _upload_lock(uploads):
+        with upload_lock(uploads):
             digest, size, head = _receive(source, part, max_bytes)
             file_format = check_upload(part, head)
             catalogue_path = Path(settings.catalogue)
@@ -377,6 +377,62 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
             part.unlink()
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """Catalogue fields read from an uploaded file, for the upload form to propose."""
+
+    lang: str = ""
+    title: str = ""
+    date: str = ""
+
+
+# A year a person put in a file name (1950-2099), not part of a longer number.
+_YEAR_IN_NAME = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
+
+
+def propose_fields(settings: Settings, source: BinaryIO, filename: str, max_bytes: int | None = None) -> Proposal:
+    """Read an uploaded file (checked as an upload, never kept) and propose its language, title and date.
+
+    The language is the one most of its text is in (the extractor tells each
+    page's); the title is the file's own metadata title, else its name; the date
+    is a year in its name, else the file's metadata date (the day it was made or
+    scanned, less often the document's own).
+    """
+    from . import extract
+
+    max_bytes = max_bytes if max_bytes is not None else settings.upload_max_mb * 2**20
+    archive = Path(settings.archive_dir)
+    if not archive.is_dir():
+        raise UploadError("The archive folder does not exist.", "no_archive")
+    check_filename(filename)
+    uploads = archive / UPLOADS
+    uploads.mkdir(exist_ok=True)
+    part = uploads / f"{secrets.token_hex(8)}.part"
+    try:
+        _digest, _size, head = _receive(source, part, max_bytes)
+        file_format = check_upload(part, head)
+        # Read under the format's own suffix: the extractor chooses its reader by it.
+        named = part.with_suffix(file_format.suffixes[0])
+        os.replace(part, named)
+        part = named
+        [(_path, ex)] = list(extract.extract_many([part], settings))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+    counts: dict[str, int] = {}
+    for page in ex.pages:
+        if page.lang in LANGUAGES:
+            counts[page.lang] = counts.get(page.lang, 0) + len(page.text)
+    lang = max(counts, key=counts.get) if counts else ""
+    stem = Path(safe_filename(filename, file_format.suffixes[0])).stem
+    title = (ex.title or "").strip() or re.sub(r"[_\-.]+", " ", stem).strip()
+    m = _YEAR_IN_NAME.search(stem)
+    date = m.group(1) if m else (ex.date or "")
+    if date and not ISO_DATE.match(date):
+        date = date[:4] if ISO_DATE.match(date[:4]) else ""
+    return Proposal(lang=lang, title=title[:MAX_NAME_BYTES], date=date)
+
+
 def _free_name(name: str, archive: Path, catalogue: Catalogue) -> str:
     """NAME, or NAME-2.pdf, NAME-3.pdf… (before its suffix): the first that is neither on disk nor in the catalogue."""
     listed = {n.casefold() for n in catalogue.by_file()}
@@ -402,7 +458,7 @@ def _plan(fields: UploadFields, cfile: CatalogueFile, catalogue: Catalogue, old_
         extended = dataclasses.replace(entry, files=entry.files + (cfile,))
         return extended, catalogue_with_file(old_text, position, cfile)
     if fields.date:
-        _check_date(fields.date)
+        check_date(fields.date)
     doc_id = new_document_id(fields, cfile.file, set(catalogue.entries) | indexed_docs)
     raw = {"id": doc_id, "title": fields.title, "title_zh": fields.title_zh, "date": fields.date,
            "kind": fields.kind, "programme": fields.programme,

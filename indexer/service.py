@@ -18,16 +18,17 @@ import importlib
 import logging
 from typing import BinaryIO
 
-from . import build, ingest, search as _search, status as _status
+from . import build, editing, ingest, search as _search, status as _status
 from .build import UpdateReport
 from .catalogue import KINDS, LANGUAGES, PROGRAMMES, CatalogueEntry, load_catalogue
+from .editing import EDITABLE_FIELDS, TrashItem
 from .config import Settings
 from .dictionary import DICTIONARY_LICENCE, DICTIONARY_NAME, DICTIONARY_URL, load_dictionary
 from .engine import analysis
 from .extract import format_for
 from .errors import IndexMissingError
 from .generations import current_generation
-from .ingest import Added, UploadFields
+from .ingest import Added, Proposal, UploadFields
 from .readers import IndexReaderPool
 from .search import (
     FACETS,
@@ -46,7 +47,8 @@ __all__ = [
     "ArchiveService", "IndexSnapshot", "media_type", "start_watcher",
     # what the answers are made of
     "SearchResult", "DocumentHit", "FileHit", "PageHit", "Filters", "DocumentDetail", "FileInfo",
-    "IndexStatus", "FileStatus", "UploadFields", "Added", "UpdateReport", "CatalogueEntry",
+    "IndexStatus", "FileStatus", "UploadFields", "Added", "Proposal", "UpdateReport", "CatalogueEntry", "TrashItem",
+    "EDITABLE_FIELDS",
     # the vocabulary of queries and of the catalogue
     "SORTS", "FACETS", "KINDS", "LANGUAGES", "PROGRAMMES",
     # the bilingual dictionary the help page names
@@ -86,9 +88,17 @@ class IndexSnapshot:
         """Return completions of what the user is typing, from the index's English and Chinese words."""
         return _search.suggest(self._searcher, prefix, limit)
 
-    def list_documents(self, order: str = "date") -> list[dict]:
-        """Return every document's metadata, newest first ("date"), by kind ("kind") or newest added ("added")."""
-        return _search.list_documents(self._searcher, order)
+    def list_documents(self, order: str = "date", with_unreadable: bool = False) -> list[dict]:
+        """Return every document's metadata, newest first ("date"), by kind ("kind") or newest added ("added").
+
+        A document whose files all failed to read is left out (it is no news; the
+        status page lists it with its reason) unless WITH_UNREADABLE.
+        """
+        docs = _search.list_documents(self._searcher, order)
+        if with_unreadable:
+            return docs
+        unreadable = _status.unreadable_documents(self._searcher)
+        return [d for d in docs if d.get("id") not in unreadable] if unreadable else docs
 
     def page_text(self, doc_id: str, path: str, page: int) -> str | None:
         """Return the stored text of one page of DOC_ID's file PATH (None if there is no such page)."""
@@ -163,9 +173,32 @@ class ArchiveService:
         """Check an uploaded file and add it and its catalogue entry to the archive (raises UploadError)."""
         return ingest.add_upload(self.settings, source, filename, fields)
 
-    def update(self) -> UpdateReport:
-        """Bring the live index in line with the archive (raises IndexLockedError if a writer holds it too long)."""
-        return build.update(self.settings)
+    def propose_upload_fields(self, source: BinaryIO, filename: str) -> Proposal:
+        """Read an uploaded file (never kept) and propose its language, title and date (raises UploadError)."""
+        return ingest.propose_fields(self.settings, source, filename)
+
+    def update(self, allow_removals: bool = False) -> UpdateReport:
+        """Bring the live index in line with the archive (raises IndexLockedError if a writer holds it too long).
+
+        ALLOW_REMOVALS confirms removals the guard held back (build.removal_refusal).
+        """
+        return build.update(self.settings, allow_removals=allow_removals)
+
+    def edit_entry(self, doc_id: str, values: dict[str, str]) -> CatalogueEntry:
+        """Correct DOC_ID's catalogue fields (EDITABLE_FIELDS); the catalogue's previous version is kept."""
+        return editing.edit_entry(self.settings, doc_id, values)
+
+    def remove_document(self, doc_id: str) -> TrashItem:
+        """Move DOC_ID's files to the archive's trash and its entry out of the catalogue (undo: restore_document)."""
+        return editing.remove_document(self.settings, doc_id)
+
+    def restore_document(self, name: str) -> str:
+        """Put the removal NAME (a TrashItem's name) back into the archive; return the document id."""
+        return editing.restore_document(self.settings, name)
+
+    def trash_items(self) -> list[TrashItem]:
+        """Return the removals kept in the trash, newest first."""
+        return editing.trash_items(self.settings)
 
     def close(self) -> None:
         """Close the searchers of every thread (at shutdown)."""

@@ -7,9 +7,10 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from . import ledger
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
-from .extract import WAITING
+from .extract import INDEXED, PARTIAL, WAITING
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from .engine.stamp import read_stamp, stamp_difference, stamp_text
 from .generations import current_generation
@@ -42,15 +43,26 @@ class IndexStatus:
     waiting: list[str] = field(default_factory=list)     # on disk, not (yet) indexed as they are
     missing: list[str] = field(default_factory=list)     # indexed, gone from disk
     generation: str = ""
+    # The last update's outcome (indexer.ledger.UpdateOutcome.as_dict()): its error, since when, removals held.
+    update: dict = field(default_factory=dict)
 
     @property
     def failures(self) -> list[FileStatus]:
-        return [f for f in self.files if f.status not in ("indexed", WAITING)]
+        missing = set(self.missing)
+        return [f for f in self.files if f.status not in ("indexed", WAITING) and f.path not in missing]
+
+    @property
+    def update_failing(self) -> bool:
+        """Whether the last update failed or held removals back (the status page and /healthz say why)."""
+        return bool(self.update) and not self.update.get("ok", True)
 
     def counts(self) -> dict[str, int]:
+        """Files by status; a file gone from the archive counts as "missing", whatever its index record says."""
+        missing = set(self.missing)
         out: dict[str, int] = {}
         for f in self.files:
-            out[f.status] = out.get(f.status, 0) + 1
+            key = "missing" if f.path in missing else f.status
+            out[key] = out.get(key, 0) + 1
         return out
 
     def as_dict(self) -> dict:
@@ -65,7 +77,8 @@ def index_status(settings: Settings, check_disk: bool = True) -> IndexStatus:
     if gen is None:
         on_disk = scan_archive(settings.archive_dir) if check_disk else {}
         return IndexStatus(built=False, waiting=sorted(on_disk),
-                           files=[FileStatus(p, "", WAITING) for p in sorted(on_disk)])
+                           files=[FileStatus(p, "", WAITING) for p in sorted(on_disk)],
+                           update=ledger.read_outcome(settings).as_dict())
     with ExitStack() as stack:
         try:
             searcher = stack.enter_context(open_searcher(settings.index_dir))
@@ -75,7 +88,8 @@ def index_status(settings: Settings, check_disk: bool = True) -> IndexStatus:
             stamp = read_stamp(gen)
             if not stamp_difference(stamp):
                 raise
-            return IndexStatus(built=True, version=stamp_text(stamp), version_ok=False, generation=gen.name)
+            return IndexStatus(built=True, version=stamp_text(stamp), version_ok=False, generation=gen.name,
+                               update=ledger.read_outcome(settings).as_dict())
         return searcher_status(searcher, settings, check_disk, generation=gen.name)
 
 
@@ -87,7 +101,8 @@ def searcher_status(searcher, settings: Settings, check_disk: bool = True, gener
     """Like index_status, on an open searcher (the web app's)."""
     stored, files = _stored_status(searcher, settings, generation)
     # A copy: the lists below grow per call, the cached status stays as the index holds it.
-    status = replace(stored, files=list(stored.files), waiting=[], missing=[], generation=generation)
+    status = replace(stored, files=list(stored.files), waiting=[], missing=[], generation=generation,
+                     update=ledger.read_outcome(settings).as_dict())
     if check_disk:
         on_disk = scan_archive(settings.archive_dir)
         for path, st in sorted(on_disk.items()):
@@ -144,3 +159,21 @@ def _read_status(searcher, settings: Settings, generation: str) -> tuple[IndexSt
             failed_pages=info.get("failed_pages", []), indexed_at=info.get("indexed_at", ""),
         ))
     return status, files
+
+
+def unreadable_documents(searcher) -> frozenset[str]:
+    """Ids of the documents that have files, none of which could be read (failed, encrypted, scanned without OCR).
+
+    Such a document is no news: Browse and the Atom feed leave it out, the status
+    page lists its files with their reasons. Read once per searcher.
+    """
+    def read() -> frozenset[str]:
+        readable: set[str] = set()
+        having_files: set[str] = set()
+        for d, info in stored_records_data(searcher, RECORD_FILE):
+            doc_id = d.get("doc_id", "")
+            having_files.add(doc_id)
+            if info.get("status") in (INDEXED, PARTIAL):
+                readable.add(doc_id)
+        return frozenset(having_files - readable)
+    return searcher_cache(searcher, "unreadable_documents", read)

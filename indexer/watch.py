@@ -15,6 +15,13 @@ Many events in a row (a folder of reports copied in) make one run. When
 another process holds the index (an update from the command line), the
 run is retried a little later; no error stops the watcher.
 
+At each rescan the watcher also checks that the index opens, and builds a
+missing or unreadable one again (`build.repair`, in a new generation). An update
+whose removals the guard holds back (the archive folder missing or mostly gone:
+`build.removal_refusal`) keeps every file indexed, records why
+(indexer.ledger, read by the status page and /healthz) and waits for the next
+change or a confirmation.
+
 Each addition writes one small segment, and many small segments slow
 searches. Once updates have changed the index and the archive has been
 quiet for `settings.merge_idle_s`, the watcher merges them
@@ -32,6 +39,7 @@ writer, up to `lock_timeout_s`, unless its file lands in the archive first
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 import time
@@ -39,7 +47,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import sandbox
-from .build import MERGE_FACTOR, UpdateReport, merge_segments, scan_archive, update
+from .build import MERGE_FACTOR, UpdateReport, index_problem, merge_segments, repair, scan_archive, update
 from .config import Settings
 from .extract import warm_up as extract_warm_up
 from .errors import CatalogueError, ConfigError, IndexLockedError
@@ -157,6 +165,8 @@ class Watcher:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="archive-watcher", daemon=True)
         self._observer = None
+        self._watched_folder: tuple[int, int] | None = None     # (device, inode) of the folder events come from
+        self._folder_missing = False
 
     # --- life cycle ---
 
@@ -169,6 +179,29 @@ class Watcher:
                  "file events" if self._observer else "rescans only",
                  self.settings.rescan_interval_s, self.settings.settle_s)
         return self
+
+    def _folder_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.settings.archive_dir)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _watch_again_if_replaced(self) -> None:
+        """Watch the archive folder again when it is another folder than the one watched (a share mounted
+        again, a folder renamed away and back): inotify follows the old folder, whose events are no news."""
+        if not self.use_events or self._stopping.is_set():
+            return
+        identity = self._folder_identity()
+        # While the folder is missing, look again often: no event will say it is back.
+        self._folder_missing = identity is None
+        if identity is None or identity == self._watched_folder:
+            return
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+        log.info("the archive folder %s is another folder now: watching it again", self.settings.archive_dir)
+        self._observer = self._start_observer()
 
     def _start_observer(self):
         from watchdog.events import FileSystemEventHandler
@@ -189,6 +222,7 @@ class Watcher:
 
         observer = Observer()
         observer.daemon = True
+        self._watched_folder = self._folder_identity()
         try:
             observer.schedule(Handler(), str(self.settings.archive_dir), recursive=True)
             observer.start()
@@ -207,12 +241,13 @@ class Watcher:
     def stop(self, timeout: float | None = 60.0) -> None:
         """Stop watching; waits for an update in progress to finish (up to TIMEOUT)."""
         self.request_stop()
+        # The loop first: it may start a new observer (the archive folder replaced) until it ends.
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout)
             self._observer = None
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
         log.info("stopped watching %s", self.settings.archive_dir)
 
     def join(self, timeout: float | None = None) -> None:
@@ -247,6 +282,7 @@ class Watcher:
         last_look = 0.0
         merge_due = False                    # an update changed the index since the last merge
         merge_retry_at = 0.0
+        health_checked = time.monotonic()    # when the index was last checked to open (self-repair)
         # The first addition finds an extraction worker started and its modules imported.
         try:
             extract_warm_up(self.settings)
@@ -263,6 +299,7 @@ class Watcher:
             if self._stopping.is_set():
                 break
             last_look = now = time.monotonic()
+            self._watch_again_if_replaced()
             try:
                 snapshot = take_snapshot(self.settings)
             except OSError as exc:
@@ -277,6 +314,13 @@ class Watcher:
             if self._merge is not None and self._merge.done():
                 merge_due, merge_retry_at = self._end_merge(merge_due, merge_retry_at)
             settled = now - seen_since >= settle
+            # Self-repair: at each rescan, an index deleted or damaged behind our back is built again.
+            if (not pending and self._merge is None
+                    and now - health_checked >= self.settings.rescan_interval_s - self.poll_s):
+                health_checked = now
+                if self._repair():
+                    merge_due = True
+                continue
             if pending and settled and now >= retry_at:
                 outcome = self._run()
                 if outcome == "locked":
@@ -300,6 +344,8 @@ class Watcher:
                 wait = max(self.poll_s, max(seen_since + settle, retry_at) - now)
             else:
                 wait = self.settings.rescan_interval_s
+                if self._folder_missing:
+                    wait = min(wait, self.retry_s)
                 if merge_due and self._merge is None and self.settings.merge_idle_s > 0:
                     wait = min(wait, max(self.poll_s, merge_at - now, merge_retry_at - now))
             if self._merge is not None:
@@ -356,6 +402,36 @@ class Watcher:
             if left <= 0 or self._wake.wait(min(left, 0.25)):
                 return
 
+    def _repair(self) -> bool:
+        """Build the index again if it is missing or does not open; return whether it was rebuilt."""
+        try:
+            problem = index_problem(self.settings)
+            if not problem:
+                return False
+            log.warning("%s: building it again from the archive", problem)
+            report = repair(self.settings)
+        except IndexLockedError as exc:
+            log.info("index busy, checking it again at the next rescan: %s", exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failure
+            log.exception("could not build the index again; trying at the next rescan")
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            return False
+        self._last_run_end = time.monotonic()
+        if report is None:
+            return False
+        self.reports.append(report)
+        log.info("index built again: %s", summary(report))
+        self._report(report)
+        return True
+
+    def _report(self, report: UpdateReport) -> None:
+        if self.on_update is not None:
+            try:
+                self.on_update(report)
+            except Exception:  # noqa: BLE001 - a caller's hook must not stop the watcher
+                log.exception("on_update hook failed")
+
     def _run(self) -> str:
         """One update; returns "done", "locked", "retry" (after an unexpected error) or "fix"."""
         self.runs += 1
@@ -381,11 +457,7 @@ class Watcher:
                 log.warning("could not index %s: %s", path, reason)
         else:
             log.debug("archive unchanged")
-        if self.on_update is not None:
-            try:
-                self.on_update(report)
-            except Exception:  # noqa: BLE001 - a caller's hook must not stop the watcher
-                log.exception("on_update hook failed")
+        self._report(report)
         return "done"
 
 

@@ -173,7 +173,9 @@ def test_unknown_documents_give_a_json_404(client, url):
 
 def test_document_list(client):
     data = api(client, "/api/documents?order=date")
-    assert data["total"] == len(data["documents"]) == 6
+    # "broken" (its one file failed to read) is no news: left out of the listing (issue 25).
+    assert data["total"] == len(data["documents"]) == 5
+    assert "broken" not in {d["id"] for d in data["documents"]}
     dated = [d["id"] for d in data["documents"] if d["date"]]
     # The uncatalogued file's date is the year in its name (its PDF says 2000-01-01: reportlab's invariant mode).
     assert dated == ["loose-notes-2019", "hostile-2015", "seminar-2013", "study-2011", "mou-2006"]
@@ -253,7 +255,8 @@ def test_atom_feed_is_well_formed_and_lists_documents(client):
     assert root.tag == f"{ATOM}feed"
     assert root.find(f"{ATOM}updated").text
     entries = root.findall(f"{ATOM}entry")
-    assert len(entries) == 6
+    # Every document but "broken", whose one file failed to read: no news (issue 25).
+    assert len(entries) == 5
     links = {e.find(f"{ATOM}link[@rel='alternate']").get("href") for e in entries}
     assert "http://localhost/documents/mou-2006" in links
     titles = [e.find(f"{ATOM}title").text for e in entries]
@@ -262,7 +265,8 @@ def test_atom_feed_is_well_formed_and_lists_documents(client):
     enclosures = [link.get("href") for e in entries for link in e.findall(f"{ATOM}link[@rel='enclosure']")]
     assert "http://localhost/documents/mou-2006/file/zh" in enclosures
     ids_ = [e.find(f"{ATOM}id").text for e in entries]
-    assert len(set(ids_)) == 6 and all(i.startswith("urn:uuid:") for i in ids_)
+    assert len(set(ids_)) == 5 and all(i.startswith("urn:uuid:") for i in ids_)
+    assert "http://localhost/documents/broken" not in links
 
 
 def test_opensearch_description_is_well_formed(client):

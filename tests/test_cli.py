@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -225,3 +226,70 @@ def test_the_progress_shows_the_pages_of_a_long_file_as_it_is_read(settings, con
     err = capsys.readouterr().err
     assert "long.pdf: 500 pages read" in err and "long.pdf: 1000 pages read" in err
     assert "1/1 files (100%)" in err
+
+
+def test_options_work_before_or_after_the_command(config, pdf, capsys):
+    pdf("a.pdf", ["Alpha."])
+    assert main(["update", "--config", str(config), "-v"]) == 0
+    assert "1 added" in capsys.readouterr().out
+    assert main(["-v", "--config", str(config), "status"]) == 0
+    assert "Documents: 1" in capsys.readouterr().out
+
+
+def test_an_update_that_would_empty_the_index_says_so_and_waits_for_allow_removals(cli, pdf, settings, caplog):
+    for n in range(3):
+        pdf(f"a{n}.pdf", [f"Alpha {n}."])
+    cli("update")
+    for n in range(3):
+        (Path(settings.archive_dir) / f"a{n}.pdf").unlink()
+
+    code, out, err = cli("update")
+    assert code == 0 and "0 removed" in out
+    assert "NOT REMOVED: the archive folder" in out and "holds no documents" in out
+    assert "gone from the archive, kept in the index: a0.pdf" in out and "--allow-removals" in out
+    assert "removing nothing until confirmed" in caplog.text       # and in the log
+    code, out, err = cli("rebuild")
+    assert code == 2 and "rebuild refused" in err
+
+    code, out, _ = cli("update", "--allow-removals")
+    assert code == 0 and "3 removed" in out and "NOT REMOVED" not in out
+
+
+def test_plain_progress_lines_give_the_total_first_then_the_rate_and_time_left(config, pdf, capsys):
+    for n in range(10):
+        pdf(f"a{n}.pdf", [f"Alpha {n}."])
+    assert main(["--config", str(config), "update"]) == 0
+    err = capsys.readouterr().err
+    lines = [line.strip() for line in err.splitlines() if line.strip()]
+    assert lines[0] == "10 files to read"
+    assert any(line.startswith("5/10 files (50%), ") and "files/s, about" in line and "s left" in line
+               for line in lines), lines
+    assert lines[-1].startswith("10/10 files (100%) in ")
+
+
+def test_on_a_terminal_a_progress_bar_tracks_the_files_and_pages(config, pdf):
+    import pty
+
+    for n in range(3):
+        pdf(f"a{n}.pdf", [f"Alpha {n} page {p}." for p in range(4)])
+    # Standard error on a terminal of its own (a pseudo-terminal), as when a person runs the command.
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "update", "--config", str(config)],
+                            env=dict(ENV, COLUMNS="160", TERM="xterm"), stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:         # the terminal closes when the command ends
+            break
+        if not chunk:
+            break
+        err += chunk
+    with proc.stdout:
+        out = proc.stdout.read().decode()
+    assert proc.wait(60) == 0, err
+    os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.decode("utf-8", "replace"))
+    assert "3/3 files" in text and "12 pages" in text and "files/s" in text and "left" in text
+    assert "3 added" in out

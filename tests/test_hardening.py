@@ -39,7 +39,10 @@ def assert_not_found(response, url: str):
 def test_every_route_taking_an_id_or_a_language_is_covered(app):
     """If a route with a path parameter is added, the traversal tests below must cover it."""
     with_params = sorted(r.rule for r in app.url_map.iter_rules() if r.arguments)
-    assert with_params == ["/api/documents/<doc_id>", "/documents/<doc_id>", "/documents/<doc_id>/cite/<fmt>",
+    # The admin's routes are covered, logged in, by tests/test_admin_work.py::test_odd_ids_on_the_admin_routes.
+    assert with_params == ["/admin/documents/<doc_id>/edit", "/admin/documents/<doc_id>/remove",
+                           "/admin/trash/<name>/restore",
+                           "/api/documents/<doc_id>", "/documents/<doc_id>", "/documents/<doc_id>/cite/<fmt>",
                            "/documents/<doc_id>/file/<lang>", "/static/<path:filename>"]
 
 
@@ -185,7 +188,7 @@ def test_query_errors_are_translated_for_the_chinese_interface(client, q, code, 
 @pytest.mark.parametrize("url, words", [
     ("/api/search?q=policy&page=0", "结果页码必须是 1 到 10000 之间的数字。"),
     ("/api/search?q=policy&sort=sideways", "未知的排序方式：请使用 relevance, newest, oldest 之一。"),
-    ("/api/search?q=policy&from=2006-13", "日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"),
+    ("/api/search?q=policy&from=2006-13", "“from”中的日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD。"),
     ("/api/search?q=policy&" + "&".join(["kind=x"] * 30), "筛选条件 kind 的取值过多或过长。"),
 ])
 def test_parameter_errors_are_translated_too(client, url, words):

@@ -592,3 +592,27 @@ def test_language_version_of_the_last_entry_without_a_final_newline():
     text = CATALOGUE.rstrip("\n")
     new = catalogue_with_file(text, 2, CatalogueFile("zh", "s.zh.pdf", "pdf"))
     assert new == text + '\n\n[[document.files]]\nlang = "zh"\nfile = "s.zh.pdf"\nformat = "pdf"\n'
+
+
+@pytest.mark.parametrize("name", ["报告（2013）.pdf", "ﬁnal ﬂows report.pdf", "第①期 培训.pdf", "ＥＵ－ＣＨＩＮＡ ２０１４.pdf",
+                                  "Cafe\u0301 notes.pdf"])
+def test_a_file_name_is_kept_as_written_one_document_with_its_file(fresh, tmp_path, name):
+    import unicodedata
+
+    client = logged_in_client(fresh)
+    content = pdf_bytes(tmp_path, [f"The quokka report {len(name)}."])
+    response = post_upload(client, content, name, title="Quokka report")
+    assert response.status_code == 303, alert_text(response)
+    doc_id = response.headers["Location"].rsplit("/", 1)[1]
+    kept = unicodedata.normalize("NFC", name)        # NFC only: full-width and compatibility forms stay
+    assert (Path(fresh.archive_dir) / kept).read_bytes() == content
+    [entry_file] = load_catalogue(fresh.catalogue).entries[doc_id].files
+    assert entry_file.file == kept
+    # One document, with its file: no uncatalogued twin, no missing file.
+    status = client.get("/api/status").get_json()
+    mine = [f for f in status["files"] if f["path"] == kept]
+    assert [(f["doc_id"], f["status"]) for f in mine] == [(doc_id, "indexed")]
+    assert status["missing"] == [] and status["waiting"] == []
+    assert search_ids(client, "quokka") == [doc_id]
+    with client.get(f"/documents/{doc_id}/file/en") as served:
+        assert served.status_code == 200 and served.data == content

@@ -186,3 +186,71 @@ def test_the_snapshot_covers_archive_files_catalogue_and_dictionary(settings, pd
     snapshot = take_snapshot(settings)
 
     assert sorted(snapshot) == sorted(["a.pdf", "\0" + str(settings.catalogue), "\0" + str(userdict)])
+
+
+def test_a_deleted_or_damaged_index_is_built_again_by_itself(watching, pdf, settings):
+    import shutil
+
+    from indexer import ledger
+    from indexer.generations import current_generation
+
+    pdf("a.pdf", ["A note on Qingdao."])
+    watcher, s = watching(use_events=True, rescan_interval_s=1.0)
+    becomes(s, "Qingdao", {"a"})
+    added = ledger.added_dates(s)
+
+    # Gone at once (a rename), then deleted: the watcher may start building again at any moment.
+    gone = Path(s.index_dir).with_name("index-deleted")
+    Path(s.index_dir).rename(gone)
+    shutil.rmtree(gone)
+    # Back within two rescans, with its facts.
+    wait_for(lambda: found(s, "Qingdao") == {"a"}, timeout=2 * s.rescan_interval_s + 10, what="the index is back")
+    assert ledger.added_dates(s) == added
+    assert watcher.reports[-1].rebuilt
+    assert watcher.reports[-1].rebuild_reason in ("the index is missing", "no index yet")
+
+    # A damaged table of contents: the live generation no longer opens.
+    generation = current_generation(s.index_dir)
+    for toc in generation.glob("_MAIN_*.toc"):
+        toc.write_bytes(b"not a table of contents")
+    wait_for(lambda: current_generation(s.index_dir) not in (None, generation) and found(s, "Qingdao") == {"a"},
+             timeout=2 * s.rescan_interval_s + 10, what="the damaged index is replaced")
+    assert watcher.alive
+
+
+def test_an_archive_folder_that_goes_away_keeps_the_index_and_says_why(watching, pdf, settings):
+    from indexer import ledger
+
+    for n in range(3):
+        pdf(f"a{n}.pdf", [f"A note {n} on Qingdao."])
+    watcher, s = watching(use_events=False)
+    becomes(s, "Qingdao", {"a0", "a1", "a2"})
+
+    archive = Path(s.archive_dir)
+    archive.rename(archive.with_name("unmounted"))
+    wait_for(lambda: ledger.read_outcome(s).error_kind == "removals_held", what="the removals are held")
+    assert "is missing" in ledger.read_outcome(s).error
+    assert found(s, "Qingdao") == {"a0", "a1", "a2"}
+
+    archive.with_name("unmounted").rename(archive)
+    wait_for(lambda: ledger.read_outcome(s).ok, what="the warning ends when the folder is back")
+    assert found(s, "Qingdao") == {"a0", "a1", "a2"} and watcher.alive
+
+
+def test_the_watcher_watches_a_replaced_archive_folder_again(watching, pdf, settings):
+    import os
+    import shutil
+
+    pdf("a.pdf", ["A note on Qingdao."])
+    watcher, s = watching(use_events=True, rescan_interval_s=1.0)
+    becomes(s, "Qingdao", {"a"})
+    # The share unmounts and mounts again: the folder in place is another folder (another inode),
+    # which inotify, still following the old one, would never report on.
+    archive = Path(s.archive_dir)
+    archive.rename(archive.with_name("unmounted"))
+    time.sleep(1.5)
+    shutil.copytree(archive.with_name("unmounted"), archive)
+    st = os.stat(archive)
+    wait_for(lambda: watcher._watched_folder == (st.st_dev, st.st_ino), what="file events from the new folder")
+    pdf("b.pdf", ["A note on Lhasa."])
+    becomes(s, "Lhasa", {"b"})

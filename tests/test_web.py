@@ -629,10 +629,12 @@ def test_every_label_has_both_languages():
 
 
 def test_browse_lists_every_document_by_date_and_by_kind(client):
-    ids = {"mou-2006", "study-2011", "seminar-2013", "hostile-2015", "loose-notes-2019", "broken"}
+    # "broken" (its one file failed to read) is no news: left out of Browse, listed on the status page (issue 25).
+    ids = {"mou-2006", "study-2011", "seminar-2013", "hostile-2015", "loose-notes-2019"}
     by_date = get_page(client, "/browse")
     listed = [h.rsplit("/", 1)[1] for h in by_date.links() if h.startswith("/documents/") and "/file/" not in h]
-    assert set(listed) == ids
+    assert set(listed) == ids and "broken" not in listed
+    assert "broken" in client.get("/status").get_data(as_text=True)
     assert listed.index("hostile-2015") < listed.index("study-2011") < listed.index("mou-2006")
     by_kind = get_page(client, "/browse?order=kind")
     assert "high-level seminar" in by_kind.text and "study" in by_kind.text

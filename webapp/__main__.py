@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and serve (or hash a password); return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["hash-password"]:
-        return hash_password()
+        return hash_password(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m webapp", description="Serve the archive's search site.")
     parser.add_argument("--config", help="configuration file (default: $ARCHIVE_CONFIG or config.toml)")
     parser.add_argument("--host", help="address to listen on (default from the configuration)")
@@ -138,15 +138,26 @@ def start_watcher(settings):
     return watcher
 
 
-def hash_password() -> int:
-    """Ask for a password twice and print its hash for admin_password_hash in config.toml."""
+def hash_password(argv: list[str] | None = None) -> int:
+    """Ask for a password (twice on a terminal, one line from standard input otherwise) and print its hash."""
     from werkzeug.security import generate_password_hash
 
-    first = getpass.getpass("Admin password: ")
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp hash-password",
+        description="Print the hash of an admin password, for admin_password_hash in config.toml. On a terminal "
+                    "the password is asked twice and not shown; otherwise it is read from the first line of "
+                    "standard input (echo ... | python -m webapp hash-password). A running server takes a new "
+                    "hash at the next login, without a restart.")
+    parser.parse_args(argv or [])
+    if sys.stdin.isatty():
+        first = getpass.getpass("Admin password: ")
+        again = getpass.getpass("Again: ")
+    else:
+        first = again = sys.stdin.readline().rstrip("\r\n")
     if len(first) < 8:
         print("error: use at least 8 characters", file=sys.stderr)
         return 2
-    if getpass.getpass("Again: ") != first:
+    if again != first:
         print("error: the passwords differ", file=sys.stderr)
         return 2
     print(generate_password_hash(first))

@@ -29,13 +29,14 @@ import secrets
 import threading
 import time
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import check_password_hash
 
-from indexer.errors import CatalogueError, IndexLockedError, UploadError
-from indexer.service import KINDS, LANGUAGES, PROGRAMMES, UploadFields
+from indexer.config import load_settings
+from indexer.errors import CatalogueError, ConfigError, IndexerError, IndexLockedError, IndexMissingError, UploadError
+from indexer.service import EDITABLE_FIELDS, KINDS, LANGUAGES, PROGRAMMES, UploadFields
 
 from . import i18n
 from .errors import render_error
@@ -155,10 +156,40 @@ def _throttle() -> LoginThrottle:
 # --- guards ----------------------------------------------------------------------------------
 
 
+_password_hash_cache: dict[str, tuple[tuple, str]] = {}
+
+
+def password_hash() -> str:
+    """The admin password hash as the configuration file says now: a new password works without a restart.
+
+    Read again when the file changed (its size and modification time); a file that
+    no longer loads keeps the hash the server started with (and the log says why).
+    """
+    configured = settings().admin_password_hash
+    path = settings().config_file
+    if path is None:
+        return configured
+    try:
+        st = os.stat(path)
+    except OSError:
+        return configured
+    key = (st.st_size, st.st_mtime_ns)
+    hit = _password_hash_cache.get(str(path))
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    try:
+        value = load_settings(path).admin_password_hash
+    except ConfigError as exc:
+        current_app.logger.warning("the configuration no longer loads; keeping the admin password: %s", exc)
+        value = hit[1] if hit is not None else configured
+    _password_hash_cache[str(path)] = (key, value)
+    return value
+
+
 @bp.before_request
 def _require_enabled():
     """Every admin page is off (403, with how to turn it on) without an admin password hash."""
-    if not settings().admin_password_hash:
+    if not password_hash():
         return render_template("admin/off.html"), 403
     return None
 
@@ -230,7 +261,7 @@ def login():
     if not _csrf_ok():
         return _refuse(400, "csrf_failed")
     password = request.form.get("password", "")
-    if not password or not check_password_hash(settings().admin_password_hash, password):
+    if not password or not check_password_hash(password_hash(), password):
         delay = _throttle().failed(client)
         current_app.logger.warning("failed admin login", extra={"remote": client, "lockout_s": delay})
         return render_template("admin/login.html", csrf=csrf_token(),
@@ -284,16 +315,147 @@ def upload():
     return redirect(url_for("documents.show", doc_id=added.doc_id), code=303)
 
 
-def _form(values: dict | None = None, error: str = "", status: int = 200, duplicate: str | None = None):
+def _form(values: dict | None = None, error: str = "", status: int = 200, duplicate: str | None = None,
+          notice: str = ""):
     values = values or {}
     try:
         entries = archive().catalogue_entries()
     except CatalogueError as exc:
         entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=str(exc))
     entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)
+    try:
+        documents = archive().snapshot().list_documents(order="date", with_unreadable=True)
+    except IndexMissingError:
+        documents = []
+    update = archive().status(check_disk=False).update
     return render_template("admin/index.html", csrf=csrf_token(), values=values, error=error, duplicate=duplicate,
                            entries=entries, kinds=UPLOAD_KINDS, programmes=PROGRAMMES, languages=tuple(LANGUAGES),
-                           limit_mb=settings().upload_max_mb, minutes=settings().session_minutes), status
+                           limit_mb=settings().upload_max_mb, minutes=settings().session_minutes,
+                           documents=documents, catalogued={e.id for e in entries}, trash=archive().trash_items(),
+                           update=update, notice=notice), status
+
+
+def _guard():
+    """A refusal when the session or its CSRF token is not valid for a change, else None."""
+    if not logged_in():
+        expired = "admin_since" in session
+        session.pop("admin_since", None)
+        return _refuse(403, "session_expired" if expired else "login_required")
+    if not _csrf_ok():
+        return _refuse(400, "csrf_failed")
+    return None
+
+
+def _update_after_change(allow_removals: bool = False) -> str:
+    """Bring the index in line after a change of the archive; return a notice when it could not be done now."""
+    try:
+        archive().update(allow_removals=allow_removals)
+    except IndexLockedError:
+        return i18n.translate("admin_update_later")
+    except IndexerError as exc:
+        return i18n.translate("admin_update_failed", detail=str(exc))
+    except OSError as exc:
+        current_app.logger.exception("updating the index after an admin change failed")
+        return i18n.translate("admin_update_failed", detail=str(exc))
+    return ""
+
+
+@bp.post("/propose")
+def propose():
+    """Read the chosen file and propose its language, title and date for the upload form (JSON; nothing kept)."""
+    if not logged_in():
+        return jsonify({"error": i18n.translate("login_required")}), 403
+    if not _csrf_ok():
+        return jsonify({"error": i18n.translate("csrf_failed")}), 400
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        return jsonify({"error": i18n.translate("upload_no_file")}), 400
+    try:
+        proposal = archive().propose_upload_fields(storage.stream, storage.filename)
+    except UploadError as exc:
+        return jsonify({"error": upload_message(exc)}), 400
+    return jsonify({"lang": proposal.lang, "title": proposal.title, "date": proposal.date})
+
+
+@bp.post("/allow-removals")
+def allow_removals():
+    """Confirm the removals an update held back (the files were deleted on purpose) and update the index."""
+    refused = _guard()
+    if refused:
+        return refused
+    current_app.logger.warning("admin confirmed held removals")
+    notice = _update_after_change(allow_removals=True) or i18n.translate("admin_removals_done")
+    return _form(notice=notice)
+
+
+@bp.post("/documents/<doc_id>/remove")
+def remove(doc_id: str):
+    """Move a document's files to the archive's trash (restorable) and update the index."""
+    refused = _guard()
+    if refused:
+        return refused
+    try:
+        item = archive().remove_document(doc_id)
+    except UploadError as exc:
+        return _form(error=upload_message(exc), status=404 if exc.code == "unknown_document" else 400)
+    current_app.logger.info("document removed to the trash", extra={"doc_id": doc_id, "trash": item.name})
+    notice = _update_after_change(allow_removals=True)
+    return _form(notice=notice or i18n.translate("admin_removed", id=doc_id))
+
+
+@bp.post("/trash/<name>/restore")
+def restore(name: str):
+    """Put a removed document back from the trash, update the index and show the document."""
+    refused = _guard()
+    if refused:
+        return refused
+    try:
+        doc_id = archive().restore_document(name)
+    except UploadError as exc:
+        return _form(error=upload_message(exc), status=409 if exc.code == "restore_taken" else 404)
+    current_app.logger.info("document restored from the trash", extra={"doc_id": doc_id, "trash": name})
+    notice = _update_after_change()
+    if notice:
+        return _form(notice=notice)
+    return redirect(url_for("documents.show", doc_id=doc_id), code=303)
+
+
+@bp.route("/documents/<doc_id>/edit", methods=["GET", "POST"])
+def edit(doc_id: str):
+    """Correct a document's catalogue fields; the catalogue is rewritten atomically, its previous version kept."""
+    if not logged_in():
+        return redirect(url_for("admin.login"), code=303)
+    entries = {e.id: e for e in _entries_or_empty()}
+    entry = entries.get(doc_id)
+    if entry is None:
+        return _refuse(404, "upload_unknown_document", doc_id=doc_id)
+    if request.method == "GET":
+        return _edit_form(doc_id, {k: getattr(entry, k) for k in EDITABLE_FIELDS})
+    refused = _guard()
+    if refused:
+        return refused
+    values = {k: request.form.get(k, "").strip()[:MAX_FIELD_CHARS * 4] for k in EDITABLE_FIELDS}
+    try:
+        archive().edit_entry(doc_id, values)
+    except UploadError as exc:
+        return _edit_form(doc_id, values, error=upload_message(exc), status=400)
+    current_app.logger.info("catalogue entry edited", extra={"doc_id": doc_id})
+    notice = _update_after_change()
+    if notice:
+        return _edit_form(doc_id, values, notice=notice)
+    return redirect(url_for("documents.show", doc_id=doc_id), code=303)
+
+
+def _entries_or_empty() -> list:
+    try:
+        return archive().catalogue_entries()
+    except CatalogueError:
+        return []
+
+
+def _edit_form(doc_id: str, values: dict, error: str = "", notice: str = "", status: int = 200):
+    return render_template("admin/edit.html", csrf=csrf_token(), doc_id=doc_id, values=values, error=error,
+                           notice=notice, kinds=KINDS, programmes=PROGRAMMES), status
 
 
 def upload_message(exc: UploadError) -> str:

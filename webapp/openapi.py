@@ -136,10 +136,23 @@ SCHEMAS = {
         "waiting": _array(STR, description="Files on disk not (yet) indexed as they are."),
         "missing": _array(STR, description="Files indexed but gone from the archive."),
         "generation": STR, "counts": {"type": "object", "additionalProperties": INT},
+        "update": _ref("UpdateOutcome"),
     }),
+    "UpdateOutcome": _object({
+        "ended_at": STR, "ok": BOOL, "healthy": BOOL, "error": STR,
+        "error_kind": _string(enum=["", "disk_full", "disk", "catalogue", "config", "locked", "removals_held",
+                                    "other"]),
+        "failing_since": STR, "failures": INT, "failing_for_s": {"type": "integer", "nullable": True},
+        "last_success": STR,
+        "held_removals": _array(STR, description="Files gone from the archive, kept in the index until confirmed."),
+        "held_reason": STR,
+    }, description="How the last update ended: its error and since when updates fail, or the removals it held back."),
     "Health": _object({"status": _string(enum=["ok"]), "index": BOOL, "documents": INT, "pages": INT,
-                       "last_update": STR, "version_ok": BOOL}),
-    "Unhealthy": _object({"status": _string(enum=["unavailable"]), "index": BOOL, "reason": STR}),
+                       "last_update": STR, "version_ok": BOOL, "update": _ref("UpdateOutcome")}),
+    "Unhealthy": _object({"status": _string(enum=["unavailable", "failing", "removals_held"]), "index": BOOL,
+                          "reason": STR, "documents": INT, "pages": INT, "last_update": STR, "version_ok": BOOL,
+                          "failing_for_s": {"type": "integer", "nullable": True}, "update": _ref("UpdateOutcome")},
+                         required=["status", "index", "reason"]),
 }
 
 
@@ -236,9 +249,11 @@ def openapi_document(max_query_chars: int) -> dict:
             }},
             "/healthz": {"get": {
                 "operationId": "health",
-                "summary": "For monitoring: whether the index opens, its document count and last update.",
-                "responses": {"200": _json(_ref("Health"), "The index opens."),
-                              "503": _json(_ref("Unhealthy"), "The index is missing or does not open.")},
+                "summary": "For monitoring: whether the index opens and updates succeed, its document count and last update.",
+                "responses": {"200": _json(_ref("Health"), "The index opens and the last update succeeded."),
+                              "503": _json(_ref("Unhealthy"), "The index is missing or does not open (unavailable), "
+                                           "updates fail (failing), or removals wait for a confirmation "
+                                           "(removals_held); `reason` says which, the site answers meanwhile.")},
             }},
         },
         "components": {

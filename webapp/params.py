@@ -45,8 +45,12 @@ class SearchParams:
             value = args.get(key, "").strip()
             if value and not ISO_PARTIAL_DATE.match(value):
                 raise SearchQueryError(
-                    f"The date {value[:20]!r} is not of the form YYYY, YYYY-MM or YYYY-MM-DD.", "bad_date")
+                    f"The date {value[:20]!r} in {key!r} is not of the form YYYY, YYYY-MM or YYYY-MM-DD.",
+                    "bad_date", field=key)
             values[name] = value
+        # A range typed the wrong way round (from 2012 to 2010) means the years between: swapped, not empty.
+        if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+            values["date_from"], values["date_to"] = values["date_to"], values["date_from"]
         page_text = args.get("page", "1").strip() or "1"
         if not (page_text.isascii() and page_text.isdigit() and len(page_text) <= 6
                 and 1 <= int(page_text) <= MAX_PAGE):

@@ -37,13 +37,23 @@ def status_json():
 
 @bp.get("/healthz")
 def healthz():
-    """For monitoring: 200 when the index opens, with its document count and last update; else 503."""
+    """For monitoring: 200 when the index opens and updates succeed; else 503 with the reason (and its age)."""
     try:
         st = snapshot().status(check_disk=False)
     except IndexMissingError:
-        return jsonify({"status": "unavailable", "index": False, "reason": "no index has been built yet"}), 503
+        update = archive().status(check_disk=False).update
+        return jsonify({"status": "unavailable", "index": False, "reason": "no index has been built yet",
+                        "update": update}), 503
     except Exception:  # noqa: BLE001 - a health check reports any failure to open the index
         log.exception("health check: the index does not open")
         return jsonify({"status": "unavailable", "index": False, "reason": "the index does not open"}), 503
-    return jsonify({"status": "ok", "index": True, "documents": st.documents, "pages": st.pages,
-                    "last_update": st.last_update, "version_ok": st.version_ok})
+    body = {"status": "ok", "index": True, "documents": st.documents, "pages": st.pages,
+            "last_update": st.last_update, "version_ok": st.version_ok, "update": st.update}
+    if st.update and not st.update.get("healthy", True):
+        # The site still answers from the last good index, but updates are not getting through:
+        # someone must act (free the disk, fix the catalogue, confirm or undo removals).
+        held = st.update.get("error_kind") == "removals_held"
+        body.update(status="removals_held" if held else "failing", reason=st.update.get("error", ""),
+                    failing_for_s=st.update.get("failing_for_s"))
+        return jsonify(body), 503
+    return jsonify(body)
