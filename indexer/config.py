@@ -38,6 +38,8 @@ class Settings:
     threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search).", 1)
     url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
     trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
+    trusted_hosts: tuple = _help("Host names the site answers to and puts in absolute links (feed, OpenSearch, CSV); "
+                                 "a request for another host is refused; empty: any host.", ())
     watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)
     rescan_interval_s: float = _help("Safety-net rescan of the archive while watching (seconds).", 30.0)
     settle_s: float = _help("A new file is read only once its size has not changed for this long.", 1.0)
@@ -132,6 +134,10 @@ def settings_from_mapping(values: dict, base: Path = PROJECT_ROOT, config_file: 
             value = type(default)(value)
         elif isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"setting {name!r} must be a string, not {value!r}")
+        elif isinstance(default, tuple):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise ConfigError(f"setting {name!r} must be a list of names, not {value!r}")
+            value = tuple(v.strip() for v in value)
         kwargs[name] = value
     for name in _PATH_FIELDS:
         if name not in kwargs:

@@ -198,9 +198,8 @@ def worker_main() -> int:
     _die_with_parent(payload["parent"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from waitress import create_server
-
     from . import admin, create_app, site
+    from .serving import create_archive_server
 
     settings: Settings = payload["settings"]
     sockets = [socket.socket(fileno=fd) for fd in payload["fds"]]
@@ -208,7 +207,7 @@ def worker_main() -> int:
     site.warm_up(app)
     # One lock-out table for all workers: a guesser gets no more tries by landing on another process.
     app.extensions["archive_login_throttle"] = admin.LoginThrottle(payload["throttle_fd"])
-    server = create_server(app, sockets=sockets, threads=settings.threads, ident="archive")
+    server = create_archive_server(app, settings, sockets=sockets)
     os.write(payload["ready_fd"], b"1")
     os.close(payload["ready_fd"])
     try:
