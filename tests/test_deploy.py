@@ -273,6 +273,15 @@ def test_the_app_sees_each_client_and_https_through_nginx(served_under_prefix):
     assert status == 303, "the admin is not locked out by another client's guesses"
     attributes = [a.strip().lower() for a in cookie.split(";")]
     assert "secure" in attributes and "httponly" in attributes
+    # A saved copy of the cookie is worthless after logout, whichever worker it reaches.
+    saved = {"Cookie": cookie.split(";")[0]}
+    status, headers, page = site.get("/archive/admin/", headers=saved)
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    status, _, _ = site.get("/archive/admin/logout", method="POST", body=urllib.parse.urlencode(
+        {"csrf_token": token}).encode(), headers=dict(saved, **{"Content-Type": "application/x-www-form-urlencoded"}))
+    assert status == 303
+    assert {site.get("/archive/admin/", headers=saved)[0] for _ in range(6)} == {303}
 
     # Each log names the client, never a query string, and nginx names no version.
     status, headers, _ = site.get("/archive/search?q=confidential+merger", "127.0.0.3")

@@ -282,6 +282,28 @@ def test_logout_ends_the_session_and_needs_the_csrf_token(base):
     assert client.get("/admin/").status_code == 303
 
 
+def test_a_saved_cookie_is_refused_after_logout(base, tmp_path):
+    client = logged_in_client(base)
+    saved = client.get_cookie("session").value
+    response = client.get("/admin/")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert client.post("/admin/logout", data={"csrf_token": csrf_of(response)}).status_code == 303
+    # Someone who kept a copy of the cookie (signed, not expired) gets nothing with it.
+    thief = client.application.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/admin/").status_code == 303
+    response = post_upload(thief, pdf_bytes(tmp_path, ["A report uploaded with a stolen cookie."]), "stolen.pdf",
+                           csrf=None)
+    assert response.status_code == 403
+    assert not (Path(base.archive_dir) / UPLOADS / "stolen.pdf").exists()
+
+
+def test_admin_pages_are_never_stored(base):
+    client = create_app(base).test_client()
+    for path in ("/admin/login", "/admin/", "/admin/upload"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
 def test_a_session_cookie_signed_with_another_key_is_worthless(base, tmp_path):
     stolen = logged_in_client(base)
     other_app = create_app(base.replace(secret_key="another-key")).test_client()

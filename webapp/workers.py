@@ -88,6 +88,8 @@ class Launcher:
         # The failed-login table the workers share (webapp/admin.py, LoginThrottle): a file without a name,
         # gone with the last process that holds it.
         self._throttle = tempfile.TemporaryFile()
+        # The open admin sessions, shared the same way: a logout in one worker ends the session in all.
+        self._sessions = tempfile.TemporaryFile()
 
     def start(self) -> bool:
         """Start every worker and wait until they serve; False if none came up."""
@@ -109,14 +111,14 @@ class Launcher:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         fds = [s.fileno() for s in self.sockets]
-        throttle_fd = self._throttle.fileno()
+        throttle_fd, sessions_fd = self._throttle.fileno(), self._sessions.fileno()
         # A process group of its own: Ctrl+C in a terminal reaches the launcher only, which stops the
         # workers with SIGTERM (a SIGINT in the middle of a worker's imports would print a traceback).
         proc = subprocess.Popen([sys.executable, "-m", "webapp.workers"], stdin=subprocess.PIPE,
-                                pass_fds=fds + [self._ready_w, throttle_fd], env=env, process_group=0)
+                                pass_fds=fds + [self._ready_w, throttle_fd, sessions_fd], env=env, process_group=0)
         # Through the pipe, not argv or the environment: the settings hold the session key.
         payload = {"settings": self.settings, "fds": fds, "ready_fd": self._ready_w, "throttle_fd": throttle_fd,
-                   "parent": os.getpid()}
+                   "sessions_fd": sessions_fd, "parent": os.getpid()}
         try:
             proc.stdin.write(pickle.dumps(payload))
             proc.stdin.close()
@@ -167,6 +169,7 @@ class Launcher:
         for fd in (self._ready_r, self._ready_w):
             os.close(fd)
         self._throttle.close()
+        self._sessions.close()
 
     def pids(self) -> list[int]:
         return [p.pid for p, _ in self.workers.values()]
@@ -207,6 +210,7 @@ def worker_main() -> int:
     site.warm_up(app)
     # One lock-out table for all workers: a guesser gets no more tries by landing on another process.
     app.extensions["archive_login_throttle"] = admin.LoginThrottle(payload["throttle_fd"])
+    app.extensions["archive_admin_sessions"] = admin.AdminSessions(payload["sessions_fd"])
     server = create_archive_server(app, settings, sockets=sockets)
     os.write(payload["ready_fd"], b"1")
     os.close(payload["ready_fd"])
