@@ -45,7 +45,7 @@ import pypdf
 from pypdf.errors import DependencyError, LimitReachedError
 
 from . import sandbox
-from .cleaning import clean_text, detect_language, looks_garbled, text_quality
+from .cleaning import clean_metadata, clean_text, detect_language, looks_garbled, text_quality
 from .config import Settings
 from .errors import UploadError
 
@@ -894,7 +894,7 @@ def _declared_page_count(reader) -> int:
 
 def _plausible_title(value: str) -> str:
     """Return a metadata title worth showing: not "untitled", without "Microsoft Word - "."""
-    title = " ".join(value.split())
+    title = " ".join(clean_metadata(value).split())
     title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title)
     return "" if title.lower() in ("untitled", "untitled document", "title") else title
 
@@ -1000,7 +1000,7 @@ def _docx_core(archive: zipfile.ZipFile, names: set[str]) -> tuple[str, str]:
         root = ElementTree.fromstring(archive.read("docProps/core.xml"))
     except ElementTree.ParseError:
         return "", ""
-    title = " ".join((root.findtext(f"{_DC}title") or "").split())
+    title = " ".join(clean_metadata(root.findtext(f"{_DC}title") or "").split())
     created = (root.findtext(f"{_DCTERMS}created") or "").strip()
     return title, created[:10] if re.match(r"\d{4}-\d{2}-\d{2}", created) else ""
 

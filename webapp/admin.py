@@ -28,6 +28,7 @@ import fcntl
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -359,7 +360,7 @@ def _form(values: dict | None = None, error: str = "", status: int = 200, duplic
     try:
         entries = archive().catalogue_entries()
     except CatalogueError as exc:
-        entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=str(exc))
+        entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=without_paths(str(exc)))
     entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)
     return render_template("admin/index.html", csrf=csrf_token(), values=values, error=error, duplicate=duplicate,
                            entries=entries, kinds=UPLOAD_KINDS, programmes=PROGRAMMES, languages=tuple(LANGUAGES),
@@ -369,7 +370,17 @@ def _form(values: dict | None = None, error: str = "", status: int = 200, duplic
 def upload_message(exc: UploadError) -> str:
     """EXC's message in the interface language (the indexer's own words when there is no translation)."""
     key = f"upload_{exc.code}"
+    detail = without_paths(str(exc))
     if key in i18n.MESSAGES:
-        return i18n.translate(key, **dict(exc.params, detail=str(exc)))
-    return str(exc)
+        return i18n.translate(key, **dict(exc.params, detail=detail))
+    return detail
+
+
+# An absolute path in a message: the server's folders are not the visitor's business.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
+
+
+def without_paths(message: str) -> str:
+    """MESSAGE with each absolute path shortened to its file name."""
+    return ABSOLUTE_PATH.sub(r"\1", message)
 
