@@ -531,7 +531,7 @@ def _identify(path: Path, formats: tuple[FileFormat, ...]) -> FileFormat:
             return file_format
     suffix = path.suffix.lower()
     named = [f.name for f in formats if suffix in f.suffixes] or list(dict.fromkeys(f.name for f in formats))
-    raise Refusal(FAILED, f"not {' or '.join(named)}: the file starts with {_show_bytes(head)}")
+    raise Refusal(FAILED, f"not {' or '.join(named)}: the file is {_show_bytes(head)}")
 
 
 def _sniff_pdf(path: Path, head: bytes) -> bool:
@@ -560,25 +560,24 @@ def _sniff_doc(path: Path, head: bytes) -> bool:
 
 
 def _show_bytes(head: bytes) -> str:
-    """Describe the first bytes of a file for a person: quoted text, or hex and a guess."""
+    """What the first bytes of a file look like, for a person, quoting none of them.
+
+    A reason is shown on the public status page: a file that is not what its name
+    says (a link to a password file, a note with a token) must not be quoted there.
+    """
     lower = head[:64].lstrip().lower()
     if lower.startswith((b"<!doctype html", b"<html")):
-        return f"{_quote(head)} (a web page, perhaps a failed download)"
+        return "a web page (perhaps a failed download)"
     for magic, name in _SIGNATURES:
         if head.startswith(magic):
-            return f"{head[:8].hex(' ')} ({name})"
+            return name
     try:
         text = head[:200].decode("utf-8")
     except UnicodeDecodeError as exc:
         text = head[:exc.start].decode("utf-8") if exc.start >= 8 else None
     if text is not None and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
-        return f"{_quote(head)} (text)"
-    return head[:8].hex(" ")
-
-
-def _quote(head: bytes) -> str:
-    text = " ".join(head[:200].decode("utf-8", "replace").split())
-    return f"“{text[:30]}…”" if len(text) > 30 else f"“{text}”"
+        return "text"
+    return "binary data"
 
 
 # --- PDF -------------------------------------------------------------------------------------
