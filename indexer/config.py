@@ -35,7 +35,8 @@ class Settings:
     host: str = _help("Address the web server listens on.", "127.0.0.1")
     port: int = _help("Port the web server listens on.", 8000)
     web_workers: int = _help("Web server processes sharing the port (python -m webapp --workers); 0 means one per core.", 0)
-    threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search).", 1)
+    threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search; "
+                         "2: a plain search passes a query with * or ?).", 2)
     url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
     trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
     trusted_hosts: tuple = _help("Host names the site answers to and puts in absolute links (feed, OpenSearch, CSV); "
@@ -64,6 +65,11 @@ class Settings:
     max_query_chars: int = _help("Longest accepted query, in characters.", 500)
     max_query_terms: int = _help("Most terms accepted in one query.", 64)
     query_time_limit_s: float = _help("Time limit for running one query.", 5.0)
+    max_wildcard_words: int = _help("Most words with a * or ? (prefix or wildcard) in one query.", 4)
+    min_prefix_chars: int = _help("Fewest letters before a * or ? (one Chinese character is enough).", 2)
+    max_expanded_terms: int = _help("Most index terms the words with * or ? of one query may stand for, together.",
+                                    2000)
+    expensive_per_client: int = _help("Queries with * or ? one client address may run at once (more get 429).", 1)
 
     # [admin]
     admin_password_hash: str = _help("Hash of the admin password (python -m webapp hash-password); empty turns uploads off.", "")
@@ -90,6 +96,8 @@ class Settings:
 
 
 _SECTIONS = ("paths", "server", "indexer", "search", "admin")
+# The query cost limits: a value under these would refuse every wildcard, or let any through.
+_AT_LEAST = {"max_wildcard_words": 0, "min_prefix_chars": 1, "max_expanded_terms": 1, "expensive_per_client": 1}
 _PATH_FIELDS = {f.name for f in fields(Settings) if f.type in ("Path", Path)}
 
 
@@ -139,6 +147,9 @@ def settings_from_mapping(values: dict, base: Path = PROJECT_ROOT, config_file: 
                 raise ConfigError(f"setting {name!r} must be a list of names, not {value!r}")
             value = tuple(v.strip() for v in value)
         kwargs[name] = value
+    for name, least in _AT_LEAST.items():
+        if name in kwargs and kwargs[name] < least:
+            raise ConfigError(f"setting {name!r} must be at least {least}, not {kwargs[name]!r}")
     for name in _PATH_FIELDS:
         if name not in kwargs:
             kwargs[name] = base / known[name].default

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .engine import analysis, parse, query, scoring
+from .engine.cost import CostLimits, TooCostly, check_cost
 from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
 from .engine.parse import OPERATORS, Glossary
 from . import highlight
@@ -193,6 +194,24 @@ def parse_query(text: str, glossary: Glossary | None, any_word: bool = False) ->
                                "no_words") from None
 
 
+# What each refusal of indexer.engine.cost says (its figures fill the braces).
+_COST_MESSAGES = {
+    "too_many_wildcards": "The query has too many words with * or ? ({count}; at most {limit}).",
+    "short_prefix": "Type at least {limit} letters before a * or ?.",
+    "too_many_expansions": "The words with * or ? stand for too many terms (more than {limit}): "
+                           "type more letters before the * or ?.",
+}
+
+
+def check_query_cost(searcher, q: query.Node, settings: Settings) -> None:
+    """Refuse Q, before it runs, if its prefixes and wildcards ask for more than the settings allow."""
+    limits = CostLimits(settings.max_wildcard_words, settings.min_prefix_chars, settings.max_expanded_terms)
+    try:
+        check_cost(searcher, q, limits)
+    except TooCostly as exc:
+        raise SearchQueryError(_COST_MESSAGES[exc.code].format(**exc.params), exc.code, **exc.params) from None
+
+
 def _filter_query(filters: Filters) -> query.Node | None:
     """The query the records must also match under FILTERS (None: no filter)."""
     parts = []
@@ -259,6 +278,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
     expand = settings.expand_glossary if expand is None else expand
     glossary = load_glossary(settings.glossary) if expand else None
     q, added = parse_query(text, glossary)
+    check_query_cost(searcher, q, settings)
     groups, own_docs, evaluation = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):

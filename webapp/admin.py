@@ -23,14 +23,9 @@ indexer.ingest; this module only handles the request.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hmac
-import json
-import os
 import re
 import secrets
-import threading
 import time
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
@@ -43,6 +38,7 @@ from indexer.service import KINDS, LANGUAGES, PROGRAMMES, UploadFields
 
 from . import i18n
 from .errors import render_error
+from .shared import SharedTable
 from .site import archive, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -78,41 +74,6 @@ class AdminSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
-
-
-class SharedTable:
-    """A small JSON table, in memory or with SHARED_FD in a file that several processes share.
-
-    The file is an unlinked temporary file made by the launcher of the web workers
-    (webapp/workers.py), so nothing stays on disk and the table ends with the server. Its lock
-    is a POSIX record lock (fcntl.lockf), which belongs to a process, so the processes exclude
-    each other on the one inherited descriptor (a flock would not).
-    """
-
-    def __init__(self, shared_fd: int | None = None):
-        self._lock = threading.Lock()
-        self._rows: dict[str, tuple] = {}
-        self._fd = shared_fd
-
-    @contextlib.contextmanager
-    def rows(self):
-        """The table's rows, read from and written back to the shared file if there is one."""
-        with self._lock:
-            if self._fd is None:
-                yield self._rows
-                return
-            fcntl.lockf(self._fd, fcntl.LOCK_EX)
-            try:
-                data = os.pread(self._fd, os.fstat(self._fd).st_size, 0)
-                rows = {k: tuple(v) for k, v in json.loads(data).items()} if data else {}
-                before = dict(rows)
-                yield rows
-                if rows != before:
-                    data = json.dumps(rows).encode()
-                    os.ftruncate(self._fd, len(data))
-                    os.pwrite(self._fd, data, 0)
-            finally:
-                fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
 
 class LoginThrottle:
