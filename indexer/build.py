@@ -194,10 +194,10 @@ def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
                     continue
                 if not name.lower().endswith(suffixes):
                     continue
+                st = entry.stat()           # a broken link raises: left out
                 if entry.is_symlink() and outside_archive(archive_dir, prefix + name):
-                    found[prefix + name] = entry.stat(follow_symlinks=False)
-                    continue
-                found[prefix + name] = entry.stat()
+                    st = entry.stat(follow_symlinks=False)
+                found[prefix + name] = st
             except OSError:
                 continue
     return found
