@@ -26,6 +26,7 @@ from .engine.parse import OPERATORS, Glossary
 from . import highlight
 from .config import Settings
 from .errors import SearchQueryError
+from .extract import INFLATES_REASON
 from .engine.schema import (
     DEFAULT_FIELDS,
     RECORD_DOC,
@@ -604,6 +605,10 @@ def suggest(searcher, prefix: str, limit: int = 8) -> list[str]:
 # --- one document -------------------------------------------------------------
 
 
+# Reasons of a file whose streams inflate past the limits: pdf.js would inflate them in the reader's browser.
+_UNSAFE_TO_VIEW = (INFLATES_REASON, "exceeded the memory limit", "ran out of memory")
+
+
 @dataclass
 class FileInfo:
     lang: str
@@ -616,6 +621,11 @@ class FileInfo:
     extractor: str
     failed_pages: list[int]
     exists: bool
+
+    @property
+    def safe_to_view(self) -> bool:
+        """Whether a browser may decode the file: not when reading it hit a decompression bomb or the memory limit."""
+        return not any(marker in self.reason for marker in _UNSAFE_TO_VIEW)
 
 
 @dataclass
