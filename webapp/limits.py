@@ -69,8 +69,9 @@ class ExpensiveQueries:
                 return None
             rows[client] = tuple(running) + ((os.getpid(), now),)
         with self._count_lock:
-            # This request and the costly one running hold two threads; waiting must leave one free.
-            may_wait = self._in_progress + 1 < self._threads
+            # Every request in progress holds a thread (this one and the costly one running included):
+            # waiting is allowed only while at least one more stays free for the rest.
+            may_wait = self._in_progress < self._threads
         if not self._this_process.acquire(timeout=self._wait_s if may_wait else 0):
             self._forget(client, now)
             return None
