@@ -147,10 +147,10 @@ def start_server(config: Path) -> tuple[subprocess.Popen, int]:
         time.sleep(0.3)
 
 
-def measure(pages: int, seconds: float, base: Path) -> dict:
+def measure(pages: int, seconds: float, base: Path, pages_per_doc: int = 20) -> dict:
     from indexer.config import load_settings
 
-    folder, _ = corpus.ensure_corpus(pages, 20, log=run.log)
+    folder, _ = corpus.ensure_corpus(pages, pages_per_doc, log=run.log)
     work, config = run.make_workdir(folder, base, pages)
     result: dict = {"pages": pages, "work": str(work), "build": run.build(config, pages)}
     settings = load_settings(config)
@@ -212,12 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=30.0, help="of plain searches, unloaded and loaded")
+    parser.add_argument("--pages-per-doc", type=int, default=20)
+    parser.add_argument("--cache-dir", help="where generated corpora are kept (default bench/.cache)")
     parser.add_argument("--work-dir", help="where the throw-away archive and index go (default: the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     base = Path(args.work_dir or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
-    result = measure(args.pages, args.seconds, base)
+    if args.cache_dir:
+        corpus.CACHE = Path(args.cache_dir)
+    result = measure(args.pages, args.seconds, base, args.pages_per_doc)
     if not args.keep:
         shutil.rmtree(result["work"], ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False, indent=2))
