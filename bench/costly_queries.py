@@ -1,6 +1,6 @@
 """Plain searches while two clients send the costliest query the site accepts (issue 24, point 2).
 
-    python bench/costly_queries.py --pages 10000 [--seconds 30] [--work-dir DIR] [--keep]
+    python bench/costly_queries.py --pages 10000 [--seconds 30] [--work-dir DIR] [--keep | --reuse WORK]
 
 Builds the cached corpus of --pages pages (bench/corpus.py) into a throw-away
 archive, starts `python -m webapp` as deployed (a worker per core, the
@@ -147,12 +147,18 @@ def start_server(config: Path) -> tuple[subprocess.Popen, int]:
         time.sleep(0.3)
 
 
-def measure(pages: int, seconds: float, base: Path, pages_per_doc: int = 20) -> dict:
+def measure(pages: int, seconds: float, base: Path, pages_per_doc: int = 20, reuse: Path | None = None) -> dict:
     from indexer.config import load_settings
 
-    folder, _ = corpus.ensure_corpus(pages, pages_per_doc, log=run.log)
-    work, config = run.make_workdir(folder, base, pages)
-    result: dict = {"pages": pages, "work": str(work), "build": run.build(config, pages)}
+    if reuse is not None:
+        # A work folder of an earlier run (--keep), its index built: its config, with a port free now.
+        work, config = reuse, reuse / "config.toml"
+        run.write_config(config, work, port=run.free_port())
+        result: dict = {"pages": pages, "work": str(work), "build": "reused"}
+    else:
+        folder, _ = corpus.ensure_corpus(pages, pages_per_doc, log=run.log)
+        work, config = run.make_workdir(folder, base, pages)
+        result = {"pages": pages, "work": str(work), "build": run.build(config, pages)}
     settings = load_settings(config)
     result["limits"] = {name: getattr(settings, name) for name in (
         "max_wildcard_words", "min_prefix_chars", "max_expanded_terms", "expensive_per_client", "threads",
@@ -216,13 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", help="where generated corpora are kept (default bench/.cache)")
     parser.add_argument("--work-dir", help="where the throw-away archive and index go (default: the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--reuse", help="the work folder of an earlier run with --keep (its index is not rebuilt)")
     args = parser.parse_args(argv)
     base = Path(args.work_dir or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     if args.cache_dir:
         corpus.CACHE = Path(args.cache_dir)
-    result = measure(args.pages, args.seconds, base, args.pages_per_doc)
-    if not args.keep:
+    reuse = Path(args.reuse) if args.reuse else None
+    result = measure(args.pages, args.seconds, base, args.pages_per_doc, reuse)
+    if not args.keep and reuse is None:
         shutil.rmtree(result["work"], ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0 if result["met"] else 1

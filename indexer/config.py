@@ -68,7 +68,7 @@ class Settings:
     max_wildcard_words: int = _help("Most words with a * or ? (prefix or wildcard) in one query.", 4)
     min_prefix_chars: int = _help("Fewest letters before a * or ? (one Chinese character is enough).", 2)
     max_expanded_terms: int = _help("Most index terms the words with * or ? of one query may stand for, together.",
-                                    2000)
+                                    200)
     expensive_per_client: int = _help("Queries with * or ? one client address may run at once (more get 429).", 1)
 
     # [admin]
