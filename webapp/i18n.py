@@ -259,7 +259,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload_encrypted_pdf": {"en": "The PDF is protected by a password: upload a copy without one.",
                              "zh": "此 PDF 设有密码保护，请上传无密码的版本。"},
     "upload_duplicate": {"en": "This file is already in the archive as {file}.", "zh": "此文件已在档案库中：{file}。"},
-    "upload_inflating_pdf": {"en": "{detail}",
+    "upload_inflating_pdf": {"en": "The PDF's pages would inflate to more than {limit_mb} MB (or hold a huge image) "
+                                   "when shown: it is refused.",
                              "zh": "此 PDF 显示时会解压出超过 {limit_mb} MB 的数据（或含有超大图像），因此被拒绝。"},
     "upload_catalogue_broken": {"en": "{detail}", "zh": "目录文件有错误，请先修正：{detail}"},
     "upload_catalogue_layout": {"en": "The catalogue's layout is unusual: add this entry by hand.",
