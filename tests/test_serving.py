@@ -26,17 +26,21 @@ def serve(tmp_path):
     def start(**overrides):
         settings = make_settings(tmp_path / f"site{len(started)}", host="127.0.0.1", port=0, threads=2, **overrides)
         app = create_app(settings)
-        server = create_archive_server(app, settings, host="127.0.0.1", port=0)
+        # Our own socket map: every connection the server still holds is closed at the end.
+        sockets: dict = {}
+        server = create_archive_server(app, settings, host="127.0.0.1", port=0, map=sockets)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        started.append((server, thread))
+        started.append((server, thread, sockets))
         return server.effective_port, settings
 
     yield start
-    for server, thread in started:
+    for server, thread, sockets in started:
         # The request threads first: one still answering would write to the closed server's trigger.
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         server.close()
+        for channel in list(sockets.values()):
+            channel.close()
         thread.join(timeout=5)
 
 
