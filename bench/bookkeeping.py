@@ -3,7 +3,7 @@
     python bench/bookkeeping.py --size 50000 [--profile]
 
 An index holding only the file and document records of the cached corpus of
---size pages (its real catalogue, its files on disk through symlinks, every
+--size pages (its real catalogue, its files on disk through hard links, every
 record up to date), but none of its page records, is made once in --work-dir;
 then update() runs with nothing to do, three times, and its wall time is
 printed as JSON. That is the part of every addition that grows with the
@@ -40,7 +40,7 @@ def make_index(folder: Path, work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     (work / "archive").mkdir(parents=True)
     for pdf in folder.glob("*.pdf"):
-        os.symlink(pdf, work / "archive" / pdf.name)
+        corpus.link_or_copy(pdf, work / "archive" / pdf.name)
     shutil.copy(folder / "catalogue.toml", work / "archive" / "catalogue.toml")
     run.write_config(work / "config.toml", work, port=run.free_port())
     settings = load_settings(work / "config.toml")

@@ -314,6 +314,17 @@ def _catalogue(n_docs: int, pages_per_doc: int, seed: int) -> str:
     return "\n".join(lines)
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """Put SOURCE's file at TARGET: a hard link (no copy of the bytes), or a copy across file systems.
+
+    Not a symbolic link: the indexer skips links whose target is outside the archive folder.
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def corpus_key(pages: int, pages_per_doc: int, seed: int, prefix: str = "") -> str:
     blob = json.dumps([pages, pages_per_doc, seed, prefix, GENERATOR_VERSION, PAGE_CHARS])
     return f"{prefix or 'corpus'}-{pages}p-{pages_per_doc}pp-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"

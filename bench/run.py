@@ -211,12 +211,12 @@ def measure_extraction(folder: Path, sample_pages: int, pages_per_doc: int) -> d
 
 
 def make_workdir(corpus_dir: Path, base: Path, size: int) -> tuple[Path, Path]:
-    """A throw-away archive (symlinks to the cached PDFs) and config; return (workdir, config path)."""
+    """A throw-away archive (hard links to the cached PDFs, or copies) and config; return (workdir, config path)."""
     work = Path(tempfile.mkdtemp(prefix=f"bench-{size}-", dir=base))
     archive = work / "archive"
     archive.mkdir()
     for pdf in corpus_dir.glob("*.pdf"):
-        os.symlink(pdf, archive / pdf.name)
+        corpus.link_or_copy(pdf, archive / pdf.name)
     shutil.copy(corpus_dir / "catalogue.toml", archive / "catalogue.toml")
     config = work / "config.toml"
     write_config(config, work, port=free_port())

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -174,7 +175,9 @@ def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
     Every update and every poll of the watcher scans the whole archive, so
     this works on strings and os.scandir's entries, not os.walk and a Path
     per file. As with os.walk, a link to a folder is not followed; a link to
-    a file is, and a file that cannot be read is left out.
+    a file is, and a file that cannot be read is left out. A link whose target
+    is outside the archive is listed with the link's own stat: the update
+    skips it (OUTSIDE_ARCHIVE) without reading it.
     """
     found: dict[str, os.stat_result] = {}
     suffixes = extract.supported_suffixes()
@@ -198,16 +201,31 @@ def scan_archive(archive_dir: Path) -> dict[str, os.stat_result]:
                     continue
                 if not name.lower().endswith(suffixes):
                     continue
-                found[prefix + name] = entry.stat()
+                st = entry.stat()           # a broken link raises: left out
+                if entry.is_symlink() and outside_archive(archive_dir, prefix + name):
+                    st = entry.stat(follow_symlinks=False)
+                found[prefix + name] = st
             except OSError:
                 continue
     return found
 
 
+# Why a link out of the archive is not read (the report and the status page show it; no content is quoted).
+OUTSIDE_ARCHIVE = "skipped: a link to a file outside the archive"
+
+
+def outside_archive(archive_dir: Path, path: str) -> bool:
+    """Whether PATH (relative to ARCHIVE_DIR) resolves, through links, to a file outside the archive."""
+    root = os.path.realpath(archive_dir)
+    target = os.path.realpath(os.path.join(root, path))
+    return os.path.commonpath([root, target]) != root
+
+
 def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks."""
+    """SHA-256 of a file's bytes, read in chunks; the file's own name must not be a link (links are resolved first)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    # O_NOFOLLOW: the checked target is what is read, even if the name is replaced by a link meanwhile.
+    with open(os.open(os.path.realpath(path), os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -474,6 +492,9 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_remova
         if path not in on_disk:
             by_hash_missing.setdefault(info.get("hash"), path)
     for path, st in sorted(on_disk.items()):
+        if stat.S_ISLNK(st.st_mode):         # scan_archive's mark of a link out of the archive
+            plan.unreadable.append((path, OUTSIDE_ARCHIVE))
+            continue
         info = known.get(path)
         if info and info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:
             digest = info["hash"]
@@ -495,7 +516,9 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_remova
         else:
             plan.to_read[path] = (digest, st)
     renamed_from = {old for old, _ in plan.renamed.values()}
-    plan.removed = [p for p in known if p not in on_disk and p not in renamed_from]
+    # A file that became a link out of the archive leaves the index with its text.
+    plan.removed = [p for p in known
+                    if (p not in on_disk or stat.S_ISLNK(on_disk[p].st_mode)) and p not in renamed_from]
     reason, everything = removal_refusal(settings, len(on_disk), len(known), len(plan.removed))
     if reason and not allow_removals:
         plan.held_removals, plan.held_reason, plan.hold_everything = sorted(plan.removed), reason, everything

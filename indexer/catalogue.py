@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .cleaning import clean_metadata
 from .errors import CatalogueError
 from .extract import FORMATS as FILE_FORMATS
 
@@ -124,16 +125,17 @@ def parse_entry(raw: dict, where: str) -> CatalogueEntry:
     unknown = set(raw) - known
     if unknown:
         raise CatalogueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    # Free text reaches pages, the feed and CSV: no control characters, nothing XML forbids, no bidi overrides.
     return CatalogueEntry(
         id=doc_id,
-        title=_text(raw, "title", where, required=True),
+        title=clean_metadata(_text(raw, "title", where, required=True)),
         kind=kind,
-        title_zh=_text(raw, "title_zh", where),
+        title_zh=clean_metadata(_text(raw, "title_zh", where)),
         date=date,
-        event=_text(raw, "event", where),
-        place=_text(raw, "place", where),
+        event=clean_metadata(_text(raw, "event", where)),
+        place=clean_metadata(_text(raw, "place", where)),
         programme=programme,
-        summary=_text(raw, "summary", where),
+        summary=clean_metadata(_text(raw, "summary", where)),
         files=tuple(files),
     )
 

@@ -25,6 +25,12 @@ _LINE_BREAKS = re.compile("\r\n|[\r\f\v\u2028\u2029\x85]")
 # hyphen, byte order mark, bidi marks).
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u00ad\u200b\u200e\u200f\u2060\ufeff]")
 
+# In metadata (titles, places, summaries): what XML 1.0 forbids (C0 controls but tab, newline and
+# carriage return; lone surrogates; U+FFFE, U+FFFF), the other C0/C1 controls, and the bidi
+# embedding, override and isolate controls, which make a title read backwards or hide its end.
+_UNSAFE_IN_METADATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+                                 "\u202a-\u202e\u2066-\u2069]")
+
 # Full-width punctuation is normal Chinese typography: NFKC would turn "，" into
 # ","; keep it and normalise everything around it. Full-width letters and
 # digits (ＥＵ２０１０) are folded to ASCII.
@@ -40,6 +46,11 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 # Glyph names or CID codes in place of text: "/g42/g43", "/uni4E2D", "(cid:42)".
 _GLYPH_NAMES = re.compile(r"/(?:g|G|glyph|gid|cid|uni|u)[0-9A-Fa-f]{1,6}\b|\(cid:\d+\)")
+
+
+def clean_metadata(value: str) -> str:
+    """VALUE without control characters, characters XML forbids or bidi overrides (for titles and the like)."""
+    return _UNSAFE_IN_METADATA.sub("", value)
 
 
 def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:

@@ -38,9 +38,12 @@ class Settings:
     host: str = _help("Address the web server listens on.", "127.0.0.1")
     port: int = _help("Port the web server listens on.", 8000)
     web_workers: int = _help("Web server processes sharing the port (python -m webapp --workers); 0 means one per core.", 0)
-    threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search).", 1)
+    threads: int = _help("Threads of each web server process (1: one search at a time, the least CPU a search; "
+                         "2: a plain search passes a query with * or ?).", 2)
     url_prefix: str = _help("Sub-path the site is served under behind a proxy, e.g. /archive.", "")
     trusted_proxies: int = _help("Number of reverse proxies whose X-Forwarded-* headers are trusted.", 0)
+    trusted_hosts: tuple = _help("Host names the site answers to and puts in absolute links (feed, OpenSearch, CSV); "
+                                 "a request for another host is refused; empty: any host.", ())
     watch: bool = _help("Watch the archive folder and re-index changes while serving.", False)
     rescan_interval_s: float = _help("Safety-net rescan of the archive while watching (seconds).", 30.0)
     settle_s: float = _help("A new file is read only once its size has not changed for this long.", 1.0)
@@ -73,6 +76,11 @@ class Settings:
     max_query_chars: int = _help("Longest accepted query, in characters.", 500)
     max_query_terms: int = _help("Most terms accepted in one query.", 64)
     query_time_limit_s: float = _help("Time limit for running one query.", 5.0)
+    max_wildcard_words: int = _help("Most words with a * or ? (prefix or wildcard) in one query.", 4)
+    min_prefix_chars: int = _help("Fewest letters before a * or ? (one Chinese character is enough).", 2)
+    max_expanded_terms: int = _help("Most index terms the words with * or ? of one query may stand for, together.",
+                                    200)
+    expensive_per_client: int = _help("Queries with * or ? one client address may run at once (more get 429).", 1)
 
     # [admin]
     admin_password_hash: str = _help("Hash of the admin password (python -m webapp hash-password); empty turns uploads off.", "")
@@ -132,6 +140,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "page_size": (1, 1000), "snippets_per_document": (0, 100), "max_query_chars": (1, 100_000),
     "max_query_terms": (1, 10_000), "query_time_limit_s": (0.01, 3600),
     "upload_max_mb": (1, 1 << 20), "session_minutes": (1, 525_600),
+    # The query cost limits: a value under these would refuse every wildcard, or let any through.
+    "max_wildcard_words": (0, 1000), "min_prefix_chars": (1, 100), "max_expanded_terms": (1, 1_000_000),
+    "expensive_per_client": (1, 1000),
 }
 # Text settings that may not be empty, and what a valid value looks like.
 _NON_EMPTY_TEXT = {"host": "an address such as 127.0.0.1 or 0.0.0.0",
@@ -163,6 +174,10 @@ def _check_value(name: str, value, default, where: str):
         if not low <= value <= high:
             raise ConfigError(f"{where}setting {name!r} must be {kind} {span}, not {value!r}")
         return value
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where}setting {name!r} must be a list of names in quotes, not {value!r}")
+        return tuple(v.strip() for v in value)
     if isinstance(default, str):
         if not isinstance(value, str):
             raise ConfigError(f"{where}setting {name!r} must be text in quotes, not {value!r}")

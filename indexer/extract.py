@@ -45,7 +45,7 @@ import pypdf
 from pypdf.errors import DependencyError, LimitReachedError
 
 from . import sandbox
-from .cleaning import clean_text, detect_language, looks_garbled, text_quality
+from .cleaning import clean_metadata, clean_text, detect_language, looks_garbled, text_quality
 from .config import Settings
 from .errors import UploadError
 
@@ -59,6 +59,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # File statuses, as stored in the index and shown to users.
+# Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
+INFLATES_REASON = "a compressed stream inflates beyond pypdf's safety limit"
+
 INDEXED = "indexed"
 PARTIAL = "partial"
 FAILED = "failed"
@@ -465,7 +468,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, LimitReachedError):
         text = str(exc)
         if "decompress" in text.lower():
-            return "a compressed stream inflates beyond pypdf's safety limit"
+            return INFLATES_REASON
         return f"a safety limit was reached ({text.rstrip('.')})"
     if isinstance(exc, RecursionError):
         return "objects nested too deeply (RecursionError)"
@@ -531,7 +534,7 @@ def _identify(path: Path, formats: tuple[FileFormat, ...]) -> FileFormat:
             return file_format
     suffix = path.suffix.lower()
     named = [f.name for f in formats if suffix in f.suffixes] or list(dict.fromkeys(f.name for f in formats))
-    raise Refusal(FAILED, f"not {' or '.join(named)}: the file starts with {_show_bytes(head)}")
+    raise Refusal(FAILED, f"not {' or '.join(named)}: the file is {_show_bytes(head)}")
 
 
 def _sniff_pdf(path: Path, head: bytes) -> bool:
@@ -560,25 +563,24 @@ def _sniff_doc(path: Path, head: bytes) -> bool:
 
 
 def _show_bytes(head: bytes) -> str:
-    """Describe the first bytes of a file for a person: quoted text, or hex and a guess."""
+    """What the first bytes of a file look like, for a person, quoting none of them.
+
+    A reason is shown on the public status page: a file that is not what its name
+    says (a link to a password file, a note with a token) must not be quoted there.
+    """
     lower = head[:64].lstrip().lower()
     if lower.startswith((b"<!doctype html", b"<html")):
-        return f"{_quote(head)} (a web page, perhaps a failed download)"
+        return "a web page (perhaps a failed download)"
     for magic, name in _SIGNATURES:
         if head.startswith(magic):
-            return f"{head[:8].hex(' ')} ({name})"
+            return name
     try:
         text = head[:200].decode("utf-8")
     except UnicodeDecodeError as exc:
         text = head[:exc.start].decode("utf-8") if exc.start >= 8 else None
     if text is not None and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
-        return f"{_quote(head)} (text)"
-    return head[:8].hex(" ")
-
-
-def _quote(head: bytes) -> str:
-    text = " ".join(head[:200].decode("utf-8", "replace").split())
-    return f"“{text[:30]}…”" if len(text) > 30 else f"“{text}”"
+        return "text"
+    return "binary data"
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -894,7 +896,7 @@ def _declared_page_count(reader) -> int:
 
 def _plausible_title(value: str) -> str:
     """Return a metadata title worth showing: not "untitled", without "Microsoft Word - "."""
-    title = " ".join(value.split())
+    title = " ".join(clean_metadata(value).split())
     title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title)
     return "" if title.lower() in ("untitled", "untitled document", "title") else title
 
@@ -1000,7 +1002,7 @@ def _docx_core(archive: zipfile.ZipFile, names: set[str]) -> tuple[str, str]:
         root = ElementTree.fromstring(archive.read("docProps/core.xml"))
     except ElementTree.ParseError:
         return "", ""
-    title = " ".join((root.findtext(f"{_DC}title") or "").split())
+    title = " ".join(clean_metadata(root.findtext(f"{_DC}title") or "").split())
     created = (root.findtext(f"{_DCTERMS}created") or "").strip()
     return title, created[:10] if re.match(r"\d{4}-\d{2}-\d{2}", created) else ""
 
@@ -1081,7 +1083,15 @@ def _ole_is_encrypted(path: Path) -> bool:
 CHECK_TIMEOUT_S = 30.0
 CHECK_MEMORY_MB = 1024
 
-# Run by the checking process: exit 0 and print the page count, or exit 2 with a reason.
+# What every page of an uploaded PDF may inflate to, together, and the largest image a page may draw:
+# a reader's browser decodes them all (pdf.js), and a small file that inflates to gigabytes or holds an
+# image of a billion pixels would take the reader's memory, not only ours.
+CHECK_INFLATED_MB = 256
+CHECK_IMAGE_PIXELS = 100_000_000
+
+# Run by the checking process: exit 0 and print the page count, or exit 2 with a reason. Every page's
+# content streams and image or form streams are decoded once (pypdf's own decompression limit applies
+# to each) and their sizes added up; nothing is kept.
 _CHECK_PDF_SCRIPT = r"""
 import json, sys
 try:
@@ -1092,14 +1102,53 @@ except Exception:
     pass
 import logging
 logging.disable(logging.CRITICAL)
+inflated_limit, pixel_limit = int(sys.argv[3]) * 1024 * 1024, int(sys.argv[4])
+
+def inflates(reason):
+    print(json.dumps({"error": "inflates", "detail": reason})); sys.exit(2)
+
 try:
     import pypdf
+    from pypdf.errors import LimitReachedError
     reader = pypdf.PdfReader(sys.argv[1], strict=False)
     if reader.is_encrypted and not reader.decrypt(""):
         print(json.dumps({"error": "encrypted"})); sys.exit(2)
     pages = len(reader.pages)
+    total, seen = 0, set()
+    def add_streams(resources, depth=0):
+        global total
+        resources = resources.get_object() if resources is not None else None
+        xobjects = resources.get("/XObject") if isinstance(resources, dict) else None
+        if xobjects is None or depth > 10:
+            return
+        for ref in xobjects.get_object().values():
+            key = getattr(ref, "idnum", None)
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                width, height = int(obj.get("/Width", 0) or 0), int(obj.get("/Height", 0) or 0)
+                if width * height > pixel_limit:
+                    inflates("image")
+            total += len(obj.get_data())
+            if total > inflated_limit:
+                inflates("total")
+            if obj.get("/Subtype") == "/Form":
+                add_streams(obj.get("/Resources"), depth + 1)
+    for page in reader.pages:
+        contents = page.get_contents()
+        if contents is not None:
+            total += len(contents.get_data())
+            if total > inflated_limit:
+                inflates("total")
+        add_streams(page.get("/Resources"))
+except LimitReachedError:
+    inflates("stream")
 except MemoryError:
     print(json.dumps({"error": "memory"})); sys.exit(2)
+except SystemExit:
+    raise
 except Exception as exc:
     print(json.dumps({"error": "unreadable", "detail": type(exc).__name__})); sys.exit(2)
 print(json.dumps({"pages": pages}))
@@ -1107,13 +1156,15 @@ print(json.dumps({"pages": pages}))
 
 
 def _check_pdf_upload(path: Path) -> int:
-    """Check that PATH is a PDF pypdf can open; return its page count or raise UploadError.
+    """Check that PATH is a PDF pypdf can open, every page of which decodes within the limits; return its
+    page count or raise UploadError.
 
     pypdf runs in a child process with a time and memory limit: a crafted file
     can make a parser loop or allocate without end, and the web server must not.
     """
     try:
-        proc = subprocess.run([sys.executable, "-I", "-c", _CHECK_PDF_SCRIPT, str(path), str(CHECK_MEMORY_MB)],
+        proc = subprocess.run([sys.executable, "-I", "-c", _CHECK_PDF_SCRIPT, str(path), str(CHECK_MEMORY_MB),
+                               str(CHECK_INFLATED_MB), str(CHECK_IMAGE_PIXELS)],
                               capture_output=True, text=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise UploadError("The PDF could not be opened within the time limit.", "unreadable_pdf") from None
@@ -1123,6 +1174,10 @@ def _check_pdf_upload(path: Path) -> int:
         answer = {"error": "unreadable"}
     if answer.get("error") == "encrypted":
         raise UploadError("The PDF is protected by a password: upload a copy without one.", "encrypted_pdf")
+    if answer.get("error") in ("inflates", "memory"):
+        raise UploadError(f"The PDF's pages would inflate beyond {CHECK_INFLATED_MB} MB (or hold an image of more "
+                          f"than {CHECK_IMAGE_PIXELS // 1_000_000} million pixels) when shown: it is refused.",
+                          "inflating_pdf", limit_mb=CHECK_INFLATED_MB)
     if "pages" not in answer or proc.returncode != 0:
         raise UploadError("The file starts like a PDF but cannot be opened: it is damaged or not a PDF.",
                           "unreadable_pdf")

@@ -189,7 +189,7 @@ def find_duplicate(settings: Settings, digest: str, size: int, catalogue: Catalo
     archive = Path(settings.archive_dir)
     by_file = catalogue.by_file()
     for path, st in sorted(scan_archive(archive).items()):
-        if st.st_size != size:
+        if st.st_size != size or stat.S_ISLNK(st.st_mode):     # a link out of the archive is never read
             continue
         info = indexed.get(path, {})
         if info.get("hash") and info.get("size") == st.st_size and info.get("mtime_ns") == st.st_mtime_ns:

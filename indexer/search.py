@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .engine import analysis, parse, query, scoring
+from .engine.cost import CostLimits, TooCostly, check_cost
 from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
 from .engine.parse import OPERATORS, Glossary, Translation
 from . import highlight
@@ -27,6 +28,7 @@ from .dictionary import Dictionary, load_dictionary
 from .reflow import reflow
 from .config import Settings
 from .errors import SearchQueryError
+from .extract import INFLATES_REASON
 from .engine.schema import (
     DEFAULT_FIELDS,
     RECORD_DOC,
@@ -216,6 +218,24 @@ def parse_query(text: str, glossary: Glossary | None, any_word: bool = False,
                                "no_words") from None
 
 
+# What each refusal of indexer.engine.cost says (its figures fill the braces).
+_COST_MESSAGES = {
+    "too_many_wildcards": "The query has too many words with * or ? ({count}; at most {limit}).",
+    "short_prefix": "Type at least {limit} letters before a * or ?.",
+    "too_many_expansions": "The words with * or ? stand for too many terms (more than {limit}): "
+                           "type more letters before the * or ?.",
+}
+
+
+def check_query_cost(searcher, q: query.Node, settings: Settings) -> None:
+    """Refuse Q, before it runs, if its prefixes and wildcards ask for more than the settings allow."""
+    limits = CostLimits(settings.max_wildcard_words, settings.min_prefix_chars, settings.max_expanded_terms)
+    try:
+        check_cost(searcher, q, limits)
+    except TooCostly as exc:
+        raise SearchQueryError(_COST_MESSAGES[exc.code].format(**exc.params), exc.code, **exc.params) from None
+
+
 def _filter_query(filters: Filters) -> query.Node | None:
     """The query the records must also match under FILTERS' date range and the facets the index
     holds as fields (None: no filter). Place and "undated" are not index terms: _apply_facets
@@ -285,6 +305,7 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     glossary, dictionary = translators(settings, expand)
     q, added = parse_query(text, glossary, dictionary=dictionary)
+    check_query_cost(searcher, q, settings)
     groups, own_docs, evaluation, facets = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
@@ -704,6 +725,10 @@ def suggest(searcher, prefix: str, limit: int = 8) -> list[str]:
 # --- one document -------------------------------------------------------------
 
 
+# Reasons of a file whose streams inflate past the limits: pdf.js would inflate them in the reader's browser.
+_UNSAFE_TO_VIEW = (INFLATES_REASON, "exceeded the memory limit", "ran out of memory")
+
+
 @dataclass
 class FileInfo:
     lang: str
@@ -716,6 +741,11 @@ class FileInfo:
     extractor: str
     failed_pages: list[int]
     exists: bool
+
+    @property
+    def safe_to_view(self) -> bool:
+        """Whether a browser may decode the file: not when reading it hit a decompression bomb or the memory limit."""
+        return not any(marker in self.reason for marker in _UNSAFE_TO_VIEW)
 
 
 @dataclass

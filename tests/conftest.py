@@ -72,6 +72,8 @@ def write_config(settings, path: Path) -> Path:
             rest.append(f"{f.name} = {'true' if value else 'false'}")
         elif isinstance(value, str):
             rest.append(f"{f.name} = {json.dumps(value)}")
+        elif isinstance(value, tuple):
+            rest.append(f"{f.name} = {json.dumps(list(value))}")
         else:
             rest.append(f"{f.name} = {value!r}")
     path.write_text("\n".join(lines + rest) + "\n", encoding="utf-8")

@@ -322,6 +322,33 @@ def inflating_stream_pdf(path: Path, gigabytes: float = 2.0) -> Path:
     return path
 
 
+def many_inflating_pages_pdf(path: Path, pages: int = 6, megabytes: int = 50) -> Path:
+    """Write a PDF of PAGES pages, each content stream inflating to MEGABYTES of zeros: each under
+    pypdf's limit of one stream, together more than a reader's browser should decode."""
+    bomb = _deflate_zeros(megabytes << 20)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages)).encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)]
+    for i in range(pages):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R >>" % (4 + 2 * i))
+        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(bomb), bomb))
+    path.write_bytes(raw_pdf(objects))
+    return path
+
+
+def huge_image_pdf(path: Path, side: int = 40_000) -> Path:
+    """Write a one-page PDF drawing a SIDE × SIDE grey image held in a few bytes (a viewer's memory bomb)."""
+    pixels = _deflate_zeros(1 << 20)     # far fewer bytes than the image claims: the viewer allocates the rest
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+               b"/Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+               stream_object(b"q 595 0 0 842 0 0 cm /Im1 Do Q"),
+               b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+               b"/BitsPerComponent 8 /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
+               % (side, side, len(pixels), pixels)]
+    path.write_bytes(raw_pdf(objects))
+    return path
+
+
 def deeply_nested_pdf(path: Path, depth: int = 100_000) -> Path:
     """Write a 2-page PDF whose second page's content nests DEPTH arrays."""
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",

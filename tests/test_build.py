@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -616,8 +617,8 @@ def test_a_segment_writer_that_dies_is_an_error_not_a_hang(tmp_path):
 
 def test_the_archive_scan_skips_hidden_and_unsupported_files_and_linked_folders(tmp_path):
     """scan_archive: supported files at any depth by POSIX path relative to the archive, with their
-    stat (through a link to a file); hidden files and folders, other suffixes, links to folders and
-    broken links left out."""
+    stat (through a link to a file in the archive; a link out of it keeps its own); hidden files and
+    folders, other suffixes, links to folders and broken links left out."""
     root = tmp_path / "archive"
     (root / "2010" / "seminar").mkdir(parents=True)
     (root / ".uploads").mkdir()
@@ -631,11 +632,15 @@ def test_the_archive_scan_skips_hidden_and_unsupported_files_and_linked_folders(
     os.symlink(outside / "linked.pdf", root / "linked.pdf")
     os.symlink(outside, root / "folder-link")
     os.symlink(tmp_path / "nowhere.pdf", root / "broken.pdf")
+    os.symlink("2010/seminar/c.pdf", root / "inside-link.pdf")
 
     found = build.scan_archive(root)
 
-    assert sorted(found) == ["2010/B.PDF", "2010/seminar/c.pdf", "a.pdf", "linked.pdf"]
-    assert found["linked.pdf"].st_size == len(b"%PDF-1.4 linked")     # the file's, not the link's
+    assert sorted(found) == ["2010/B.PDF", "2010/seminar/c.pdf", "a.pdf", "inside-link.pdf", "linked.pdf"]
+    # A link to a file in the archive: the file's stat, not the link's.
+    assert found["inside-link.pdf"].st_size == (root / "2010/seminar/c.pdf").stat().st_size
+    # A link out of the archive (issue 24): listed with the link's own stat, so the update skips it unread.
+    assert stat.S_ISLNK(found["linked.pdf"].st_mode)
     assert found["2010/seminar/c.pdf"].st_size == (root / "2010/seminar/c.pdf").stat().st_size
     assert build.scan_archive(tmp_path / "missing") == {}
     assert build.scan_archive(root / "a.pdf") == {}                    # not a folder

@@ -282,6 +282,28 @@ def test_logout_ends_the_session_and_needs_the_csrf_token(base):
     assert client.get("/admin/").status_code == 303
 
 
+def test_a_saved_cookie_is_refused_after_logout(base, tmp_path):
+    client = logged_in_client(base)
+    saved = client.get_cookie("session").value
+    response = client.get("/admin/")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert client.post("/admin/logout", data={"csrf_token": csrf_of(response)}).status_code == 303
+    # Someone who kept a copy of the cookie (signed, not expired) gets nothing with it.
+    thief = client.application.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/admin/").status_code == 303
+    response = post_upload(thief, pdf_bytes(tmp_path, ["A report uploaded with a stolen cookie."]), "stolen.pdf",
+                           csrf=None)
+    assert response.status_code == 403
+    assert not (Path(base.archive_dir) / UPLOADS / "stolen.pdf").exists()
+
+
+def test_admin_pages_are_never_stored(base):
+    client = create_app(base).test_client()
+    for path in ("/admin/login", "/admin/", "/admin/upload"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
 def test_a_session_cookie_signed_with_another_key_is_worthless(base, tmp_path):
     stolen = logged_in_client(base)
     other_app = create_app(base.replace(secret_key="another-key")).test_client()
@@ -387,6 +409,36 @@ def test_an_encrypted_pdf_is_refused(base, tmp_path):
     client = logged_in_client(base)
     before = snapshot(base)
     assert_refused(base, before, post_upload(client, out.getvalue(), "secret.pdf"), 400, "password")
+
+
+@pytest.mark.parametrize("make", [
+    lambda hostile, path: hostile.inflating_stream_pdf(path, gigabytes=0.3),     # one stream past pypdf's limit
+    lambda hostile, path: hostile.many_inflating_pages_pdf(path),                # pages past the total limit
+    lambda hostile, path: hostile.huge_image_pdf(path),                          # an image of 1.6 billion pixels
+], ids=["one-stream", "all-pages", "huge-image"])
+def test_a_pdf_that_inflates_past_the_limit_is_refused(base, tmp_path, make):
+    import hostile
+
+    # Under 500 KB each: the test client spools larger bodies to a temporary file it never closes.
+    bomb = make(hostile, tmp_path / "bomb.pdf").read_bytes()
+    assert len(bomb) < 500_000
+    client = logged_in_client(base)
+    before = snapshot(base)
+    assert_refused(base, before, post_upload(client, bomb, "bomb.pdf"), 400, "inflate")
+
+
+def test_the_viewer_is_not_started_for_a_file_that_inflated_past_the_limit(tmp_path):
+    import hostile
+
+    settings = make_settings(tmp_path)
+    archive = Path(settings.archive_dir)
+    hostile.inflating_stream_pdf(archive / "bomb.pdf", gigabytes=0.5)
+    write_pdf(archive / "fine.pdf", ["An ordinary report."])
+    update(settings)
+    client = create_app(settings).test_client()
+    assert 'id="pdf-viewer"' in client.get("/documents/fine").get_data(as_text=True)
+    page = client.get("/documents/bomb").get_data(as_text=True)
+    assert 'id="pdf-viewer"' not in page and "viewer.js" in page
 
 
 @pytest.mark.parametrize("fields, words", [

@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the web application for SETTINGS (default: config.toml or $ARCHIVE_CONFIG)."""
     from indexer.service import ArchiveService
 
-    from . import admin, api, browse, documents, errors, export, logs, openapi, search, security, site, status
+    from . import admin, api, browse, documents, errors, export, limits, logs, openapi, search, security, site, status
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app, settings)
     errors.init_app(app)
     admin.init_app(app)
+    limits.init_app(app, settings)
     for module in (search, documents, api, browse, export, status, admin, openapi):
         app.register_blueprint(module.bp)
     return app

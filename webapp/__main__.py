@@ -52,15 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     if settings.web_processes > 1:
         return serve_in_workers(settings)
 
-    from waitress import create_server
-
     from . import create_app, site
     from .links import normalize_prefix
+    from .serving import create_archive_server
 
     app = create_app(settings)
     site.warm_up(app)
     try:
-        server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads, ident="archive")
+        server = create_archive_server(app, settings, host=settings.host, port=settings.port)
     except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -7,7 +7,10 @@ Off unless `admin_password_hash` is set. Protection:
   of `python -m webapp` share one table, see LoginThrottle);
 - the session is Flask's signed cookie (`secret_key`), HttpOnly, SameSite=Strict,
   Secure when the request came over https; it ends `session_minutes` after the
-  login, checked on the server, whatever the browser keeps;
+  login, checked on the server, whatever the browser keeps, and at logout: the
+  cookie holds a session id that counts only while the server's table of open
+  sessions has it (AdminSessions), so a saved copy of the cookie is refused;
+- admin pages are sent with `Cache-Control: no-store`;
 - every form that changes something (log in, log out, upload) carries a CSRF
   token bound to the session. Our own twenty lines rather than Flask-WTF: the
   site has three small forms and no other use for WTForms; a token from
@@ -20,13 +23,9 @@ indexer.ingest; this module only handles the request.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hmac
-import json
-import os
+import re
 import secrets
-import threading
 import time
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
@@ -40,6 +39,7 @@ from indexer.service import EDITABLE_FIELDS, KINDS, LANGUAGES, PROGRAMMES, Uploa
 
 from . import i18n
 from .errors import render_error
+from .shared import SharedTable
 from .site import archive, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -80,36 +80,14 @@ class AdminSessionInterface(SecureCookieSessionInterface):
 class LoginThrottle:
     """Failed login attempts per client address, and how long each must wait before the next.
 
-    In memory, or with SHARED_FD in a file that several processes share (the web workers of
-    `python -m webapp`, webapp/workers.py): an unlinked temporary file made by their launcher, so
-    nothing stays on disk. Its lock is a POSIX record lock (fcntl.lockf), which belongs to a process,
-    so the processes exclude each other on the one inherited descriptor (a flock would not).
+    A SharedTable: the web workers of `python -m webapp` share one (webapp/workers.py).
     """
 
     def __init__(self, shared_fd: int | None = None):
-        self._lock = threading.Lock()
-        self._clients: dict[str, tuple[int, float, float]] = {}   # address -> (failures, allowed at, last failure)
-        self._fd = shared_fd
+        self._table = SharedTable(shared_fd)   # address -> (failures, allowed at, last failure)
 
-    @contextlib.contextmanager
     def _state(self):
-        """The clients' table, read from and written back to the shared file if there is one."""
-        with self._lock:
-            if self._fd is None:
-                yield self._clients
-                return
-            fcntl.lockf(self._fd, fcntl.LOCK_EX)
-            try:
-                data = os.pread(self._fd, os.fstat(self._fd).st_size, 0)
-                clients = {k: tuple(v) for k, v in json.loads(data).items()} if data else {}
-                before = dict(clients)
-                yield clients
-                if clients != before:
-                    data = json.dumps(clients).encode()
-                    os.ftruncate(self._fd, len(data))
-                    os.pwrite(self._fd, data, 0)
-            finally:
-                fcntl.lockf(self._fd, fcntl.LOCK_UN)
+        return self._table.rows()
 
     def wait(self, client: str) -> float:
         """Seconds CLIENT must still wait before trying again (0: may try now)."""
@@ -143,14 +121,59 @@ class LoginThrottle:
             del clients[c]
 
 
+class AdminSessions:
+    """The admin sessions that are open, by id: a cookie counts only while its id is here.
+
+    The cookie is signed, so only the server could have made it, but a signed cookie stays
+    valid until it expires; logging out removes its id here, and a saved copy of the cookie is
+    refused from then on. A SharedTable: every web worker sees a logout at once. It lives as long
+    as the server, so a restart ends every session.
+    """
+
+    # Open sessions kept at most (each login adds one; the oldest go first).
+    MAX_SESSIONS = 1000
+
+    def __init__(self, shared_fd: int | None = None):
+        self._table = SharedTable(shared_fd)   # session id -> (opened at,)
+
+    def open(self, lifetime_s: float) -> str:
+        """Record a new session and return its id; forget those older than LIFETIME_S."""
+        session_id = secrets.token_urlsafe(32)
+        now = wall_clock()
+        with self._table.rows() as rows:
+            for old in [k for k, (opened,) in rows.items() if now - opened > lifetime_s]:
+                del rows[old]
+            while len(rows) >= self.MAX_SESSIONS:
+                del rows[min(rows, key=lambda k: rows[k][0])]
+            rows[session_id] = (now,)
+        return session_id
+
+    def is_open(self, session_id) -> bool:
+        """Whether SESSION_ID is a session that was opened and not closed."""
+        if not isinstance(session_id, str) or not session_id:
+            return False
+        with self._table.rows() as rows:
+            return session_id in rows
+
+    def close(self, session_id) -> None:
+        """End SESSION_ID: its cookie is refused from now on."""
+        with self._table.rows() as rows:
+            rows.pop(session_id, None)
+
+
 def init_app(app: Flask) -> None:
-    """Use the admin session cookie settings and keep the login throttle of APP."""
+    """Use the admin session cookie settings; keep the login throttle and the open sessions of APP."""
     app.session_interface = AdminSessionInterface()
     app.extensions["archive_login_throttle"] = LoginThrottle()
+    app.extensions["archive_admin_sessions"] = AdminSessions()
 
 
 def _throttle() -> LoginThrottle:
     return current_app.extensions["archive_login_throttle"]
+
+
+def _sessions() -> AdminSessions:
+    return current_app.extensions["archive_admin_sessions"]
 
 
 # --- guards ----------------------------------------------------------------------------------
@@ -194,6 +217,13 @@ def _require_enabled():
     return None
 
 
+@bp.after_request
+def _not_stored(response):
+    """Admin pages hold a CSRF token and the catalogue: no browser or proxy cache may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def csrf_token() -> str:
     """This session's CSRF token, made on first use."""
     if "csrf" not in session:
@@ -212,7 +242,7 @@ def logged_in() -> bool:
     since = session.get("admin_since")
     if not isinstance(since, (int, float)):
         return False
-    return 0 <= wall_clock() - since < settings().session_minutes * 60
+    return 0 <= wall_clock() - since < settings().session_minutes * 60 and _sessions().is_open(session.get("sid"))
 
 
 def _refuse(status: int, key: str, **values):
@@ -271,6 +301,7 @@ def login():
     session.clear()
     session.permanent = True
     session["admin_since"] = wall_clock()
+    session["sid"] = _sessions().open(settings().session_minutes * 60)
     session["csrf"] = secrets.token_urlsafe(32)
     return redirect(url_for("admin.index"), code=303)
 
@@ -280,6 +311,7 @@ def logout():
     """End the session."""
     if not _csrf_ok():
         return _refuse(400, "csrf_failed")
+    _sessions().close(session.get("sid"))
     session.clear()
     return redirect(url_for("admin.login"), code=303)
 
@@ -321,7 +353,7 @@ def _form(values: dict | None = None, error: str = "", status: int = 200, duplic
     try:
         entries = archive().catalogue_entries()
     except CatalogueError as exc:
-        entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=str(exc))
+        entries, error = [], error or i18n.translate("upload_catalogue_broken", detail=without_paths(str(exc)))
     entries.sort(key=lambda e: (e.date or "0000", e.id), reverse=True)
     try:
         documents = archive().snapshot().list_documents(order="date", with_unreadable=True)
@@ -461,7 +493,17 @@ def _edit_form(doc_id: str, values: dict, error: str = "", notice: str = "", sta
 def upload_message(exc: UploadError) -> str:
     """EXC's message in the interface language (the indexer's own words when there is no translation)."""
     key = f"upload_{exc.code}"
+    detail = without_paths(str(exc))
     if key in i18n.MESSAGES:
-        return i18n.translate(key, **dict(exc.params, detail=str(exc)))
-    return str(exc)
+        return i18n.translate(key, **dict(exc.params, detail=detail))
+    return detail
+
+
+# An absolute path in a message: the server's folders are not the visitor's business.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
+
+
+def without_paths(message: str) -> str:
+    """MESSAGE with each absolute path shortened to its file name."""
+    return ABSOLUTE_PATH.sub(r"\1", message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timezone
 from itertools import groupby
@@ -38,6 +39,17 @@ def index():
     return render_template("browse/index.html", order=order, groups=groups, total=len(docs))
 
 
+# What XML 1.0 forbids anywhere in a document: C0 controls but tab, newline and carriage return;
+# lone surrogates; U+FFFE and U+FFFF. The indexer keeps them out of metadata; an index made before
+# that, or a summary, may still hold one, and one such character makes the whole feed unreadable.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """TEXT without the characters XML 1.0 forbids."""
+    return NOT_IN_XML.sub("", text)
+
+
 @bp.get("/feed.atom")
 def feed():
     """Atom feed of the documents most recently added; with ?q= or filters (the search page's
@@ -66,8 +78,9 @@ def feed():
     entries = [dict(doc, updated=rfc3339(doc.get("added_at", "")),
                     entry_id=uuid.uuid5(FEED_NAMESPACE, doc.get("id", "")).urn) for doc in docs]
     updated = max((e["updated"] for e in entries), default=rfc3339(""))
-    body = render_template("browse/feed.xml", entries=entries, updated=updated, title=title,
-                           self_url=self_url, html_url=html_url, feed_id=uuid.uuid5(FEED_NAMESPACE, feed_key).urn)
+    body = xml_safe(render_template("browse/feed.xml", entries=entries, updated=updated, title=title,
+                                    self_url=self_url, html_url=html_url,
+                                    feed_id=uuid.uuid5(FEED_NAMESPACE, feed_key).urn))
     return body, 200, {"Content-Type": "application/atom+xml; charset=utf-8"}
 
 

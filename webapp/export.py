@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from flask import Blueprint, jsonify, request
 
@@ -21,6 +22,9 @@ CSV_COLUMNS = ("id", "title", "title_zh", "date", "kind", "programme", "event", 
                "score", "matched_pages", "pages", "url", "pdf_urls")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may start a new cell when it guesses the separator (";" in many locales, "," "\t"
+# "|" in others): a formula start after one of them, or at the start, gets an apostrophe before it.
+FORMULA_AFTER_SEPARATOR = re.compile(r"(^|[,;\t|])([ ]*)(?=[=+\-@\t\r])")
 
 
 def _all_results(params: SearchParams):
@@ -33,7 +37,8 @@ def csv_export():
     params = SearchParams.from_args(request.args)
     result = _all_results(params)
     out = io.StringIO()
-    writer = csv.writer(out)
+    # Every field quoted: a reader that splits on another separator still sees one field per column.
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     root = request.host_url.rstrip("/")
     for hit in result.hits:
@@ -90,5 +95,5 @@ def _file_pages(f) -> str:
 
 
 def neutralise(cell: str) -> str:
-    """CELL with a leading apostrophe if a spreadsheet would read it as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
+    """CELL with an apostrophe before each part a spreadsheet would read as a formula, whatever it splits on."""
+    return FORMULA_AFTER_SEPARATOR.sub(r"\1\2'", cell)

@@ -9,7 +9,9 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 from indexer.config import Settings
 
@@ -54,10 +56,34 @@ def init_app(app: Flask, settings: Settings) -> None:
     prefix = normalize_prefix(settings.url_prefix)
     if prefix:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, prefix)
+    if settings.trusted_hosts:
+        # Inside ProxyFix: the host checked is the one links are built from (a trusted X-Forwarded-Host).
+        app.wsgi_app = TrustedHostsMiddleware(app.wsgi_app, settings.trusted_hosts)
     if settings.trusted_proxies > 0:
         # ProxyFix runs first (outermost): X-Forwarded-Prefix, if a trusted proxy sends it, sets SCRIPT_NAME.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+
+class TrustedHostsMiddleware:
+    """Answer 400 to a request whose host is not one of HOSTS, before the app builds a link from it.
+
+    A plain-text answer: the error page itself holds links, which would need the refused host.
+    """
+
+    def __init__(self, app, hosts):
+        self.app = app
+        self.hosts = list(hosts)
+
+    def __call__(self, environ, start_response):
+        try:
+            get_host(environ, trusted_hosts=self.hosts)
+        except SecurityError:
+            body = b"Bad Request: this site does not serve that host name.\n"
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                               ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)
 
 
 class PrefixMiddleware:

@@ -93,7 +93,9 @@ def language_switch_url() -> str:
 
 def safe_next(target: str | None) -> str:
     """TARGET if it is a path inside this site, else the home page (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Control characters (CR, LF) would split the Location header: such a target is not followed.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return request.script_root + target

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from indexer.config import Settings
 
+from . import shared
+
 log = logging.getLogger("webapp")
 
 # How long workers get to finish their requests after SIGTERM before they are killed.
@@ -85,9 +87,9 @@ class Launcher:
         self.early_deaths = 0
         # Each worker writes one byte here once it serves: the launcher knows when the site is up.
         self._ready_r, self._ready_w = os.pipe()
-        # The failed-login table the workers share (webapp/admin.py, LoginThrottle): a file without a name,
-        # gone with the last process that holds it.
-        self._throttle = tempfile.TemporaryFile()
+        # The tables the workers share (webapp/shared.py: failed logins, open admin sessions, costly queries
+        # running): files without a name, gone with the last process that holds them.
+        self._tables = {name: tempfile.TemporaryFile() for name in shared.TABLES}
 
     def start(self) -> bool:
         """Start every worker and wait until they serve; False if none came up."""
@@ -109,13 +111,13 @@ class Launcher:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         fds = [s.fileno() for s in self.sockets]
-        throttle_fd = self._throttle.fileno()
+        table_fds = {name: f.fileno() for name, f in self._tables.items()}
         # A process group of its own: Ctrl+C in a terminal reaches the launcher only, which stops the
         # workers with SIGTERM (a SIGINT in the middle of a worker's imports would print a traceback).
         proc = subprocess.Popen([sys.executable, "-m", "webapp.workers"], stdin=subprocess.PIPE,
-                                pass_fds=fds + [self._ready_w, throttle_fd], env=env, process_group=0)
+                                pass_fds=fds + [self._ready_w, *table_fds.values()], env=env, process_group=0)
         # Through the pipe, not argv or the environment: the settings hold the session key.
-        payload = {"settings": self.settings, "fds": fds, "ready_fd": self._ready_w, "throttle_fd": throttle_fd,
+        payload = {"settings": self.settings, "fds": fds, "ready_fd": self._ready_w, "table_fds": table_fds,
                    "parent": os.getpid()}
         try:
             proc.stdin.write(pickle.dumps(payload))
@@ -166,7 +168,8 @@ class Launcher:
                 proc.wait()
         for fd in (self._ready_r, self._ready_w):
             os.close(fd)
-        self._throttle.close()
+        for table in self._tables.values():
+            table.close()
 
     def pids(self) -> list[int]:
         return [p.pid for p, _ in self.workers.values()]
@@ -198,17 +201,19 @@ def worker_main() -> int:
     _die_with_parent(payload["parent"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from waitress import create_server
-
-    from . import admin, create_app, site
+    from . import admin, create_app, limits, site
+    from .serving import create_archive_server
 
     settings: Settings = payload["settings"]
     sockets = [socket.socket(fileno=fd) for fd in payload["fds"]]
     app = create_app(settings)
     site.warm_up(app)
     # One lock-out table for all workers: a guesser gets no more tries by landing on another process.
-    app.extensions["archive_login_throttle"] = admin.LoginThrottle(payload["throttle_fd"])
-    server = create_server(app, sockets=sockets, threads=settings.threads, ident="archive")
+    tables = payload["table_fds"]
+    app.extensions["archive_login_throttle"] = admin.LoginThrottle(tables["throttle"])
+    app.extensions["archive_admin_sessions"] = admin.AdminSessions(tables["sessions"])
+    app.extensions["archive_expensive_queries"] = limits.ExpensiveQueries(settings, tables["expensive"])
+    server = create_archive_server(app, settings, sockets=sockets)
     os.write(payload["ready_fd"], b"1")
     os.close(payload["ready_fd"])
     try:

@@ -16,6 +16,7 @@ used here, listed in contract.py, exists in the pinned versions).
 - query.py      the query tree: terms, phrases, prefixes, ranges, and/or/not, translations
 - parse.py      user text -> Whoosh's parser with our plugins -> the query tree
 - evaluate.py   the one evaluator of the tree: records and scores, then pages of the files shown
+- cost.py       what a query's prefixes and wildcards will cost, checked before it runs
 - scoring.py    a term's postings read block by block, and their BM25F scores
 - phrases.py    phrase checks by position sets
 - stamp.py      what made an index (versions, dictionary hash), in a file per generation
