@@ -24,6 +24,7 @@ indexer.ingest; this module only handles the request.
 from __future__ import annotations
 
 import hmac
+import os
 import re
 import secrets
 import time
