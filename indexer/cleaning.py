@@ -1,8 +1,9 @@
 """Text cleaning and quality checks applied to every page before it is indexed.
 
 Pure functions on strings, no PDF library here: the extractor calls
-`clean_text` on each page, `looks_garbled` to decide whether to ask a second
-extractor (or OCR), and `detect_language` to tag the page.
+`clean_text` on each page, `looks_garbled` and `mixed_scripts` to decide
+whether to ask a second extractor (or OCR), `plausibility` to choose between
+two readings of a page, and `detect_language` to tag the page.
 """
 
 from __future__ import annotations
@@ -222,3 +223,86 @@ def detect_language(text: str) -> str:
     if share < 0.2:
         return "en"
     return "mixed"
+
+
+# --- scripts -------------------------------------------------------------------------------
+
+# The scripts this collection's pages are written in: Latin (EU languages) and
+# the CJK family. A letter of any other script is "other": a page in Greek or
+# Bulgarian has many of one other script, a mis-decoded font spreads letters
+# over several (Telugu, Armenian, Georgian...), as its codes fall anywhere.
+_CORE_SCRIPTS = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
+_SCRIPTS: dict[str, str] = {}
+
+
+def script_of(ch: str) -> str:
+    """Return the script of letter CH ("LATIN", "CJK", "GREEK", ...), or "" for a non-letter."""
+    script = _SCRIPTS.get(ch)
+    if script is None:
+        script = ""
+        if ch.isalpha():
+            words = unicodedata.name(ch, "").split()
+            if words and words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
+                words = words[1:]
+            script = words[0] if words else "UNKNOWN"
+            if script == "CJK" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
+                script = "CJK"
+        if len(_SCRIPTS) >= _CHAR_CLASSES_MAX:
+            _SCRIPTS.clear()
+        _SCRIPTS[ch] = script
+    return script
+
+
+def script_counts(text: str, counts: Counter | None = None) -> Counter:
+    """Count the letters of TEXT by script."""
+    by_script: Counter = Counter()
+    for ch, n in (counts if counts is not None else Counter(text)).items():
+        script = script_of(ch)
+        if script:
+            by_script[script] += n
+    return by_script
+
+
+# A page's letters of other scripts are a mix that does not belong together
+# when they are at least this share of its letters and spread over at least
+# MIX_MIN_SCRIPTS scripts, or sit beside CJK text (no document here mixes
+# Chinese with Greek or Armenian in bulk). docs/DECISIONS.md gives the
+# measurements behind both figures.
+MIX_MIN_SHARE = 0.05
+MIX_MIN_SCRIPTS = 2
+
+
+def _other_letters(by_script: Counter) -> tuple[int, int]:
+    """(letters of other scripts, how many other scripts) in BY_SCRIPT."""
+    other = {s: n for s, n in by_script.items() if s not in _CORE_SCRIPTS}
+    return sum(other.values()), len(other)
+
+
+def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
+    """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
+    by_script = script_counts(text, counts)
+    letters = sum(by_script.values())
+    other, scripts = _other_letters(by_script)
+    if letters < 10 or other < max(3, MIX_MIN_SHARE * letters):
+        return False
+    return scripts >= MIX_MIN_SCRIPTS or by_script.get("CJK", 0) >= MIX_MIN_SHARE * letters
+
+
+def plausibility(text: str) -> float:
+    """Return how plausible TEXT is as a page of this collection, from -4 (garbage) to 1.
+
+    The share of its letters and digits that are plausible (letters of the
+    collection's scripts, or of one other script alone), less four times the
+    share of signs of garbage (replacement and private-use characters,
+    controls, glyph names) and of letters in a mix of scripts (mixed_scripts).
+    """
+    counts = Counter(text)
+    classes = _class_counts(counts)
+    by_script = script_counts(text, counts)
+    letters = sum(by_script.values())
+    other, _ = _other_letters(by_script)
+    mixed = mixed_scripts(text, counts)
+    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text)) + classes[_BAD] + (other if mixed else 0)
+    good = letters + classes[_DIGIT] - (other if mixed else 0)
+    total = good + bad
+    return (good - 4 * bad) / total if total else 0.0

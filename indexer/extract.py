@@ -10,8 +10,17 @@ Reading a PDF, page by page:
    a file pypdf cannot open is repaired (a synthetic trailer) or read by PDFium.
 2. A page whose text is empty, unreadable (see cleaning.looks_garbled) or
    raised an error is read again by PDFium; the better text is kept.
-3. A page still without readable text that shows an image (a scan) goes to
-   Tesseract when OCR is on and installed; otherwise it "needs OCR".
+   So is a page that may be mis-decoded although it looks readable: one
+   whose text mixes scripts that do not belong together
+   (cleaning.mixed_scripts), or one that uses a composite (Type0/CID) font
+   pypdf has not yet read as PDFium does in this file (pypdf lacks Adobe's
+   CID collections and maps such glyphs to wrong code points). PDFium's text
+   is kept when it is more plausible by a margin (cleaning.plausibility,
+   PLAUSIBILITY_MARGIN); each page records which reader gave it and why.
+3. A page still without readable text, or whose text still mixes scripts,
+   goes to Tesseract when OCR is on and installed (if it shows an image, or
+   has an unreadable text layer); otherwise it "needs OCR". Tesseract reads
+   it in the languages a first pass finds (see _ocr).
 Word files: .docx with the standard library's zip + XML reader, .doc with
 catdoc (antiword as a second try). Sections stand in for pages.
 
@@ -45,7 +54,7 @@ import pypdf
 from pypdf.errors import DependencyError, LimitReachedError
 
 from . import sandbox
-from .cleaning import clean_text, detect_language, looks_garbled, text_quality
+from .cleaning import clean_text, detect_language, looks_garbled, mixed_scripts, plausibility, text_quality
 from .config import Settings
 from .errors import UploadError
 
@@ -72,6 +81,27 @@ WAITING = "waiting"
 SECTION_MIN_CHARS = 1500
 SECTION_MAX_CHARS = 3000
 
+# Why a page was read by another reader than pypdf (PageText.why), as shown to users.
+MISDECODED = "pypdf mis-decoded the fonts; read with PDFium"
+UNREADABLE_PDFIUM = "pypdf's text was unreadable; read with PDFium"
+EMPTY_PDFIUM = "pypdf found no text; read with PDFium"
+ERROR_PDFIUM = "pypdf failed on the page; read with PDFium"
+UNOPENED_PDFIUM = "pypdf could not open the file; read with PDFium"
+OCR_NO_LAYER = "OCR: the page has no text layer"
+OCR_UNREADABLE = "OCR: the text layer was unreadable"
+READER_REASONS = (MISDECODED, UNREADABLE_PDFIUM, EMPTY_PDFIUM, ERROR_PDFIUM, UNOPENED_PDFIUM,
+                  OCR_NO_LAYER, OCR_UNREADABLE)
+
+# PDFium's reading of a page replaces pypdf's readable one only when it is
+# more plausible by this much (cleaning.plausibility, from -4 to 1): the two
+# differ in spacing and punctuation on healthy pages, by more than 1 on a
+# mis-decoded one (docs/DECISIONS.md, "Second opinion").
+PLAUSIBILITY_MARGIN = 0.2
+# A composite font whose pages pypdf and PDFium read alike this many times
+# in a file is trusted for the rest of it: the second reading costs PDFium's
+# time, and a font decodes the same way on every page.
+TRUSTED_AFTER_PAGES = 2
+
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
 OCR_MAX_PIXELS = 40_000_000
@@ -85,6 +115,7 @@ class PageText:
     text: str
     lang: str = ""          # "en", "zh", "mixed" or "" when the page has no text
     extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx", "doc" (a FileFormat's reader names its own)
+    why: str = ""           # why the first reader's text was not kept ("" when it was): one of READER_REASONS
 
 
 @dataclass
@@ -103,6 +134,9 @@ class Extraction:
     page_count: int = 0
     failed_pages: list[int] = field(default_factory=list)
     extractor: str = "pypdf"  # the extractors used, most pages first, joined by "+"
+    # Which reader gave which pages and why, in page order: {"extractor", "why", "pages"}, one per
+    # (extractor, why); pages read by the format's first reader without trouble have why "".
+    readers: list[dict] = field(default_factory=list)
     title: str = ""          # from the file's own metadata, if any
     date: str = ""           # ISO date from the file's own metadata, if any
 
@@ -313,6 +347,7 @@ class _Tally:
         self.refusal: tuple[str, str] | None = None
         self.aborted = ""
         self.ocr_ran = False
+        self.readers: dict[tuple[str, str], list[int]] = {}
 
     def record(self, event: tuple) -> None:
         kind = event[0]
@@ -322,6 +357,7 @@ class _Tally:
             page = event[1]
             self.chars += len(page.text)
             self.extractors[page.extractor] += 1
+            self.readers.setdefault((page.extractor, page.why), []).append(page.number)
             self.last_step = max(self.last_step, page.number)
             if self.emit is None:
                 self.pages.append(page)
@@ -349,9 +385,9 @@ class _Tally:
     def count(self, n: int) -> None:
         self.record(("count", n))
 
-    def page(self, number: int, text: str, extractor: str) -> None:
+    def page(self, number: int, text: str, extractor: str, why: str = "") -> None:
         if text:
-            self.record(("page", PageText(number, text, detect_language(text), extractor)))
+            self.record(("page", PageText(number, text, detect_language(text), extractor, why)))
         else:
             self.record(("step", number))
 
@@ -369,8 +405,10 @@ class _Tally:
 
     def conclude(self) -> Extraction:
         extractor = "+".join(name for name, _ in self.extractors.most_common())
+        readers = [{"extractor": name, "why": why, "pages": pages}
+                   for (name, why), pages in sorted(self.readers.items(), key=lambda item: item[1][0])]
         result = Extraction(status=INDEXED, pages=self.pages, page_count=self.page_count,
-                            extractor=extractor, title=self.title, date=self.date)
+                            extractor=extractor, title=self.title, date=self.date, readers=readers)
         if self.refusal:
             result.status, result.reason = self.refusal
             return result
@@ -605,6 +643,8 @@ class _PdfJob:
         self._pdfium_error = ""
         self._ocr_langs: str | None = None
         self._pypdf_error = ""
+        # Per set of composite fonts on a page: how many pages pypdf read as PDFium does.
+        self._fonts_agreed: Counter = Counter()
 
     def run(self) -> None:
         try:
@@ -706,8 +746,11 @@ class _PdfJob:
         for index in range(count):
             number = index + 1
             text, error, bomb = "", "", False
+            fonts: frozenset = frozenset()
             try:
-                text = reader.pages[index].extract_text() or ""
+                page = reader.pages[index]
+                fonts = _composite_fonts(page)
+                text = page.extract_text() or ""
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -719,7 +762,7 @@ class _PdfJob:
             if bomb:
                 self.tally.fail(number, error)
             else:
-                self._settle_safely(number, text, "pypdf", error, ask_pdfium=True)
+                self._settle_safely(number, text, "pypdf", error, ask_pdfium=True, fonts=fonts)
         for number in range(count + 1, self.tally.page_count + 1):
             # The page tree promises pages that are not in the file (cut off).
             self.tally.fail(number, "missing from the file")
@@ -744,33 +787,60 @@ class _PdfJob:
             pass
         for index in range(count):
             text, error = self._pdfium_text(index)
-            self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False)
+            self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False, why=UNOPENED_PDFIUM)
 
-    def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
+    def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool,
+                       fonts: frozenset = frozenset(), why: str = "") -> None:
         """Settle one page; an error there (OCR, PDFium) fails that page only."""
         try:
-            self._settle(number, text, extractor, error, ask_pdfium)
+            self._settle(number, text, extractor, error, ask_pdfium, fonts, why)
         except MemoryError:
             self.tally.fail(number, sandbox.memory_message(self.settings.extract_memory_mb))
         except Exception as exc:  # noqa: BLE001 - one page, not the file
             self.tally.fail(number, _describe(exc))
 
-    def _settle(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
-        """Record page NUMBER, asking PDFium and then OCR when TEXT is missing or garbled."""
+    def _settle(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool,
+                fonts: frozenset = frozenset(), why: str = "") -> None:
+        """Record page NUMBER, asking PDFium and then OCR when TEXT is missing, garbled or may be mis-decoded.
+
+        FONTS are the page's composite fonts (_composite_fonts); WHY says why
+        EXTRACTOR reads the page (UNOPENED_PDFIUM), "" for pypdf.
+        """
         cleaned = clean_text(text)
-        if cleaned and not looks_garbled(text):
-            self.tally.page(number, cleaned, extractor)
+        readable = bool(cleaned) and not looks_garbled(text)
+        suspect = readable and ask_pdfium and (
+            mixed_scripts(text) or (bool(fonts) and self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES))
+        if readable and not suspect:
+            self.tally.page(number, cleaned, extractor, why)
             return
         if ask_pdfium:
             alt, alt_error = self._pdfium_text(number - 1)
             alt_cleaned = clean_text(alt)
-            if alt_cleaned and not looks_garbled(alt):
-                self.tally.page(number, alt_cleaned, "pdfium")
+            if suspect:
+                if not alt_cleaned or plausibility(alt) <= plausibility(text) + PLAUSIBILITY_MARGIN:
+                    # PDFium reads it no better: pypdf's text stands, and its fonts earn trust.
+                    self._fonts_agreed[fonts] += 1
+                    if not mixed_scripts(text):
+                        self.tally.page(number, cleaned, extractor, why)
+                        return
+                else:
+                    text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", MISDECODED
+                    if not mixed_scripts(alt) and not looks_garbled(alt):
+                        self.tally.page(number, cleaned, extractor, why)
+                        return
+            elif alt_cleaned and not looks_garbled(alt) and not mixed_scripts(alt):
+                if cleaned:
+                    # Unreadable text from a composite font, or in a mix of scripts, is a font
+                    # decoded through the wrong table; otherwise the text layer itself is bad.
+                    why = MISDECODED if fonts or mixed_scripts(text) else UNREADABLE_PDFIUM
+                else:
+                    why = ERROR_PDFIUM if error else EMPTY_PDFIUM
+                self.tally.page(number, alt_cleaned, "pdfium", why)
                 return
-            if _score(alt) > _score(text):
+            elif _score(alt) > _score(text):
                 text, cleaned, extractor = alt, alt_cleaned, "pdfium"
             error = error or alt_error
-        garbled = bool(cleaned)          # still here with text: it is unreadable
+        garbled = bool(cleaned)          # still here with text: it is unreadable or its scripts are a mix
         scanned = self._has_images(number - 1)
         if not garbled and not scanned:
             if error:
@@ -786,7 +856,7 @@ class _PdfJob:
         if ocr_text is None:
             self.tally.record(("ocr", number, "unreadable text" if garbled else "no text layer"))
         else:
-            self.tally.page(number, ocr_text, "ocr")
+            self.tally.page(number, ocr_text, "ocr", OCR_UNREADABLE if garbled else OCR_NO_LAYER)
 
     # PDFium, opened only when needed.
 
@@ -876,6 +946,42 @@ class _PdfJob:
         if self._pdfium_doc is not None:
             self._pdfium_doc.close()
             self._pdfium_doc = None
+
+
+def _composite_fonts(page) -> frozenset:
+    """The composite (Type0) fonts PAGE's text may use (its own and its forms'), by object number."""
+    found: set = set()
+    try:
+        node, resources = page, page.get("/Resources")
+        for _ in range(32):                         # resources may be inherited from the page tree
+            if resources is not None or node.get("/Parent") is None:
+                break
+            node = node["/Parent"]
+            resources = node.get("/Resources")
+        _collect_composite_fonts(resources, found, depth=0)
+    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to compare
+        return frozenset()
+    return frozenset(found)
+
+
+def _collect_composite_fonts(resources, found: set, depth: int) -> None:
+    if resources is None or depth > 2:
+        return
+    resources = resources.get_object()
+    fonts = resources.get("/Font")
+    if fonts is not None:
+        fonts = fonts.get_object()
+        for name in fonts:
+            ref = fonts.raw_get(name)
+            font = ref.get_object()
+            if font is not None and font.get("/Subtype") == "/Type0":
+                found.add(getattr(ref, "idnum", None) or id(font))
+    xobjects = resources.get("/XObject")
+    if xobjects is not None:
+        for name, xobject in xobjects.get_object().items():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Form":
+                _collect_composite_fonts(xobject.get("/Resources"), found, depth + 1)
 
 
 def _score(text: str) -> int:
