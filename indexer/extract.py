@@ -62,7 +62,7 @@ __all__ = [
     "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
     "FileFormat", "FORMATS", "register_format", "supported_suffixes", "format_for", "identify_upload",
     "Refusal", "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language",
-    "ocr_languages",
+    "ocr_languages", "reading_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,20 @@ PLAUSIBILITY_MARGIN = 0.2
 # in a file is trusted for the rest of it: the second reading costs PDFium's
 # time, and a font decodes the same way on every page.
 TRUSTED_AFTER_PAGES = 2
+
+# Tesseract's languages by the script they read (the name its script detection,
+# OSD, gives); a configured language in none of these sets is read as Latin.
+SCRIPT_LANGUAGES = {
+    "Han": {"chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert"},
+    "Japanese": {"jpn", "jpn_vert"},
+    "Hangul": {"kor", "kor_vert"},
+    "Cyrillic": {"rus", "bul", "ukr", "srp", "mkd", "bel"},
+    "Greek": {"ell", "grc"},
+    "Arabic": {"ara", "fas", "urd"},
+}
+# Latin words beside CJK text are common on this collection's pages: a page
+# of CJK script is read with these Latin languages as well, when configured.
+LATIN_BESIDE_CJK = ("eng",)
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -445,6 +459,16 @@ class _Tally:
         elif not_indexed or self.aborted:
             result.status = PARTIAL
         return result
+
+
+def reading_summary(readers: Iterable[dict]) -> str:
+    """Say which pages needed which reader and why ("pages 2–5: pypdf mis-decoded the fonts; read with PDFium").
+
+    READERS is Extraction.readers (as stored in the file's record); pages the
+    first reader read without trouble are not mentioned, so "" means all were.
+    """
+    parts = [f"{_pages_phrase(r['pages'])}: {r['why']}" for r in readers if r.get("why") and r.get("pages")]
+    return " · ".join(parts)
 
 
 def _pages_phrase(numbers: Iterable[int]) -> str:
@@ -852,11 +876,13 @@ class _PdfJob:
             # Nothing can render the page for OCR.
             self.tally.fail(number, error or "only unreadable text (a font without a usable encoding)")
             return
-        ocr_text = self._ocr(number - 1)
-        if ocr_text is None:
+        read = self._ocr(number - 1)
+        if read is None:
             self.tally.record(("ocr", number, "unreadable text" if garbled else "no text layer"))
         else:
-            self.tally.page(number, ocr_text, "ocr", OCR_UNREADABLE if garbled else OCR_NO_LAYER)
+            ocr_text, langs = read
+            why = OCR_UNREADABLE if garbled else OCR_NO_LAYER
+            self.tally.page(number, ocr_text, "ocr", f"{why} (Tesseract languages: {langs})")
 
     # PDFium, opened only when needed.
 
@@ -910,8 +936,14 @@ class _PdfJob:
             if page is not None:
                 page.close()
 
-    def _ocr(self, index: int) -> str | None:
-        """Return the OCR text of page INDEX, or None when OCR is off or unavailable."""
+    def _ocr(self, index: int) -> tuple[str, str] | None:
+        """Return the OCR text of page INDEX and the languages read, or None when OCR is off or unavailable.
+
+        Tesseract first detects the page's script (OSD) and then reads it in
+        the configured languages of that script only (page_ocr_languages):
+        an English page read with Chinese as well turns "Chapter II" into
+        Chinese characters, and every language added slows the reading.
+        """
         if self._ocr_langs is None:
             self._ocr_langs = ocr_languages(self.settings)
         doc = self._pdfium()
@@ -928,8 +960,9 @@ class _PdfJob:
             scale = min(scale, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
             bitmap = page.render(scale=scale, grayscale=True)
             image = bitmap.to_pil()
-            text = pytesseract.image_to_string(image, lang=self._ocr_langs,
-                                               timeout=max(1, self.settings.extract_timeout_s))
+            timeout = max(1, self.settings.extract_timeout_s)
+            langs = page_ocr_languages(self._ocr_langs, _detect_script(image, timeout))
+            text = pytesseract.image_to_string(image, lang=langs, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
             if "bad_alloc" in str(exc):
                 # Tesseract runs under the worker's memory limit too.
@@ -940,12 +973,42 @@ class _PdfJob:
                 bitmap.close()
             if page is not None:
                 page.close()
-        return clean_text(text)
+        return clean_text(text), langs
 
     def _close_pdfium(self) -> None:
         if self._pdfium_doc is not None:
             self._pdfium_doc.close()
             self._pdfium_doc = None
+
+
+def page_ocr_languages(configured: str, script: str) -> str:
+    """The Tesseract languages of CONFIGURED ("eng+fra+chi_sim") that read SCRIPT (OSD's name), or all of them.
+
+    A Latin page gets the Latin languages; a CJK page its CJK languages and
+    LATIN_BESIDE_CJK; an unknown script, or one no configured language reads, all.
+    """
+    langs = [lang for lang in configured.split("+") if lang]
+    non_latin = set().union(*SCRIPT_LANGUAGES.values())
+    if script == "Latin":
+        chosen = [lang for lang in langs if lang not in non_latin]
+    else:
+        chosen = [lang for lang in langs if lang in SCRIPT_LANGUAGES.get(script, ())]
+        if chosen and script in ("Han", "Japanese", "Hangul"):
+            chosen += [lang for lang in langs if lang in LATIN_BESIDE_CJK]
+    return "+".join(chosen) or configured
+
+
+def _detect_script(image, timeout: float) -> str:
+    """Return the script Tesseract's OSD sees on IMAGE ("Latin", "Han", ...), or "" when it cannot tell."""
+    import pytesseract
+
+    if "osd" not in _installed_tesseract_languages():
+        return ""
+    try:
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout)
+    except pytesseract.TesseractError:
+        return ""                   # too few characters to tell
+    return str(osd.get("script", ""))
 
 
 def _composite_fonts(page) -> frozenset:

@@ -25,6 +25,7 @@ from .engine.parse import OPERATORS, Glossary
 from . import highlight
 from .config import Settings
 from .errors import SearchQueryError
+from .extract import reading_summary
 from .engine.schema import (
     DEFAULT_FIELDS,
     RECORD_DOC,
@@ -596,6 +597,7 @@ class FileInfo:
     extractor: str
     failed_pages: list[int]
     exists: bool
+    reading: str = ""          # which pages needed which reader and why (extract.reading_summary)
 
 
 @dataclass
@@ -636,6 +638,7 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
             failed_pages=info.get("failed_pages", []),
             exists=(Path(settings.archive_dir) / f["file"]).is_file(),
+            reading=reading_summary(info.get("readers", [])),
         ))
     detail = DocumentDetail(
         doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),

@@ -147,6 +147,91 @@ def test_font_neither_reader_decodes_is_read_by_ocr(tmp_path, settings):
     twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], ordering="Identity", to_unicode="true")
     assert pdfcases.agreement(pdfcases.pdftotext(path, 1), pdfcases.pdftotext(twin, 1)) < 0.3
     result = extract_file(path, settings.replace(ocr=True))
-    assert [(p.extractor, p.why) for p in result.pages] == [("ocr", OCR_UNREADABLE)]
-    assert result.readers == [{"extractor": "ocr", "why": OCR_UNREADABLE, "pages": [1]}]
+    why = f"{OCR_UNREADABLE} (Tesseract languages: chi_sim+eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
     assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+def test_status_and_document_page_say_which_reader_read_which_pages(tmp_path, capsys):
+    """Tried as a user would: the mis-decoded file is found by a phrase on it, and every status view says why."""
+    import json
+
+    from conftest import make_settings, write_config, write_pdf
+    from indexer.cli import main
+    from webapp import create_app
+
+    settings = make_settings(tmp_path)
+    archive = Path(settings.archive_dir)
+    pdfcases.write_cid_pdf(archive / "gb1.pdf", CHINESE_PAGES, ordering="GB1")
+    write_pdf(archive / "plain.pdf", ["Cohesion policy and regional development."])
+    config = write_config(settings, tmp_path / "config.toml")
+    assert main(["--config", str(config), "update"]) == 0
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "status", "--json"]) == 0
+    files = {f["path"]: f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert files["gb1.pdf"]["readers"] == [{"extractor": "pdfium", "why": MISDECODED, "pages": [1, 2, 3]}]
+    assert files["gb1.pdf"]["reading"] == f"pages 1–3: {MISDECODED}"
+    assert files["plain.pdf"]["readers"] == [{"extractor": "pypdf", "why": "", "pages": [1]}]
+    assert files["plain.pdf"]["reading"] == ""
+
+    assert main(["--config", str(config), "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"read with help: gb1.pdf: pages 1–3: {MISDECODED}" in out
+    assert "plain.pdf" not in out
+
+    client = create_app(settings).test_client()
+    status_page = client.get("/status").get_data(as_text=True)
+    helped = status_page.split('id="helped-heading"')[1]
+    assert "gb1.pdf" in helped and MISDECODED in helped.replace("&#39;", "'")
+    assert "plain.pdf" not in helped
+    document = client.get("/documents/gb1").get_data(as_text=True)
+    assert f"pages 1–3: {MISDECODED}" in document.replace("&#39;", "'")
+    found = client.get("/api/search", query_string={"q": '"区域协调发展"'}).get_json()
+    assert [hit["id"] for hit in found["results"]] == ["gb1"]
+
+
+ENGLISH_SCAN = ("Chapter II\nPart IV of the Regional Policy Dialogue, Annex III and Article VI of the Memorandum "
+                "of Understanding.\nSection XII: territorial cohesion, urbanisation and the cooperation between "
+                "cities in Europe and China.\nChapter III sets out the programme for 2013, Volume I and Volume II.\n"
+                "The seminar in Guangzhou brought together officials of the provinces and experts of the "
+                "European Commission to compare the instruments of regional policy, the evaluation of "
+                "structural funds and the statistics on which the allocation of funds is based. "
+                "The participants agreed that the next training session would address the governance of "
+                "metropolitan areas, the protection of farmland and the role of small and medium cities.\n"
+                "Annex I lists the participants; Annex II gives the agenda of the study visit to Brussels.")
+CHINESE_SCAN = ("中欧区域政策合作是双方在区域发展领域的重要对话机制。"
+                "国家发展和改革委员会与欧盟委员会区域政策总司签署了谅解备忘录。")
+
+
+@needs_tesseract
+@pytest.mark.parametrize("name, text, langs", [("en", ENGLISH_SCAN, "eng"), ("zh", CHINESE_SCAN, "chi_sim+eng")])
+def test_scanned_page_is_read_in_its_own_language(tmp_path, settings, name, text, langs):
+    """A scan (an image of a generated page): OCR in the languages of the script Tesseract detects.
+
+    The oracle is poppler's text of the page the scan was made from.
+    """
+    from conftest import write_pdf
+
+    # Printed in a serif face, as reports are: in Helvetica, "III" and "Ill" are the same glyphs.
+    source = write_pdf(tmp_path / f"{name}-source.pdf", [text], font="Times-Roman" if name == "en" else None)
+    scan = pdfcases.write_scan_pdf(tmp_path / f"{name}-scan.pdf", source, dpi=300)
+    assert pdfcases.pdftotext(scan, 1).strip() == ""
+    result = extract_file(scan, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: {langs})"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
+    if name == "en":
+        assert "Chapter II" in result.pages[0].text and "Section XII" in result.pages[0].text
+
+
+def test_ocr_languages_of_a_page_follow_its_script():
+    from indexer.extract import page_ocr_languages
+
+    assert page_ocr_languages("eng+chi_sim", "Latin") == "eng"
+    assert page_ocr_languages("eng+fra+deu+chi_sim", "Latin") == "eng+fra+deu"
+    assert page_ocr_languages("eng+fra+chi_sim", "Han") == "chi_sim+eng"
+    assert page_ocr_languages("fra+chi_sim", "Han") == "chi_sim"
+    # A script no configured language reads, or none detected: every configured language.
+    assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "eng+chi_sim"
+    assert page_ocr_languages("eng+chi_sim", "") == "eng+chi_sim"
