@@ -1,9 +1,10 @@
 """Text cleaning and quality checks applied to every page before it is indexed.
 
 Pure functions on strings, no PDF library here: the extractor calls
-`clean_text` on each page, `looks_garbled` and `mixed_scripts` to decide
-whether to ask a second extractor (or OCR), `plausibility` to choose between
-two readings of a page, and `detect_language` to tag the page.
+`clean_text` on each page, `looks_garbled`, `mixed_scripts` and
+`implausible_chinese` to decide whether to ask a second extractor (or OCR),
+`plausibility` to choose between two readings of a page, and
+`detect_language` to tag the page.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 
 # CJK ideographs (unified, extension A, compatibility), kana, CJK punctuation
 # and the full-width forms: characters between which a space is never meaningful.
@@ -306,3 +309,41 @@ def plausibility(text: str) -> float:
     good = letters + classes[_DIGIT] - (other if mixed else 0)
     total = good + bad
     return (good - 4 * bad) / total if total else 0.0
+
+
+# --- Chinese that is not Chinese -------------------------------------------------------------
+
+# A font whose ToUnicode map lies gives real, common Chinese characters in a
+# wrong order: each looks plausible, their neighbours do not form words. Of
+# the neighbouring pairs of Chinese characters on a real page, 37-51 % are
+# among jieba's 10,000 most frequent two-character words; on such a page
+# 0-4 % (docs/DECISIONS.md, "Text that lies"). A page is judged from
+# ZH_MIN_PAIRS pairs on, implausible under ZH_MIN_WORD_SHARE.
+ZH_MIN_PAIRS = 40
+ZH_MIN_WORD_SHARE = 0.15
+_ZH_COMMON_WORDS = Path(__file__).resolve().parent / "data" / "zh_common_words.txt"
+_CJK_RUN = re.compile("[\u4e00-\u9fff]{2,}")
+
+
+@lru_cache(maxsize=1)
+def _common_chinese_words() -> frozenset[str]:
+    """jieba's most frequent two-character words (indexer/data/zh_common_words.txt)."""
+    return frozenset(_ZH_COMMON_WORDS.read_text(encoding="utf-8").split())
+
+
+def chinese_word_share(text: str) -> tuple[int, int]:
+    """Return (pairs that are common words, pairs) over the neighbouring Chinese characters of TEXT."""
+    words = _common_chinese_words()
+    pairs = hits = 0
+    for run in _CJK_RUN.findall(text):
+        pairs += len(run) - 1
+        hits += sum(1 for i in range(len(run) - 1) if run[i:i + 2] in words)
+    return hits, pairs
+
+
+def implausible_chinese(text: str) -> bool:
+    """Tell whether TEXT holds Chinese characters that do not make Chinese (a font mapped to the wrong ones)."""
+    if not _CJK_RUN.search(text):
+        return False
+    hits, pairs = chinese_word_share(text)
+    return pairs >= ZH_MIN_PAIRS and hits < ZH_MIN_WORD_SHARE * pairs

@@ -235,3 +235,51 @@ def test_ocr_languages_of_a_page_follow_its_script():
     # A script no configured language reads, or none detected: every configured language.
     assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "eng+chi_sim"
     assert page_ocr_languages("eng+chi_sim", "") == "eng+chi_sim"
+
+
+def test_a_tounicode_map_that_lies_needs_ocr(tmp_path, settings):
+    """Every glyph mapped to another common character: pypdf and PDFium agree on Chinese that is not Chinese."""
+    path = pdfcases.write_cid_pdf(tmp_path / "lie.pdf", CHINESE_PAGES[:1], to_unicode="lie")
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(str(path))
+    lie = doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert pdfcases.agreement(lie, pdfcases.pdftotext(path, 1)) > 0.9       # every reader is fooled
+    result = extract_file(path, settings)
+    assert (result.status, result.reason) == ("needs_ocr", "needs OCR: 1 page has only unreadable text")
+
+
+@needs_tesseract
+def test_a_tounicode_map_that_lies_is_read_by_ocr(tmp_path, settings):
+    lines = CHINESE_PAGES[0]
+    path = pdfcases.write_cid_pdf(tmp_path / "lie.pdf", [lines], to_unicode="lie")
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], to_unicode="true")
+    result = extract_file(path, settings.replace(ocr=True))
+    why = f"{OCR_UNREADABLE} (Tesseract languages: chi_sim+eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+def test_real_chinese_is_plausible_and_shuffled_is_not():
+    from indexer.cleaning import chinese_word_share, implausible_chinese
+
+    real = "".join(CHINESE_PAGES[0] + CHINESE_PAGES[2])
+    hits, pairs = chinese_word_share(real)
+    assert pairs >= 40 and hits / pairs > 0.3 and not implausible_chinese(real)
+    shuffled = "".join(sorted(real))
+    assert implausible_chinese(shuffled)
+    assert not implausible_chinese(shuffled[:30])        # too short to judge
+    assert not implausible_chinese("Cohesion policy " * 20)
+
+
+def test_the_common_words_file_is_jiebas():
+    import importlib.util
+
+    from indexer.cleaning import _common_chinese_words
+    from indexer.config import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location("make_words", PROJECT_ROOT / "scripts" / "make-zh-common-words.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert _common_chinese_words() == frozenset(module.common_words())
