@@ -108,14 +108,25 @@ TRUSTED_AFTER_PAGES = 2
 SCRIPT_LANGUAGES = {
     "Han": {"chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert"},
     "Japanese": {"jpn", "jpn_vert"},
-    "Hangul": {"kor", "kor_vert"},
+    "Korean": {"kor", "kor_vert"},
     "Cyrillic": {"rus", "bul", "ukr", "srp", "mkd", "bel"},
     "Greek": {"ell", "grc"},
     "Arabic": {"ara", "fas", "urd"},
 }
+CJK_SCRIPTS = ("Han", "Japanese", "Korean", "Hangul")
 # Latin words beside CJK text are common on this collection's pages: a page
 # of CJK script is read with these Latin languages as well, when configured.
 LATIN_BESIDE_CJK = ("eng",)
+
+# Table cells set closer than a space run together in pypdf's text ("920.68STAFF"):
+# pypdf breaks a word only where glyphs are a full space width apart, poppler
+# where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
+# shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
+# against a number) is measured with PDFium's glyph boxes, and each run of
+# glyphs that stands that far from the one before it on the line becomes a
+# word of its own (docs/DECISIONS.md, "Table cells").
+WORD_GAP_EM = 0.1
+MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -835,6 +846,8 @@ class _PdfJob:
         readable = bool(cleaned) and _reads_well(text)
         untrusted_fonts = bool(fonts) and self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
         if readable and not (ask_pdfium and untrusted_fonts):
+            if ask_pdfium and MAYBE_GLUED.search(cleaned):
+                cleaned = clean_text(self._split_glued_cells(number - 1, text))
             self.tally.page(number, cleaned, extractor, why)
             return
         if ask_pdfium:
@@ -918,6 +931,27 @@ class _PdfJob:
             if page is not None:
                 page.close()
 
+    def _split_glued_cells(self, index: int, text: str) -> str:
+        """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart."""
+        doc = self._pdfium()
+        if doc is None or index >= len(doc):
+            return text
+        page = textpage = None
+        try:
+            page = doc[index]
+            textpage = page.get_textpage()
+            spaced = _glued_words(textpage)
+        except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
+            return text
+        finally:
+            if textpage is not None:
+                textpage.close()
+            if page is not None:
+                page.close()
+        for glued in sorted(spaced, key=len, reverse=True):
+            text = text.replace(glued, spaced[glued])
+        return text
+
     def _has_images(self, index: int) -> bool:
         """Tell whether page INDEX shows an image (a scan, or a picture of text)."""
         doc = self._pdfium()
@@ -982,6 +1016,43 @@ class _PdfJob:
             self._pdfium_doc = None
 
 
+def _glued_words(textpage) -> dict[str, str]:
+    """Map each word of TEXTPAGE's text that runs apart glyphs together to it with spaces between them.
+
+    PDFium's text rectangles are runs of glyphs; where one starts WORD_GAP_EM
+    of the font size or more after the previous glyph on its line ends
+    (their advance boxes, not their ink), a word ends.
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    full = textpage.get_text_range()
+    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+    box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+    breaks = set()
+    for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
+        pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
+        at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
+        if not 0 < at < len(full) or full[at - 1].isspace() or full[at].isspace():
+            continue
+        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, box_before)
+                and pdfium_c.FPDFText_GetLooseCharBox(raw, at, box_after)):
+            continue
+        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
+        gap = box_after.left - box_before.right
+        if same_line and gap >= WORD_GAP_EM * pdfium_c.FPDFText_GetFontSize(raw, at):
+            breaks.add(at)
+    spaced: dict[str, str] = {}
+    for match in re.finditer(r"\S+", full):
+        cuts = [at for at in breaks if match.start() < at < match.end()]
+        if cuts:
+            bounds = [match.start(), *sorted(cuts), match.end()]
+            spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
+    return spaced
+
+
 def _reads_well(text: str) -> bool:
     """Tell whether TEXT reads as a page: not garbled, not a mix of scripts, Chinese that is Chinese."""
     return not looks_garbled(text) and not mixed_scripts(text) and not implausible_chinese(text)
@@ -997,16 +1068,21 @@ def page_ocr_languages(configured: str, script: str) -> str:
     non_latin = set().union(*SCRIPT_LANGUAGES.values())
     if script == "Latin":
         chosen = [lang for lang in langs if lang not in non_latin]
+    elif script in CJK_SCRIPTS:
+        # OSD tells the CJK scripts apart poorly (Chinese seen as Korean): the family is what counts.
+        family = set().union(*(SCRIPT_LANGUAGES[name] for name in CJK_SCRIPTS if name in SCRIPT_LANGUAGES))
+        chosen = [lang for lang in langs if lang in family]
+        if chosen:
+            chosen += [lang for lang in langs if lang in LATIN_BESIDE_CJK]
     else:
         chosen = [lang for lang in langs if lang in SCRIPT_LANGUAGES.get(script, ())]
-        if chosen and script in ("Han", "Japanese", "Hangul"):
-            chosen += [lang for lang in langs if lang in LATIN_BESIDE_CJK]
     return "+".join(chosen) or configured
 
 
-# Script detection reads the page at this resolution at most: it tells Latin
-# from Han as well as at 300 dpi, in about half the time.
-OSD_DPI = 150
+# Script detection reads the page at this resolution at most: at 150 dpi it
+# mistakes Chinese for Korean.
+OSD_DPI = 300
+OSD_MARGIN = 40             # white pixels around the inked part of the page
 
 
 def _detect_script(image, scale: float, timeout: float) -> str:
@@ -1015,11 +1091,19 @@ def _detect_script(image, scale: float, timeout: float) -> str:
 
     if "osd" not in _installed_tesseract_languages():
         return ""
+    from PIL import ImageOps
+
     shrink = OSD_DPI / (72 * scale)
     if shrink < 1:
         image = image.resize((max(1, int(image.width * shrink)), max(1, int(image.height * shrink))))
+    # Only the inked part, with a margin: Tesseract's time grows with the pixels it is given.
+    inked = ImageOps.invert(image.convert("L")).getbbox()
+    if inked is None:
+        return ""
+    image = ImageOps.expand(image.crop(inked), border=OSD_MARGIN, fill=255)
     try:
-        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout)
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout,
+                                       config=f"--dpi {min(OSD_DPI, round(72 * scale))}")
     except pytesseract.TesseractError:
         return ""                   # too few characters to tell
     return str(osd.get("script", ""))

@@ -232,6 +232,8 @@ def test_ocr_languages_of_a_page_follow_its_script():
     assert page_ocr_languages("eng+fra+deu+chi_sim", "Latin") == "eng+fra+deu"
     assert page_ocr_languages("eng+fra+chi_sim", "Han") == "chi_sim+eng"
     assert page_ocr_languages("fra+chi_sim", "Han") == "chi_sim"
+    # OSD takes a Chinese page for Korean at times: the CJK languages read it.
+    assert page_ocr_languages("eng+chi_sim", "Korean") == "chi_sim+eng"
     # A script no configured language reads, or none detected: every configured language.
     assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "eng+chi_sim"
     assert page_ocr_languages("eng+chi_sim", "") == "eng+chi_sim"
@@ -283,3 +285,37 @@ def test_the_common_words_file_is_jiebas():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert _common_chinese_words() == frozenset(module.common_words())
+
+
+TABLE = [
+    ["Amount", "Description", "Date", "Code"],
+    ["920.68", "STAFF TRANSPORTATION", "03/06/2019", "281,25"],
+    ["1,204.00", "TRAINING SEMINAR GUANGZHOU", "STOOF", "14/11/2012"],
+    ["77.10", "OFFICE SUPPLIES", "01/02/2013", "A-17"],
+    ["3,560.00", "STUDY VISIT BRUSSELS", "22/09/2011", "CETREGIO"],
+]
+
+
+def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings):
+    """Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not."""
+    import pypdf
+
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", TABLE, gap=1.0)
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "TRANSPORTATION03/06/2019281,25" in raw             # the case is real
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    words = result.pages[0].text.split()
+    for cell in ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO"):
+        assert cell in words
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+
+
+def test_words_set_normally_are_not_split(tmp_path, settings):
+    """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
+    from conftest import write_pdf
+
+    text = "The COVID19 report of 2020 lists 12ABC and the EU2020 strategy for regional development."
+    path = write_pdf(tmp_path / "prose.pdf", [text])
+    result = extract_file(path, settings)
+    assert result.pages[0].text == text
