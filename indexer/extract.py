@@ -787,6 +787,8 @@ class _PdfJob:
                 page = reader.pages[index]
                 fonts = _composite_fonts(page)
                 text = page.extract_text() or ""
+                if fonts and _PRIVATE_USE.search(text):
+                    text = _restore_private_use(page, text)
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -1014,6 +1016,113 @@ class _PdfJob:
         if self._pdfium_doc is not None:
             self._pdfium_doc.close()
             self._pdfium_doc = None
+
+
+# --- private-use code points --------------------------------------------------------------
+
+# A font may map the glyph of a rare character (CJK Extension B, outside most
+# encodings) to a private-use code point in its ToUnicode map, while its own
+# cmap names the real character: the real one is kept.
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd]")
+_HEX = r"<([0-9A-Fa-f]+)>"
+_BFCHAR = re.compile(rf"{_HEX}\s*{_HEX}")
+_BFRANGE = re.compile(rf"{_HEX}\s*{_HEX}\s*{_HEX}")
+
+
+def _restore_private_use(page, text: str) -> str:
+    """Return TEXT with each private-use character that a composite font of PAGE draws replaced by the real one."""
+    real: dict[str, str] = {}
+    try:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for name in fonts.get_object() if fonts is not None else ():
+            font = fonts.get_object()[name].get_object()
+            if font.get("/Subtype") == "/Type0" and font.get("/Encoding") == "/Identity-H":
+                real.update(_private_use_in_font(font))
+    except Exception:  # noqa: BLE001 - a damaged font: the private-use characters stay
+        return text
+    return _PRIVATE_USE.sub(lambda m: real.get(m.group(), m.group()), text) if real else text
+
+
+def _private_use_in_font(font) -> dict[str, str]:
+    """Map the private-use characters FONT's ToUnicode gives to the characters its embedded TrueType cmap names."""
+    to_unicode = font.get("/ToUnicode")
+    cid_font = font["/DescendantFonts"][0].get_object()
+    font_file = cid_font.get("/FontDescriptor", {}).get_object().get("/FontFile2")
+    if to_unicode is None or font_file is None:
+        return {}
+    cmap = to_unicode.get_object().get_data().decode("latin-1")
+    private: dict[int, str] = {}          # character code (= CID, Identity-H) -> private-use character
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, value in _BFCHAR.findall(block):
+            char = bytes.fromhex(value).decode("utf-16-be", "replace")
+            if len(char) == 1 and _PRIVATE_USE.match(char):
+                private[int(code, 16)] = char
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for first, last, value in _BFRANGE.findall(block):
+            start = bytes.fromhex(value).decode("utf-16-be", "replace")
+            if len(start) == 1 and _PRIVATE_USE.match(start):
+                for offset in range(min(int(last, 16) - int(first, 16) + 1, 4096)):
+                    private[int(first, 16) + offset] = chr(ord(start) + offset)
+    if not private:
+        return {}
+    gid_map = cid_font.get("/CIDToGIDMap")
+    gid_map = gid_map.get_object() if gid_map is not None else None
+    gid_data = gid_map.get_data() if gid_map is not None and hasattr(gid_map, "get_data") else None
+    unicode_of = _truetype_glyph_names(font_file.get_object().get_data())
+    real = {}
+    for cid, char in private.items():
+        gid = int.from_bytes(gid_data[2 * cid:2 * cid + 2], "big") if gid_data else cid
+        names = [u for u in unicode_of.get(gid, ()) if not _PRIVATE_USE.match(chr(u))]
+        if len(names) == 1:                     # one real character, or we cannot tell
+            real[char] = chr(names[0])
+    return real
+
+
+def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
+    """Map each glyph of a TrueType font (DATA) to the Unicode code points its cmap (formats 4 and 12) gives it."""
+    import struct
+
+    tables = {}
+    for i in range(struct.unpack(">H", data[4:6])[0]):
+        tag, _, offset, length = struct.unpack(">4sIII", data[12 + 16 * i:28 + 16 * i])
+        tables[tag] = (offset, length)
+    if b"cmap" not in tables:
+        return {}
+    base = tables[b"cmap"][0]
+    glyphs: dict[int, set[int]] = {}
+    for i in range(struct.unpack(">H", data[base + 2:base + 4])[0]):
+        platform, encoding, offset = struct.unpack(">HHI", data[base + 4 + 8 * i:base + 12 + 8 * i])
+        if (platform, encoding) not in ((3, 1), (3, 10), (0, 3), (0, 4)):
+            continue
+        at = base + offset
+        fmt = struct.unpack(">H", data[at:at + 2])[0]
+        if fmt == 12:
+            for g in range(struct.unpack(">I", data[at + 12:at + 16])[0]):
+                first, last, glyph = struct.unpack(">III", data[at + 16 + 12 * g:at + 28 + 12 * g])
+                for code in range(first, min(last, first + 65536) + 1):
+                    glyphs.setdefault(glyph + code - first, set()).add(code)
+        elif fmt == 4:
+            segments = struct.unpack(">H", data[at + 6:at + 8])[0] // 2
+            ends = struct.unpack(f">{segments}H", data[at + 14:at + 14 + 2 * segments])
+            starts_at = at + 16 + 2 * segments
+            starts = struct.unpack(f">{segments}H", data[starts_at:starts_at + 2 * segments])
+            deltas = struct.unpack(f">{segments}h", data[starts_at + 2 * segments:starts_at + 4 * segments])
+            ranges_at = starts_at + 4 * segments
+            ranges = struct.unpack(f">{segments}H", data[ranges_at:ranges_at + 2 * segments])
+            for k in range(segments):
+                for code in range(starts[k], ends[k] + 1):
+                    if code == 0xFFFF:
+                        continue
+                    if ranges[k] == 0:
+                        glyph = (code + deltas[k]) & 0xFFFF
+                    else:
+                        where = ranges_at + 2 * k + ranges[k] + 2 * (code - starts[k])
+                        glyph = struct.unpack(">H", data[where:where + 2])[0]
+                        glyph = (glyph + deltas[k]) & 0xFFFF if glyph else 0
+                    if glyph:
+                        glyphs.setdefault(glyph, set()).add(code)
+    return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
 
 
 def _glued_words(textpage) -> dict[str, str]:

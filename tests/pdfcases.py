@@ -110,7 +110,8 @@ class CjkSubset:
         from reportlab.pdfbase.ttfonts import TTFontFile
 
         font = TTFontFile(str(CJK_FONT), subfontIndex=0)
-        chars = sorted({ch for ch in text if ch not in "\n"} | set((extra_cmap or {}).values()), key=ord)
+        rare = extra_cmap or {}
+        chars = sorted({ch for ch in text if ch not in "\n" and ch not in rare} | set(rare.values()), key=ord)
         missing = [ch for ch in chars if ord(ch) not in font.charToGlyph]
         if missing:
             raise ValueError(f"the font lacks {missing}")
@@ -122,10 +123,13 @@ class CjkSubset:
             order.setdefault(self.full_gid[ch], len(order))
         self.gid = {ch: order[self.full_gid[ch]] for ch in chars}
         mapping = {ord(ch): self.gid[ch] for ch in chars}
-        for rare, drawn_as in (extra_cmap or {}).items():
-            mapping[ord(rare)] = self.gid[drawn_as]
-            self.gid[rare], self.full_gid[rare], self.width[rare] = (
-                self.gid[drawn_as], self.full_gid[drawn_as], self.width[drawn_as])
+        for rare_char, drawn_as in rare.items():
+            # The glyph is the rare character's alone: the font's cmap names it, not the other.
+            if drawn_as not in text:
+                del mapping[ord(drawn_as)]
+            mapping[ord(rare_char)] = self.gid[drawn_as]
+            self.gid[rare_char], self.width[rare_char] = self.gid[drawn_as], self.width[drawn_as]
+            self.full_gid[rare_char] = font.numGlyphs + len(self.full_gid)     # a code of its own
         subset = font.makeSubset([ord(ch) for ch in chars])
         self.data = _replace_table(subset, b"cmap", _unicode_cmap(mapping))
 

@@ -164,6 +164,7 @@ def test_status_and_document_page_say_which_reader_read_which_pages(tmp_path, ca
     archive = Path(settings.archive_dir)
     pdfcases.write_cid_pdf(archive / "gb1.pdf", CHINESE_PAGES, ordering="GB1")
     write_pdf(archive / "plain.pdf", ["Cohesion policy and regional development."])
+    pdfcases.write_cid_pdf(archive / "rare.pdf", [["𠮷田先生在广州参加了研讨会"]], to_unicode="pua", rare={"𠮷": "吉"})
     config = write_config(settings, tmp_path / "config.toml")
     assert main(["--config", str(config), "update"]) == 0
     capsys.readouterr()
@@ -189,6 +190,8 @@ def test_status_and_document_page_say_which_reader_read_which_pages(tmp_path, ca
     assert f"pages 1–3: {MISDECODED}" in document.replace("&#39;", "'")
     found = client.get("/api/search", query_string={"q": '"区域协调发展"'}).get_json()
     assert [hit["id"] for hit in found["results"]] == ["gb1"]
+    found = client.get("/api/search", query_string={"q": "𠮷田"}).get_json()
+    assert [hit["id"] for hit in found["results"]] == ["rare"]
 
 
 ENGLISH_SCAN = ("Chapter II\nPart IV of the Regional Policy Dialogue, Annex III and Article VI of the Memorandum "
@@ -319,3 +322,14 @@ def test_words_set_normally_are_not_split(tmp_path, settings):
     path = write_pdf(tmp_path / "prose.pdf", [text])
     result = extract_file(path, settings)
     assert result.pages[0].text == text
+
+
+def test_a_rare_character_mapped_to_private_use_is_restored(tmp_path, settings):
+    """𠮷 (CJK Extension B) drawn by a glyph the ToUnicode map sends to U+E000; the font's own cmap names it."""
+    lines = ["姓名：𠮷田先生，中欧区域政策合作专家组成员", "𠮷田先生在广州参加了研讨会"]
+    path = pdfcases.write_cid_pdf(tmp_path / "rare.pdf", [lines], to_unicode="pua", rare={"𠮷": "吉"})
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], to_unicode="true", rare={"𠮷": "吉"})
+    assert "\ue000" in pdfcases.pdftotext(path, 1)             # every reader gives the private-use point
+    result = extract_file(path, settings)
+    assert "\ue000" not in result.pages[0].text and result.pages[0].text.count("𠮷") == 2
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
