@@ -248,7 +248,9 @@ def script_of(ch: str) -> str:
             if words and words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
                 words = words[1:]
             script = words[0] if words else "UNKNOWN"
-            if script == "CJK" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
+            if ch < "\u0370":
+                script = "LATIN"            # with IPA and modifier letters, ª, º and µ
+            elif script == "CJK" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
                 script = "CJK"
         if len(_SCRIPTS) >= _CHAR_CLASSES_MAX:
             _SCRIPTS.clear()
@@ -269,8 +271,8 @@ def script_counts(text: str, counts: Counter | None = None) -> Counter:
 # A page's letters of other scripts are a mix that does not belong together
 # when they are at least this share of its letters and spread over at least
 # MIX_MIN_SCRIPTS scripts, or sit beside CJK text (no document here mixes
-# Chinese with Greek or Armenian in bulk). docs/DECISIONS.md gives the
-# measurements behind both figures.
+# Chinese with Greek or Armenian in bulk). docs/DECISIONS.md ("Text as the
+# page shows it") gives the measurements behind the rules.
 MIX_MIN_SHARE = 0.05
 MIX_MIN_SCRIPTS = 2
 
@@ -281,8 +283,17 @@ def _other_letters(by_script: Counter) -> tuple[int, int]:
     return sum(other.values()), len(other)
 
 
+# Characters that cannot be a letter of another script than Latin or the CJK
+# family (ASCII to combining marks, general punctuation, CJK, kana, Hangul,
+# full-width forms): a page made of them only is no mix, and is not counted.
+_NO_OTHER_SCRIPT = re.compile("[\x00-\u036f\u2000-\u206f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                              "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]*")
+
+
 def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
     """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
+    if _NO_OTHER_SCRIPT.fullmatch(text):
+        return False
     by_script = script_counts(text, counts)
     letters = sum(by_script.values())
     other, scripts = _other_letters(by_script)
@@ -317,10 +328,12 @@ def plausibility(text: str) -> float:
 # wrong order: each looks plausible, their neighbours do not form words. Of
 # the neighbouring pairs of Chinese characters on a real page, 37-51 % are
 # among jieba's 10,000 most frequent two-character words; on such a page
-# 0-4 % (docs/DECISIONS.md, "Text that lies"). A page is judged from
-# ZH_MIN_PAIRS pairs on, implausible under ZH_MIN_WORD_SHARE.
+# 0-4 % (docs/DECISIONS.md, "Text as the page shows it"). A page is judged from
+# ZH_MIN_PAIRS pairs on, implausible under ZH_MIN_WORD_SHARE, from its first
+# ZH_SAMPLE_PAIRS pairs (enough to tell 4 % from 37 %, and a page's cost bounded).
 ZH_MIN_PAIRS = 40
 ZH_MIN_WORD_SHARE = 0.15
+ZH_SAMPLE_PAIRS = 300
 _ZH_COMMON_WORDS = Path(__file__).resolve().parent / "data" / "zh_common_words.txt"
 _CJK_RUN = re.compile("[\u4e00-\u9fff]{2,}")
 
@@ -331,13 +344,17 @@ def _common_chinese_words() -> frozenset[str]:
     return frozenset(_ZH_COMMON_WORDS.read_text(encoding="utf-8").split())
 
 
-def chinese_word_share(text: str) -> tuple[int, int]:
-    """Return (pairs that are common words, pairs) over the neighbouring Chinese characters of TEXT."""
+def chinese_word_share(text: str, sample: int = ZH_SAMPLE_PAIRS) -> tuple[int, int]:
+    """Return (pairs that are common words, pairs) over the first SAMPLE neighbouring Chinese characters of TEXT."""
     words = _common_chinese_words()
     pairs = hits = 0
-    for run in _CJK_RUN.findall(text):
-        pairs += len(run) - 1
-        hits += sum(1 for i in range(len(run) - 1) if run[i:i + 2] in words)
+    for match in _CJK_RUN.finditer(text):
+        run = match.group()
+        count = min(len(run) - 1, sample - pairs)
+        pairs += count
+        hits += sum(1 for i in range(count) if run[i:i + 2] in words)
+        if pairs >= sample:
+            break
     return hits, pairs
 
 

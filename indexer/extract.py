@@ -90,18 +90,18 @@ ERROR_PDFIUM = "pypdf failed on the page; read with PDFium"
 UNOPENED_PDFIUM = "pypdf could not open the file; read with PDFium"
 OCR_NO_LAYER = "OCR: the page has no text layer"
 OCR_UNREADABLE = "OCR: the text layer was unreadable"
-READER_REASONS = (MISDECODED, UNREADABLE_PDFIUM, EMPTY_PDFIUM, ERROR_PDFIUM, UNOPENED_PDFIUM,
-                  OCR_NO_LAYER, OCR_UNREADABLE)
 
 # PDFium's reading of a page replaces pypdf's readable one only when it is
 # more plausible by this much (cleaning.plausibility, from -4 to 1): the two
 # differ in spacing and punctuation on healthy pages, by more than 1 on a
-# mis-decoded one (docs/DECISIONS.md, "Second opinion").
+# mis-decoded one (docs/DECISIONS.md, "Text as the page shows it").
 PLAUSIBILITY_MARGIN = 0.2
 # A composite font whose pages pypdf and PDFium read alike this many times
 # in a file is trusted for the rest of it: the second reading costs PDFium's
-# time, and a font decodes the same way on every page.
-TRUSTED_AFTER_PAGES = 2
+# time, and a font decodes the same way on every page. A page counts when it
+# holds TRUST_MIN_CHARS characters or more (a page number proves nothing).
+TRUSTED_AFTER_PAGES = 1
+TRUST_MIN_CHARS = 100
 
 # Tesseract's languages by the script they read (the name its script detection,
 # OSD, gives); a configured language in none of these sets is read as Latin.
@@ -124,7 +124,7 @@ LATIN_BESIDE_CJK = ("eng",)
 # shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
 # against a number) is measured with PDFium's glyph boxes, and each run of
 # glyphs that stands that far from the one before it on the line becomes a
-# word of its own (docs/DECISIONS.md, "Table cells").
+# word of its own (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d")
 
@@ -141,7 +141,8 @@ class PageText:
     text: str
     lang: str = ""          # "en", "zh", "mixed" or "" when the page has no text
     extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx", "doc" (a FileFormat's reader names its own)
-    why: str = ""           # why the first reader's text was not kept ("" when it was): one of READER_REASONS
+    why: str = ""           # why the first reader's text was not kept ("" when it was): MISDECODED, ...
+    #                         (OCR's reasons name the Tesseract languages read)
 
 
 @dataclass
@@ -864,7 +865,8 @@ class _PdfJob:
                     why = MISDECODED if misdecoded else UNREADABLE_PDFIUM
                 elif readable:
                     # PDFium reads it no better: pypdf's text stands, and its fonts earn trust.
-                    self._fonts_agreed[fonts] += 1
+                    if len(cleaned) >= TRUST_MIN_CHARS:
+                        self._fonts_agreed[fonts] += 1
                     self.tally.page(number, cleaned, extractor, why)
                     return
                 elif alt_cleaned and _reads_well(alt):

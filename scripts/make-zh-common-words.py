@@ -4,7 +4,7 @@
 
 cleaning.implausible_chinese counts how many neighbouring Chinese characters
 of a page form one of these words: real Chinese text forms many, a font
-mapped to the wrong characters few (docs/DECISIONS.md, "Text that lies").
+mapped to the wrong characters few (docs/DECISIONS.md, "Text as the page shows it").
 """
 
 from __future__ import annotations

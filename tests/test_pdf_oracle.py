@@ -103,11 +103,13 @@ def test_cid_font_choice_survives_the_sandbox(tmp_path, settings):
 
 
 def test_healthy_cid_font_keeps_pypdfs_text(tmp_path, settings, monkeypatch):
-    """A correct CID font (reportlab's STSong-Light): pypdf's text stays, PDFium is asked twice, then trusted."""
+    """A correct CID font (reportlab's STSong-Light): pypdf's text stays; PDFium is asked until the font is trusted."""
     from conftest import write_pdf
     from indexer import extract
 
-    pages = ["中欧区域政策合作第%d页，国家发展和改革委员会与欧盟委员会" % n for n in range(1, 7)]
+    # A title page too short to prove anything, then pages of text.
+    pages = ["中欧区域政策合作"] + ["第%d页。" % n + "国家发展和改革委员会与欧盟委员会区域政策总司签署了谅解备忘录。" * 4
+                              for n in range(2, 7)]
     path = write_pdf(tmp_path / "healthy.pdf", pages)
     asked = []
     real = extract._PdfJob._pdfium_text
@@ -120,7 +122,7 @@ def test_healthy_cid_font_keeps_pypdfs_text(tmp_path, settings, monkeypatch):
     result = extract_file(path, settings)
     assert [p.extractor for p in result.pages] == ["pypdf"] * 6
     assert result.readers == [{"extractor": "pypdf", "why": "", "pages": [1, 2, 3, 4, 5, 6]}]
-    assert asked == list(range(extract.TRUSTED_AFTER_PAGES))
+    assert extract.TRUSTED_AFTER_PAGES == 1 and asked == [0, 1]
     assert_agrees_with_poppler(result, path)
 
 
@@ -333,3 +335,29 @@ def test_a_rare_character_mapped_to_private_use_is_restored(tmp_path, settings):
     result = extract_file(path, settings)
     assert "\ue000" not in result.pages[0].text and result.pages[0].text.count("𠮷") == 2
     assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+@pytest.mark.parametrize("text, mixed", [
+    ("ᇏ\u0b78\u0c75თᆟҦކቔ൞චٚᄝ\u0c75თؿᅚਵთ֥ᇗေࠏ߅ؓᇅ", True),            # a CID font read as chr(CID)
+    ("中欧区域政策合作 ΑΒΓΔΕ 发展和改革委员会与欧盟委员会", True),         # Greek in bulk beside Chinese
+    ("Η Ευρωπαϊκή Επιτροπή και η Κίνα συνεργάζονται", False),           # one other script alone
+    ("Регионална политика на Европейския съюз and China", False),
+    ("energy E = mc² with α and β coefficients in the model of regional growth", False),
+    ("Café, naïve, señora, ªº µm and ʼokina in European texts", False),
+    ("中欧区域政策合作 Regional Policy Dialogue 2019", False),
+])
+def test_mixed_scripts_as_its_definition_says(text, mixed):
+    from indexer.cleaning import mixed_scripts, plausibility
+
+    assert mixed_scripts(text) is mixed
+    # Letters in a mix count as garbage; every other letter and digit here is plausible.
+    assert plausibility(text) < 0.5 if mixed else plausibility(text) == 1.0
+
+
+def test_plausibility_orders_garbage_below_text():
+    from indexer.cleaning import plausibility
+
+    assert plausibility("区域政策 cohesion policy 2019") == 1.0
+    assert plausibility("区域政策\ufffd\ufffd") < plausibility("区域政策")
+    assert plausibility("/g42/g43/g44 text") < 0
+    assert plausibility("") == 0.0
