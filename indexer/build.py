@@ -355,6 +355,7 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
         "chars": ex.chars,
         "failed_pages": list(ex.failed_pages),
         "extractor": ", ".join(extractors) or ex.extractor,
+        "readers": ex.readers,
         "title": ex.title,
         "date": ex.date,
         "lang": _main_language(ex.pages),

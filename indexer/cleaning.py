@@ -1,8 +1,10 @@
 """Text cleaning and quality checks applied to every page before it is indexed.
 
 Pure functions on strings, no PDF library here: the extractor calls
-`clean_text` on each page, `looks_garbled` to decide whether to ask a second
-extractor (or OCR), and `detect_language` to tag the page.
+`clean_text` on each page, `looks_garbled`, `mixed_scripts` and
+`implausible_chinese` to decide whether to ask a second extractor (or OCR),
+`plausibility` to choose between two readings of a page, and
+`detect_language` to tag the page.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 
 # CJK ideographs (unified, extension A, compatibility), kana, CJK punctuation
 # and the full-width forms: characters between which a space is never meaningful.
@@ -233,3 +237,141 @@ def detect_language(text: str) -> str:
     if share < 0.2:
         return "en"
     return "mixed"
+
+
+# --- scripts -------------------------------------------------------------------------------
+
+# The scripts this collection's pages are written in: Latin (EU languages) and
+# the CJK family. A letter of any other script is "other": a page in Greek or
+# Bulgarian has many of one other script, a mis-decoded font spreads letters
+# over several (Telugu, Armenian, Georgian...), as its codes fall anywhere.
+_CORE_SCRIPTS = frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
+_SCRIPTS: dict[str, str] = {}
+
+
+def script_of(ch: str) -> str:
+    """Return the script of letter CH ("LATIN", "CJK", "GREEK", ...), or "" for a non-letter."""
+    script = _SCRIPTS.get(ch)
+    if script is None:
+        script = ""
+        if ch.isalpha():
+            words = unicodedata.name(ch, "").split()
+            if words and words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
+                words = words[1:]
+            script = words[0] if words else "UNKNOWN"
+            if ch < "\u0370":
+                script = "LATIN"            # with IPA and modifier letters, ª, º and µ
+            elif script == "CJK" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
+                script = "CJK"
+        if len(_SCRIPTS) >= _CHAR_CLASSES_MAX:
+            _SCRIPTS.clear()
+        _SCRIPTS[ch] = script
+    return script
+
+
+def script_counts(text: str, counts: Counter | None = None) -> Counter:
+    """Count the letters of TEXT by script."""
+    by_script: Counter = Counter()
+    for ch, n in (counts if counts is not None else Counter(text)).items():
+        script = script_of(ch)
+        if script:
+            by_script[script] += n
+    return by_script
+
+
+# A page's letters of other scripts are a mix that does not belong together
+# when they are at least this share of its letters and spread over at least
+# MIX_MIN_SCRIPTS scripts, or sit beside CJK text (no document here mixes
+# Chinese with Greek or Armenian in bulk). docs/DECISIONS.md ("Text as the
+# page shows it") gives the measurements behind the rules.
+MIX_MIN_SHARE = 0.05
+MIX_MIN_SCRIPTS = 2
+
+
+def _other_letters(by_script: Counter) -> tuple[int, int]:
+    """(letters of other scripts, how many other scripts) in BY_SCRIPT."""
+    other = {s: n for s, n in by_script.items() if s not in _CORE_SCRIPTS}
+    return sum(other.values()), len(other)
+
+
+# Characters that cannot be a letter of another script than Latin or the CJK
+# family (ASCII to combining marks, general punctuation, CJK, kana, Hangul,
+# full-width forms): a page made of them only is no mix, and is not counted.
+_NO_OTHER_SCRIPT = re.compile("[\x00-\u036f\u2000-\u206f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                              "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]*")
+
+
+def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
+    """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
+    if _NO_OTHER_SCRIPT.fullmatch(text):
+        return False
+    by_script = script_counts(text, counts)
+    letters = sum(by_script.values())
+    other, scripts = _other_letters(by_script)
+    if letters < 10 or other < max(3, MIX_MIN_SHARE * letters):
+        return False
+    return scripts >= MIX_MIN_SCRIPTS or by_script.get("CJK", 0) >= MIX_MIN_SHARE * letters
+
+
+def plausibility(text: str) -> float:
+    """Return how plausible TEXT is as a page of this collection, from -4 (garbage) to 1.
+
+    The share of its letters and digits that are plausible (letters of the
+    collection's scripts, or of one other script alone), less four times the
+    share of signs of garbage (replacement and private-use characters,
+    controls, glyph names) and of letters in a mix of scripts (mixed_scripts).
+    """
+    counts = Counter(text)
+    classes = _class_counts(counts)
+    by_script = script_counts(text, counts)
+    letters = sum(by_script.values())
+    other, _ = _other_letters(by_script)
+    mixed = mixed_scripts(text, counts)
+    bad = sum(len(m.group()) for m in _GLYPH_NAMES.finditer(text)) + classes[_BAD] + (other if mixed else 0)
+    good = letters + classes[_DIGIT] - (other if mixed else 0)
+    total = good + bad
+    return (good - 4 * bad) / total if total else 0.0
+
+
+# --- Chinese that is not Chinese -------------------------------------------------------------
+
+# A font whose ToUnicode map lies gives real, common Chinese characters in a
+# wrong order: each looks plausible, their neighbours do not form words. Of
+# the neighbouring pairs of Chinese characters on a real page, 37-51 % are
+# among jieba's 10,000 most frequent two-character words; on such a page
+# 0-4 % (docs/DECISIONS.md, "Text as the page shows it"). A page is judged from
+# ZH_MIN_PAIRS pairs on, implausible under ZH_MIN_WORD_SHARE, from its first
+# ZH_SAMPLE_PAIRS pairs (enough to tell 4 % from 37 %, and a page's cost bounded).
+ZH_MIN_PAIRS = 40
+ZH_MIN_WORD_SHARE = 0.15
+ZH_SAMPLE_PAIRS = 300
+_ZH_COMMON_WORDS = Path(__file__).resolve().parent / "data" / "zh_common_words.txt"
+_CJK_RUN = re.compile("[\u4e00-\u9fff]{2,}")
+
+
+@lru_cache(maxsize=1)
+def _common_chinese_words() -> frozenset[str]:
+    """jieba's most frequent two-character words (indexer/data/zh_common_words.txt)."""
+    return frozenset(_ZH_COMMON_WORDS.read_text(encoding="utf-8").split())
+
+
+def chinese_word_share(text: str, sample: int = ZH_SAMPLE_PAIRS) -> tuple[int, int]:
+    """Return (pairs that are common words, pairs) over the first SAMPLE neighbouring Chinese characters of TEXT."""
+    words = _common_chinese_words()
+    pairs = hits = 0
+    for match in _CJK_RUN.finditer(text):
+        run = match.group()
+        count = min(len(run) - 1, sample - pairs)
+        pairs += count
+        hits += sum(1 for i in range(count) if run[i:i + 2] in words)
+        if pairs >= sample:
+            break
+    return hits, pairs
+
+
+def implausible_chinese(text: str) -> bool:
+    """Tell whether TEXT holds Chinese characters that do not make Chinese (a font mapped to the wrong ones)."""
+    if not _CJK_RUN.search(text):
+        return False
+    hits, pairs = chinese_word_share(text)
+    return pairs >= ZH_MIN_PAIRS and hits < ZH_MIN_WORD_SHARE * pairs

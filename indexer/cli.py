@@ -191,6 +191,10 @@ def print_status(settings, as_json: bool, out=None) -> None:
     for f in st.failures:
         detail = f" (pages failed: {', '.join(map(str, f.failed_pages))})" if f.failed_pages else ""
         print(f"  {f.status}: {f.path}: {f.reason}{detail}", file=out)
+        if f.reading:
+            print(f"    {f.reading}", file=out)
+    for f in st.helped:
+        print(f"  read with help: {f.path}: {f.reading}", file=out)
     if not st.waiting and not st.missing:
         print("Up to date.", file=out)
 

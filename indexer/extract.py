@@ -10,8 +10,17 @@ Reading a PDF, page by page:
    a file pypdf cannot open is repaired (a synthetic trailer) or read by PDFium.
 2. A page whose text is empty, unreadable (see cleaning.looks_garbled) or
    raised an error is read again by PDFium; the better text is kept.
-3. A page still without readable text that shows an image (a scan) goes to
-   Tesseract when OCR is on and installed; otherwise it "needs OCR".
+   So is a page that may be mis-decoded although it looks readable: one
+   whose text mixes scripts that do not belong together
+   (cleaning.mixed_scripts), or one that uses a composite (Type0/CID) font
+   pypdf has not yet read as PDFium does in this file (pypdf lacks Adobe's
+   CID collections and maps such glyphs to wrong code points). PDFium's text
+   is kept when it is more plausible by a margin (cleaning.plausibility,
+   PLAUSIBILITY_MARGIN); each page records which reader gave it and why.
+3. A page still without readable text, or whose text still mixes scripts,
+   goes to Tesseract when OCR is on and installed (if it shows an image, or
+   has an unreadable text layer); otherwise it "needs OCR". Tesseract reads
+   it in the languages a first pass finds (see _ocr).
 Word files: .docx with the standard library's zip + XML reader, .doc with
 catdoc (antiword as a second try). Sections stand in for pages.
 
@@ -45,7 +54,8 @@ import pypdf
 from pypdf.errors import DependencyError, LimitReachedError
 
 from . import sandbox
-from .cleaning import clean_metadata, clean_text, detect_language, looks_garbled, text_quality
+from .cleaning import (clean_metadata, clean_text, detect_language, implausible_chinese, looks_garbled, mixed_scripts,
+                       plausibility, text_quality)
 from .config import Settings
 from .errors import UploadError
 
@@ -53,7 +63,7 @@ __all__ = [
     "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
     "FileFormat", "FORMATS", "register_format", "supported_suffixes", "format_for", "identify_upload",
     "Refusal", "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language",
-    "ocr_languages",
+    "ocr_languages", "reading_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +85,52 @@ WAITING = "waiting"
 SECTION_MIN_CHARS = 1500
 SECTION_MAX_CHARS = 3000
 
+# Why a page was read by another reader than pypdf (PageText.why), as shown to users.
+MISDECODED = "pypdf mis-decoded the fonts; read with PDFium"
+UNREADABLE_PDFIUM = "pypdf's text was unreadable; read with PDFium"
+EMPTY_PDFIUM = "pypdf found no text; read with PDFium"
+ERROR_PDFIUM = "pypdf failed on the page; read with PDFium"
+UNOPENED_PDFIUM = "pypdf could not open the file; read with PDFium"
+OCR_NO_LAYER = "OCR: the page has no text layer"
+OCR_UNREADABLE = "OCR: the text layer was unreadable"
+
+# PDFium's reading of a page replaces pypdf's readable one only when it is
+# more plausible by this much (cleaning.plausibility, from -4 to 1): the two
+# differ in spacing and punctuation on healthy pages, by more than 1 on a
+# mis-decoded one (docs/DECISIONS.md, "Text as the page shows it").
+PLAUSIBILITY_MARGIN = 0.2
+# A composite font whose pages pypdf and PDFium read alike this many times
+# in a file is trusted for the rest of it: the second reading costs PDFium's
+# time, and a font decodes the same way on every page. A page counts when it
+# holds TRUST_MIN_CHARS characters or more (a page number proves nothing).
+TRUSTED_AFTER_PAGES = 1
+TRUST_MIN_CHARS = 100
+
+# Tesseract's languages by the script they read (the name its script detection,
+# OSD, gives); a configured language in none of these sets is read as Latin.
+SCRIPT_LANGUAGES = {
+    "Han": {"chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert"},
+    "Japanese": {"jpn", "jpn_vert"},
+    "Korean": {"kor", "kor_vert"},
+    "Cyrillic": {"rus", "bul", "ukr", "srp", "mkd", "bel"},
+    "Greek": {"ell", "grc"},
+    "Arabic": {"ara", "fas", "urd"},
+}
+CJK_SCRIPTS = ("Han", "Japanese", "Korean", "Hangul")
+# Latin words beside CJK text are common on this collection's pages: a page
+# of CJK script is read with these Latin languages as well, when configured.
+LATIN_BESIDE_CJK = ("eng",)
+
+# Table cells set closer than a space run together in pypdf's text ("920.68STAFF"):
+# pypdf breaks a word only where glyphs are a full space width apart, poppler
+# where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
+# shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
+# against a number) is measured with PDFium's glyph boxes, and each run of
+# glyphs that stands that far from the one before it on the line becomes a
+# word of its own (docs/DECISIONS.md, "Text as the page shows it").
+WORD_GAP_EM = 0.1
+MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d")
+
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
 OCR_MAX_PIXELS = 40_000_000
@@ -88,6 +144,8 @@ class PageText:
     text: str
     lang: str = ""          # "en", "zh", "mixed" or "" when the page has no text
     extractor: str = "pypdf"  # "pypdf", "pdfium", "ocr", "docx", "doc" (a FileFormat's reader names its own)
+    why: str = ""           # why the first reader's text was not kept ("" when it was): MISDECODED, ...
+    #                         (OCR's reasons name the Tesseract languages read)
 
 
 @dataclass
@@ -106,6 +164,9 @@ class Extraction:
     page_count: int = 0
     failed_pages: list[int] = field(default_factory=list)
     extractor: str = "pypdf"  # the extractors used, most pages first, joined by "+"
+    # Which reader gave which pages and why, in page order: {"extractor", "why", "pages"}, one per
+    # (extractor, why); pages read by the format's first reader without trouble have why "".
+    readers: list[dict] = field(default_factory=list)
     title: str = ""          # from the file's own metadata, if any
     date: str = ""           # ISO date from the file's own metadata, if any
 
@@ -316,6 +377,7 @@ class _Tally:
         self.refusal: tuple[str, str] | None = None
         self.aborted = ""
         self.ocr_ran = False
+        self.readers: dict[tuple[str, str], list[int]] = {}
 
     def record(self, event: tuple) -> None:
         kind = event[0]
@@ -325,6 +387,7 @@ class _Tally:
             page = event[1]
             self.chars += len(page.text)
             self.extractors[page.extractor] += 1
+            self.readers.setdefault((page.extractor, page.why), []).append(page.number)
             self.last_step = max(self.last_step, page.number)
             if self.emit is None:
                 self.pages.append(page)
@@ -352,9 +415,9 @@ class _Tally:
     def count(self, n: int) -> None:
         self.record(("count", n))
 
-    def page(self, number: int, text: str, extractor: str) -> None:
+    def page(self, number: int, text: str, extractor: str, why: str = "") -> None:
         if text:
-            self.record(("page", PageText(number, text, detect_language(text), extractor)))
+            self.record(("page", PageText(number, text, detect_language(text), extractor, why)))
         else:
             self.record(("step", number))
 
@@ -372,8 +435,10 @@ class _Tally:
 
     def conclude(self) -> Extraction:
         extractor = "+".join(name for name, _ in self.extractors.most_common())
+        readers = [{"extractor": name, "why": why, "pages": pages}
+                   for (name, why), pages in sorted(self.readers.items(), key=lambda item: item[1][0])]
         result = Extraction(status=INDEXED, pages=self.pages, page_count=self.page_count,
-                            extractor=extractor, title=self.title, date=self.date)
+                            extractor=extractor, title=self.title, date=self.date, readers=readers)
         if self.refusal:
             result.status, result.reason = self.refusal
             return result
@@ -410,6 +475,16 @@ class _Tally:
         elif not_indexed or self.aborted:
             result.status = PARTIAL
         return result
+
+
+def reading_summary(readers: Iterable[dict]) -> str:
+    """Say which pages needed which reader and why ("pages 2–5: pypdf mis-decoded the fonts; read with PDFium").
+
+    READERS is Extraction.readers (as stored in the file's record); pages the
+    first reader read without trouble are not mentioned, so "" means all were.
+    """
+    parts = [f"{_pages_phrase(r['pages'])}: {r['why']}" for r in readers if r.get("why") and r.get("pages")]
+    return " · ".join(parts)
 
 
 def _pages_phrase(numbers: Iterable[int]) -> str:
@@ -607,6 +682,8 @@ class _PdfJob:
         self._pdfium_error = ""
         self._ocr_langs: str | None = None
         self._pypdf_error = ""
+        # Per set of composite fonts on a page: how many pages pypdf read as PDFium does.
+        self._fonts_agreed: Counter = Counter()
 
     def run(self) -> None:
         try:
@@ -708,8 +785,13 @@ class _PdfJob:
         for index in range(count):
             number = index + 1
             text, error, bomb = "", "", False
+            fonts: frozenset = frozenset()
             try:
-                text = reader.pages[index].extract_text() or ""
+                page = reader.pages[index]
+                fonts = _composite_fonts(page)
+                text = page.extract_text() or ""
+                if fonts and _PRIVATE_USE.search(text):
+                    text = _restore_private_use(page, text)
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -721,7 +803,7 @@ class _PdfJob:
             if bomb:
                 self.tally.fail(number, error)
             else:
-                self._settle_safely(number, text, "pypdf", error, ask_pdfium=True)
+                self._settle_safely(number, text, "pypdf", error, ask_pdfium=True, fonts=fonts)
         for number in range(count + 1, self.tally.page_count + 1):
             # The page tree promises pages that are not in the file (cut off).
             self.tally.fail(number, "missing from the file")
@@ -746,33 +828,61 @@ class _PdfJob:
             pass
         for index in range(count):
             text, error = self._pdfium_text(index)
-            self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False)
+            self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False, why=UNOPENED_PDFIUM)
 
-    def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
+    def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool,
+                       fonts: frozenset = frozenset(), why: str = "") -> None:
         """Settle one page; an error there (OCR, PDFium) fails that page only."""
         try:
-            self._settle(number, text, extractor, error, ask_pdfium)
+            self._settle(number, text, extractor, error, ask_pdfium, fonts, why)
         except MemoryError:
             self.tally.fail(number, sandbox.memory_message(self.settings.extract_memory_mb))
         except Exception as exc:  # noqa: BLE001 - one page, not the file
             self.tally.fail(number, _describe(exc))
 
-    def _settle(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool) -> None:
-        """Record page NUMBER, asking PDFium and then OCR when TEXT is missing or garbled."""
+    def _settle(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool,
+                fonts: frozenset = frozenset(), why: str = "") -> None:
+        """Record page NUMBER, asking PDFium and then OCR when TEXT is missing, unreadable or may be mis-decoded.
+
+        FONTS are the page's composite fonts (_composite_fonts); WHY says why
+        EXTRACTOR reads the page (UNOPENED_PDFIUM), "" for pypdf.
+        """
         cleaned = clean_text(text)
-        if cleaned and not looks_garbled(text):
-            self.tally.page(number, cleaned, extractor)
+        readable = bool(cleaned) and _reads_well(text)
+        untrusted_fonts = bool(fonts) and self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
+        if readable and not (ask_pdfium and untrusted_fonts):
+            if ask_pdfium and MAYBE_GLUED.search(cleaned):
+                cleaned = clean_text(self._split_glued_cells(number - 1, text))
+            self.tally.page(number, cleaned, extractor, why)
             return
         if ask_pdfium:
             alt, alt_error = self._pdfium_text(number - 1)
             alt_cleaned = clean_text(alt)
-            if alt_cleaned and not looks_garbled(alt):
-                self.tally.page(number, alt_cleaned, "pdfium")
-                return
-            if _score(alt) > _score(text):
+            if cleaned:
+                if alt_cleaned and plausibility(alt) > plausibility(text) + PLAUSIBILITY_MARGIN:
+                    # A font decoded through the wrong table (composite, or giving a mix of
+                    # scripts); otherwise pypdf's text layer itself was unreadable.
+                    misdecoded = bool(fonts) or mixed_scripts(text)
+                    text, cleaned, extractor = alt, alt_cleaned, "pdfium"
+                    why = MISDECODED if misdecoded else UNREADABLE_PDFIUM
+                elif readable:
+                    # PDFium reads it no better: pypdf's text stands, and its fonts earn trust.
+                    if len(cleaned) >= TRUST_MIN_CHARS:
+                        self._fonts_agreed[fonts] += 1
+                    self.tally.page(number, cleaned, extractor, why)
+                    return
+                elif alt_cleaned and _reads_well(alt):
+                    text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
+                elif _score(alt) > _score(text):
+                    text, cleaned, extractor = alt, alt_cleaned, "pdfium"
+            elif alt_cleaned:
                 text, cleaned, extractor = alt, alt_cleaned, "pdfium"
+                why = ERROR_PDFIUM if error else EMPTY_PDFIUM
+            if cleaned and _reads_well(text):
+                self.tally.page(number, cleaned, extractor, why)
+                return
             error = error or alt_error
-        garbled = bool(cleaned)          # still here with text: it is unreadable
+        garbled = bool(cleaned)          # still here with text: unreadable, a mix of scripts, or not Chinese
         scanned = self._has_images(number - 1)
         if not garbled and not scanned:
             if error:
@@ -784,11 +894,13 @@ class _PdfJob:
             # Nothing can render the page for OCR.
             self.tally.fail(number, error or "only unreadable text (a font without a usable encoding)")
             return
-        ocr_text = self._ocr(number - 1)
-        if ocr_text is None:
+        read = self._ocr(number - 1)
+        if read is None:
             self.tally.record(("ocr", number, "unreadable text" if garbled else "no text layer"))
         else:
-            self.tally.page(number, ocr_text, "ocr")
+            ocr_text, langs = read
+            why = OCR_UNREADABLE if garbled else OCR_NO_LAYER
+            self.tally.page(number, ocr_text, "ocr", f"{why} (Tesseract languages: {langs})")
 
     # PDFium, opened only when needed.
 
@@ -825,6 +937,27 @@ class _PdfJob:
             if page is not None:
                 page.close()
 
+    def _split_glued_cells(self, index: int, text: str) -> str:
+        """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart."""
+        doc = self._pdfium()
+        if doc is None or index >= len(doc):
+            return text
+        page = textpage = None
+        try:
+            page = doc[index]
+            textpage = page.get_textpage()
+            spaced = _glued_words(textpage)
+        except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
+            return text
+        finally:
+            if textpage is not None:
+                textpage.close()
+            if page is not None:
+                page.close()
+        for glued in sorted(spaced, key=len, reverse=True):
+            text = text.replace(glued, spaced[glued])
+        return text
+
     def _has_images(self, index: int) -> bool:
         """Tell whether page INDEX shows an image (a scan, or a picture of text)."""
         doc = self._pdfium()
@@ -842,8 +975,14 @@ class _PdfJob:
             if page is not None:
                 page.close()
 
-    def _ocr(self, index: int) -> str | None:
-        """Return the OCR text of page INDEX, or None when OCR is off or unavailable."""
+    def _ocr(self, index: int) -> tuple[str, str] | None:
+        """Return the OCR text of page INDEX and the languages read, or None when OCR is off or unavailable.
+
+        Tesseract first detects the page's script (OSD) and then reads it in
+        the configured languages of that script only (page_ocr_languages):
+        an English page read with Chinese as well turns "Chapter II" into
+        Chinese characters, and every language added slows the reading.
+        """
         if self._ocr_langs is None:
             self._ocr_langs = ocr_languages(self.settings)
         doc = self._pdfium()
@@ -860,8 +999,11 @@ class _PdfJob:
             scale = min(scale, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
             bitmap = page.render(scale=scale, grayscale=True)
             image = bitmap.to_pil()
-            text = pytesseract.image_to_string(image, lang=self._ocr_langs,
-                                               timeout=max(1, self.settings.extract_timeout_s))
+            timeout = max(1, self.settings.extract_timeout_s)
+            langs = self._ocr_langs
+            if page_ocr_languages(langs, "Latin") != langs:     # languages of more than one script
+                langs = page_ocr_languages(langs, _detect_script(image, scale, timeout))
+            text = pytesseract.image_to_string(image, lang=langs, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
             if "bad_alloc" in str(exc):
                 # Tesseract runs under the worker's memory limit too.
@@ -872,12 +1014,248 @@ class _PdfJob:
                 bitmap.close()
             if page is not None:
                 page.close()
-        return clean_text(text)
+        return clean_text(text), langs
 
     def _close_pdfium(self) -> None:
         if self._pdfium_doc is not None:
             self._pdfium_doc.close()
             self._pdfium_doc = None
+
+
+# --- private-use code points --------------------------------------------------------------
+
+# A font may map the glyph of a rare character (CJK Extension B, outside most
+# encodings) to a private-use code point in its ToUnicode map, while its own
+# cmap names the real character: the real one is kept.
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd]")
+_HEX = r"<([0-9A-Fa-f]+)>"
+_BFCHAR = re.compile(rf"{_HEX}\s*{_HEX}")
+_BFRANGE = re.compile(rf"{_HEX}\s*{_HEX}\s*{_HEX}")
+
+
+def _restore_private_use(page, text: str) -> str:
+    """Return TEXT with each private-use character that a composite font of PAGE draws replaced by the real one."""
+    real: dict[str, str] = {}
+    try:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for name in fonts.get_object() if fonts is not None else ():
+            font = fonts.get_object()[name].get_object()
+            if font.get("/Subtype") == "/Type0" and font.get("/Encoding") == "/Identity-H":
+                real.update(_private_use_in_font(font))
+    except Exception:  # noqa: BLE001 - a damaged font: the private-use characters stay
+        return text
+    return _PRIVATE_USE.sub(lambda m: real.get(m.group(), m.group()), text) if real else text
+
+
+def _private_use_in_font(font) -> dict[str, str]:
+    """Map the private-use characters FONT's ToUnicode gives to the characters its embedded TrueType cmap names."""
+    to_unicode = font.get("/ToUnicode")
+    cid_font = font["/DescendantFonts"][0].get_object()
+    font_file = cid_font.get("/FontDescriptor", {}).get_object().get("/FontFile2")
+    if to_unicode is None or font_file is None:
+        return {}
+    cmap = to_unicode.get_object().get_data().decode("latin-1")
+    private: dict[int, str] = {}          # character code (= CID, Identity-H) -> private-use character
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, value in _BFCHAR.findall(block):
+            char = bytes.fromhex(value).decode("utf-16-be", "replace")
+            if len(char) == 1 and _PRIVATE_USE.match(char):
+                private[int(code, 16)] = char
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for first, last, value in _BFRANGE.findall(block):
+            start = bytes.fromhex(value).decode("utf-16-be", "replace")
+            if len(start) == 1 and _PRIVATE_USE.match(start):
+                for offset in range(min(int(last, 16) - int(first, 16) + 1, 4096)):
+                    private[int(first, 16) + offset] = chr(ord(start) + offset)
+    if not private:
+        return {}
+    gid_map = cid_font.get("/CIDToGIDMap")
+    gid_map = gid_map.get_object() if gid_map is not None else None
+    gid_data = gid_map.get_data() if gid_map is not None and hasattr(gid_map, "get_data") else None
+    unicode_of = _truetype_glyph_names(font_file.get_object().get_data())
+    real = {}
+    for cid, char in private.items():
+        gid = int.from_bytes(gid_data[2 * cid:2 * cid + 2], "big") if gid_data else cid
+        names = [u for u in unicode_of.get(gid, ()) if not _PRIVATE_USE.match(chr(u))]
+        if len(names) == 1:                     # one real character, or we cannot tell
+            real[char] = chr(names[0])
+    return real
+
+
+def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
+    """Map each glyph of a TrueType font (DATA) to the Unicode code points its cmap (formats 4 and 12) gives it."""
+    import struct
+
+    tables = {}
+    for i in range(struct.unpack(">H", data[4:6])[0]):
+        tag, _, offset, length = struct.unpack(">4sIII", data[12 + 16 * i:28 + 16 * i])
+        tables[tag] = (offset, length)
+    if b"cmap" not in tables:
+        return {}
+    base = tables[b"cmap"][0]
+    glyphs: dict[int, set[int]] = {}
+    for i in range(struct.unpack(">H", data[base + 2:base + 4])[0]):
+        platform, encoding, offset = struct.unpack(">HHI", data[base + 4 + 8 * i:base + 12 + 8 * i])
+        if (platform, encoding) not in ((3, 1), (3, 10), (0, 3), (0, 4)):
+            continue
+        at = base + offset
+        fmt = struct.unpack(">H", data[at:at + 2])[0]
+        if fmt == 12:
+            for g in range(struct.unpack(">I", data[at + 12:at + 16])[0]):
+                first, last, glyph = struct.unpack(">III", data[at + 16 + 12 * g:at + 28 + 12 * g])
+                for code in range(first, min(last, first + 65536) + 1):
+                    glyphs.setdefault(glyph + code - first, set()).add(code)
+        elif fmt == 4:
+            segments = struct.unpack(">H", data[at + 6:at + 8])[0] // 2
+            ends = struct.unpack(f">{segments}H", data[at + 14:at + 14 + 2 * segments])
+            starts_at = at + 16 + 2 * segments
+            starts = struct.unpack(f">{segments}H", data[starts_at:starts_at + 2 * segments])
+            deltas = struct.unpack(f">{segments}h", data[starts_at + 2 * segments:starts_at + 4 * segments])
+            ranges_at = starts_at + 4 * segments
+            ranges = struct.unpack(f">{segments}H", data[ranges_at:ranges_at + 2 * segments])
+            for k in range(segments):
+                for code in range(starts[k], ends[k] + 1):
+                    if code == 0xFFFF:
+                        continue
+                    if ranges[k] == 0:
+                        glyph = (code + deltas[k]) & 0xFFFF
+                    else:
+                        where = ranges_at + 2 * k + ranges[k] + 2 * (code - starts[k])
+                        glyph = struct.unpack(">H", data[where:where + 2])[0]
+                        glyph = (glyph + deltas[k]) & 0xFFFF if glyph else 0
+                    if glyph:
+                        glyphs.setdefault(glyph, set()).add(code)
+    return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
+
+
+def _glued_words(textpage) -> dict[str, str]:
+    """Map each word of TEXTPAGE's text that runs apart glyphs together to it with spaces between them.
+
+    PDFium's text rectangles are runs of glyphs; where one starts WORD_GAP_EM
+    of the font size or more after the previous glyph on its line ends
+    (their advance boxes, not their ink), a word ends.
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    full = textpage.get_text_range()
+    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+    box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+    breaks = set()
+    for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
+        pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
+        at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
+        if not 0 < at < len(full) or full[at - 1].isspace() or full[at].isspace():
+            continue
+        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, box_before)
+                and pdfium_c.FPDFText_GetLooseCharBox(raw, at, box_after)):
+            continue
+        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
+        gap = box_after.left - box_before.right
+        if same_line and gap >= WORD_GAP_EM * pdfium_c.FPDFText_GetFontSize(raw, at):
+            breaks.add(at)
+    spaced: dict[str, str] = {}
+    for match in re.finditer(r"\S+", full):
+        cuts = [at for at in breaks if match.start() < at < match.end()]
+        if cuts:
+            bounds = [match.start(), *sorted(cuts), match.end()]
+            spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
+    return spaced
+
+
+def _reads_well(text: str) -> bool:
+    """Tell whether TEXT reads as a page: not garbled, not a mix of scripts, Chinese that is Chinese."""
+    return not looks_garbled(text) and not mixed_scripts(text) and not implausible_chinese(text)
+
+
+def page_ocr_languages(configured: str, script: str) -> str:
+    """The Tesseract languages of CONFIGURED ("eng+fra+chi_sim") that read SCRIPT (OSD's name), or all of them.
+
+    A Latin page gets the Latin languages; a CJK page its CJK languages and
+    LATIN_BESIDE_CJK; an unknown script, or one no configured language reads, all.
+    """
+    langs = [lang for lang in configured.split("+") if lang]
+    non_latin = set().union(*SCRIPT_LANGUAGES.values())
+    if script == "Latin":
+        chosen = [lang for lang in langs if lang not in non_latin]
+    elif script in CJK_SCRIPTS:
+        # OSD tells the CJK scripts apart poorly (Chinese seen as Korean): the family is what counts.
+        family = set().union(*(SCRIPT_LANGUAGES[name] for name in CJK_SCRIPTS if name in SCRIPT_LANGUAGES))
+        chosen = [lang for lang in langs if lang in family]
+        if chosen:
+            chosen += [lang for lang in langs if lang in LATIN_BESIDE_CJK]
+    else:
+        chosen = [lang for lang in langs if lang in SCRIPT_LANGUAGES.get(script, ())]
+    return "+".join(chosen) or configured
+
+
+# Script detection reads the page at this resolution at most: at 150 dpi it
+# mistakes Chinese for Korean.
+OSD_DPI = 300
+OSD_MARGIN = 40             # white pixels around the inked part of the page
+
+
+def _detect_script(image, scale: float, timeout: float) -> str:
+    """Return the script Tesseract's OSD sees on IMAGE, rendered at SCALE x 72 dpi ("Latin", "Han", ...), or ""."""
+    import pytesseract
+
+    if "osd" not in _installed_tesseract_languages():
+        return ""
+    from PIL import ImageOps
+
+    shrink = OSD_DPI / (72 * scale)
+    if shrink < 1:
+        image = image.resize((max(1, int(image.width * shrink)), max(1, int(image.height * shrink))))
+    # Only the inked part, with a margin: Tesseract's time grows with the pixels it is given.
+    inked = ImageOps.invert(image.convert("L")).getbbox()
+    if inked is None:
+        return ""
+    image = ImageOps.expand(image.crop(inked), border=OSD_MARGIN, fill=255)
+    try:
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, timeout=timeout,
+                                       config=f"--dpi {min(OSD_DPI, round(72 * scale))}")
+    except pytesseract.TesseractError:
+        return ""                   # too few characters to tell
+    return str(osd.get("script", ""))
+
+
+def _composite_fonts(page) -> frozenset:
+    """The composite (Type0) fonts PAGE's text may use (its own and its forms'), by object number."""
+    found: set = set()
+    try:
+        node, resources = page, page.get("/Resources")
+        for _ in range(32):                         # resources may be inherited from the page tree
+            if resources is not None or node.get("/Parent") is None:
+                break
+            node = node["/Parent"]
+            resources = node.get("/Resources")
+        _collect_composite_fonts(resources, found, depth=0)
+    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to compare
+        return frozenset()
+    return frozenset(found)
+
+
+def _collect_composite_fonts(resources, found: set, depth: int) -> None:
+    if resources is None or depth > 2:
+        return
+    resources = resources.get_object()
+    fonts = resources.get("/Font")
+    if fonts is not None:
+        fonts = fonts.get_object()
+        for name in fonts:
+            ref = fonts.raw_get(name)
+            font = ref.get_object()
+            if font is not None and font.get("/Subtype") == "/Type0":
+                found.add(getattr(ref, "idnum", None) or id(font))
+    xobjects = resources.get("/XObject")
+    if xobjects is not None:
+        for name, xobject in xobjects.get_object().items():
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Form":
+                _collect_composite_fonts(xobject.get("/Resources"), found, depth + 1)
 
 
 def _score(text: str) -> int:

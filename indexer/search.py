@@ -28,7 +28,7 @@ from .dictionary import Dictionary, load_dictionary
 from .reflow import reflow
 from .config import Settings
 from .errors import SearchQueryError
-from .extract import INFLATES_REASON
+from .extract import INFLATES_REASON, reading_summary
 from .engine.schema import (
     DEFAULT_FIELDS,
     RECORD_DOC,
@@ -741,6 +741,7 @@ class FileInfo:
     extractor: str
     failed_pages: list[int]
     exists: bool
+    reading: str = ""          # which pages needed which reader and why (extract.reading_summary)
 
     @property
     def safe_to_view(self) -> bool:
@@ -786,6 +787,7 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
             pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
             failed_pages=info.get("failed_pages", []),
             exists=(Path(settings.archive_dir) / f["file"]).is_file(),
+            reading=reading_summary(info.get("readers", [])),
         ))
     detail = DocumentDetail(
         doc_id=doc_id, title=meta.get("title", ""), title_zh=meta.get("title_zh", ""),

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import ledger
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
-from .extract import INDEXED, PARTIAL, WAITING
+from .extract import INDEXED, PARTIAL, WAITING, reading_summary
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from .engine.stamp import read_stamp, stamp_difference, stamp_text
 from .generations import current_generation
@@ -29,6 +29,9 @@ class FileStatus:
     extractor: str = ""
     failed_pages: list[int] = field(default_factory=list)
     indexed_at: str = ""
+    # Which reader gave which pages and why (Extraction.readers), and that in a sentence.
+    readers: list[dict] = field(default_factory=list)
+    reading: str = ""
 
 
 @dataclass
@@ -55,6 +58,14 @@ class IndexStatus:
     def update_failing(self) -> bool:
         """Whether the last update failed or held removals back (the status page and /healthz say why)."""
         return bool(self.update) and not self.update.get("ok", True)
+
+    @property
+    def helped(self) -> list[FileStatus]:
+        """Indexed files of which some pages needed another reader than the first (PDFium, OCR).
+
+        A file not fully indexed is among `failures`, which show its readers too.
+        """
+        return [f for f in self.files if f.reading and f.status == "indexed"]
 
     def counts(self) -> dict[str, int]:
         """Files by status; a file gone from the archive counts as "missing", whatever its index record says."""
@@ -157,6 +168,7 @@ def _read_status(searcher, settings: Settings, generation: str) -> tuple[IndexSt
             path=path, doc_id=doc_id, status=info.get("status", ""), reason=info.get("reason", ""),
             pages=info.get("pages", 0), chars=info.get("chars", 0), extractor=info.get("extractor", ""),
             failed_pages=info.get("failed_pages", []), indexed_at=info.get("indexed_at", ""),
+            readers=info.get("readers", []), reading=reading_summary(info.get("readers", [])),
         ))
     return status, files
 

@@ -8,6 +8,9 @@ command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr tesseract-ocr-eng t
 if command -v tesseract >/dev/null 2>&1; then
   tesseract --list-langs 2>/dev/null | grep -qx chi_sim || need+=(tesseract-ocr-chi-sim)
 fi
+# pdftotext is the oracle of tests/test_pdf_oracle.py; poppler-data gives it Adobe's CID tables.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ -e /usr/share/poppler/cidToUnicode/Adobe-GB1 ] || need+=(poppler-data)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)

@@ -188,6 +188,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "zh": "无法在此显示 PDF，页面文字见下方。"},
     "related": {"en": "Related documents", "zh": "相关文件"},
     "failed_pages": {"en": "pages without text: {pages}", "zh": "无文字的页：{pages}"},
+    "reading": {"en": "how the text was read", "zh": "文字读取方式"},
+    "status_helped_title": {"en": "Pages read by another reader", "zh": "由其他读取器读取的页"},
+    "status_helped_intro": {"en": "The first reader (pypdf) got these pages wrong or found no text on them; "
+                                  "PDFium or OCR read them.",
+                            "zh": "首选读取器（pypdf）读错或未读到这些页的文字，已改由 PDFium 或文字识别（OCR）读取。"},
     # statuses of files
     "status_indexed": {"en": "indexed", "zh": "已索引"},
     "status_partial": {"en": "partly indexed", "zh": "部分索引"},

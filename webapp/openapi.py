@@ -110,6 +110,7 @@ SCHEMAS = {
         "file": STR, "lang": STR, "format": STR,
         "status": _string(description="indexed, partial, failed, encrypted, needs_ocr, waiting…"),
         "reason": STR, "pages": INT, "chars": INT, "extractor": STR, "failed_pages": _array(INT),
+        "reading": _string(description="Which pages needed another reader (PDFium, OCR) and why; empty if none."),
         "available": {**BOOL, "description": "Whether the file is in the archive."},
         "url": NULLABLE_STR, "download_url": NULLABLE_STR,
         "matched_pages": _array(_object({"page": INT, "url": STR, "pdf_url": STR})),
@@ -129,6 +130,10 @@ SCHEMAS = {
     "FileStatus": _object({
         "path": STR, "doc_id": STR, "status": STR, "reason": STR, "pages": INT, "chars": INT, "extractor": STR,
         "failed_pages": _array(INT), "indexed_at": STR,
+        "readers": _array(_object({"extractor": STR, "why": STR, "pages": _array(INT)}),
+                          description="Which reader gave which pages, and why (empty why: the first reader, "
+                                      "without trouble)."),
+        "reading": _string(description="The readers that needed a reason, in a sentence; empty if none."),
     }),
     "Status": _object({
         "built": BOOL, "documents": INT, "pages": INT, "files": _array(_ref("FileStatus")),

@@ -1,0 +1,365 @@
+"""Generated PDFs that reproduce how real-world files mislead a text extractor.
+
+Each case is a real PDF written here byte by byte (or with reportlab), with
+the text a reader sees on the page known in advance:
+- `write_cid_pdf`: a composite (Type0, Identity-H) font embedded from a CJK
+  font Debian ships (WenQuanYi Micro Hei), whose character codes are the
+  glyph numbers of the whole font, as TeX's dvipdfmx writes them, with no
+  ToUnicode map (or one that maps some glyphs to private-use code points, or
+  one that lies). A reader must go to the font's own cmap to find the text.
+- `write_table_pdf`: a table whose cells are placed by text moves, closer than a space.
+- `write_scan_pdf`: a page that is only an image of text (a scan).
+`page_words` and `agreement` compare extracted text with an oracle's
+(poppler's `pdftotext`) word by word.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import unicodedata
+import zlib
+from collections import Counter
+from pathlib import Path
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# Adobe's character collection for simplified Chinese, one Unicode value per CID (Debian poppler-data).
+ADOBE_GB1 = Path("/usr/share/poppler/cidToUnicode/Adobe-GB1")
+
+
+def cjk_font_available() -> bool:
+    """Tell whether the CJK font the CID cases embed is installed (Debian fonts-wqy-microhei)."""
+    return CJK_FONT.exists()
+
+
+def pdftotext_available() -> bool:
+    """Tell whether poppler's pdftotext (Debian poppler-utils) and its CID tables (poppler-data) are installed."""
+    return shutil.which("pdftotext") is not None and ADOBE_GB1.exists()
+
+
+def adobe_gb1_cids() -> dict[str, int]:
+    """Map each character of the Adobe-GB1 collection to its lowest CID."""
+    cids: dict[str, int] = {}
+    for cid, line in enumerate(ADOBE_GB1.read_text().splitlines()):
+        value = line.strip()
+        if value and len(value) <= 6:
+            cids.setdefault(chr(int(value, 16)), cid)
+    return cids
+
+
+def pdftotext(path: Path, page: int) -> str:
+    """Return poppler's text of page PAGE (from 1) of PATH."""
+    run = subprocess.run(["pdftotext", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(path), "-"],
+                         capture_output=True, check=True)
+    return run.stdout.decode("utf-8")
+
+
+# --- comparing texts ------------------------------------------------------------------------
+
+_CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_WORD = re.compile(f"[{_CJK_CHAR}]|[^\\s{_CJK_CHAR}]+")
+_EDGE_PUNCTUATION = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+def page_words(text: str) -> list[str]:
+    """Split TEXT into the words compared: each CJK character, each other run between spaces.
+
+    Case, NFKC width and punctuation at a word's edges are ignored: they are
+    not what makes a page findable, and extractors differ on them.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    words = (_EDGE_PUNCTUATION.sub("", w) for w in _WORD.findall(text))
+    return [w for w in words if w]
+
+
+def agreement(extracted: str, oracle: str) -> float:
+    """Return the share of words the two texts have in common (as multisets), over the longer one."""
+    a, b = Counter(page_words(extracted)), Counter(page_words(oracle))
+    longest = max(sum(a.values()), sum(b.values()))
+    if not longest:
+        return 1.0
+    return sum((a & b).values()) / longest
+
+
+def side_by_side(extracted: str, oracle: str, width: int = 60) -> str:
+    """Both texts in two columns, for a failing comparison's message."""
+    left, right = extracted.splitlines() or [""], oracle.splitlines() or [""]
+    rows = [f"{'extracted':<{width}} | pdftotext", "-" * (2 * width + 3)]
+    for i in range(max(len(left), len(right))):
+        a = left[i] if i < len(left) else ""
+        b = right[i] if i < len(right) else ""
+        rows.append(f"{a[:width]:<{width}} | {b[:width]}")
+    return "\n".join(rows)
+
+
+# --- a TrueType subset with a Unicode cmap ---------------------------------------------------------
+
+class CjkSubset:
+    """The glyphs of some characters of the CJK font, as an embeddable TrueType font.
+
+    `full_gid[ch]` is the character's glyph number in the whole font (what a
+    dvipdfmx file uses as character code), `gid[ch]` its number in the
+    subset, `width[ch]` its advance in 1/1000 em. The subset's cmap maps
+    Unicode to subset glyphs, plus the EXTRA_CMAP code points given (a rare
+    character the font draws with the glyph of another).
+    """
+
+    def __init__(self, text: str, extra_cmap: dict[str, str] | None = None):
+        from reportlab.pdfbase.ttfonts import TTFontFile
+
+        font = TTFontFile(str(CJK_FONT), subfontIndex=0)
+        rare = extra_cmap or {}
+        chars = sorted({ch for ch in text if ch not in "\n" and ch not in rare} | set(rare.values()), key=ord)
+        missing = [ch for ch in chars if ord(ch) not in font.charToGlyph]
+        if missing:
+            raise ValueError(f"the font lacks {missing}")
+        self.full_gid = {ch: font.charToGlyph[ord(ch)] for ch in chars}
+        self.width = {ch: int(font.charWidths.get(ord(ch), 1000)) for ch in chars}
+        # makeSubset numbers the glyphs in the order first met, after .notdef.
+        order: dict[int, int] = {0: 0}
+        for ch in chars:
+            order.setdefault(self.full_gid[ch], len(order))
+        self.gid = {ch: order[self.full_gid[ch]] for ch in chars}
+        mapping = {ord(ch): self.gid[ch] for ch in chars}
+        for rare_char, drawn_as in rare.items():
+            # The glyph is the rare character's alone: the font's cmap names it, not the other.
+            if drawn_as not in text:
+                del mapping[ord(drawn_as)]
+            mapping[ord(rare_char)] = self.gid[drawn_as]
+            self.gid[rare_char], self.width[rare_char] = self.gid[drawn_as], self.width[drawn_as]
+            self.full_gid[rare_char] = font.numGlyphs + len(self.full_gid)     # a code of its own
+        subset = font.makeSubset([ord(ch) for ch in chars])
+        self.data = _replace_table(subset, b"cmap", _unicode_cmap(mapping))
+
+
+def _unicode_cmap(mapping: dict[int, int]) -> bytes:
+    """A cmap table with a format 4 (BMP) and a format 12 (all planes) subtable for MAPPING."""
+    bmp = sorted((c, g) for c, g in mapping.items() if c <= 0xFFFF)
+    segments = [(c, c, g) for c, g in bmp] + [(0xFFFF, 0xFFFF, 0)]
+    n = len(segments)
+    search = 2 ** (n.bit_length() - 1)
+    ends = b"".join(struct.pack(">H", e) for _, e, _ in segments)
+    starts = b"".join(struct.pack(">H", s) for s, _, _ in segments)
+    deltas = b"".join(struct.pack(">h", ((g - s) + 0x8000) % 0x10000 - 0x8000) if g else struct.pack(">h", 1)
+                      for s, _, g in segments)
+    offsets = b"\x00\x00" * n
+    body = ends + b"\x00\x00" + starts + deltas + offsets
+    fmt4 = struct.pack(">HHHHHHH", 4, 14 + len(body), 0, 2 * n, 2 * search,
+                       search.bit_length() - 1, 2 * n - 2 * search) + body
+    groups = sorted(mapping.items())
+    fmt12 = struct.pack(">HHIII", 12, 0, 16 + 12 * len(groups), 0, len(groups)) + b"".join(
+        struct.pack(">III", c, c, g) for c, g in groups)
+    header = struct.pack(">HH", 0, 2) + struct.pack(">HHI", 3, 1, 4 + 16) + struct.pack(">HHI", 3, 10,
+                                                                                          4 + 16 + len(fmt4))
+    return header + fmt4 + fmt12
+
+
+def _replace_table(font: bytes, tag: bytes, table: bytes) -> bytes:
+    """FONT (a TrueType file) with table TAG replaced by TABLE, the others copied."""
+    num_tables = struct.unpack(">H", font[4:6])[0]
+    tables = {}
+    for i in range(num_tables):
+        name, _checksum, offset, length = struct.unpack(">4sIII", font[12 + 16 * i:28 + 16 * i])
+        tables[name] = font[offset:offset + length]
+    tables[tag] = table
+    names = sorted(tables)
+    out_dir, out_data = [], []
+    offset = 12 + 16 * len(names)
+    for name in names:
+        data = tables[name]
+        padded = data + b"\x00" * (-len(data) % 4)
+        checksum = sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+        out_dir.append(struct.pack(">4sIII", name, checksum, offset, len(data)))
+        out_data.append(padded)
+        offset += len(padded)
+    return font[:4] + struct.pack(">H", len(names)) + font[6:12] + b"".join(out_dir) + b"".join(out_data)
+
+
+# --- a PDF with a composite font ---------------------------------------------------------------
+
+class _PdfWriter:
+    def __init__(self):
+        self.objects: list[bytes] = []
+
+    def add(self, body: bytes) -> int:
+        self.objects.append(body)
+        return len(self.objects)
+
+    def reserve(self) -> int:
+        return self.add(b"null")
+
+    def set(self, number: int, body: bytes) -> None:
+        self.objects[number - 1] = body
+
+    def stream(self, data: bytes, extra: bytes = b"") -> int:
+        packed = zlib.compress(data)
+        return self.add(b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra)
+                        + packed + b"\nendstream")
+
+    def write(self, path: Path, root: int) -> Path:
+        out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(self.objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(self.objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(self.objects) + 1, root, xref)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(out))
+        return path
+
+
+def _to_unicode_cmap(entries: dict[int, str]) -> bytes:
+    """A ToUnicode CMap mapping 2-byte codes to the strings given."""
+    lines = [b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+             b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+             b"1 begincodespacerange <0000> <FFFF> endcodespacerange"]
+    items = sorted(entries.items())
+    for start in range(0, len(items), 100):
+        chunk = items[start:start + 100]
+        lines.append(b"%d beginbfchar" % len(chunk))
+        for code, text in chunk:
+            lines.append(b"<%04X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode()))
+        lines.append(b"endbfchar")
+    lines += [b"endcmap CMapName currentdict /CMap defineresource pop end end"]
+    return b"\n".join(lines)
+
+
+def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none",
+                  rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity") -> Path:
+    """Write PAGES (each a list of lines) in a composite font, without a usable ToUnicode map.
+
+    ORDERING "Identity": the character codes are the glyph numbers of the
+    whole font; "GB1": they are CIDs of Adobe's simplified Chinese collection
+    (Adobe-GB1), as dvipdfmx and some Chinese typesetters write them: a
+    reader must know the collection to find the text.
+
+    TO_UNICODE: "none" (no ToUnicode map: the dvipdfmx case), "true" (a
+    correct map: the twin a reader gets right), "pua" (the
+    characters of RARE map to private-use code points, the others to
+    themselves), "lie" (every glyph mapped to the character of another glyph:
+    a broken map that yields plausible but wrong text). RARE maps a rare
+    character (CJK Extension B) to the character whose glyph draws it here.
+    """
+    text = "".join("".join(lines) for lines in pages)
+    font = CjkSubset(text, extra_cmap=rare)
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font_file = w.stream(font.data, b"/Length1 %d" % len(font.data))
+    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+WenQuanYiMicroHei /Flags 4 "
+                       b"/FontBBox [-100 -200 1100 900] /ItalicAngle 0 /Ascent 800 /Descent -200 "
+                       b"/CapHeight 700 /StemV 80 /FontFile2 %d 0 R >>" % font_file)
+    if ordering == "GB1":
+        gb1 = adobe_gb1_cids()
+        codes = {ch: gb1[ch] for ch in font.gid}
+        system_info = b"/Registry (Adobe) /Ordering (GB1) /Supplement 5"
+    else:
+        codes = {ch: font.full_gid[ch] for ch in font.gid}
+        system_info = b"/Registry (Adobe) /Ordering (Identity) /Supplement 0"
+    gid_map = bytearray(2 * (max(codes.values()) + 1))
+    for ch, code in codes.items():
+        gid_map[2 * code:2 * code + 2] = struct.pack(">H", font.gid[ch])
+    cid_to_gid = w.stream(bytes(gid_map))
+    widths = b" ".join(b"%d [%d]" % (codes[ch], font.width[ch]) for ch in sorted(codes, key=codes.get))
+    cid_font = w.add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+WenQuanYiMicroHei "
+                     b"/CIDSystemInfo << %s >> "
+                     b"/FontDescriptor %d 0 R /DW 1000 /W [%s] /CIDToGIDMap %d 0 R >>"
+                     % (system_info, descriptor, widths, cid_to_gid))
+    extra = b""
+    if to_unicode != "none":
+        if to_unicode == "true":
+            entries = {code: ch for ch, code in codes.items()}
+        elif to_unicode == "pua":
+            entries = {code: ch for ch, code in codes.items()}
+            for i, ch in enumerate(sorted(rare or {}, key=ord)):
+                entries[codes[ch]] = chr(0xE000 + i)
+        elif to_unicode == "lie":
+            # Each glyph maps to the character of the next one (a shifted table, as a broken
+            # converter writes it): CJK stays CJK, Latin stays Latin, the words are wrong.
+            by_code = sorted(codes.items(), key=lambda item: item[1])
+            entries = {}
+            for kind in (True, False):
+                group = [(ch, code) for ch, code in by_code if (ord(ch) > 0x2E80) == kind and not ch.isspace()]
+                for (ch, code), (other, _) in zip(group, group[1:] + group[:1]):
+                    entries[code] = other
+            entries.update({code: ch for ch, code in codes.items() if ch.isspace()})
+        else:
+            raise ValueError(to_unicode)
+        extra = b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(entries))
+    type0 = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+WenQuanYiMicroHei /Encoding /Identity-H "
+                  b"/DescendantFonts [%d 0 R] %s >>" % (cid_font, extra))
+    kids = []
+    for lines in pages:
+        ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
+        for line in lines:
+            ops.append(b"<%s> Tj T*" % b"".join(b"%04X" % codes[ch] for ch in line))
+        ops.append(b"ET")
+        content = w.stream(b"\n".join(ops))
+        kids.append(w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                          b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, type0)))
+    w.set(page_tree, b"<< /Type /Pages /Kids [%s] /Count %d >>"
+          % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
+    return w.write(path, catalog)
+
+
+# --- a table, and a scan -------------------------------------------------------------------------
+
+def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_size: float = 9) -> Path:
+    """Write a table, one text object a row, each cell GAP points after the one before (a text move, Td).
+
+    Report generators write tables so: no space is drawn between cells, only
+    the move says they are apart, and a narrow column leaves less room than
+    a space (Helvetica's is 0.28 em: 2.5 points at 9).
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    ops, y = [], 800.0
+    for row in rows:
+        ops.append(b"BT /F1 %g Tf 50 %g Td" % (font_size, y))
+        previous = 0.0
+        for cell in row:
+            if previous:
+                ops.append(b"%.2f 0 Td" % (previous + gap))
+            ops.append(b"(%s) Tj" % cell.encode("latin-1"))
+            previous = stringWidth(cell, "Helvetica", font_size)
+        ops.append(b"ET")
+        y -= font_size * 2
+    content = w.stream(b"\n".join(ops))
+    page = w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                 b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, font))
+    w.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
+    return w.write(path, catalog)
+
+
+def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
+    """Write a PDF whose pages are images of SOURCE's pages (rendered at DPI), with no text layer."""
+    import pypdfium2
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    doc = pypdfium2.PdfDocument(str(source))
+    c = canvas.Canvas(str(path), invariant=1)
+    try:
+        for index in range(len(doc)):
+            page = doc[index]
+            width, height = page.get_size()
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            c.setPageSize((width, height))
+            c.drawImage(ImageReader(bitmap.to_pil()), 0, 0, width, height)
+            c.showPage()
+            bitmap.close()
+            page.close()
+    finally:
+        doc.close()
+    c.save()
+    return path

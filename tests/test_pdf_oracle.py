@@ -1,0 +1,363 @@
+"""Text as the page shows it (issue 27): generated PDFs that mislead a reader, checked against poppler.
+
+Each case is a real PDF made by tests/pdfcases.py; the oracle is poppler's
+`pdftotext` (Debian poppler-utils, with poppler-data's CID tables), which
+reads these pages as they look. On every generated page the words the
+archive extracts must agree with poppler's in at least 98 % (as multisets);
+a failing page shows both texts side by side.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import pdfcases
+from indexer import sandbox
+from indexer.config import Settings
+from indexer.extract import (INDEXED, MISDECODED, OCR_NO_LAYER, OCR_UNREADABLE, Extraction, extract_file,
+                             extract_many)
+
+pytestmark = [
+    pytest.mark.skipif(not pdfcases.pdftotext_available(),
+                       reason="poppler is not installed (apt-get install poppler-utils poppler-data)"),
+    pytest.mark.skipif(not pdfcases.cjk_font_available(),
+                       reason="no CJK font (apt-get install fonts-wqy-microhei)"),
+]
+needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+
+MIN_AGREEMENT = 0.98
+
+# Pages of the collection's kind: a pure Chinese page (no Latin letter, no
+# space), a mixed one, and a second Chinese page.
+CHINESE_PAGES = [
+    ["中欧区域政策合作是双方在区域发展领域的重要对话机制",
+     "国家发展和改革委员会与欧盟委员会区域政策总司签署了谅解备忘录",
+     "双方同意在城镇化规划和创新集群方面交流经验"],
+    ["二零一九年度报告 Regional Policy Dialogue 2019",
+     "欧盟凝聚政策的经验对中国的区域协调发展具有借鉴意义",
+     "Cohesion policy and territorial cooperation"],
+    ["培训项目邀请了来自广州和成都的地方官员参加研讨会",
+     "专家组建议加强统计数据的收集与评估"],
+]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(archive_dir=tmp_path, index_dir=tmp_path / "index", workers=2,
+                    extract_timeout_s=60.0, extract_memory_mb=1024, ocr=False)
+
+
+@pytest.fixture(autouse=True)
+def no_warm_workers_left():
+    yield
+    sandbox.close_shared_pools()
+
+
+def assert_agrees_with_poppler(extraction: Extraction, path: Path, oracle_path: Path | None = None) -> None:
+    """Every page of PATH: the extracted words agree with pdftotext's (of ORACLE_PATH, if given)."""
+    texts = {p.number: p.text for p in extraction.pages}
+    failures = []
+    for number in range(1, extraction.page_count + 1):
+        oracle = pdfcases.pdftotext(oracle_path or path, number)
+        got = texts.get(number, "")
+        score = pdfcases.agreement(got, oracle)
+        if score < MIN_AGREEMENT:
+            failures.append(f"page {number}: word agreement {score:.3f} < {MIN_AGREEMENT}\n"
+                            + pdfcases.side_by_side(got, oracle))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_oracle_comparison_can_fail():
+    assert pdfcases.agreement("区域政策 cohesion policy", "区域政策 cohesion policy") == 1.0
+    assert pdfcases.agreement("ᇏ\u0b78\u0c75 თᆟ", "区域政策") == 0.0
+    assert pdfcases.agreement("920.68STAFF", "920.68 STAFF") == 0.0
+    assert pdfcases.page_words("Chapter II, 区域。") == ["chapter", "ii", "区", "域"]
+    assert "extracted" in pdfcases.side_by_side("a", "b") and "pdftotext" in pdfcases.side_by_side("a", "b")
+
+
+def test_cid_font_without_tounicode_is_read_by_pdfium(tmp_path, settings):
+    """Adobe-GB1 codes, no ToUnicode: pypdf maps them to Telugu, Georgian... letters; PDFium reads the page."""
+    import pypdf
+
+    path = pdfcases.write_cid_pdf(tmp_path / "gb1.pdf", CHINESE_PAGES, ordering="GB1")
+    # The case is real: pypdf alone gets each page wrong.
+    for number, lines in enumerate(CHINESE_PAGES):
+        raw = pypdf.PdfReader(path).pages[number].extract_text()
+        assert pdfcases.agreement(raw, "\n".join(lines)) < 0.3
+    result = extract_file(path, settings)
+    assert result.status == INDEXED and result.reason == ""
+    assert_agrees_with_poppler(result, path)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pdfium", MISDECODED)] * 3
+    assert result.readers == [{"extractor": "pdfium", "why": MISDECODED, "pages": [1, 2, 3]}]
+    assert [p.lang for p in result.pages] == ["zh", "mixed", "zh"]
+
+
+def test_cid_font_choice_survives_the_sandbox(tmp_path, settings):
+    path = pdfcases.write_cid_pdf(tmp_path / "gb1.pdf", CHINESE_PAGES[:1], ordering="GB1")
+    [(_, result)] = list(extract_many([path], settings))
+    assert result.readers == [{"extractor": "pdfium", "why": MISDECODED, "pages": [1]}]
+    assert [p.why for p in result.pages] == [MISDECODED]
+
+
+def test_healthy_cid_font_keeps_pypdfs_text(tmp_path, settings, monkeypatch):
+    """A correct CID font (reportlab's STSong-Light): pypdf's text stays; PDFium is asked until the font is trusted."""
+    from conftest import write_pdf
+    from indexer import extract
+
+    # A title page too short to prove anything, then pages of text.
+    pages = ["中欧区域政策合作"] + ["第%d页。" % n + "国家发展和改革委员会与欧盟委员会区域政策总司签署了谅解备忘录。" * 4
+                              for n in range(2, 7)]
+    path = write_pdf(tmp_path / "healthy.pdf", pages)
+    asked = []
+    real = extract._PdfJob._pdfium_text
+
+    def counting(job, index):
+        asked.append(index)
+        return real(job, index)
+
+    monkeypatch.setattr(extract._PdfJob, "_pdfium_text", counting)
+    result = extract_file(path, settings)
+    assert [p.extractor for p in result.pages] == ["pypdf"] * 6
+    assert result.readers == [{"extractor": "pypdf", "why": "", "pages": [1, 2, 3, 4, 5, 6]}]
+    assert extract.TRUSTED_AFTER_PAGES == 1 and asked == [0, 1]
+    assert_agrees_with_poppler(result, path)
+
+
+def test_english_pages_are_not_read_twice(tmp_path, settings, monkeypatch):
+    from conftest import write_pdf
+    from indexer import extract
+
+    path = write_pdf(tmp_path / "en.pdf", ["Cohesion policy and regional development, page %d" % n
+                                           for n in range(1, 4)])
+    monkeypatch.setattr(extract._PdfJob, "_pdfium_text", lambda job, index: pytest.fail("PDFium asked"))
+    result = extract_file(path, settings)
+    assert [p.extractor for p in result.pages] == ["pypdf"] * 3
+    assert_agrees_with_poppler(result, path)
+
+
+@needs_tesseract
+def test_font_neither_reader_decodes_is_read_by_ocr(tmp_path, settings):
+    """Codes that are glyph numbers, no ToUnicode: pypdf, PDFium and poppler all fail; OCR reads the page.
+
+    The oracle is poppler's text of the same page with a correct ToUnicode map.
+    """
+    lines = CHINESE_PAGES[0]
+    path = pdfcases.write_cid_pdf(tmp_path / "gid.pdf", [lines], ordering="Identity")
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], ordering="Identity", to_unicode="true")
+    assert pdfcases.agreement(pdfcases.pdftotext(path, 1), pdfcases.pdftotext(twin, 1)) < 0.3
+    result = extract_file(path, settings.replace(ocr=True))
+    why = f"{OCR_UNREADABLE} (Tesseract languages: chi_sim+eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+def test_status_and_document_page_say_which_reader_read_which_pages(tmp_path, capsys):
+    """Tried as a user would: the mis-decoded file is found by a phrase on it, and every status view says why."""
+    import json
+
+    from conftest import make_settings, write_config, write_pdf
+    from indexer.cli import main
+    from webapp import create_app
+
+    settings = make_settings(tmp_path)
+    archive = Path(settings.archive_dir)
+    pdfcases.write_cid_pdf(archive / "gb1.pdf", CHINESE_PAGES, ordering="GB1")
+    write_pdf(archive / "plain.pdf", ["Cohesion policy and regional development."])
+    pdfcases.write_cid_pdf(archive / "rare.pdf", [["𠮷田先生在广州参加了研讨会"]], to_unicode="pua", rare={"𠮷": "吉"})
+    config = write_config(settings, tmp_path / "config.toml")
+    assert main(["--config", str(config), "update"]) == 0
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "status", "--json"]) == 0
+    files = {f["path"]: f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert files["gb1.pdf"]["readers"] == [{"extractor": "pdfium", "why": MISDECODED, "pages": [1, 2, 3]}]
+    assert files["gb1.pdf"]["reading"] == f"pages 1–3: {MISDECODED}"
+    assert files["plain.pdf"]["readers"] == [{"extractor": "pypdf", "why": "", "pages": [1]}]
+    assert files["plain.pdf"]["reading"] == ""
+
+    assert main(["--config", str(config), "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"read with help: gb1.pdf: pages 1–3: {MISDECODED}" in out
+    assert "plain.pdf" not in out
+
+    client = create_app(settings).test_client()
+    status_page = client.get("/status").get_data(as_text=True)
+    helped = status_page.split('id="helped-heading"')[1]
+    assert "gb1.pdf" in helped and MISDECODED in helped.replace("&#39;", "'")
+    assert "plain.pdf" not in helped
+    document = client.get("/documents/gb1").get_data(as_text=True)
+    assert f"pages 1–3: {MISDECODED}" in document.replace("&#39;", "'")
+    found = client.get("/api/search", query_string={"q": '"区域协调发展"'}).get_json()
+    assert [hit["id"] for hit in found["results"]] == ["gb1"]
+    found = client.get("/api/search", query_string={"q": "𠮷田"}).get_json()
+    assert [hit["id"] for hit in found["results"]] == ["rare"]
+
+
+ENGLISH_SCAN = ("Chapter II\nPart IV of the Regional Policy Dialogue, Annex III and Article VI of the Memorandum "
+                "of Understanding.\nSection XII: territorial cohesion, urbanisation and the cooperation between "
+                "cities in Europe and China.\nChapter III sets out the programme for 2013, Volume I and Volume II.\n"
+                "The seminar in Guangzhou brought together officials of the provinces and experts of the "
+                "European Commission to compare the instruments of regional policy, the evaluation of "
+                "structural funds and the statistics on which the allocation of funds is based. "
+                "The participants agreed that the next training session would address the governance of "
+                "metropolitan areas, the protection of farmland and the role of small and medium cities.\n"
+                "Annex I lists the participants; Annex II gives the agenda of the study visit to Brussels.")
+CHINESE_SCAN = ("中欧区域政策合作是双方在区域发展领域的重要对话机制。"
+                "国家发展和改革委员会与欧盟委员会区域政策总司签署了谅解备忘录。")
+
+
+@needs_tesseract
+@pytest.mark.parametrize("name, text, langs", [("en", ENGLISH_SCAN, "eng"), ("zh", CHINESE_SCAN, "chi_sim+eng")])
+def test_scanned_page_is_read_in_its_own_language(tmp_path, settings, name, text, langs):
+    """A scan (an image of a generated page): OCR in the languages of the script Tesseract detects.
+
+    The oracle is poppler's text of the page the scan was made from.
+    """
+    from conftest import write_pdf
+
+    # Printed in a serif face, as reports are: in Helvetica, "III" and "Ill" are the same glyphs.
+    source = write_pdf(tmp_path / f"{name}-source.pdf", [text], font="Times-Roman" if name == "en" else None)
+    scan = pdfcases.write_scan_pdf(tmp_path / f"{name}-scan.pdf", source, dpi=300)
+    assert pdfcases.pdftotext(scan, 1).strip() == ""
+    result = extract_file(scan, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: {langs})"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
+    if name == "en":
+        assert "Chapter II" in result.pages[0].text and "Section XII" in result.pages[0].text
+
+
+def test_ocr_languages_of_a_page_follow_its_script():
+    from indexer.extract import page_ocr_languages
+
+    assert page_ocr_languages("eng+chi_sim", "Latin") == "eng"
+    assert page_ocr_languages("eng+fra+deu+chi_sim", "Latin") == "eng+fra+deu"
+    assert page_ocr_languages("eng+fra+chi_sim", "Han") == "chi_sim+eng"
+    assert page_ocr_languages("fra+chi_sim", "Han") == "chi_sim"
+    # OSD takes a Chinese page for Korean at times: the CJK languages read it.
+    assert page_ocr_languages("eng+chi_sim", "Korean") == "chi_sim+eng"
+    # A script no configured language reads, or none detected: every configured language.
+    assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "eng+chi_sim"
+    assert page_ocr_languages("eng+chi_sim", "") == "eng+chi_sim"
+
+
+def test_a_tounicode_map_that_lies_needs_ocr(tmp_path, settings):
+    """Every glyph mapped to another common character: pypdf and PDFium agree on Chinese that is not Chinese."""
+    path = pdfcases.write_cid_pdf(tmp_path / "lie.pdf", CHINESE_PAGES[:1], to_unicode="lie")
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(str(path))
+    lie = doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert pdfcases.agreement(lie, pdfcases.pdftotext(path, 1)) > 0.9       # every reader is fooled
+    result = extract_file(path, settings)
+    assert (result.status, result.reason) == ("needs_ocr", "needs OCR: 1 page has only unreadable text")
+
+
+@needs_tesseract
+def test_a_tounicode_map_that_lies_is_read_by_ocr(tmp_path, settings):
+    lines = CHINESE_PAGES[0]
+    path = pdfcases.write_cid_pdf(tmp_path / "lie.pdf", [lines], to_unicode="lie")
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], to_unicode="true")
+    result = extract_file(path, settings.replace(ocr=True))
+    why = f"{OCR_UNREADABLE} (Tesseract languages: chi_sim+eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+def test_real_chinese_is_plausible_and_shuffled_is_not():
+    from indexer.cleaning import chinese_word_share, implausible_chinese
+
+    real = "".join(CHINESE_PAGES[0] + CHINESE_PAGES[2])
+    hits, pairs = chinese_word_share(real)
+    assert pairs >= 40 and hits / pairs > 0.3 and not implausible_chinese(real)
+    shuffled = "".join(sorted(real))
+    assert implausible_chinese(shuffled)
+    assert not implausible_chinese(shuffled[:30])        # too short to judge
+    assert not implausible_chinese("Cohesion policy " * 20)
+
+
+def test_the_common_words_file_is_jiebas():
+    import importlib.util
+
+    from indexer.cleaning import _common_chinese_words
+    from indexer.config import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location("make_words", PROJECT_ROOT / "scripts" / "make-zh-common-words.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert _common_chinese_words() == frozenset(module.common_words())
+
+
+TABLE = [
+    ["Amount", "Description", "Date", "Code"],
+    ["920.68", "STAFF TRANSPORTATION", "03/06/2019", "281,25"],
+    ["1,204.00", "TRAINING SEMINAR GUANGZHOU", "STOOF", "14/11/2012"],
+    ["77.10", "OFFICE SUPPLIES", "01/02/2013", "A-17"],
+    ["3,560.00", "STUDY VISIT BRUSSELS", "22/09/2011", "CETREGIO"],
+]
+
+
+def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings):
+    """Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not."""
+    import pypdf
+
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", TABLE, gap=1.0)
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "TRANSPORTATION03/06/2019281,25" in raw             # the case is real
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    words = result.pages[0].text.split()
+    for cell in ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO"):
+        assert cell in words
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+
+
+def test_words_set_normally_are_not_split(tmp_path, settings):
+    """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
+    from conftest import write_pdf
+
+    text = "The COVID19 report of 2020 lists 12ABC and the EU2020 strategy for regional development."
+    path = write_pdf(tmp_path / "prose.pdf", [text])
+    result = extract_file(path, settings)
+    assert result.pages[0].text == text
+
+
+def test_a_rare_character_mapped_to_private_use_is_restored(tmp_path, settings):
+    """𠮷 (CJK Extension B) drawn by a glyph the ToUnicode map sends to U+E000; the font's own cmap names it."""
+    lines = ["姓名：𠮷田先生，中欧区域政策合作专家组成员", "𠮷田先生在广州参加了研讨会"]
+    path = pdfcases.write_cid_pdf(tmp_path / "rare.pdf", [lines], to_unicode="pua", rare={"𠮷": "吉"})
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [lines], to_unicode="true", rare={"𠮷": "吉"})
+    assert "\ue000" in pdfcases.pdftotext(path, 1)             # every reader gives the private-use point
+    result = extract_file(path, settings)
+    assert "\ue000" not in result.pages[0].text and result.pages[0].text.count("𠮷") == 2
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+@pytest.mark.parametrize("text, mixed", [
+    ("ᇏ\u0b78\u0c75თᆟҦކቔ൞චٚᄝ\u0c75თؿᅚਵთ֥ᇗေࠏ߅ؓᇅ", True),            # a CID font read as chr(CID)
+    ("中欧区域政策合作 ΑΒΓΔΕ 发展和改革委员会与欧盟委员会", True),         # Greek in bulk beside Chinese
+    ("Η Ευρωπαϊκή Επιτροπή και η Κίνα συνεργάζονται", False),           # one other script alone
+    ("Регионална политика на Европейския съюз and China", False),
+    ("energy E = mc² with α and β coefficients in the model of regional growth", False),
+    ("Café, naïve, señora, ªº µm and ʼokina in European texts", False),
+    ("中欧区域政策合作 Regional Policy Dialogue 2019", False),
+])
+def test_mixed_scripts_as_its_definition_says(text, mixed):
+    from indexer.cleaning import mixed_scripts, plausibility
+
+    assert mixed_scripts(text) is mixed
+    # Letters in a mix count as garbage; every other letter and digit here is plausible.
+    assert plausibility(text) < 0.5 if mixed else plausibility(text) == 1.0
+
+
+def test_plausibility_orders_garbage_below_text():
+    from indexer.cleaning import plausibility
+
+    assert plausibility("区域政策 cohesion policy 2019") == 1.0
+    assert plausibility("区域政策\ufffd\ufffd") < plausibility("区域政策")
+    assert plausibility("/g42/g43/g44 text") < 0
+    assert plausibility("") == 0.0
