@@ -53,6 +53,7 @@ from .config import Settings
 from .errors import CatalogueError, IndexMissingError, UploadError
 from .extract import FileFormat, identify_upload
 from .engine.schema import RECORD_DOC, RECORD_FILE
+from .ledger import atomic_write_text
 from .lock import flock_within
 from .readers import open_searcher
 from .engine.reading import stored_records, stored_records_data
@@ -284,22 +285,6 @@ def _verify(tmp: Path, old: Catalogue, expected: CatalogueEntry) -> None:
         raise UploadError("The catalogue's layout is unusual: add this document by hand.", "catalogue_layout")
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write TEXT to PATH atomically (temporary file in the same folder, fsync, os.replace)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 @contextlib.contextmanager
 def upload_lock(folder: Path, timeout: float = LOCK_TIMEOUT_S):
     """Hold the uploads lock (flock, released if the process dies)."""
@@ -362,12 +347,12 @@ def add_upload(settings: Settings, source: BinaryIO, filename: str, fields: Uplo
                     check.unlink()
             # Everything is valid: write. The catalogue first, so a watcher that sees the
             # file finds its entry; if the file cannot be put in place, the catalogue goes back.
-            _replace_text(catalogue_path, new_text)
+            atomic_write_text(catalogue_path, new_text)
             try:
                 os.replace(part, archive / name)
             except BaseException:
                 if existed:
-                    _replace_text(catalogue_path, old_text)
+                    atomic_write_text(catalogue_path, old_text)
                 else:
                     catalogue_path.unlink(missing_ok=True)
                 raise
