@@ -105,10 +105,19 @@ def found(result: SearchResult) -> list[tuple[str, list[tuple[str, list[int]]]]]
     ("合作", {("seminar-2015", (("zh", (2,)),)), ("mou-2006", ())}),
 ])
 def test_search_finds_exactly_the_documents_and_pages_that_hold_the_words(archive, query, expected):
-    result = archive.snapshot().search(query)
+    # Only the words as typed: translation (tested below and in test_translation.py) adds other documents.
+    result = archive.snapshot().search(query, expand=False)
     assert isinstance(result, SearchResult)
     assert result.query == query and result.total == len(expected)
     assert {(doc, tuple((lang, tuple(pages)) for lang, pages in files)) for doc, files in found(result)} == expected
+
+
+def test_search_translates_a_word_into_the_other_language(archive):
+    # 城镇化 is a glossary term (urbanisation): the English-only study comes after the Chinese documents.
+    result = archive.snapshot().search("城镇化")
+    assert [h.doc_id for h in result.hits][2:] == ["study-2011"]
+    assert {h.doc_id for h in result.hits[:2]} == {"seminar-2015", "mou-2006"}
+    assert [(t.word, t.terms) for t in result.translations] == [("城镇化", ("urbanisation",))]
 
 
 def test_search_with_no_match_finds_nothing(archive):
