@@ -212,7 +212,9 @@ def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: l
     # without them, consecutive words are consecutive nodes.
     nodes = [_translate(n, glossary, dictionary, added) for n in node.nodes
              if not isinstance(n, syntax.Whitespace)]
-    glossary_runs = [None if _is_signed(nodes, i) else _glossary_run(nodes, i, glossary) for i in range(len(nodes))]
+    longest = max((len(k) for k in glossary.en_to_zh), default=0)
+    glossary_runs = [None if _is_signed(nodes, i) else _glossary_run(nodes, i, glossary, longest)
+                     for i in range(len(nodes))]
     out, i = [], 0
     while i < len(nodes):
         n = nodes[i]
@@ -259,10 +261,9 @@ def _is_signed(nodes, i: int) -> bool:
     return i > 0 and isinstance(nodes[i - 1], (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus))
 
 
-def _glossary_run(nodes, i: int, glossary: Glossary):
-    """(length, own text, Chinese term) of the longest run of plain words from node I, or the quoted
-    phrase at I, that is an English glossary term; None if there is none."""
-    longest = max((len(k) for k in glossary.en_to_zh), default=0)
+def _glossary_run(nodes, i: int, glossary: Glossary, longest: int):
+    """(length, own text, Chinese term) of the longest run of plain words from node I (at most LONGEST),
+    or the quoted phrase at I, that is an English glossary term; None if there is none."""
     for length in range(min(longest, len(nodes) - i), 0, -1):
         words = [_word_text(x) for x in nodes[i:i + length]]
         if None not in words:
