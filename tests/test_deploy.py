@@ -349,6 +349,9 @@ def test_production_config_loads_and_matches_the_layout():
     assert s.url_prefix == "/archive" and s.trusted_proxies == 1
     assert str(s.archive_dir) == "/srv/eu-china-archive/archive"
     assert str(s.index_dir) == "/var/lib/eu-china-archive/index"
+    # The records kept outside the index sit with the service's data, not beside the config file in /etc.
+    assert str(s.state_dir) == "/var/lib/eu-china-archive/state"
     readme = (DEPLOY / "README.md").read_text()
-    for path in ("/srv/eu-china-archive/archive", "/var/lib/eu-china-archive/index", "/etc/eu-china-archive"):
+    for path in ("/srv/eu-china-archive/archive", "/var/lib/eu-china-archive/index", "/var/lib/eu-china-archive/state",
+                 "/etc/eu-china-archive"):
         assert path in readme
