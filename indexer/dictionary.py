@@ -190,14 +190,14 @@ _load_lock = threading.Lock()
 _loaded: Dictionary | None = None
 
 
-def load_dictionary() -> Dictionary:
-    """Return the dictionary: its tables from the cache file, or built from the package's file
-    and cached, on the first call of the process."""
+def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
+    """Return the dictionary: its tables from the cache file in CACHE_DIR (default: the temp
+    folder), or built from the package's file and cached there, on the first call of the process."""
     global _loaded
     if _loaded is None:
         with _load_lock:
             if _loaded is None:
-                _loaded = _load_tables()
+                _loaded = _load_tables(cache_path(cache_dir))
     return _loaded
 
 
@@ -209,16 +209,23 @@ def _source():
     return resources.files(DICTIONARY_PACKAGE).joinpath(DICTIONARY_FILE)
 
 
-def cache_path() -> Path:
-    """Return the file the built tables are kept in (per dictionary file and TABLES_VERSION)."""
+def cache_path(cache_dir: Path | None = None) -> Path:
+    """Return the file the built tables are kept in, in CACHE_DIR (default: the temp folder), per
+    dictionary file and TABLES_VERSION."""
     digest = hashlib.sha256(_source().read_bytes()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / "eu-china-archive" / f"cedict-{TABLES_VERSION}-{digest}.marshal"
+    folder = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / "eu-china-archive"
+    return folder / f"cedict-{TABLES_VERSION}-{digest}.marshal"
 
 
-def _load_tables() -> Dictionary:
-    """Read the tables from the cache (a few hundred ms), or build and cache them (seconds):
+def dictionary_cache_dir(index_dir: Path) -> Path:
+    """Return where a deployment keeps the built tables: beside its index (derived data, and a
+    service's private temp folder is emptied at each start)."""
+    return Path(index_dir).parent / "cache"
+
+
+def _load_tables(path: Path) -> Dictionary:
+    """Read the tables from PATH (a few hundred ms), or build and keep them there (seconds):
     as jieba keeps its own dictionary, built once per machine."""
-    path = cache_path()
     try:
         zh_to_en, weak, en_to_zh, longest = marshal.loads(path.read_bytes())
         return Dictionary(zh_to_en, weak, en_to_zh, longest)

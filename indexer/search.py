@@ -24,7 +24,7 @@ from .engine.cost import CostLimits, TooCostly, check_cost
 from .engine.evaluate import DeadlinePassed, Evaluation, evaluate, matches
 from .engine.parse import OPERATORS, Glossary, Translation
 from . import highlight
-from .dictionary import Dictionary, load_dictionary
+from .dictionary import Dictionary, dictionary_cache_dir, load_dictionary
 from .reflow import reflow
 from .config import Settings
 from .errors import SearchQueryError
@@ -203,7 +203,9 @@ def translators(settings: Settings, expand: bool | None) -> tuple[Glossary | Non
     expand = settings.expand_glossary if expand is None else expand
     if not expand:
         return None, None
-    return load_glossary(settings.glossary), load_dictionary() if settings.translate_dictionary else None
+    if not settings.translate_dictionary:
+        return load_glossary(settings.glossary), None
+    return load_glossary(settings.glossary), load_dictionary(dictionary_cache_dir(settings.index_dir))
 
 
 def parse_query(text: str, glossary: Glossary | None, any_word: bool = False,

@@ -23,7 +23,7 @@ from .build import UpdateReport
 from .catalogue import KINDS, LANGUAGES, PROGRAMMES, CatalogueEntry, load_catalogue
 from .editing import EDITABLE_FIELDS, TrashItem
 from .config import Settings
-from .dictionary import DICTIONARY_LICENCE, DICTIONARY_NAME, DICTIONARY_URL, load_dictionary
+from .dictionary import DICTIONARY_LICENCE, DICTIONARY_NAME, DICTIONARY_URL
 from .engine import analysis
 from .extract import format_for
 from .errors import IndexMissingError
@@ -154,8 +154,8 @@ class ArchiveService:
         server starts all the same (its searches then say what is wrong).
         """
         try:
-            if self.settings.expand_glossary and self.settings.translate_dictionary:
-                load_dictionary()
+            # The dictionary is read (or built, on a new machine) before the first search.
+            _search.translators(self.settings, None)
             _search.warm_up(self.readers.searcher())
         except IndexMissingError:
             pass

@@ -106,22 +106,28 @@ def test_the_dictionary_translates_both_ways_and_leaves_function_words_alone():
 
 
 def test_the_dictionary_is_read_once_per_process_and_kept_built(tmp_path, monkeypatch):
-    first = load_dictionary()
-    assert load_dictionary() is first
-    cached = dictionary_module.cache_path()
-    assert cached.exists()
-    # A fresh process reads the kept tables: the same dictionary as one built from the package's file.
+    assert load_dictionary() is load_dictionary()
+    # Built from the package's file into an empty cache folder, then read back from it by a fresh process.
     monkeypatch.setattr(dictionary_module, "_loaded", None)
-    again = load_dictionary()
-    assert again is not first and again == first
-    built = dictionary_module._build_tables()
-    assert built == (first.zh_to_en, first.weak, first.en_to_zh, first.longest_word)
+    built = load_dictionary(tmp_path)
+    kept = dictionary_module.cache_path(tmp_path)
+    assert kept.parent == tmp_path and kept.exists()
+    monkeypatch.setattr(dictionary_module, "_loaded", None)
+    again = load_dictionary(tmp_path)
+    assert again is not built and again == built
+    assert again.english_for("工业化") == ["industrialize", "industrialization"]
+
+
+def test_a_deployment_keeps_the_tables_beside_its_index():
+    # A service's private temp folder is emptied at each start; the index's folder is not.
+    assert dictionary_module.dictionary_cache_dir(Path("/var/lib/eu-china-archive/index")) == \
+        Path("/var/lib/eu-china-archive/cache")
 
 
 def test_an_unreadable_cache_is_built_again(tmp_path, monkeypatch):
     bad = tmp_path / "cedict.marshal"
     bad.write_bytes(b"not marshal data")
-    monkeypatch.setattr(dictionary_module, "cache_path", lambda: bad)
+    monkeypatch.setattr(dictionary_module, "cache_path", lambda cache_dir=None: bad)
     monkeypatch.setattr(dictionary_module, "_loaded", None)
     d = load_dictionary()
     assert d.english_for("城镇化") == ["urbanization"]
