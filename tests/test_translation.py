@@ -72,6 +72,9 @@ def translations(result) -> dict[str, tuple[str, str]]:
     ("to have social contact (with sb)/to exchange", ["have social contact", "exchange"]),
     ("lit. to blaze new trails/fig. to innovate/innovation", ["innovation"]),
     ("surname Wang/king", ["king"]),
+    # a placeholder object leaves the verb; one inside the gloss leaves no clean term
+    ("to face sth; to be confronted with", ["face", "be confronted with"]),
+    ("to make sb do sth/to fix (on sth)", ["fix"]),
 ])
 def test_glosses_become_clean_search_terms(senses, expected):
     assert clean_glosses(senses) == expected
@@ -95,6 +98,8 @@ def test_the_dictionary_translates_both_ways_and_leaves_function_words_alone():
     for word in ("我们", "以及", "的", "和"):
         assert d.english_for(word) == [], word
     assert "compare" in d.english_for("比较") and d.english_for("比较", alone=False) == []
+    # A classifier of two or more characters is a noun of measure, translated.
+    assert d.english_for("系列") == ["series", "set"] and d.english_for("公里") == ["kilometer"]
     assert d.english_for("之间", alone=False) == []
     assert d.chinese_for("the") == [] and d.chinese_for("and") == []
     # English -> Chinese: British and American spellings and plurals meet; whole glosses first, capped.
