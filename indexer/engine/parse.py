@@ -16,6 +16,7 @@ tests that compare scores with Whoosh's own matchers.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -350,7 +351,25 @@ def _dictionary_parts(text: str, dictionary: Dictionary, added: list) -> list[wq
 
 def _synonyms(terms: list[str]) -> wq.Query:
     """The query of one word's dictionary translations: any of them, counting as the best one."""
-    return wq.DisjunctionMax([_plain_query(f'"{t}"') for t in terms], boost=DICTIONARY_SHARE)
+    forms = [form for t in terms for form in (t, *_doubled_forms(t))]
+    return wq.DisjunctionMax([_plain_query(f'"{t}"') for t in forms], boost=DICTIONARY_SHARE)
+
+
+# One syllable ending in a single short vowel and a consonant (not w, x, y): "lag", "plan", "set".
+_SHORT_VOWEL_CLOSED = re.compile(r"^[b-df-hj-np-tv-z]*[aeiou][b-df-hj-np-tvz]$")
+
+
+@lru_cache(maxsize=4096)
+def _doubled_forms(term: str) -> tuple[str, ...]:
+    """The inflected form of one-word TERM that the index's stemmer keeps apart from it: a verb of
+    one syllable ending in a short vowel and a consonant doubles it before -ed/-ing, and the stemmer keeps the
+    doubled consonant ("lagging", "lagged" -> lagg; "lag" -> lag), so a translation "lag" would
+    miss them. () for any other term."""
+    if not _SHORT_VOWEL_CLOSED.match(term):
+        return ()
+    doubled = f"{term}{term[-1]}ed"
+    stems = analysis.english_analyzer()
+    return (doubled,) if list(stems.index_terms(doubled)) != list(stems.index_terms(term)) else ()
 
 
 class _Translated(wq.CompoundQuery):
