@@ -316,3 +316,45 @@ def test_an_adverb_is_translated_alone_but_not_inside_a_longer_query():
     # 区域之间的合作: "between" would be one more word every English document must hold.
     _, added = parse_query("区域之间的合作", None, dictionary=d)
     assert [t.word for t in added] == ["区域", "合作"]
+
+
+# --- what the dictionary's senses reach -------------------------------------------------------------
+
+SENSE_REPORTS = {
+    "lagging-regions.pdf": ["Several western regions are lagging behind the coast in income."],
+    "facing-provinces.pdf": ["The inland provinces are facing a shortage of water."],
+    "main-findings.pdf": ["The main findings of the survey concern rivers and lakes."],
+    "major-findings.pdf": ["The major findings of the major survey concern rivers and lakes."],
+    "seminar-series.pdf": ["A series of seminars on rivers was held in spring."],
+}
+
+
+@pytest.fixture(scope="module")
+def sense_archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("senses")
+    settings = make_settings(root)
+    for name, pages in SENSE_REPORTS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    update(settings)
+    return settings
+
+
+@pytest.mark.parametrize("text, expected", [
+    # "lag" (落后's second sense): the index's stemmer keeps "lagging" as lagg, so "lagged" is searched too.
+    ("落后", ["lagging-regions"]),
+    # 面临 "to face sth": the verb without its placeholder object.
+    ("面临", ["facing-provinces"]),
+    # 系列 "series", which jieba tags as a classifier.
+    ("系列", ["seminar-series"]),
+])
+def test_a_chinese_word_reaches_the_english_forms_of_its_senses(sense_archive, text, expected):
+    with open_searcher(sense_archive.index_dir) as searcher:
+        assert ids(search(searcher, text, sense_archive)) == expected
+
+
+def test_a_words_first_senses_rank_before_its_later_ones(sense_archive):
+    # 主要: main / principal / major / primary. The report with "major" twice would score higher
+    # if every sense counted the same.
+    assert load_dictionary().english_for("主要")[:3] == ["main", "principal", "major"]
+    with open_searcher(sense_archive.index_dir) as searcher:
+        assert ids(search(searcher, "主要", sense_archive)) == ["main-findings", "major-findings"]

@@ -25,7 +25,8 @@ from whoosh import qparser, query as wq
 from whoosh.qparser import syntax
 
 from . import analysis, query
-from .ranking import DICTIONARY_WEIGHT, FIELD_WEIGHTS, TRANSLATION_WEIGHT
+from .ranking import (DICTIONARY_MAIN_SENSES, DICTIONARY_WEIGHT, FIELD_WEIGHTS, LATER_SENSE_SHARE,
+                      TRANSLATION_WEIGHT)
 from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
 
 
@@ -350,9 +351,15 @@ def _dictionary_parts(text: str, dictionary: Dictionary, added: list) -> list[wq
 
 
 def _synonyms(terms: list[str]) -> wq.Query:
-    """The query of one word's dictionary translations: any of them, counting as the best one."""
-    forms = [form for t in terms for form in (t, *_doubled_forms(t))]
-    return wq.DisjunctionMax([_plain_query(f'"{t}"') for t in forms], boost=DICTIONARY_SHARE)
+    """The query of one word's dictionary translations: any of them, counting as the best one, the
+    word's later senses less."""
+    senses = []
+    for position, term in enumerate(terms):
+        share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
+        for form in (term, *_doubled_forms(term)):
+            q = _plain_query(f'"{form}"')
+            senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
+    return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
 
 
 # One syllable ending in a single short vowel and a consonant (not w, x, y): "lag", "plan", "set".
