@@ -13,7 +13,7 @@ from conftest import make_settings, write_pdf
 from indexer import dictionary as dictionary_module
 from indexer.build import update
 from indexer.dictionary import clean_glosses, load_dictionary
-from indexer.engine import evaluate as ev, query, ranking
+from indexer.engine import analysis, evaluate as ev, inflection, query, ranking
 from indexer.engine.parse import DICTIONARY_SHARE
 from indexer.readers import open_searcher
 from indexer.search import load_glossary, parse_query, search
@@ -346,6 +346,8 @@ def sense_archive(tmp_path_factory):
     ("面临", ["facing-provinces"]),
     # 系列 "series", which jieba tags as a classifier.
     ("系列", ["seminar-series"]),
+    # 举行 "to hold (a meeting)": the stemmer does not join "held" to hold.
+    ("举行", ["seminar-series"]),
 ])
 def test_a_chinese_word_reaches_the_english_forms_of_its_senses(sense_archive, text, expected):
     with open_searcher(sense_archive.index_dir) as searcher:
@@ -358,3 +360,16 @@ def test_a_words_first_senses_rank_before_its_later_ones(sense_archive):
     assert load_dictionary().english_for("主要")[:3] == ["main", "principal", "major"]
     with open_searcher(sense_archive.index_dir) as searcher:
         assert ids(search(searcher, "主要", sense_archive)) == ["main-findings", "major-findings"]
+
+
+def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
+    assert inflection.forms_to_search("hold") == ("held",)
+    assert inflection.forms_to_search("fall") == ("fell", "fallen")
+    assert inflection.forms_to_search("lag") == ("lagged",)
+    # Regular inflections are the stemmer's; phrases are searched as they are.
+    assert inflection.forms_to_search("promote") == () and inflection.forms_to_search("fall behind") == ()
+    # Each form found is one the stemmer keeps apart from its word.
+    stems = analysis.english_analyzer()
+    for verb, forms in inflection.IRREGULAR_VERBS.items():
+        for form in inflection.forms_to_search(verb):
+            assert list(stems.index_terms(form)) != list(stems.index_terms(verb)), (verb, form)

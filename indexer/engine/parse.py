@@ -16,7 +16,6 @@ tests that compare scores with Whoosh's own matchers.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -24,7 +23,7 @@ from typing import Protocol
 from whoosh import qparser, query as wq
 from whoosh.qparser import syntax
 
-from . import analysis, query
+from . import analysis, inflection, query
 from .ranking import (DICTIONARY_MAIN_SENSES, DICTIONARY_WEIGHT, FIELD_WEIGHTS, LATER_SENSE_SHARE,
                       TRANSLATION_WEIGHT)
 from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
@@ -356,27 +355,10 @@ def _synonyms(terms: list[str]) -> wq.Query:
     senses = []
     for position, term in enumerate(terms):
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
-        for form in (term, *_doubled_forms(term)):
+        for form in (term, *inflection.forms_to_search(term)):
             q = _plain_query(f'"{form}"')
             senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
-
-
-# One syllable ending in a single short vowel and a consonant (not w, x, y): "lag", "plan", "set".
-_SHORT_VOWEL_CLOSED = re.compile(r"^[b-df-hj-np-tv-z]*[aeiou][b-df-hj-np-tvz]$")
-
-
-@lru_cache(maxsize=4096)
-def _doubled_forms(term: str) -> tuple[str, ...]:
-    """The inflected form of one-word TERM that the index's stemmer keeps apart from it: a verb of
-    one syllable ending in a short vowel and a consonant doubles it before -ed/-ing, and the stemmer keeps the
-    doubled consonant ("lagging", "lagged" -> lagg; "lag" -> lag), so a translation "lag" would
-    miss them. () for any other term."""
-    if not _SHORT_VOWEL_CLOSED.match(term):
-        return ()
-    doubled = f"{term}{term[-1]}ed"
-    stems = analysis.english_analyzer()
-    return (doubled,) if list(stems.index_terms(doubled)) != list(stems.index_terms(term)) else ()
 
 
 class _Translated(wq.CompoundQuery):
