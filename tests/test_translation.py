@@ -366,6 +366,7 @@ def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
     assert inflection.forms_to_search("hold") == ("held",)
     assert inflection.forms_to_search("fall") == ("fell", "fallen")
     assert inflection.forms_to_search("lag") == ("lagged",)
+    assert inflection.forms_to_search("classify") == ("classification",)
     # Regular inflections are the stemmer's; phrases are searched as they are.
     assert inflection.forms_to_search("promote") == () and inflection.forms_to_search("fall behind") == ()
     # Each form found is one the stemmer keeps apart from its word.

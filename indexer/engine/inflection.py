@@ -8,7 +8,10 @@ searches as well (forms_to_search):
     before -ed/-ing, and the stemmer keeps the doubled consonant ("lagging",
     "lagged" -> lagg; "lag" -> lag);
   - irregular verbs' past tense and participle ("held" for "hold"):
-    IRREGULAR_VERBS, the common irregular verbs of English grammars.
+    IRREGULAR_VERBS, the common irregular verbs of English grammars;
+  - the noun of a verb in -ify ("classification" -> classif; "classify" ->
+    classifi): a Chinese word is verb and noun alike (分类 "to classify",
+    "classification"), while the dictionary mostly glosses the verb.
 """
 
 from __future__ import annotations
@@ -154,6 +157,8 @@ def forms_to_search(term: str) -> tuple[str, ...]:
     candidates = list(IRREGULAR_VERBS.get(word, ()))
     if _SHORT_VOWEL_CLOSED.match(word):
         candidates.append(f"{word}{word[-1]}ed")
+    if word.endswith("ify"):
+        candidates.append(f"{word[:-1]}ication")
     stems = analysis.english_analyzer()
     own = [t for t, _ in stems.index_terms(word)]
     found: list[str] = []
