@@ -374,3 +374,15 @@ def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
     for verb, forms in inflection.IRREGULAR_VERBS.items():
         for form in inflection.forms_to_search(verb):
             assert list(stems.index_terms(form)) != list(stems.index_terms(verb)), (verb, form)
+
+
+def test_a_compounds_phrases_count_as_their_later_parts_sense():
+    # 环境治理 is one jieba word the dictionary lacks: 环境 + 治理, each with four senses.
+    d = load_dictionary()
+    firsts, seconds = d.english_for("环境")[:3], d.english_for("治理")[:3]
+    tree, _ = parse_query("环境治理", None, dictionary=d)
+    phrases = tree.translation.optional.parts
+    assert len(phrases) == len(firsts) * len(seconds)
+    for (i, j), phrase in zip(((i, j) for i in range(len(firsts)) for j in range(len(seconds))), phrases):
+        share = 1.0 if max(i, j) < ranking.DICTIONARY_MAIN_SENSES else ranking.LATER_SENSE_SHARE
+        assert math.isclose(phrase.boost, share), (i, j)
