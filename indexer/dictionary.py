@@ -5,8 +5,8 @@ gzipped text file, read here once per process (load_dictionary). Each entry
 gives a Chinese word (traditional and simplified), its pinyin and its senses;
 a sense's glosses become clean English search terms (clean_glosses): classifier
 notes, parenthetical remarks, pinyin, cross-references ("variant of", "see"),
-"to " before verbs, "lit."/"fig." senses and glosses of more than
-MAX_GLOSS_WORDS words are left out.
+"to " before verbs, a placeholder object ("to face sth" -> "face"),
+"lit."/"fig." senses and glosses of more than MAX_GLOSS_WORDS words are left out.
 
 Chinese -> English (english_for): a word's terms in dictionary order, readings
 merged, at most MAX_TERMS_PER_WORD. A word the dictionary lacks is split into
@@ -21,8 +21,8 @@ glossing it in an early sense, then the common words (jieba's frequency); at
 most MAX_WORDS_PER_TERM.
 
 Function words are not translated: Chinese words jieba tags as particles,
-prepositions, conjunctions, pronouns, adverbs, numerals, classifiers,
-interjections, single characters, and English function words
+prepositions, conjunctions, pronouns, adverbs, numerals, interjections,
+single characters (classifiers among them), and English function words
 (ENGLISH_FUNCTION_WORDS); adverbs and localisers only when typed alone
 (WEAK_TAGS), and never as the translation of an English word.
 """
@@ -65,9 +65,11 @@ MAX_ENGLISH_WORDS = 3
 
 # jieba's part-of-speech tags (first letters) of function words, never translated:
 # particles (u), prepositions (p), conjunctions (c), pronouns (r), numerals (m),
-# classifiers (q), interjections (e), modal particles (y), onomatopoeia (o),
-# prefixes/suffixes (h, k), non-words (x, w).
-FUNCTION_TAGS = tuple("upcrmqeyohkxw")
+# interjections (e), modal particles (y), onomatopoeia (o), prefixes/suffixes (h, k),
+# non-words (x, w). Not classifiers (q): a single-character one is never translated
+# anyway, and one of two or more characters is a noun of measure (公里 "kilometer",
+# 美元 "US dollar", 系列 "series").
+FUNCTION_TAGS = tuple("upcrmeyohkxw")
 # Tags of words translated only when typed alone: adverbs (d) and localisers (f).
 # jieba gives a word its most frequent tag, and many such words are content words
 # too (比较 "compare", 沿海 "coastal"); inside a longer query (区域之间的合作)
@@ -124,6 +126,11 @@ def clean_glosses(senses: str, proper: bool = False) -> list[str]:
             if gloss.lower().startswith(("a ", "an ", "the ")):
                 gloss = gloss.split(" ", 1)[1]
             words = gloss.split()
+            # A placeholder for the object ("to face sth") stands for any word: the verb alone is
+            # the term. One elsewhere ("to make sb do") leaves no clean term, below.
+            while len(words) > 1 and words[-1].lower() in _VAGUE_WORDS:
+                words.pop()
+            gloss = " ".join(words)
             if (not words or len(words) > MAX_GLOSS_WORDS or not _CLEAN_GLOSS.match(gloss)
                     or _SKIPPED_SENSE.match(gloss) or _VAGUE_WORDS.intersection(w.lower() for w in words)):
                 continue
@@ -202,7 +209,7 @@ def load_dictionary(cache_dir: Path | None = None) -> Dictionary:
 
 
 # Bump with any change to how the tables are built: the cached tables are then built again.
-TABLES_VERSION = 5
+TABLES_VERSION = 6
 
 
 def _source():

@@ -74,3 +74,28 @@ def test_a_translation_changes_the_judgment():
     assert "regional-innovation-joint-study" not in chinese_only
     nowhere = script.Translation("无此词", ("zzzz",), ("无此词",))
     assert script.judge(collection, nowhere) == ([], [])
+
+
+def load_dev_script():
+    """Import tests/quality/make_crosslang_dev.py, the development set's script."""
+    spec = importlib.util.spec_from_file_location("make_crosslang_dev", TESTS / "quality" / "make_crosslang_dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_development_set_is_the_other_half_and_repeats_no_judged_query(dictionary_queries):
+    dev = load_dev_script()
+    rule = dev.load_rule()
+    text = (TESTS / "quality" / "dev_queries.toml").read_text(encoding="utf-8")
+    assert text == dev.render(rule, *dev.build(rule, rule.Collection()))
+    queries = tomllib.loads(text)["query"]
+    assert len(queries) >= 50 and {q["category"] for q in queries} == {"dev zh-en"}
+    # No development query is a judged one: neither its Chinese query nor its English word.
+    judged = [q for q in dictionary_queries if q["category"] == "dictionary zh-en"]
+    judged_forms = {a for q in judged for a in q["accept"]}
+    col = rule.Collection()
+    for q in dev.build(rule, col)[0]:
+        assert q.q not in {j["q"] for j in judged} and q.word not in judged_forms, q.q
+    # The two halves of rule (b) share no word.
+    assert not {w for _, w, _ in dev.sample_dev(rule, col)} & {w for _, w, _ in rule.sample_zh_en(col)}

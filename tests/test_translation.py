@@ -13,7 +13,7 @@ from conftest import make_settings, write_pdf
 from indexer import dictionary as dictionary_module
 from indexer.build import update
 from indexer.dictionary import clean_glosses, load_dictionary
-from indexer.engine import evaluate as ev, query, ranking
+from indexer.engine import analysis, evaluate as ev, inflection, query, ranking
 from indexer.engine.parse import DICTIONARY_SHARE
 from indexer.readers import open_searcher
 from indexer.search import load_glossary, parse_query, search
@@ -72,6 +72,9 @@ def translations(result) -> dict[str, tuple[str, str]]:
     ("to have social contact (with sb)/to exchange", ["have social contact", "exchange"]),
     ("lit. to blaze new trails/fig. to innovate/innovation", ["innovation"]),
     ("surname Wang/king", ["king"]),
+    # a placeholder object leaves the verb; one inside the gloss leaves no clean term
+    ("to face sth; to be confronted with", ["face", "be confronted with"]),
+    ("to make sb do sth/to fix (on sth)", ["fix"]),
 ])
 def test_glosses_become_clean_search_terms(senses, expected):
     assert clean_glosses(senses) == expected
@@ -95,6 +98,8 @@ def test_the_dictionary_translates_both_ways_and_leaves_function_words_alone():
     for word in ("我们", "以及", "的", "和"):
         assert d.english_for(word) == [], word
     assert "compare" in d.english_for("比较") and d.english_for("比较", alone=False) == []
+    # A classifier of two or more characters is a noun of measure, translated.
+    assert d.english_for("系列") == ["series", "set"] and d.english_for("公里") == ["kilometer"]
     assert d.english_for("之间", alone=False) == []
     assert d.chinese_for("the") == [] and d.chinese_for("and") == []
     # English -> Chinese: British and American spellings and plurals meet; whole glosses first, capped.
@@ -311,3 +316,73 @@ def test_an_adverb_is_translated_alone_but_not_inside_a_longer_query():
     # 区域之间的合作: "between" would be one more word every English document must hold.
     _, added = parse_query("区域之间的合作", None, dictionary=d)
     assert [t.word for t in added] == ["区域", "合作"]
+
+
+# --- what the dictionary's senses reach -------------------------------------------------------------
+
+SENSE_REPORTS = {
+    "lagging-regions.pdf": ["Several western regions are lagging behind the coast in income."],
+    "facing-provinces.pdf": ["The inland provinces are facing a shortage of water."],
+    "main-findings.pdf": ["The main findings of the survey concern rivers and lakes."],
+    "major-findings.pdf": ["The major findings of the major survey concern rivers and lakes."],
+    "seminar-series.pdf": ["A series of seminars on rivers was held in spring."],
+}
+
+
+@pytest.fixture(scope="module")
+def sense_archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("senses")
+    settings = make_settings(root)
+    for name, pages in SENSE_REPORTS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    update(settings)
+    return settings
+
+
+@pytest.mark.parametrize("text, expected", [
+    # "lag" (落后's second sense): the index's stemmer keeps "lagging" as lagg, so "lagged" is searched too.
+    ("落后", ["lagging-regions"]),
+    # 面临 "to face sth": the verb without its placeholder object.
+    ("面临", ["facing-provinces"]),
+    # 系列 "series", which jieba tags as a classifier.
+    ("系列", ["seminar-series"]),
+    # 举行 "to hold (a meeting)": the stemmer does not join "held" to hold.
+    ("举行", ["seminar-series"]),
+])
+def test_a_chinese_word_reaches_the_english_forms_of_its_senses(sense_archive, text, expected):
+    with open_searcher(sense_archive.index_dir) as searcher:
+        assert ids(search(searcher, text, sense_archive)) == expected
+
+
+def test_a_words_first_senses_rank_before_its_later_ones(sense_archive):
+    # 主要: main / principal / major / primary. The report with "major" twice would score higher
+    # if every sense counted the same.
+    assert load_dictionary().english_for("主要")[:3] == ["main", "principal", "major"]
+    with open_searcher(sense_archive.index_dir) as searcher:
+        assert ids(search(searcher, "主要", sense_archive)) == ["main-findings", "major-findings"]
+
+
+def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
+    assert inflection.forms_to_search("hold") == ("held",)
+    assert inflection.forms_to_search("fall") == ("fell", "fallen")
+    assert inflection.forms_to_search("lag") == ("lagged",)
+    assert inflection.forms_to_search("classify") == ("classification",)
+    # Regular inflections are the stemmer's; phrases are searched as they are.
+    assert inflection.forms_to_search("promote") == () and inflection.forms_to_search("fall behind") == ()
+    # Each form found is one the stemmer keeps apart from its word.
+    stems = analysis.english_analyzer()
+    for verb, forms in inflection.IRREGULAR_VERBS.items():
+        for form in inflection.forms_to_search(verb):
+            assert list(stems.index_terms(form)) != list(stems.index_terms(verb)), (verb, form)
+
+
+def test_a_compounds_phrases_count_as_their_later_parts_sense():
+    # 环境治理 is one jieba word the dictionary lacks: 环境 + 治理, each with four senses.
+    d = load_dictionary()
+    firsts, seconds = d.english_for("环境")[:3], d.english_for("治理")[:3]
+    tree, _ = parse_query("环境治理", None, dictionary=d)
+    phrases = tree.translation.optional.parts
+    assert len(phrases) == len(firsts) * len(seconds)
+    for (i, j), phrase in zip(((i, j) for i in range(len(firsts)) for j in range(len(seconds))), phrases):
+        share = 1.0 if max(i, j) < ranking.DICTIONARY_MAIN_SENSES else ranking.LATER_SENSE_SHARE
+        assert math.isclose(phrase.boost, share), (i, j)

@@ -23,8 +23,9 @@ from typing import Protocol
 from whoosh import qparser, query as wq
 from whoosh.qparser import syntax
 
-from . import analysis, query
-from .ranking import DICTIONARY_WEIGHT, FIELD_WEIGHTS, TRANSLATION_WEIGHT
+from . import analysis, inflection, query
+from .ranking import (DICTIONARY_MAIN_SENSES, DICTIONARY_WEIGHT, FIELD_WEIGHTS, LATER_SENSE_SHARE,
+                      TRANSLATION_WEIGHT)
 from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
 
 
@@ -340,17 +341,26 @@ def _dictionary_parts(text: str, dictionary: Dictionary, added: list) -> list[wq
         compound = wq.And([_synonyms(terms) for _, terms in pieces]) if len(pieces) > 1 else _synonyms(pieces[0][1])
         if len(pieces) == 2:
             # Side by side, the pieces' terms may be the compound's own translation.
-            phrases = [f"{a} {b}" for a in pieces[0][1][:COMPOUND_TERMS] for b in pieces[1][1][:COMPOUND_TERMS]]
-            compound = wq.AndMaybe(compound, _synonyms(phrases))
+            # A phrase's sense position is its later part's: "local government" pairs two first senses.
+            firsts, seconds = (terms[:COMPOUND_TERMS] for _, terms in pieces)
+            phrases = [(f"{a} {b}", max(i, j)) for i, a in enumerate(firsts) for j, b in enumerate(seconds)]
+            compound = wq.AndMaybe(compound, _synonyms([p for p, _ in phrases], [n for _, n in phrases]))
         parts.append(compound)
         for piece, terms in pieces:
             added.append(Translation(piece, tuple(terms), "dictionary"))
     return parts
 
 
-def _synonyms(terms: list[str]) -> wq.Query:
-    """The query of one word's dictionary translations: any of them, counting as the best one."""
-    return wq.DisjunctionMax([_plain_query(f'"{t}"') for t in terms], boost=DICTIONARY_SHARE)
+def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
+    """The query of one word's dictionary translations: any of them, counting as the best one, the
+    word's later senses less (POSITIONS: each term's sense position, by default its place in TERMS)."""
+    senses = []
+    for term, position in zip(terms, positions or range(len(terms))):
+        share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
+        for form in (term, *inflection.forms_to_search(term)):
+            q = _plain_query(f'"{form}"')
+            senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
+    return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
 
 
 class _Translated(wq.CompoundQuery):

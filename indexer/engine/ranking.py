@@ -67,6 +67,11 @@ TRANSLATION_WEIGHT = 0.3
 # terms are the collection's own; a general dictionary's senses are often not the
 # one meant. One word's translations count once, as the best of them (query.Synonyms).
 DICTIONARY_WEIGHT = 0.2
+# A dictionary word's senses after its first DICTIONARY_MAIN_SENSES count this share of the first
+# ones: CC-CEDICT lists a word's commonest senses first, so a document with a later sense ("major"
+# for 主要 "main") ranks after one with the word's usual meaning.
+DICTIONARY_MAIN_SENSES = 2
+LATER_SENSE_SHARE = 0.5
 
 # Share of a document's second best file (its other language version) in its score.
 SECOND_FILE_SHARE = 0.25
