@@ -41,6 +41,7 @@ from .errors import RemovalsHeldError
 from .extract import INDEXED, Extraction, PageText
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from .lock import WriterLock
+from .openfile import open_file
 from .engine.stamp import read_stamp, stamp_difference
 from .engine.storage import create_index, open_index, segment_count
 from .generations import current_generation, new_generation, swap_current
@@ -221,11 +222,11 @@ def outside_archive(archive_dir: Path, path: str) -> bool:
     return os.path.commonpath([root, target]) != root
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks; the file's own name must not be a link (links are resolved first)."""
+def file_hash(path: Path, root: Path | None = None) -> str:
+    """SHA-256 of a regular file's bytes (inside ROOT, if given), read in chunks; raise OSError otherwise."""
     h = hashlib.sha256()
-    # O_NOFOLLOW: the checked target is what is read, even if the name is replaced by a link meanwhile.
-    with open(os.open(os.path.realpath(path), os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+    # openfile: a link swapped in after the scan is not followed, and a FIFO does not block the update.
+    with open_file(path, root) as file, open(file.fd, "rb", closefd=False) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -501,7 +502,7 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_remova
             digest = info["hash"]
         else:
             try:
-                digest = file_hash(archive / path)
+                digest = file_hash(archive / path, archive)
             except OSError as exc:
                 plan.unreadable.append((path, f"cannot read the file: {exc.strerror}"))
                 continue
@@ -567,7 +568,7 @@ def apply_update(ix, settings: Settings, plan: UpdatePlan, progress: Progress | 
 
 def _extract_many(paths: list[Path], settings: Settings, page_progress=None):
     """Read PATHS in the extraction sandbox (one place, so tests can count the reads)."""
-    return extract.extract_many(paths, settings, page_progress=page_progress)
+    return extract.extract_many(paths, settings, page_progress=page_progress, within=settings.archive_dir)
 
 
 class _Sync:
