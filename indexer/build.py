@@ -361,6 +361,8 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
         "date": ex.date,
         "lang": _main_language(ex.pages),
         "indexed_at": _now(),
+        # Which extraction made these pages: a file read by an older one is read again (plan_update).
+        "extraction": extract.EXTRACTION_VERSION,
     }
 
 
@@ -417,6 +419,8 @@ class UpdatePlan:
     touched: list[str] = field(default_factory=list)
     reanalysed: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)    # (path, reason): not even hashed
+    # Files unchanged on disk but read by another extraction version (extract.EXTRACTION_VERSION): read again.
+    outdated: list[str] = field(default_factory=list)
     documents: dict[str, CatalogueEntry] = field(default_factory=dict)
     reanalyse_all: bool = False                 # the user dictionary changed: every record is rewritten
     known: dict[str, dict] = field(default_factory=dict)           # the index's file records, by path
@@ -436,7 +440,7 @@ class UpdatePlan:
 
     @property
     def changed_files(self) -> list[str]:
-        """Files to read again: their content changed (or a failed file is retried)."""
+        """Files to read again: their content changed, a failed file is retried, or an older extraction read it."""
         return [p for p in self.to_read if p in self.known]
 
     @property
@@ -508,11 +512,15 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_remova
                 continue
         if info and info.get("hash") == digest:
             info = dict(info, mtime_ns=st.st_mtime_ns, size=st.st_size)
-            if retry_failed and info.get("status") != INDEXED:
+            if info.get("extraction") != extract.EXTRACTION_VERSION:
+                plan.outdated.append(path)
+                plan.to_read[path] = (digest, st)
+            elif retry_failed and info.get("status") != INDEXED:
                 plan.to_read[path] = (digest, st)
             else:
                 plan.unchanged[path] = info
-        elif not info and digest in by_hash_missing:
+        elif (not info and digest in by_hash_missing
+              and known[by_hash_missing[digest]].get("extraction") == extract.EXTRACTION_VERSION):
             old = by_hash_missing.pop(digest)
             plan.renamed[path] = (old, dict(known[old], mtime_ns=st.st_mtime_ns, size=st.st_size))
         else:
@@ -633,6 +641,9 @@ class _Sync:
         if plan.hold_everything:
             return self.report
         self.report.failed.extend(plan.unreadable)
+        if plan.outdated:
+            log.info("%d file(s) read by an older extraction are read again (extraction version %d)",
+                     len(plan.outdated), extract.EXTRACTION_VERSION)
         # Dates the index knows and the archive's facts do not (an index made before they were kept).
         for doc_id, data in plan.indexed_docs.items():
             if data.get("added_at") and doc_id not in self.added_dates:

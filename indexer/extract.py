@@ -62,13 +62,23 @@ from .config import Settings
 from .errors import UploadError
 
 __all__ = [
-    "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
+    "EXTRACTION_VERSION", "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
     "FileFormat", "FORMATS", "register_format", "supported_suffixes", "format_for", "identify_upload",
     "Refusal", "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language",
     "ocr_languages", "reading_summary",
 ]
 
 log = logging.getLogger(__name__)
+
+# What reading a file makes of it, by version. A file whose index record was
+# made by another version is read again by the next update (build.plan_update),
+# file by file, without a rebuild. Bump it with every change that changes the
+# pages or the status of a file that has not changed; one line per version:
+# 1 (no version recorded): pypdf; PDFium for pages pypdf cannot read; OCR of pages without text.
+# 2: PDFium's second opinion on composite fonts and mixed scripts, table cells split at glyph
+#    gaps, OCR of unreadable text layers in the page's languages, private-use characters
+#    restored (issue 27).
+EXTRACTION_VERSION = 2
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
