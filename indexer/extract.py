@@ -78,7 +78,9 @@ log = logging.getLogger(__name__)
 # 2: PDFium's second opinion on composite fonts and mixed scripts, table cells split at glyph
 #    gaps, OCR of unreadable text layers in the page's languages, private-use characters
 #    restored (issue 27).
-EXTRACTION_VERSION = 2
+# 3: simple fonts without glyph widths are read with a standard font's, so words set in kerned runs
+#    are not split ("C ompany").
+EXTRACTION_VERSION = 3
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -830,7 +832,9 @@ class _PdfJob:
             fonts: frozenset = frozenset()
             try:
                 page = reader.pages[index]
-                fonts = _composite_fonts(page)
+                page_fonts = _page_fonts(page)
+                fonts = _composite_fonts(page_fonts)
+                _lend_standard_widths(page_fonts)
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
@@ -1264,9 +1268,9 @@ def _detect_script(image, scale: float, timeout: float) -> str:
     return str(osd.get("script", ""))
 
 
-def _composite_fonts(page) -> frozenset:
-    """The composite (Type0) fonts PAGE's text may use (its own and its forms'), by object number."""
-    found: set = set()
+def _page_fonts(page) -> dict:
+    """The fonts PAGE's text may use (its own and its forms'): font dictionary by object number."""
+    found: dict = {}
     try:
         node, resources = page, page.get("/Resources")
         for _ in range(32):                         # resources may be inherited from the page tree
@@ -1274,13 +1278,13 @@ def _composite_fonts(page) -> frozenset:
                 break
             node = node["/Parent"]
             resources = node.get("/Resources")
-        _collect_composite_fonts(resources, found, depth=0)
-    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to compare
-        return frozenset()
-    return frozenset(found)
+        _collect_fonts(resources, found, depth=0)
+    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to look at
+        return {}
+    return found
 
 
-def _collect_composite_fonts(resources, found: set, depth: int) -> None:
+def _collect_fonts(resources, found: dict, depth: int) -> None:
     if resources is None or depth > 2:
         return
     resources = resources.get_object()
@@ -1290,14 +1294,69 @@ def _collect_composite_fonts(resources, found: set, depth: int) -> None:
         for name in fonts:
             ref = fonts.raw_get(name)
             font = ref.get_object()
-            if font is not None and font.get("/Subtype") == "/Type0":
-                found.add(getattr(ref, "idnum", None) or id(font))
+            if isinstance(font, pypdf.generic.DictionaryObject):
+                found[getattr(ref, "idnum", None) or id(font)] = font
     xobjects = resources.get("/XObject")
     if xobjects is not None:
         for name, xobject in xobjects.get_object().items():
             xobject = xobject.get_object()
             if xobject.get("/Subtype") == "/Form":
-                _collect_composite_fonts(xobject.get("/Resources"), found, depth + 1)
+                _collect_fonts(xobject.get("/Resources"), found, depth + 1)
+
+
+def _composite_fonts(page_fonts: dict) -> frozenset:
+    """The composite (Type0) fonts among PAGE_FONTS (_page_fonts), by object number."""
+    return frozenset(key for key, font in page_fonts.items() if font.get("/Subtype") == "/Type0")
+
+
+# A simple font without /Widths, not embedded and not one of the standard 14, leaves
+# pypdf to guess every glyph 500/1000 em wide; where a producer sets a word's glyphs in
+# runs (kerning pairs, one Tj a run), the next run then starts where pypdf sees a gap,
+# and a space splits the word ("C ompany"). Such a font is lent the metrics of the
+# standard font of its kind (fixed-pitch: Courier, serif: Times, else Helvetica; bold,
+# italic), as poppler substitutes one, so pypdf decides spaces from real widths
+# (docs/DECISIONS.md, "Words split inside").
+_STANDARD_FAMILIES = {   # family -> (regular, bold, italic, bold italic)
+    "Helvetica": ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique"),
+    "Times": ("Times-Roman", "Times-Bold", "Times-Italic", "Times-BoldItalic"),
+    "Courier": ("Courier", "Courier-Bold", "Courier-Oblique", "Courier-BoldOblique"),
+}
+_STANDARD_FONTS = frozenset(n for names in _STANDARD_FAMILIES.values() for n in names) | {"Symbol", "ZapfDingbats"}
+_SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+_SERIF_NAME = re.compile(r"times|georgia|garamond|palatino|cambria|minion|bookman|century|(?<!sans)serif")
+_FIXED_NAME = re.compile(r"courier|mono|consol")
+_BOLD_NAME = re.compile(r"bold|black|heavy|demi")
+_ITALIC_NAME = re.compile(r"italic|oblique")
+# PDF 32000-1, table 123: the font descriptor's flags.
+_FIXED_PITCH, _SERIF, _SYMBOLIC, _NONSYMBOLIC, _ITALIC, _FORCE_BOLD = 1, 2, 4, 32, 64, 1 << 18
+
+
+def _lend_standard_widths(page_fonts: dict) -> None:
+    """Give each simple font of PAGE_FONTS that has no glyph widths the standard font readers substitute."""
+    for font in page_fonts.values():
+        if (font.get("/Subtype") not in ("/Type1", "/MMType1", "/TrueType") or "/Widths" in font
+                or not isinstance(font.get("/BaseFont"), str)):
+            continue
+        name = _SUBSET_PREFIX.sub("", font["/BaseFont"].lstrip("/"))
+        if name in _STANDARD_FONTS:
+            continue
+        descriptor = font.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor is not None else {}
+        flags = descriptor.get("/Flags", 0)
+        flags = flags if isinstance(flags, int) else 0
+        weight = descriptor.get("/FontWeight", 400)
+        weight = weight if isinstance(weight, (int, float)) else 400
+        if "/FontFile" in descriptor or "/FontFile2" in descriptor or "/FontFile3" in descriptor:
+            continue    # embedded without /Widths (the standard requires them): its metrics may be anything
+        if flags & _SYMBOLIC and not flags & _NONSYMBOLIC:
+            continue    # a symbol font's glyphs have no standard metrics
+        key = re.sub(r"[^a-z]", "", name.lower())
+        family = ("Courier" if _FIXED_NAME.search(key) or flags & _FIXED_PITCH else
+                  "Times" if _SERIF_NAME.search(key) or flags & _SERIF else "Helvetica")
+        bold = bool(_BOLD_NAME.search(key) or flags & _FORCE_BOLD or weight >= 600)
+        italic = bool(_ITALIC_NAME.search(key) or flags & _ITALIC)
+        font[pypdf.generic.NameObject("/BaseFont")] = pypdf.generic.NameObject(
+            "/" + _STANDARD_FAMILIES[family][2 * italic + bold])
 
 
 def _score(text: str) -> int:
