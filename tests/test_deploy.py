@@ -48,6 +48,16 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def wait_until_served(port: int, timeout: float = 180.0) -> None:
+    """Wait until the app on PORT answers /archive/healthz (its workers load the dictionary's tables first)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/archive/healthz", headers={"Host": HOST})
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
 def nginx_main_conf(tmp: Path, site: Path) -> Path:
     """A minimal nginx.conf around the site, with every writable path in TMP (no root files touched)."""
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -197,6 +207,7 @@ admin_password_hash = "{PASSWORD_HASH}"
                                  stderr=subprocess.STDOUT)
         try:
             wait_for_port(app_port)
+            wait_until_served(app_port)
             wait_for_port(https_port)
             yield Deployed(http_port, https_port, tmp_path / "cert.pem", tmp_path)
         finally:
