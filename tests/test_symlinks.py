@@ -196,3 +196,26 @@ def test_a_file_replaced_by_a_fifo_after_the_scan_does_not_hang_the_workers(sett
     assert time.monotonic() - started < 60
     assert report.failed == [("late.pdf", "failed: not a regular file (a FIFO)")]
     assert hits(settings, "regional") == {"report"} and hits(settings, "delta") == set()
+
+
+def test_a_download_is_sent_from_the_opened_file_with_ranges_and_etags(settings):
+    """The file route sends the file it opened without following links (indexer.openfile): the whole
+    file, a range (pdf.js), and a 304 for the ETag a path would have given."""
+    import zlib
+
+    archive = Path(settings.archive_dir)
+    write_pdf(archive / "report.pdf", ["Regional policy report."] * 3)
+    update(settings)
+    client = create_app(settings).test_client()
+    data = (archive / "report.pdf").read_bytes()
+    st = (archive / "report.pdf").stat()
+    response = client.get("/documents/report/file/en")
+    assert response.status_code == 200 and response.data == data
+    expected_etag = f"{st.st_mtime}-{st.st_size}-{zlib.adler32(os.fspath(archive.resolve() / 'report.pdf').encode())}"
+    assert response.headers["ETag"] == f'"{expected_etag}"'
+    part = client.get("/documents/report/file/en", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.data == data[:100]
+    unchanged = client.get("/documents/report/file/en", headers={"If-None-Match": response.headers["ETag"]})
+    assert unchanged.status_code == 304
+    for answer in (response, part, unchanged):
+        answer.close()      # a WSGI server closes the file so; the test client leaves it to the caller
