@@ -41,6 +41,7 @@ from .errors import RemovalsHeldError
 from .extract import INDEXED, Extraction, PageText
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE, RECORD_TEXT
 from .lock import WriterLock
+from .openfile import open_file
 from .engine.stamp import read_stamp, stamp_difference
 from .engine.storage import create_index, open_index, segment_count
 from .generations import current_generation, new_generation, swap_current
@@ -221,11 +222,11 @@ def outside_archive(archive_dir: Path, path: str) -> bool:
     return os.path.commonpath([root, target]) != root
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks; the file's own name must not be a link (links are resolved first)."""
+def file_hash(path: Path, root: Path | None = None) -> str:
+    """SHA-256 of a regular file's bytes (inside ROOT, if given), read in chunks; raise OSError otherwise."""
     h = hashlib.sha256()
-    # O_NOFOLLOW: the checked target is what is read, even if the name is replaced by a link meanwhile.
-    with open(os.open(os.path.realpath(path), os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+    # openfile: a link swapped in after the scan is not followed, and a FIFO does not block the update.
+    with open_file(path, root) as file, open(file.fd, "rb", closefd=False) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -360,6 +361,8 @@ def _file_info(digest: str, st: os.stat_result, ex: Extraction) -> dict:
         "date": ex.date,
         "lang": _main_language(ex.pages),
         "indexed_at": _now(),
+        # Which extraction made these pages: a file read by an older one is read again (plan_update).
+        "extraction": extract.EXTRACTION_VERSION,
     }
 
 
@@ -416,6 +419,8 @@ class UpdatePlan:
     touched: list[str] = field(default_factory=list)
     reanalysed: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)    # (path, reason): not even hashed
+    # Files unchanged on disk but read by another extraction version (extract.EXTRACTION_VERSION): read again.
+    outdated: list[str] = field(default_factory=list)
     documents: dict[str, CatalogueEntry] = field(default_factory=dict)
     reanalyse_all: bool = False                 # the user dictionary changed: every record is rewritten
     known: dict[str, dict] = field(default_factory=dict)           # the index's file records, by path
@@ -435,7 +440,7 @@ class UpdatePlan:
 
     @property
     def changed_files(self) -> list[str]:
-        """Files to read again: their content changed (or a failed file is retried)."""
+        """Files to read again: their content changed, a failed file is retried, or an older extraction read it."""
         return [p for p in self.to_read if p in self.known]
 
     @property
@@ -501,17 +506,21 @@ def plan_update(ix, settings: Settings, retry_failed: bool = False, allow_remova
             digest = info["hash"]
         else:
             try:
-                digest = file_hash(archive / path)
+                digest = file_hash(archive / path, archive)
             except OSError as exc:
                 plan.unreadable.append((path, f"cannot read the file: {exc.strerror}"))
                 continue
         if info and info.get("hash") == digest:
             info = dict(info, mtime_ns=st.st_mtime_ns, size=st.st_size)
-            if retry_failed and info.get("status") != INDEXED:
+            if info.get("extraction") != extract.EXTRACTION_VERSION:
+                plan.outdated.append(path)
+                plan.to_read[path] = (digest, st)
+            elif retry_failed and info.get("status") != INDEXED:
                 plan.to_read[path] = (digest, st)
             else:
                 plan.unchanged[path] = info
-        elif not info and digest in by_hash_missing:
+        elif (not info and digest in by_hash_missing
+              and known[by_hash_missing[digest]].get("extraction") == extract.EXTRACTION_VERSION):
             old = by_hash_missing.pop(digest)
             plan.renamed[path] = (old, dict(known[old], mtime_ns=st.st_mtime_ns, size=st.st_size))
         else:
@@ -567,7 +576,7 @@ def apply_update(ix, settings: Settings, plan: UpdatePlan, progress: Progress | 
 
 def _extract_many(paths: list[Path], settings: Settings, page_progress=None):
     """Read PATHS in the extraction sandbox (one place, so tests can count the reads)."""
-    return extract.extract_many(paths, settings, page_progress=page_progress)
+    return extract.extract_many(paths, settings, page_progress=page_progress, within=settings.archive_dir)
 
 
 class _Sync:
@@ -632,6 +641,9 @@ class _Sync:
         if plan.hold_everything:
             return self.report
         self.report.failed.extend(plan.unreadable)
+        if plan.outdated:
+            log.info("%d file(s) read by an older extraction are read again (extraction version %d)",
+                     len(plan.outdated), extract.EXTRACTION_VERSION)
         # Dates the index knows and the archive's facts do not (an index made before they were kept).
         for doc_id, data in plan.indexed_docs.items():
             if data.get("added_at") and doc_id not in self.added_dates:

@@ -32,6 +32,7 @@ and the catalogue all ask it, so a new file type is one entry.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import json
@@ -44,7 +45,7 @@ import sys
 import warnings
 import zipfile
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -54,19 +55,32 @@ import pypdf
 from pypdf.errors import DependencyError, LimitReachedError
 
 from . import sandbox
+from .openfile import NotRegularFile, OpenFile, OutsideRoot, open_file
 from .cleaning import (clean_metadata, clean_text, detect_language, implausible_chinese, looks_garbled, mixed_scripts,
                        plausibility, text_quality)
 from .config import Settings
 from .errors import UploadError
 
 __all__ = [
-    "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
+    "EXTRACTION_VERSION", "INDEXED", "PARTIAL", "FAILED", "ENCRYPTED", "NEEDS_OCR", "WAITING",
     "FileFormat", "FORMATS", "register_format", "supported_suffixes", "format_for", "identify_upload",
     "Refusal", "PageText", "Extraction", "extract_file", "extract_many", "warm_up", "detect_language",
     "ocr_languages", "reading_summary",
 ]
 
 log = logging.getLogger(__name__)
+
+# What reading a file makes of it, by version. A file whose index record was
+# made by another version is read again by the next update (build.plan_update),
+# file by file, without a rebuild. Bump it with every change that changes the
+# pages or the status of a file that has not changed; one line per version:
+# 1 (no version recorded): pypdf; PDFium for pages pypdf cannot read; OCR of pages without text.
+# 2: PDFium's second opinion on composite fonts and mixed scripts, table cells split at glyph
+#    gaps, OCR of unreadable text layers in the page's languages, private-use characters
+#    restored (issue 27).
+# 3: simple fonts without glyph widths are read with a standard font's, so words set in kerned runs
+#    are not split ("C ompany").
+EXTRACTION_VERSION = 3
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -181,12 +195,15 @@ class Extraction:
 class FileFormat:
     """One type of file the archive holds: which files are of it, and how they are read.
 
-    `sniff(path, head)` tells from the file's first KiB (HEAD) and, if need
-    be, the file itself whether PATH is of this format; it may raise Refusal
+    `sniff(file, head)` tells from the file's first KiB (HEAD) and, if need
+    be, the file itself whether FILE (an openfile.OpenFile: its archive name,
+    and `file.path` to read it by) is of this format; it may raise Refusal
     when the file looks like this format but is not (a ZIP archive without
-    word/document.xml), so the reason says why. `read(path, settings, tally)`
+    word/document.xml), so the reason says why. `read(file, settings, tally)`
     records the file's pages with tally.count(n) and tally.page(number, text,
-    extractor) and raises Refusal for a file it cannot read. `check_upload(path)`
+    extractor) and raises Refusal for a file it cannot read. Both read the file
+    only through `file.path` or `file.fd`, never by its archive name, which may
+    have become a link since it was opened. `check_upload(path)`
     checks an uploaded file in a limited process and returns its page count
     (raising UploadError); None means uploads refuse the format. The functions
     are module-level: they travel to the extraction workers by name.
@@ -196,8 +213,8 @@ class FileFormat:
     name: str                   # in reasons: "not a PDF: ..."
     label: str                  # in upload messages: "only PDF files can be uploaded"
     suffixes: tuple[str, ...]   # lower case, with the dot: the archive scan keeps these files
-    sniff: Callable[[Path, bytes], bool]
-    read: Callable[[Path, Settings, "_Tally"], None]
+    sniff: Callable[[OpenFile, bytes], bool]
+    read: Callable[[OpenFile, Settings, "_Tally"], None]
     mimetype: str = "application/octet-stream"
     check_upload: Callable[[Path], int] | None = None
 
@@ -228,12 +245,13 @@ def format_for(path: str | os.PathLike) -> FileFormat | None:
 def identify_upload(path: Path, head: bytes) -> FileFormat:
     """The uploadable format an uploaded file is, by its first bytes; raise UploadError if none."""
     uploadable = [f for f in FORMATS.values() if f.check_upload is not None]
-    for file_format in uploadable:
-        try:
-            if file_format.sniff(path, head):
-                return file_format
-        except Refusal:
-            break
+    with open_file(path) as upload:
+        for file_format in uploadable:
+            try:
+                if file_format.sniff(upload, head):
+                    return file_format
+            except Refusal:
+                break
     names = " or ".join(f.name for f in uploadable)
     labels = " or ".join(f.label for f in uploadable)
     raise UploadError(f"This is not {names}: only {labels} files can be uploaded.", "not_pdf")
@@ -255,7 +273,8 @@ def extract_file(path: str | os.PathLike, settings: Settings | None = None) -> E
 
 def extract_many(paths: Iterable[str | os.PathLike], settings: Settings | None = None,
                  progress: Callable[[int, int, Path], None] | None = None,
-                 page_progress: Callable[[Path, int], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
+                 page_progress: Callable[[Path, int], None] | None = None,
+                 within: str | os.PathLike | None = None) -> Iterator[tuple[Path, Extraction]]:
     """Read PATHS in sandboxed worker processes; yield (path, Extraction) as each finishes.
 
     settings.extraction_workers files are read in parallel, each worker limited
@@ -264,19 +283,23 @@ def extract_many(paths: Iterable[str | os.PathLike], settings: Settings | None =
     as partial with the pages read before. Workers stay alive for the next
     call in this process (sandbox.shared_pool). PROGRESS(done, total, path) is called
     after each file, PAGE_PROGRESS(path, pages_read) after each page (a long
-    report shows its progress while it is read).
+    report shows its progress while it is read). With WITHIN (the archive
+    folder), a file that is no longer inside it when a worker opens it (a link
+    swapped in since the scan) is not read.
     """
-    return _extract_many(paths, settings or Settings(), progress, _worker_task, page_progress)
+    return _extract_many(paths, settings or Settings(), progress, _worker_task, page_progress, within)
 
 
 def _extract_many(paths, settings: Settings, progress, task: Callable,
-                  page_progress: Callable[[Path, int], None] | None = None) -> Iterator[tuple[Path, Extraction]]:
+                  page_progress: Callable[[Path, int], None] | None = None,
+                  within: str | os.PathLike | None = None) -> Iterator[tuple[Path, Extraction]]:
     """Run TASK for each path in the sandbox (tests pass a task that hangs on purpose)."""
     paths = [Path(p) for p in paths]
     total = len(paths)
     # The formats travel with each file: the workers were started before a format registered later.
     formats = tuple(FORMATS.values())
-    tasks = ((p, (str(p), settings, formats)) for p in paths)
+    root = os.fspath(within) if within is not None else None
+    tasks = ((p, (str(p), settings, formats, root)) for p in paths)
     on_chunk = None
     if page_progress is not None:
         pages_read: dict[Path, int] = {}
@@ -316,13 +339,13 @@ def ocr_languages(settings: Settings) -> str:
 
 # --- the worker side -------------------------------------------------------------------------
 
-def _worker_task(payload: tuple[str, Settings], emit: Callable) -> Extraction:
+def _worker_task(payload: tuple[str, Settings, tuple, str | None], emit: Callable) -> Extraction:
     """Read one file in a sandbox worker, streaming its events to the parent."""
-    path, settings, formats = payload
+    path, settings, formats, root = payload
     # We already run one worker per core: Tesseract must not start more threads.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     tally = _Tally(emit)
-    _extract(Path(path), settings, tally, formats)
+    _extract(Path(path), settings, tally, formats, root)
     return tally.conclude()
 
 
@@ -513,11 +536,12 @@ def _ocr_phrase(needed: dict[int, str]) -> str:
     return "needs OCR: " + " and ".join(parts)
 
 
-def _extract(path: Path, settings: Settings, tally: _Tally, formats: tuple[FileFormat, ...]) -> None:
-    """Read PATH, of one of FORMATS, into TALLY; every error ends up recorded there, none escapes."""
+def _extract(path: Path, settings: Settings, tally: _Tally, formats: tuple[FileFormat, ...],
+             root: str | None = None) -> None:
+    """Read PATH (inside ROOT, if given), of one of FORMATS, into TALLY; every error ends up recorded there."""
     try:
-        with _quiet_libraries():
-            _identify(path, formats).read(path, settings, tally)
+        with _quiet_libraries(), _opened(path, root) as file:
+            _identify(file, formats).read(file, settings, tally)
     except Refusal as refusal:
         tally.record(("refuse", refusal.status, refusal.reason))
     except MemoryError:
@@ -590,40 +614,59 @@ _SIGNATURES = [
 ]
 
 
-def _identify(path: Path, formats: tuple[FileFormat, ...]) -> FileFormat:
-    """The first of FORMATS whose sniff takes PATH; refuse the file if none does."""
+# Why a file was not read because its name became a link (a file opened by the
+# workers must be the one the scan found inside the archive; no content is quoted).
+LINK_SWAPPED = "not read: the file was replaced by a link"
+LINKED_OUT = "not read: the file became a link out of the archive"
+
+
+@contextmanager
+def _opened(path: Path, root: str | None) -> Iterator[OpenFile]:
+    """Open PATH once (openfile.open_file) for every reader of it; refuse what cannot or must not be read."""
+    opened = ExitStack()
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
+        file = opened.enter_context(open_file(path, root))
     except FileNotFoundError:
         raise Refusal(FAILED, "file not found") from None
-    except IsADirectoryError:
-        raise Refusal(FAILED, "not a file") from None
+    except (NotRegularFile, OutsideRoot) as exc:
+        raise Refusal(FAILED, LINKED_OUT if isinstance(exc, OutsideRoot) else exc.strerror) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Refusal(FAILED, LINK_SWAPPED) from None
         raise Refusal(FAILED, f"cannot open the file: {exc.strerror or exc}") from None
-    if size == 0:
+    # Errors of the readers, below, are theirs: only the opening's are turned into refusals here.
+    with opened:
+        yield file
+
+
+def _identify(file: OpenFile, formats: tuple[FileFormat, ...]) -> FileFormat:
+    """The first of FORMATS whose sniff takes FILE; refuse the file if none does."""
+    if file.size == 0:
         raise Refusal(FAILED, "empty file (0 bytes)")
+    try:
+        head = file.head(1024)
+    except OSError as exc:
+        raise Refusal(FAILED, f"cannot read the file: {exc.strerror or exc}") from None
     for file_format in formats:
-        if file_format.sniff(path, head):
+        if file_format.sniff(file, head):
             return file_format
-    suffix = path.suffix.lower()
+    suffix = file.suffix
     named = [f.name for f in formats if suffix in f.suffixes] or list(dict.fromkeys(f.name for f in formats))
     raise Refusal(FAILED, f"not {' or '.join(named)}: the file is {_show_bytes(head)}")
 
 
-def _sniff_pdf(path: Path, head: bytes) -> bool:
-    """Tell whether PATH is a PDF, whatever its name: the header may follow up to 1 KiB of junk
+def _sniff_pdf(file: OpenFile, head: bytes) -> bool:
+    """Tell whether FILE is a PDF, whatever its name: the header may follow up to 1 KiB of junk
     (PDF 32000 tolerates it, readers do)."""
     return b"%PDF-" in head
 
 
-def _sniff_docx(path: Path, head: bytes) -> bool:
-    """Tell whether PATH, named as a Word file, is a Word 2007+ document: a ZIP archive with word/document.xml."""
-    if path.suffix.lower() not in _WORD_SUFFIXES or not head.startswith(_ZIP_MAGIC):
+def _sniff_docx(file: OpenFile, head: bytes) -> bool:
+    """Tell whether FILE, named as a Word file, is a Word 2007+ document: a ZIP archive with word/document.xml."""
+    if file.suffix not in _WORD_SUFFIXES or not head.startswith(_ZIP_MAGIC):
         return False
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file.path) as archive:
             names = set(archive.namelist())
     except zipfile.BadZipFile as exc:
         raise Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
@@ -632,9 +675,9 @@ def _sniff_docx(path: Path, head: bytes) -> bool:
     return True
 
 
-def _sniff_doc(path: Path, head: bytes) -> bool:
-    """Tell whether PATH, named as a Word file, is an Office (OLE) file: a Word 97-2003 document."""
-    return path.suffix.lower() in _WORD_SUFFIXES and head.startswith(_OLE_MAGIC)
+def _sniff_doc(file: OpenFile, head: bytes) -> bool:
+    """Tell whether FILE, named as a Word file, is an Office (OLE) file: a Word 97-2003 document."""
+    return file.suffix in _WORD_SUFFIXES and head.startswith(_OLE_MAGIC)
 
 
 def _show_bytes(head: bytes) -> str:
@@ -667,15 +710,16 @@ _CATALOG = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*<<(?:(?!endobj).
                       re.S)
 
 
-def _read_pdf(path: Path, settings: Settings, tally: _Tally) -> None:
+def _read_pdf(file: OpenFile, settings: Settings, tally: _Tally) -> None:
     """Read a PDF page by page (pypdf, then PDFium, then OCR: see the module's docstring)."""
-    _PdfJob(path, settings, tally).run()
+    _PdfJob(file.path, settings, tally).run()
 
 
 class _PdfJob:
     """Read one PDF page by page, recording each page in the tally."""
 
     def __init__(self, path: Path, settings: Settings, tally: _Tally):
+        # PATH opens the file the worker opened (/proc/self/fd/N), not a name that may have changed.
         self.path, self.settings, self.tally = path, settings, tally
         self.source: Path | io.BytesIO = path        # what PDFium opens (the repaired copy, if any)
         self._pdfium_doc = None
@@ -788,7 +832,9 @@ class _PdfJob:
             fonts: frozenset = frozenset()
             try:
                 page = reader.pages[index]
-                fonts = _composite_fonts(page)
+                page_fonts = _page_fonts(page)
+                fonts = _composite_fonts(page_fonts)
+                _lend_standard_widths(page_fonts)
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
@@ -1222,9 +1268,9 @@ def _detect_script(image, scale: float, timeout: float) -> str:
     return str(osd.get("script", ""))
 
 
-def _composite_fonts(page) -> frozenset:
-    """The composite (Type0) fonts PAGE's text may use (its own and its forms'), by object number."""
-    found: set = set()
+def _page_fonts(page) -> dict:
+    """The fonts PAGE's text may use (its own and its forms'): font dictionary by object number."""
+    found: dict = {}
     try:
         node, resources = page, page.get("/Resources")
         for _ in range(32):                         # resources may be inherited from the page tree
@@ -1232,13 +1278,13 @@ def _composite_fonts(page) -> frozenset:
                 break
             node = node["/Parent"]
             resources = node.get("/Resources")
-        _collect_composite_fonts(resources, found, depth=0)
-    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to compare
-        return frozenset()
-    return frozenset(found)
+        _collect_fonts(resources, found, depth=0)
+    except Exception:  # noqa: BLE001 - a damaged resource dictionary: no fonts to look at
+        return {}
+    return found
 
 
-def _collect_composite_fonts(resources, found: set, depth: int) -> None:
+def _collect_fonts(resources, found: dict, depth: int) -> None:
     if resources is None or depth > 2:
         return
     resources = resources.get_object()
@@ -1248,14 +1294,69 @@ def _collect_composite_fonts(resources, found: set, depth: int) -> None:
         for name in fonts:
             ref = fonts.raw_get(name)
             font = ref.get_object()
-            if font is not None and font.get("/Subtype") == "/Type0":
-                found.add(getattr(ref, "idnum", None) or id(font))
+            if isinstance(font, pypdf.generic.DictionaryObject):
+                found[getattr(ref, "idnum", None) or id(font)] = font
     xobjects = resources.get("/XObject")
     if xobjects is not None:
         for name, xobject in xobjects.get_object().items():
             xobject = xobject.get_object()
             if xobject.get("/Subtype") == "/Form":
-                _collect_composite_fonts(xobject.get("/Resources"), found, depth + 1)
+                _collect_fonts(xobject.get("/Resources"), found, depth + 1)
+
+
+def _composite_fonts(page_fonts: dict) -> frozenset:
+    """The composite (Type0) fonts among PAGE_FONTS (_page_fonts), by object number."""
+    return frozenset(key for key, font in page_fonts.items() if font.get("/Subtype") == "/Type0")
+
+
+# A simple font without /Widths, not embedded and not one of the standard 14, leaves
+# pypdf to guess every glyph 500/1000 em wide; where a producer sets a word's glyphs in
+# runs (kerning pairs, one Tj a run), the next run then starts where pypdf sees a gap,
+# and a space splits the word ("C ompany"). Such a font is lent the metrics of the
+# standard font of its kind (fixed-pitch: Courier, serif: Times, else Helvetica; bold,
+# italic), as poppler substitutes one, so pypdf decides spaces from real widths
+# (docs/DECISIONS.md, "Words split inside").
+_STANDARD_FAMILIES = {   # family -> (regular, bold, italic, bold italic)
+    "Helvetica": ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique"),
+    "Times": ("Times-Roman", "Times-Bold", "Times-Italic", "Times-BoldItalic"),
+    "Courier": ("Courier", "Courier-Bold", "Courier-Oblique", "Courier-BoldOblique"),
+}
+_STANDARD_FONTS = frozenset(n for names in _STANDARD_FAMILIES.values() for n in names) | {"Symbol", "ZapfDingbats"}
+_SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+_SERIF_NAME = re.compile(r"times|georgia|garamond|palatino|cambria|minion|bookman|century|(?<!sans)serif")
+_FIXED_NAME = re.compile(r"courier|mono|consol")
+_BOLD_NAME = re.compile(r"bold|black|heavy|demi")
+_ITALIC_NAME = re.compile(r"italic|oblique")
+# PDF 32000-1, table 123: the font descriptor's flags.
+_FIXED_PITCH, _SERIF, _SYMBOLIC, _NONSYMBOLIC, _ITALIC, _FORCE_BOLD = 1, 2, 4, 32, 64, 1 << 18
+
+
+def _lend_standard_widths(page_fonts: dict) -> None:
+    """Give each simple font of PAGE_FONTS that has no glyph widths the standard font readers substitute."""
+    for font in page_fonts.values():
+        if (font.get("/Subtype") not in ("/Type1", "/MMType1", "/TrueType") or "/Widths" in font
+                or not isinstance(font.get("/BaseFont"), str)):
+            continue
+        name = _SUBSET_PREFIX.sub("", font["/BaseFont"].lstrip("/"))
+        if name in _STANDARD_FONTS:
+            continue
+        descriptor = font.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor is not None else {}
+        flags = descriptor.get("/Flags", 0)
+        flags = flags if isinstance(flags, int) else 0
+        weight = descriptor.get("/FontWeight", 400)
+        weight = weight if isinstance(weight, (int, float)) else 400
+        if "/FontFile" in descriptor or "/FontFile2" in descriptor or "/FontFile3" in descriptor:
+            continue    # embedded without /Widths (the standard requires them): its metrics may be anything
+        if flags & _SYMBOLIC and not flags & _NONSYMBOLIC:
+            continue    # a symbol font's glyphs have no standard metrics
+        key = re.sub(r"[^a-z]", "", name.lower())
+        family = ("Courier" if _FIXED_NAME.search(key) or flags & _FIXED_PITCH else
+                  "Times" if _SERIF_NAME.search(key) or flags & _SERIF else "Helvetica")
+        bold = bool(_BOLD_NAME.search(key) or flags & _FORCE_BOLD or weight >= 600)
+        italic = bool(_ITALIC_NAME.search(key) or flags & _ITALIC)
+        font[pypdf.generic.NameObject("/BaseFont")] = pypdf.generic.NameObject(
+            "/" + _STANDARD_FAMILIES[family][2 * italic + bold])
 
 
 def _score(text: str) -> int:
@@ -1311,10 +1412,10 @@ _DCTERMS = "{http://purl.org/dc/terms/}"
 _BREAK = object()
 
 
-def _read_docx(path: Path, settings: Settings, tally: _Tally) -> None:
+def _read_docx(file: OpenFile, settings: Settings, tally: _Tally) -> None:
     """Read a .docx with the standard library; sections stand in for pages."""
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(file.path)
     except zipfile.BadZipFile as exc:
         raise Refusal(FAILED, f"not a Word document: damaged ZIP archive ({exc})") from None
     with archive:
@@ -1414,8 +1515,9 @@ def _emit_sections(sections: Iterable[str], extractor: str, tally: _Tally) -> No
         tally.page(number, text, extractor)
 
 
-def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
+def _read_doc(file: OpenFile, settings: Settings, tally: _Tally) -> None:
     """Read a legacy .doc with catdoc (antiword as a second try)."""
+    path = file.path
     if _ole_is_encrypted(path):
         raise Refusal(ENCRYPTED, "encrypted: needs a password")
     commands = []
@@ -1429,8 +1531,9 @@ def _read_doc(path: Path, settings: Settings, tally: _Tally) -> None:
     errors = []
     for command in commands:
         try:
+            # The open file is passed down under its number, so /proc/self/fd/N names it in the child too.
             run = subprocess.run(command, capture_output=True, timeout=settings.extract_timeout_s,
-                                 stdin=subprocess.DEVNULL)
+                                 stdin=subprocess.DEVNULL, pass_fds=(file.fd,))
         except subprocess.TimeoutExpired:
             errors.append(f"{command[0]} timed out after {settings.extract_timeout_s:g} s")
             continue

@@ -197,7 +197,7 @@ def find_duplicate(settings: Settings, digest: str, size: int, catalogue: Catalo
             found = info["hash"]
         else:
             try:
-                found = file_hash(archive / path)
+                found = file_hash(archive / path, archive)
             except OSError:
                 continue
         if found == digest:

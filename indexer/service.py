@@ -14,6 +14,7 @@ indexer.errors); no Whoosh or jieba object ever leaves it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from typing import BinaryIO
@@ -29,6 +30,7 @@ from .extract import format_for
 from .errors import IndexMissingError
 from .generations import current_generation
 from .ingest import Added, Proposal, UploadFields
+from .openfile import OpenFile, open_file
 from .readers import IndexReaderPool
 from .search import (
     FACETS,
@@ -203,6 +205,15 @@ class ArchiveService:
     def close(self) -> None:
         """Close the searchers of every thread (at shutdown)."""
         self.readers.close_all()
+
+
+def open_archive_file(path, archive_dir) -> "contextlib.AbstractContextManager[OpenFile]":
+    """Open the archive file PATH (inside ARCHIVE_DIR) without following a link; raise OSError if it cannot be.
+
+    The web app serves a file through the OpenFile's `path` (/proc/self/fd/N),
+    so a name swapped for a link after its check is not followed (indexer.openfile).
+    """
+    return open_file(path, archive_dir)
 
 
 def media_type(path: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import ledger
 from .build import META_KEY, file_hash, scan_archive
 from .config import Settings
-from .extract import INDEXED, PARTIAL, WAITING, reading_summary
+from .extract import EXTRACTION_VERSION, INDEXED, PARTIAL, WAITING, reading_summary
 from .engine.schema import RECORD_DOC, RECORD_FILE, RECORD_PAGE
 from .engine.stamp import read_stamp, stamp_difference, stamp_text
 from .generations import current_generation
@@ -123,9 +123,12 @@ def searcher_status(searcher, settings: Settings, check_disk: bool = True, gener
                 status.files.append(FileStatus(path, "", WAITING))
                 continue
             info = known[1]
-            if info.get("size") != st.st_size or info.get("mtime_ns") != st.st_mtime_ns:
+            if info.get("extraction") != EXTRACTION_VERSION:
+                # An older extraction read it: the next update reads it again (build.plan_update).
+                status.waiting.append(path)
+            elif info.get("size") != st.st_size or info.get("mtime_ns") != st.st_mtime_ns:
                 try:
-                    changed = file_hash(Path(settings.archive_dir) / path) != info.get("hash")
+                    changed = file_hash(Path(settings.archive_dir) / path, settings.archive_dir) != info.get("hash")
                 except OSError:
                     changed = True
                 if changed:

@@ -9,6 +9,9 @@ the text a reader sees on the page known in advance:
   one that lies). A reader must go to the font's own cmap to find the text.
 - `write_table_pdf`: a table whose cells are placed by text moves, closer than a space.
 - `write_scan_pdf`: a page that is only an image of text (a scan).
+- `write_kerned_runs_pdf`: words set in runs (one Tj a kerning pair), in a font
+  that is neither embedded nor given glyph widths: a reader must know the
+  font's metrics to see that the runs touch.
 `page_words` and `agreement` compare extracted text with an oracle's
 (poppler's `pdftotext`) word by word.
 """
@@ -363,3 +366,47 @@ def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
         doc.close()
     c.save()
     return path
+
+
+def write_kerned_runs_pdf(path: Path, lines: list[str], base_font: str = "TimesNewRomanPSMT",
+                          metrics: str = "Times-Roman", subtype: str = "TrueType", flags: int | None = None,
+                          kern: float = 0.25, font_size: float = 11) -> Path:
+    """Write LINES with each word cut into runs where it has a "|", each run placed by a text move (Td).
+
+    The font (BASE_FONT, SUBTYPE) is not embedded and has no /Widths, as some
+    office exports and report generators write it; FLAGS, if given, go into a
+    font descriptor. The moves follow the METRICS font's glyph widths (what the
+    producer's font measured), each run KERN points after the end of the one
+    before (kerned apart, far less than a space), each word a space after the
+    last. Return PATH; the text shown is LINES without the "|".
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    descriptor = b""
+    if flags is not None:
+        descriptor = b" /FontDescriptor %d 0 R" % w.add(
+            b"<< /Type /FontDescriptor /FontName /%s /Flags %d /FontBBox [-200 -250 1200 950] /ItalicAngle 0 "
+            b"/Ascent 900 /Descent -250 /CapHeight 700 /StemV 80 >>" % (base_font.encode(), flags))
+    font = w.add(b"<< /Type /Font /Subtype /%s /BaseFont /%s /Encoding /WinAnsiEncoding%s >>"
+                 % (subtype.encode(), base_font.encode(), descriptor))
+    space = stringWidth(" ", metrics, font_size)
+    ops, y = [], 780.0
+    for line in lines:
+        ops.append(b"BT /F1 %g Tf 50 %g Td" % (font_size, y))
+        advance = 0.0
+        for n, word in enumerate(line.split(" ")):
+            for k, run in enumerate(word.split("|")):
+                if n or k:
+                    ops.append(b"%.3f 0 Td" % (advance + (kern if k else space)))
+                ops.append(b"(%s) Tj" % run.encode("latin-1"))
+                advance = stringWidth(run, metrics, font_size)
+        ops.append(b"ET")
+        y -= font_size * 1.8
+    content = w.stream(b"\n".join(ops))
+    page = w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                 b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, font))
+    w.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
+    return w.write(path, catalog)

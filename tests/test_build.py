@@ -197,6 +197,61 @@ def test_an_unchanged_archive_reads_nothing(settings, archive, reads):
     assert file_info(settings)["study.en.pdf"]["mtime_ns"] == (archive / "study.en.pdf").stat().st_mtime_ns
 
 
+def test_files_read_by_an_older_extraction_are_read_again_and_only_they(settings, archive, pdf, reads,
+                                                                         monkeypatch):
+    """An upgrade that changes extraction (extract.EXTRACTION_VERSION) reaches the files already
+    indexed: those an older extraction read are read again by the next update, file by file, without
+    a rebuild; those the current one read are not."""
+    from indexer import extract
+    from indexer.status import index_status
+
+    current = extract.EXTRACTION_VERSION
+    monkeypatch.setattr(extract, "EXTRACTION_VERSION", current - 1)    # the extraction of the release before
+    update(settings)
+    monkeypatch.setattr(extract, "EXTRACTION_VERSION", current)
+    pdf("new-report.pdf", ["A new report on Kunming and the Mekong."])
+    bump_mtime(archive / "mou.en.pdf")
+    before = file_info(settings)
+    assert {info["extraction"] for info in before.values()} == {current - 1}
+    generation = current_generation(settings.index_dir)
+    assert sorted(index_status(settings).waiting) == ["mou.en.pdf", "mou.zh.pdf", "new-report.pdf", "study.en.pdf"]
+    reads.clear()
+
+    report = update(settings)
+
+    assert sorted(reads) == ["mou.en.pdf", "mou.zh.pdf", "new-report.pdf", "study.en.pdf"]
+    assert not report.rebuilt and current_generation(settings.index_dir) == generation
+    assert report.added == ["new-report.pdf"]
+    assert sorted(report.updated) == ["mou.en.pdf", "mou.zh.pdf", "study.en.pdf"]
+    after = file_info(settings)
+    assert {info["extraction"] for info in after.values()} == {current}
+    assert {p: after[p]["hash"] for p in before} == {p: before[p]["hash"] for p in before}
+    assert found(settings, "Wuhan") == {"study-2011": {"study.en.pdf": [2]}}
+    assert index_status(settings).waiting == []
+
+    # The same version: nothing is read again.
+    reads.clear()
+    report = update(settings)
+    assert reads == [] and report.extracted == 0 and not report.changed
+
+
+def test_a_renamed_file_read_by_an_older_extraction_is_read_again(settings, archive, reads, monkeypatch):
+    from indexer import extract
+
+    current = extract.EXTRACTION_VERSION
+    monkeypatch.setattr(extract, "EXTRACTION_VERSION", current - 1)
+    update(settings)
+    monkeypatch.setattr(extract, "EXTRACTION_VERSION", current)
+    (archive / "study.en.pdf").rename(archive / "study-moved.pdf")
+    reads.clear()
+
+    report = update(settings)
+
+    assert "study-moved.pdf" in reads and report.renamed == []
+    assert "study-moved.pdf" in report.added and "study.en.pdf" in report.removed
+    assert file_info(settings)["study-moved.pdf"]["extraction"] == current
+
+
 def test_a_renamed_file_is_recognised_by_its_hash_and_not_read_again(settings, archive, pdf, reads):
     pdf("loose-notes.pdf", ["Notes on Lanzhou and regional planning."])
     update(settings)

@@ -48,6 +48,16 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def wait_until_served(port: int, timeout: float = 180.0) -> None:
+    """Wait until the app on PORT answers /archive/healthz (its workers load the dictionary's tables first)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/archive/healthz", headers={"Host": HOST})
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
 def nginx_main_conf(tmp: Path, site: Path) -> Path:
     """A minimal nginx.conf around the site, with every writable path in TMP (no root files touched)."""
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -94,7 +104,8 @@ def site_conf(tmp: Path, http_port: int, https_port: int, app_port: int) -> Path
     for old, new in (("listen 80", f"listen 127.0.0.1:{http_port}"), ("listen 443", f"listen 127.0.0.1:{https_port}"),
                      ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
                      (f"/etc/ssl/certs/{HOST}.pem", str(cert)), (f"/etc/ssl/private/{HOST}.key", str(key)),
-                     ("/var/log/nginx/eu-china-archive.access.log", str(tmp / "site-access.log"))):
+                     ("/var/log/nginx/eu-china-archive.access.log", str(tmp / "site-access.log")),
+                     ("/var/log/nginx/eu-china-archive.error.log", str(tmp / "site-error.log"))):
         assert old in text, old
         text = text.replace(old, new)
     site = tmp / "site.conf"
@@ -196,6 +207,7 @@ admin_password_hash = "{PASSWORD_HASH}"
                                  stderr=subprocess.STDOUT)
         try:
             wait_for_port(app_port)
+            wait_until_served(app_port)
             wait_for_port(https_port)
             yield Deployed(http_port, https_port, tmp_path / "cert.pem", tmp_path)
         finally:
@@ -324,6 +336,44 @@ def test_nginx_drops_unknown_hosts_large_bodies_and_floods(served_under_prefix):
     statuses = [site.get("/archive/healthz", "127.0.0.4")[0] for _ in range(80)]
     assert 429 in statuses and statuses[0] == 200
     assert site.get("/archive/healthz", "127.0.0.5")[0] == 200
+
+
+@needs_nginx
+@pytest.mark.parametrize("level", ["shipped", "error"])
+def test_nginx_logs_no_query_string_when_it_fails_a_request(tmp_path, level):
+    """Requests nginx itself fails (the app not answering, a body too large, a flood) are logged
+    without their query string. With the error log lowered to "error" the same requests do quote
+    it, which shows the trial provokes what the shipped level keeps out."""
+    http_port, https_port = free_port(), free_port()
+    site_file = site_conf(tmp_path, http_port, https_port, free_port())     # nothing listens on the app's port
+    if level != "shipped":
+        site_file.write_text(site_file.read_text().replace("error.log crit;", f"error.log {level};"))
+    conf = nginx_main_conf(tmp_path, site_file)
+    with open(tmp_path / "nginx.out", "wb") as nginx_out:
+        proxy = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stdout=nginx_out,
+                                 stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(https_port)
+            site = Deployed(http_port, https_port, tmp_path / "cert.pem", tmp_path)
+            assert site.get("/archive/search?q=confidential+merger", "127.0.0.3")[0] == 502
+            status, _, _ = site.get("/archive/search?q=confidential+body", "127.0.0.5", method="POST",
+                                    body=b"x" * 200_000, headers={"Content-Type": "application/octet-stream"})
+            assert status == 413
+            statuses = [site.get("/archive/healthz?q=confidential+flood", "127.0.0.4")[0] for _ in range(60)]
+            assert 429 in statuses
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+    error_logs = (tmp_path / "site-error.log").read_text() + (tmp_path / "error.log").read_text()
+    if level != "shipped":
+        assert 'request: "GET /archive/search?q=confidential+merger' in error_logs
+        return
+    assert "confidential" not in error_logs
+    access_log = (tmp_path / "site-access.log").read_text()
+    assert "confidential" not in access_log
+    # The access log still says why: the app did not answer (502 from the upstream).
+    [failed] = [line for line in access_log.splitlines() if line.startswith("127.0.0.3 ")]
+    assert '"GET /archive/search HTTP/1.1" 502 ' in failed and "upstream=502/" in failed
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")

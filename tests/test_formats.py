@@ -15,6 +15,7 @@ from indexer.extract import FAILED, INDEXED, FileFormat, extract_file, extract_m
 from indexer.ingest import UploadFields, add_upload
 from indexer.catalogue import parse_entry
 from indexer.errors import CatalogueError, UploadError
+from indexer.openfile import OpenFile
 from indexer.readers import open_searcher
 from indexer.search import search
 from indexer.service import media_type
@@ -72,9 +73,9 @@ def test_uploads_accept_only_the_formats_with_an_upload_check(settings, tmp_path
 
 # A tiny extra format, registered by the tests below only: plain UTF-8 text, one page per form feed.
 
-def sniff_text(path: Path, head: bytes) -> bool:
-    """Tell whether PATH is a .txt file of UTF-8 text."""
-    if path.suffix.lower() != ".txt":
+def sniff_text(file: OpenFile, head: bytes) -> bool:
+    """Tell whether FILE is a .txt file of UTF-8 text."""
+    if file.suffix != ".txt":
         return False
     try:
         head.decode("utf-8")
@@ -83,9 +84,9 @@ def sniff_text(path: Path, head: bytes) -> bool:
     return True
 
 
-def read_text(path: Path, settings, tally) -> None:
-    """Record each form-feed-separated part of PATH as a page."""
-    parts = [part.strip() for part in path.read_text(encoding="utf-8").split("\f")]
+def read_text(file: OpenFile, settings, tally) -> None:
+    """Record each form-feed-separated part of FILE as a page."""
+    parts = [part.strip() for part in file.path.read_text(encoding="utf-8").split("\f")]
     tally.count(len(parts))
     for number, text in enumerate(parts, start=1):
         tally.page(number, text, "text")

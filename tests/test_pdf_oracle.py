@@ -326,6 +326,49 @@ def test_words_set_normally_are_not_split(tmp_path, settings):
     assert result.pages[0].text == text
 
 
+KERNED_LINES = [
+    "The C|ompany reports on regional coo|peration with the Commi|ssion",
+    "A|nnual R|eport of the W|orking Group on T|ourism and Y|outh",
+    "V|isit to Guangzhou and Chengdu: W|ater, T|ransport, A|ir Quality",
+]
+
+
+@pytest.mark.parametrize("base_font, metrics, subtype, flags", [
+    ("TimesNewRomanPSMT", "Times-Roman", "TrueType", None),        # an office export's serif, by its name
+    ("ArialMT", "Helvetica", "TrueType", None),                    # its sans serif
+    ("Georgia", "Times-Roman", "TrueType", None),                 # a serif, by its name
+    ("Arial-BoldMT", "Helvetica-Bold", "TrueType", None),          # a weight, by its name
+    ("F3", "Times-Italic", "Type1", 2 | 32 | 64),                  # nothing in the name: the descriptor's flags
+])
+def test_words_set_in_kerned_runs_stay_whole(tmp_path, settings, base_font, metrics, subtype, flags):
+    """Runs of a word kerned 0.25 pt apart in a font with no glyph widths: pypdf, guessing every glyph
+    half an em wide, splits the words ("C ompany"); poppler, with a standard font's metrics, does not."""
+    import pypdf
+
+    path = pdfcases.write_kerned_runs_pdf(tmp_path / "runs.pdf", KERNED_LINES, base_font=base_font,
+                                          metrics=metrics, subtype=subtype, flags=flags)
+    shown = "\n".join(line.replace("|", "") for line in KERNED_LINES)
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert pdfcases.agreement(raw, shown) < 0.8                      # the case is real
+    assert pdfcases.agreement(pdfcases.pdftotext(path, 1), shown) == 1.0
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    words = result.pages[0].text.split()
+    for word in ("Company", "cooperation", "Commission", "Annual", "Report", "Tourism", "Water,", "Quality"):
+        assert word in words
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+
+
+def test_a_font_with_its_widths_is_read_as_before(tmp_path, settings):
+    """Only fonts without widths are lent a standard font's: a word kerned apart by a fifth of an em
+    in Helvetica (its widths known) is split by pypdf and poppler alike, and stays so."""
+    path = pdfcases.write_kerned_runs_pdf(tmp_path / "helvetica.pdf", ["The C|ompany"], base_font="Helvetica",
+                                          metrics="Helvetica", subtype="Type1", kern=2.0)
+    result = extract_file(path, settings)
+    assert result.pages[0].text == "The C ompany"
+    assert pdfcases.pdftotext(path, 1).split() == ["The", "C", "ompany"]
+
+
 def test_a_rare_character_mapped_to_private_use_is_restored(tmp_path, settings):
     """𠮷 (CJK Extension B) drawn by a glyph the ToUnicode map sends to U+E000; the font's own cmap names it."""
     lines = ["姓名：𠮷田先生，中欧区域政策合作专家组成员", "𠮷田先生在广州参加了研讨会"]

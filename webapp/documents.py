@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from indexer.service import media_type
+from indexer.service import media_type, open_archive_file
 
 from . import cite, i18n
 from .params import parse_bool
@@ -87,8 +89,16 @@ def file(doc_id: str, lang: str):
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
     download = parse_bool(request.args.get("download")) is True
-    response = send_file(path, mimetype=media_type(path.name),
-                         conditional=True, etag=True, max_age=0)
+    try:
+        with open_archive_file(path, root) as opened:
+            # Sent through the opened file (send_file opens its path before returning): a name swapped
+            # for a link since the check above is not followed. The ETag is the one a path would give.
+            stat = os.fstat(opened.fd)
+            etag = f"{stat.st_mtime}-{stat.st_size}-{zlib.adler32(os.fspath(path).encode()) & 0xFFFFFFFF}"
+            response = send_file(opened.path, mimetype=media_type(path.name), conditional=True, etag=etag,
+                                 last_modified=stat.st_mtime, max_age=0, download_name=path.name)
+    except OSError:
+        abort(404)
     response.headers["Content-Disposition"] = content_disposition(path.name, attachment=download)
     return response
 
