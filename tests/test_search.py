@@ -378,3 +378,26 @@ def test_pages_holding_the_phrase_in_whole_words_come_before_those_holding_its_c
     # Page 3 holds the characters of 区域政策 three times, but only inside the longer word 区域政策合作
     # (the bigram field's phrase); page 2 holds the words themselves (the jieba field's phrase too).
     assert [page for page, _ in phrased("区域政策")["zh.pdf"]] == [2, 3]
+
+
+def _marked_whole(snippet: str, phrase: str) -> bool:
+    """Whether SNIPPET marks PHRASE whole: as one mark, or marks with only spaces between them."""
+    joined = re.sub(r"</mark>(\s*)<mark>", r"\1", snippet)
+    return any(phrase.lower() in m.lower() for m in re.findall(r"<mark>(.*?)</mark>", joined))
+
+
+@pytest.mark.parametrize("query, path, page, phrase", [
+    ("regional policy reform", "phrasebook.pdf", 4, "regional policy reform"),
+    ('"regional policy reform"', "phrasebook.pdf", 4, "regional policy reform"),
+    ("regional policy", "phrasebook.pdf", 4, "regional policy"),
+    ('"policy reform"', "phrasebook.pdf", 4, "policy reform"),
+    ("区域 政策", "zh.pdf", 2, "区域政策"),
+    ("区域 政策 合作", "zh.pdf", 2, "区域政策合作"),
+    ('"区域政策合作"', "zh.pdf", 2, "区域政策合作"),
+])
+def test_a_snippet_shows_and_marks_the_phrase_whole_where_its_words_also_stand_apart(phrased, query, path, page,
+                                                                                      phrase):
+    snippets = dict(phrased(query)[path])
+    assert _marked_whole(snippets[page], phrase), snippets[page]
+    # One mark, not one a word.
+    assert f"<mark>{phrase}</mark>" in snippets[page]
