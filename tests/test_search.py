@@ -401,3 +401,28 @@ def test_a_snippet_shows_and_marks_the_phrase_whole_where_its_words_also_stand_a
     assert _marked_whole(snippets[page], phrase), snippets[page]
     # One mark, not one a word.
     assert f"<mark>{phrase}</mark>" in snippets[page]
+
+
+@pytest.mark.parametrize("query, phrase", [("regional policy reform", "regional policy reform"),
+                                           ('"cohesion fund"', "cohesion fund"),
+                                           ("区域 政策 合作", "区域政策合作")])
+def test_the_snippet_window_never_cuts_the_phrase_wherever_it_stands(query, phrase):
+    """Wherever on a page the phrase stands (at the start, the end, or mid-page after its words
+    apart), the snippet shows it whole as one mark."""
+    import random
+
+    from indexer import highlight
+    from indexer.search import parse_query
+
+    terms = highlight.query_terms(parse_query(query, None)[0])
+    chinese = "区" in phrase
+    words = ["区域", "政策", "合作"] if chinese else phrase.split()
+    filler = ["经济", "社会", "会议", "专家", "城市"] if chinese else ["delegates", "visited", "several", "towns"]
+    join = "" if chinese else " "
+    rng = random.Random(5)
+    for _ in range(200):
+        # The phrase's words apart before it, each followed by other words.
+        before = [w for _ in range(rng.randint(0, 60)) for w in (rng.choice(filler + words), rng.choice(filler))]
+        after = [rng.choice(filler) for _ in range(rng.randint(0, 150))]
+        snippet = highlight.snippet(join.join(before + [phrase] + after), terms)
+        assert f"<mark>{phrase}</mark>" in snippet, snippet
