@@ -20,8 +20,8 @@ ranking.order_pages orders the pages shown by that, then by their scores.
 
 The walk (TreeWalk.walk) dispatches each node kind to one method; the four
 walks (record scores, page scores, page sets, stretches) each define every
-kind, so that a new node kind cannot be forgotten by one of them. The scores and page scores
-are made as engine.ranking says.
+kind, so that a new node kind cannot be forgotten by one of them. The scores
+and page scores are made as engine.ranking says.
 
 Shortcuts that spare reading positions: a record holding a jieba word, or a
 phrase of them, holds its characters' bigrams side by side, and a record
