@@ -215,7 +215,7 @@ def phrase_marks(text: str, marks: list[tuple[int, int]]) -> list[tuple[int, int
     hyphens between them, joined into one: a phrase of the query is marked whole, as one mark."""
     out: list[tuple[int, int]] = []
     for s, e in marks:
-        if out and _PHRASE_JOINT.fullmatch(text, out[-1][1], s):
+        if out and s - out[-1][1] <= 3 and _PHRASE_JOINT.fullmatch(text, out[-1][1], s):
             out[-1] = (out[-1][0], e)
         else:
             out.append((s, e))
@@ -223,37 +223,56 @@ def phrase_marks(text: str, marks: list[tuple[int, int]]) -> list[tuple[int, int
 
 
 def _mark_words(marked: str, terms: QueryTerms) -> set[str]:
-    """Which query words a marked stretch of text holds: its stem (English); the query's Chinese terms in
-    its folded text (marks of Chinese terms side by side are merged into one)."""
+    """Which query words a marked stretch of text holds: its stem, or the prefixes it starts with
+    (English); the query's Chinese terms in its folded text (marks of Chinese terms side by side
+    are merged into one)."""
     if analysis.CJK_RUN.search(marked):
         folded = analysis.fold(marked)
         return {needle for needle in terms.chinese if needle and needle in folded} or {folded}
-    return {_stem(marked) or marked.lower()}
+    stem = _stem(marked)
+    if stem in terms.english:
+        return {stem}
+    plain = _plain(marked)
+    return {p for p in terms.prefixes if plain.startswith(p)} or {stem or marked.lower()}
 
 
 def _words_of(text: str, phrases: list[tuple[int, int]], marks: list[tuple[int, int]],
               terms: QueryTerms) -> list[frozenset[str]]:
     """For each of PHRASES (joined MARKS), the query words it holds (_mark_words of each of its marks)."""
     out, i = [], 0
+    known: dict[str, set[str]] = {}         # a page repeats its marked words
     for _, e in phrases:
         words: set[str] = set()
         while i < len(marks) and marks[i][0] < e:
-            words |= _mark_words(text[marks[i][0]:marks[i][1]], terms)
+            marked = text[marks[i][0]:marks[i][1]]
+            found = known.get(marked)
+            if found is None:
+                found = known[marked] = _mark_words(marked, terms)
+            words |= found
             i += 1
         out.append(frozenset(words))
     return out
 
 
-def _cluster(phrases: list[tuple[int, int]], words: list[frozenset[str]], width: int) -> tuple[int, int]:
+def _cluster(phrases: list[tuple[int, int]], words: list[frozenset[str]], distinct: int,
+             width: int) -> tuple[int, int]:
     """The (start, end) of the cluster of PHRASES a snippet of WIDTH is centred on.
 
-    It holds the most distinct query words that fit in WIDTH characters together;
-    among such clusters, the tightest (the fewest characters not marked between
-    its phrases, so that a phrase standing whole beats its words apart), then the
-    one with the most marks around it, then the first.
+    It holds the most distinct query words that fit in WIDTH characters together
+    (all DISTINCT words of the page, most often); among such clusters, the
+    tightest (the fewest characters not marked between its phrases, so that a
+    phrase standing whole beats its words apart), then the one with the most
+    marks around it, then the first.
     """
-    # The most distinct words a window of WIDTH holds (two pointers over the phrases).
-    most, seen, j = 0, {}, 0
+    found = _tightest(phrases, words, distinct, width)
+    if found is None:
+        found = _tightest(phrases, words, _most_words_within(phrases, words, width), width)
+    return found or phrases[0]
+
+
+def _most_words_within(phrases: list[tuple[int, int]], words: list[frozenset[str]], width: int) -> int:
+    """The most distinct query words a window of WIDTH holds (two pointers over the phrases)."""
+    most, seen, j = 1, {}, 0
     for i, (s, _) in enumerate(phrases):
         while j < len(phrases) and phrases[j][1] - s <= width:
             for key in words[j]:
@@ -267,9 +286,14 @@ def _cluster(phrases: list[tuple[int, int]], words: list[frozenset[str]], width:
                     del seen[key]
         else:
             j = i + 1
-    most = max(most, 1)
+    return most
+
+
+def _tightest(phrases: list[tuple[int, int]], words: list[frozenset[str]], most: int,
+              width: int) -> tuple[int, int] | None:
+    """The best cluster of PHRASES within WIDTH holding MOST distinct words (see _cluster), or None."""
     starts = [s for s, _ in phrases]
-    best, best_key = (phrases[0][0], phrases[0][1]), None
+    best, best_key = None, None
     # For each last phrase, the tightest cluster ending with it holding MOST words.
     seen, left, marked = {}, 0, 0
     for right, (s, e) in enumerate(phrases):
@@ -289,12 +313,28 @@ def _cluster(phrases: list[tuple[int, int]], words: list[frozenset[str]], width:
         first, last = phrases[left][0], e
         if last - first > width and left < right:
             continue
+        gap = last - first - marked
+        if best_key is not None and gap > best_key[0]:
+            continue
         middle = (first + last) // 2
         around = bisect_right(starts, middle + width // 2) - bisect_left(starts, middle - width // 2)
-        key = (last - first - marked, -around, first)
+        key = (gap, -around, first)
         if best_key is None or key < best_key:
             best, best_key = (first, last), key
     return best
+
+
+def _densest(phrases: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """The (start, end) of the run of PHRASES holding the most of them within WIDTH characters, the
+    first such: where a query of one word is shown (every mark is the same word)."""
+    best, best_count, j = 0, 0, 0
+    for i, (s, _) in enumerate(phrases):
+        j = max(j, i + 1)
+        while j < len(phrases) and phrases[j][1] - s <= width:
+            j += 1
+        if j - i > best_count:
+            best, best_count = i, j - i
+    return phrases[best][0], phrases[best + best_count - 1][1]
 
 
 def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
@@ -310,7 +350,13 @@ def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
     if not marks:
         return escape(text[:width]) + ("…" if len(text) > width else "")
     phrases = phrase_marks(text, marks)
-    first, last = _cluster(phrases, _words_of(text, phrases, marks, terms), width)
+    words = None if len(terms.english) + len(terms.prefixes) + len(terms.chinese) == 1 \
+        else _words_of(text, phrases, marks, terms)
+    distinct = 1 if words is None else len(frozenset().union(*words))
+    if distinct == 1:
+        first, last = _densest(phrases, width)      # one word of the query on the page
+    else:
+        first, last = _cluster(phrases, words, distinct, width)
     start = max(0, first - max(0, width - (last - first)) // 2)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))

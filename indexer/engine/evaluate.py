@@ -510,8 +510,10 @@ def matched_pages(searcher, tree, docnums: list[int], postings: Postings | None 
                     w = weights[leaf] * share
                     for page, n in counts[leaf].get(d, {}).items():
                         pages[page] = pages.get(page, 0.0) + w * page_saturation(n)
-            out[d + offset] = FilePages(pages, together, _closeness(d, segment_tree, page_leaves, starts, counts,
-                                                                   pages, conjunction))
+            # One page needs no order.
+            closeness = _closeness(d, segment_tree, page_leaves, starts, counts, pages, conjunction) \
+                if len(pages) > 1 else {}
+            out[d + offset] = FilePages(pages, together, closeness)
     return {docnum: out.get(docnum, FilePages({}, False, {})) for docnum in docnums}
 
 
@@ -877,7 +879,9 @@ class _Stretches(TreeWalk):
         if not found:
             return {}
         length = len(node.words) if type(node) is Phrase else 1
-        return {node.field: [(p, p + length - 1, length) for p in sorted(found)]}
+        # A word's positions are decoded in order (a list); a phrase's starts are a set.
+        ordered = found if type(found) is list else sorted(found)
+        return {node.field: [(p, p + length - 1, length) for p in ordered]}
 
     def _parts(self, parts) -> list[FieldStretches]:
         return [r for r in (self.walk(p) for p in parts) if r is not None]
@@ -940,31 +944,28 @@ def _tightest(parts: list[FieldStretches]) -> FieldStretches | None:
 
 
 def _tightest_in(lists: list[list[Stretch]]) -> list[Stretch]:
-    """The tightest stretches holding one stretch of each of LISTS, by a sweep over them all in order
-    of position (the smallest window covering every list, as in k-way merging)."""
-    wanted = len(lists)
-    items = sorted((first, last, tokens, part) for part, stretches in enumerate(lists)
-                   for first, last, tokens in stretches)
-    count = [0] * wanted
-    latest = [0] * wanted           # part -> the index of its last item seen
-    covered = left = 0
+    """For each stretch of the shortest of LISTS, the stretch holding it and the nearest stretch of each
+    other list on its page (the tightest there is for two lists, and close to it for more): one
+    bisection a list for each occurrence of the rarest part, not a walk over every occurrence."""
+    anchors = min(lists, key=len)
+    others = [(stretches, [first for first, _, _ in stretches]) for stretches in lists if stretches is not anchors]
     out: list[Stretch] = []
-    for right, (first, _, _, part) in enumerate(items):
-        if not count[part]:
-            covered += 1
-        count[part] += 1
-        latest[part] = right
-        if covered < wanted:
-            continue
-        # Drop from the left what another occurrence of the same part, further right, stands for.
-        while count[items[left][3]] > 1:
-            count[items[left][3]] -= 1
-            left += 1
-        start = items[left][0]
-        if start >> PAGE_SHIFT == first >> PAGE_SHIFT:
-            chosen = [items[i] for i in latest]
-            out.append((start, max(c[1] for c in chosen), sum(c[2] for c in chosen)))
-        count[items[left][3]] -= 1
-        covered -= 1
-        left += 1
+    for anchor in anchors:
+        low, high, tokens = anchor
+        page = low >> PAGE_SHIFT
+        for stretches, firsts in others:
+            i = bisect_left(firsts, anchor[0])
+            best = None
+            for j in (i - 1, i):
+                if 0 <= j < len(stretches) and stretches[j][0] >> PAGE_SHIFT == page:
+                    candidate = stretches[j]
+                    span = max(high, candidate[1]) - min(low, candidate[0])
+                    if best is None or span < best[0]:
+                        best = (span, candidate)
+            if best is None:
+                break
+            low, high, tokens = min(low, best[1][0]), max(high, best[1][1]), tokens + best[1][2]
+        else:
+            out.append((low, high, tokens))
+    out.sort()
     return out
