@@ -73,7 +73,7 @@ class PageCloseness(NamedTuple):
 class FilePages(NamedTuple):
     scores: PageScores      # the matching pages
     together: bool          # one page at least matches the whole query (not only the file)
-    closeness: dict[int, PageCloseness]     # of each matching page that has a phrase or a stretch
+    closeness: dict[int, PageCloseness]     # of the pages with a phrase, stretch or exact form (of 2+ pages)
 
     def best(self, count: int) -> list[int]:
         """Return the COUNT pages to show first (ranking.order_pages)."""
