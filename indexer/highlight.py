@@ -11,6 +11,7 @@ characters and whole words.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -204,8 +205,141 @@ def _render(text: str, marks: list[tuple[int, int]], start: int, end: int) -> st
     return "".join(out)
 
 
+# What may stand between two marked words for them to be marked as one phrase:
+# spaces and hyphens ("regional policy", "cross-border").
+_PHRASE_JOINT = re.compile(r"[\s\-\u2010\u2011]{1,3}")
+
+
+def phrase_marks(text: str, marks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """MARKS (sorted, disjoint spans of TEXT) with the marks standing next to each other, only spaces or
+    hyphens between them, joined into one: a phrase of the query is marked whole, as one mark."""
+    out: list[tuple[int, int]] = []
+    for s, e in marks:
+        if out and s - out[-1][1] <= 3 and _PHRASE_JOINT.fullmatch(text, out[-1][1], s):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def _mark_words(marked: str, terms: QueryTerms) -> set[str]:
+    """Which query words a marked stretch of text holds: its stem, or the prefixes it starts with
+    (English); the query's Chinese terms in its folded text (marks of Chinese terms side by side
+    are merged into one)."""
+    if analysis.CJK_RUN.search(marked):
+        folded = analysis.fold(marked)
+        return {needle for needle in terms.chinese if needle and needle in folded} or {folded}
+    stem = _stem(marked)
+    if stem in terms.english:
+        return {stem}
+    plain = _plain(marked)
+    return {p for p in terms.prefixes if plain.startswith(p)} or {stem or marked.lower()}
+
+
+def _words_of(text: str, phrases: list[tuple[int, int]], marks: list[tuple[int, int]],
+              terms: QueryTerms) -> list[frozenset[str]]:
+    """For each of PHRASES (joined MARKS), the query words it holds (_mark_words of each of its marks)."""
+    out, i = [], 0
+    known: dict[str, set[str]] = {}         # a page repeats its marked words
+    for _, e in phrases:
+        words: set[str] = set()
+        while i < len(marks) and marks[i][0] < e:
+            marked = text[marks[i][0]:marks[i][1]]
+            found = known.get(marked)
+            if found is None:
+                found = known[marked] = _mark_words(marked, terms)
+            words |= found
+            i += 1
+        out.append(frozenset(words))
+    return out
+
+
+def _cluster(phrases: list[tuple[int, int]], words: list[frozenset[str]], distinct: int,
+             width: int) -> tuple[int, int]:
+    """The (start, end) of the cluster of PHRASES a snippet of WIDTH is centred on.
+
+    It holds the most distinct query words that fit in WIDTH characters together
+    (all DISTINCT words of the page, most often); among such clusters, the
+    tightest (the fewest characters not marked between its phrases, so that a
+    phrase standing whole beats its words apart), then the one with the most
+    marks around it, then the first.
+    """
+    found = _tightest(phrases, words, distinct, width)
+    if found is None:
+        found = _tightest(phrases, words, _most_words_within(phrases, words, width), width)
+    return found or phrases[0]
+
+
+def _most_words_within(phrases: list[tuple[int, int]], words: list[frozenset[str]], width: int) -> int:
+    """The most distinct query words a window of WIDTH holds (two pointers over the phrases)."""
+    most, seen, j = 1, {}, 0
+    for i, (s, _) in enumerate(phrases):
+        while j < len(phrases) and phrases[j][1] - s <= width:
+            for key in words[j]:
+                seen[key] = seen.get(key, 0) + 1
+            j += 1
+        most = max(most, len(seen))
+        if j > i:
+            for key in words[i]:
+                seen[key] -= 1
+                if not seen[key]:
+                    del seen[key]
+        else:
+            j = i + 1
+    return most
+
+
+def _tightest(phrases: list[tuple[int, int]], words: list[frozenset[str]], most: int,
+              width: int) -> tuple[int, int] | None:
+    """The best cluster of PHRASES within WIDTH holding MOST distinct words (see _cluster), or None."""
+    starts = [s for s, _ in phrases]
+    best, best_key = None, None
+    # For each last phrase, the tightest cluster ending with it holding MOST words.
+    seen, left, marked = {}, 0, 0
+    for right, (s, e) in enumerate(phrases):
+        for key in words[right]:
+            seen[key] = seen.get(key, 0) + 1
+        marked += e - s
+        # Drop phrases from the left while the rest still holds MOST words.
+        while left < right and len(seen) - sum(seen[k] == 1 for k in words[left]) >= most:
+            for key in words[left]:
+                seen[key] -= 1
+                if not seen[key]:
+                    del seen[key]
+            marked -= phrases[left][1] - phrases[left][0]
+            left += 1
+        if len(seen) < most:
+            continue
+        first, last = phrases[left][0], e
+        if last - first > width and left < right:
+            continue
+        gap = last - first - marked
+        if best_key is not None and gap > best_key[0]:
+            continue
+        middle = (first + last) // 2
+        around = bisect_right(starts, middle + width // 2) - bisect_left(starts, middle - width // 2)
+        key = (gap, -around, first)
+        if best_key is None or key < best_key:
+            best, best_key = (first, last), key
+    return best
+
+
+def _densest(phrases: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """The (start, end) of the run of PHRASES holding the most of them within WIDTH characters, the
+    first such: where a query of one word is shown (every mark is the same word)."""
+    best, best_count, j = 0, 0, 0
+    for i, (s, _) in enumerate(phrases):
+        j = max(j, i + 1)
+        while j < len(phrases) and phrases[j][1] - s <= width:
+            j += 1
+        if j - i > best_count:
+            best, best_count = i, j - i
+    return phrases[best][0], phrases[best + best_count - 1][1]
+
+
 def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
-    """An HTML snippet of TEXT around its densest cluster of matches (escaped, <mark>ed)."""
+    """An HTML snippet of TEXT centred on its tightest cluster of the query's words (escaped,
+    <mark>ed, a phrase marked and shown whole)."""
     text = " ".join(text.split())
     # A Chinese character is about two Latin letters wide and carries a word's
     # worth of meaning: Chinese snippets get half as many characters.
@@ -215,23 +349,29 @@ def snippet(text: str, terms: QueryTerms, width: int = SNIPPET_CHARS) -> str:
     marks = spans(text, terms)
     if not marks:
         return escape(text[:width]) + ("…" if len(text) > width else "")
-    # The window of WIDTH characters holding the most highlighted spans.
-    best, best_count, j = 0, 0, 0
-    for i, (s, _) in enumerate(marks):
-        while j < len(marks) and marks[j][1] - s <= width:
-            j += 1
-        if j - i > best_count:
-            best, best_count = i, j - i
-    first = marks[best][0]
-    start = max(0, first - width // 4)
+    phrases = phrase_marks(text, marks)
+    words = None if len(terms.english) + len(terms.prefixes) + len(terms.chinese) == 1 \
+        else _words_of(text, phrases, marks, terms)
+    distinct = 1 if words is None else len(frozenset().union(*words))
+    if distinct == 1:
+        first, last = _densest(phrases, width)      # one word of the query on the page
+    else:
+        first, last = _cluster(phrases, words, distinct, width)
+    start = max(0, first - max(0, width - (last - first)) // 2)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))
+    # A phrase is never cut by the window's edge: the window takes it whole.
+    for s, e in phrases:
+        if s < start < e:
+            start = s
+        if s < end < e:
+            end = e
     # Don't cut an English word in two.
     while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isascii() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end - 1].isalnum() and text[end].isascii() and text[end].isalnum():
         end += 1
-    body = _render(text, marks, start, end)
+    body = _render(text, phrases, start, end)
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
@@ -239,4 +379,4 @@ def mark_all(text: str, terms: QueryTerms) -> str:
     """The whole of TEXT as HTML, escaped, with every match <mark>ed."""
     if not terms:
         return escape(text)
-    return _render(text, spans(text, terms), 0, len(text))
+    return _render(text, phrase_marks(text, spans(text, terms)), 0, len(text))

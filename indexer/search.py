@@ -608,8 +608,9 @@ def _document_hit(doc_id, meta, score, group, pages, searcher, terms, settings) 
     langs = {f["file"]: f["lang"] for f in meta.get("files", [])}
     files = []
     for match in group["files"]:
-        scores = pages[match.docnum].scores if match.docnum in pages else {}
-        best = sorted(scores, key=lambda n: (-scores[n], n))[: settings.snippets_per_document]
+        found = pages.get(match.docnum)
+        scores = found.scores if found else {}
+        best = found.best(settings.snippets_per_document) if found else []
         shown = []
         siblings = _page_records_before(searcher, match.docnum, match.path) if best else {}
         for n in best:

@@ -73,6 +73,14 @@ DOCUMENTS = [
      {"en": ["A study of urbanisation in Europe and China and of cohesion between regions.", FILLER],
       "zh": ["欧洲和中国的城镇化研究。", "城市群的协调发展。"]}),
 ]
+# "green transition fund": its words apart, often, on page 1; apart first and then as the phrase on page 2.
+_APART = "Green roofs were shown to the visitors. The transition of the old harbour took a decade. A fund was set up."
+DOCUMENTS.append((
+    "harbour-2005",
+    {"title": "Harbour renewal report", "date": "2005-02-01", "kind": "training report", "programme": "World Cities"},
+    {"en": [" ".join([_APART] * 4),
+            _APART + "\n" + FILLER * 2 + "\nIn the end the green transition fund paid for the new quays.\n" + FILLER]},
+))
 for _i, _year in enumerate(range(2012, 2017)):
     DOCUMENTS.append((
         f"seminar-{_year}",
@@ -418,6 +426,18 @@ def test_chinese_search_finds_the_chinese_pages(browser, server):
     assert sorted(parse_qs(urlsplit(a.get_attribute("href")).query)["page"][0] for a in zh_links) == ["2", "3"]
     marks = {m.text for m in browser.find_elements(By.CSS_SELECTOR, ".snippet[lang='zh-Hans'] mark")}
     assert "区域政策" in marks or {"区域", "政策"} <= marks
+
+
+def test_a_phrase_is_shown_on_its_page_first_and_marked_whole(browser, server):
+    set_interface(browser, server, "")
+    search_from_home(browser, server, "green transition fund")
+    assert result_ids(browser) == ["harbour-2005"]
+    # Page 2 holds the phrase; page 1 holds its words more often, but apart.
+    links = browser.find_elements(By.CSS_SELECTOR, ".page-hits .page-link")
+    assert [parse_qs(urlsplit(a.get_attribute("href")).query)["page"][0] for a in links] == ["2", "1"]
+    first = browser.find_element(By.CSS_SELECTOR, ".snippet")
+    assert "green transition fund" in [m.text for m in first.find_elements(By.CSS_SELECTOR, "mark")]
+    screenshot(browser, "results-phrase-marked-whole-en")
 
 
 # --- the viewer ---------------------------------------------------------------------------------

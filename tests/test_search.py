@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,104 @@ def test_glossary_parses_are_kept_per_segmenter_and_handed_out_as_copies(tmp_pat
         assert other != fresh[0]
     finally:
         analysis.configure_segmenter(before)
+
+
+# --- which pages, and which part of a page, a result shows (ranking.order_pages, highlight.snippet) ----
+
+_FILLER = ("delegates visited several provinces during autumn with local officials, historians, engineers, "
+           "farmers, teachers and students from nearby towns and villages")
+
+
+@pytest.fixture(scope="module")
+def phrased(tmp_path_factory):
+    """A report whose query words stand apart on some pages and together on others."""
+    settings = make_settings(tmp_path_factory.mktemp("phrased"), expand_glossary=False)
+    archive = Path(settings.archive_dir)
+    write_pdf(archive / "phrasebook.pdf", [
+        # 1: the three words often, always far apart (the highest page score).
+        " ".join(f"Regional {_FILLER}. Policy {_FILLER}. Reform {_FILLER}." for _ in range(3)),
+        # 2: the three words in one sentence, two other words between them.
+        f"{_FILLER}. Experts said regional growth needs policy reform soon.",
+        # 3: none of them.
+        "Statistical annex.",
+        # 4: the words apart, densely, first; then the three-word phrase once.
+        f"Regional offices, policy makers and reform advocates met. Regional and policy questions, reform "
+        f"questions. {_FILLER}. {_FILLER}. {_FILLER}. In the end the regional policy reform was adopted. "
+        f"{_FILLER}.",
+    ])
+    write_pdf(archive / "zh.pdf", [
+        # 1: 区域 and 政策 often, apart.
+        "区域发展很重要，我们讨论了很多问题。\n政策也很重要，包括经济和社会。\n区域差异明显，专家举行会议。\n政策执行需要时间。",
+        # 2: both apart first, then the words side by side, then the three-word phrase.
+        "区域发展很重要，政策也很重要；区域差异明显，政策执行需要时间；区域和政策都讨论了。\n"
+        + "专家每年举行会议，我们讨论了很多问题，包括经济和社会。\n" * 6
+        + "这是区域政策的核心。\n专家每年举行会议。\n双方签署了区域政策合作文件。",
+        # 3: the characters of 区域政策 only inside the longer word 区域政策合作, often.
+        "区域政策合作文件。\n区域政策合作会议。\n区域政策合作项目。\n区域政策合作论坛。\n区域政策合作中心。",
+    ])
+    update(settings)
+    with open_searcher(settings.index_dir) as s:
+        yield lambda text: {f.path: [(p.page, p.snippet) for p in f.pages]
+                            for h in search(s, text, settings).hits for f in h.files}
+
+
+def test_pages_with_the_words_together_come_before_pages_with_them_apart(phrased):
+    shown = phrased("regional policy reform")["phrasebook.pdf"]
+    # The phrase (page 4), then the words in one sentence (2), then page 1, which holds them most often.
+    assert [page for page, _ in shown] == [4, 2, 1]
+    shown = phrased("区域 政策")["zh.pdf"]
+    assert [page for page, _ in shown] == [2, 3, 1]
+
+
+def test_pages_holding_the_phrase_in_whole_words_come_before_those_holding_its_characters(phrased):
+    # Page 3 holds the characters of 区域政策 three times, but only inside the longer word 区域政策合作
+    # (the bigram field's phrase); page 2 holds the words themselves (the jieba field's phrase too).
+    assert [page for page, _ in phrased("区域政策")["zh.pdf"]] == [2, 3]
+
+
+def _marked_whole(snippet: str, phrase: str) -> bool:
+    """Whether SNIPPET marks PHRASE whole: as one mark, or marks with only spaces between them."""
+    joined = re.sub(r"</mark>(\s*)<mark>", r"\1", snippet)
+    return any(phrase.lower() in m.lower() for m in re.findall(r"<mark>(.*?)</mark>", joined))
+
+
+@pytest.mark.parametrize("query, path, page, phrase", [
+    ("regional policy reform", "phrasebook.pdf", 4, "regional policy reform"),
+    ('"regional policy reform"', "phrasebook.pdf", 4, "regional policy reform"),
+    ("regional policy", "phrasebook.pdf", 4, "regional policy"),
+    ('"policy reform"', "phrasebook.pdf", 4, "policy reform"),
+    ("区域 政策", "zh.pdf", 2, "区域政策"),
+    ("区域 政策 合作", "zh.pdf", 2, "区域政策合作"),
+    ('"区域政策合作"', "zh.pdf", 2, "区域政策合作"),
+])
+def test_a_snippet_shows_and_marks_the_phrase_whole_where_its_words_also_stand_apart(phrased, query, path, page,
+                                                                                      phrase):
+    snippets = dict(phrased(query)[path])
+    assert _marked_whole(snippets[page], phrase), snippets[page]
+    # One mark, not one a word.
+    assert f"<mark>{phrase}</mark>" in snippets[page]
+
+
+@pytest.mark.parametrize("query, phrase", [("regional policy reform", "regional policy reform"),
+                                           ('"cohesion fund"', "cohesion fund"),
+                                           ("区域 政策 合作", "区域政策合作")])
+def test_the_snippet_window_never_cuts_the_phrase_wherever_it_stands(query, phrase):
+    """Wherever on a page the phrase stands (at the start, the end, or mid-page after its words
+    apart), the snippet shows it whole as one mark."""
+    import random
+
+    from indexer import highlight
+    from indexer.search import parse_query
+
+    terms = highlight.query_terms(parse_query(query, None)[0])
+    chinese = "区" in phrase
+    words = ["区域", "政策", "合作"] if chinese else phrase.split()
+    filler = ["经济", "社会", "会议", "专家", "城市"] if chinese else ["delegates", "visited", "several", "towns"]
+    join = "" if chinese else " "
+    rng = random.Random(5)
+    for _ in range(200):
+        # The phrase's words apart before it, each followed by other words.
+        before = [w for _ in range(rng.randint(0, 60)) for w in (rng.choice(filler + words), rng.choice(filler))]
+        after = [rng.choice(filler) for _ in range(rng.randint(0, 150))]
+        snippet = highlight.snippet(join.join(before + [phrase] + after), terms)
+        assert f"<mark>{phrase}</mark>" in snippet, snippet

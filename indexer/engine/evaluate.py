@@ -11,12 +11,17 @@ carries its page, analysis.PAGE_SHIFT): an AND needs all its words on one page,
 an OR any, a NOT excludes nothing more (the file is already without the word).
 A file whose words are on different pages gets its pages with any of them, so
 a result always says where to look; `together` says whether one page held the
-whole query (ranking's TOGETHER_BONUS).
+whole query (ranking's TOGETHER_BONUS). For each page it also gives how close
+the query stands there (`closeness`): how many of its phrases stand whole on
+the page, how many other words the tightest stretch of the page holding one
+occurrence of each of the query's required parts has in it, and how many of its
+words stand there in their exact form (ranking.EXACT_FORM_FIELDS);
+ranking.order_pages orders the pages shown by that, then by their scores.
 
-The walk (TreeWalk.walk) dispatches each node kind to one method; the three
-walks (record scores, page scores, page sets) each define every kind, so that
-a new node kind cannot be forgotten by one of them. The scores and page scores
-are made as engine.ranking says.
+The walk (TreeWalk.walk) dispatches each node kind to one method; the four
+walks (record scores, page scores, page sets, stretches) each define every
+kind, so that a new node kind cannot be forgotten by one of them. The scores
+and page scores are made as engine.ranking says.
 
 Shortcuts that spare reading positions: a record holding a jieba word, or a
 phrase of them, holds its characters' bigrams side by side, and a record
@@ -43,7 +48,7 @@ from .parse import to_whoosh
 from .phrases import decode_positions, phrase_occurs, phrase_starts_within
 from .query import (Alternatives, And, AndMaybe, AndNot, Nothing, Not, Or, Phrase, Prefix, Range,
                     Require, Synonyms, Term, Wildcard)
-from .ranking import page_saturation, page_word_weight
+from .ranking import EXACT_FORM_FIELDS, order_pages, page_saturation, page_word_weight
 from .reading import term_postings
 from .schema import BODY_FIELDS, PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
 from .scoring import bm25_scores, read_postings, seed_prefix_idfs
@@ -59,9 +64,20 @@ class DeadlinePassed(Exception):
     """The query ran past its time limit."""
 
 
+class PageCloseness(NamedTuple):
+    phrases: int            # the query's phrases (of two words or more) standing whole on the page
+    gap: int | None         # other words in the tightest stretch holding each required part; None: none
+    exact: int              # the query's words in their exact form on the page (ranking.EXACT_FORM_FIELDS)
+
+
 class FilePages(NamedTuple):
     scores: PageScores      # the matching pages
     together: bool          # one page at least matches the whole query (not only the file)
+    closeness: dict[int, PageCloseness]     # of the pages with a phrase, stretch or exact form (of 2+ pages)
+
+    def best(self, count: int) -> list[int]:
+        """Return the COUNT pages to show first (ranking.order_pages)."""
+        return order_pages(self.scores, self.closeness)[:count]
 
 
 # --- the walk -------------------------------------------------------------------
@@ -483,6 +499,7 @@ def matched_pages(searcher, tree, docnums: list[int], postings: Postings | None 
         counts = {leaf: {d: _per_page(positions) for d, positions in found.items()}
                   for leaf, found in starts.items()}
         weights = {leaf: _leaf_weight(searcher, leaf) for leaf in page_leaves}
+        conjunction = query.has_conjunction(segment_tree)
         for d in local:
             pages = _PageScores(d, counts, weights).walk(segment_tree, 1.0)
             together = bool(pages)
@@ -493,8 +510,37 @@ def matched_pages(searcher, tree, docnums: list[int], postings: Postings | None 
                     w = weights[leaf] * share
                     for page, n in counts[leaf].get(d, {}).items():
                         pages[page] = pages.get(page, 0.0) + w * page_saturation(n)
-            out[d + offset] = FilePages(pages, together)
-    return {docnum: out.get(docnum, FilePages({}, False)) for docnum in docnums}
+            # One page needs no order.
+            closeness = _closeness(d, segment_tree, page_leaves, starts, counts, pages, conjunction) \
+                if len(pages) > 1 else {}
+            out[d + offset] = FilePages(pages, together, closeness)
+    return {docnum: out.get(docnum, FilePages({}, False, {})) for docnum in docnums}
+
+
+def _closeness(docnum: int, tree, page_leaves, starts, counts, pages: PageScores,
+               conjunction: bool) -> dict[int, PageCloseness]:
+    """PageCloseness of each of PAGES (of the record DOCNUM) holding a phrase or exact form of TREE, or a
+    stretch holding each of its required parts (sought only when TREE requires several things at
+    once: CONJUNCTION)."""
+    phrases: dict[int, int] = {}
+    exact: dict[int, int] = {}
+    for leaf in page_leaves:
+        for tally, counted in ((phrases, type(leaf) is Phrase and len(leaf.words) > 1),
+                               (exact, leaf.field in EXACT_FORM_FIELDS)):
+            if counted:
+                for page in counts[leaf].get(docnum, ()):
+                    if page in pages:
+                        tally[page] = tally.get(page, 0) + 1
+    gaps: dict[int, int] = {}
+    if conjunction:
+        for stretches in (_Stretches(docnum, starts).walk(tree) or {}).values():
+            for first, last, tokens in stretches:
+                page = page_of(first)
+                gap = max(0, last - first + 1 - tokens)
+                if page in pages and gap < gaps.get(page, gap + 1):
+                    gaps[page] = gap
+    return {page: PageCloseness(phrases.get(page, 0), gaps.get(page), exact.get(page, 0))
+            for page in phrases.keys() | gaps.keys() | exact.keys()}
 
 
 def files_together(searcher, tree, docnums: list[int], postings: Postings | None = None) -> dict[int, bool]:
@@ -808,3 +854,118 @@ class _PageSets(TreeWalk):
 
     def nothing(self, node: Nothing) -> None:
         return None
+
+
+# --- how close the query's words stand on a page -------------------------------
+
+Stretch = tuple[int, int, int]          # (first position, last position, positions of the query's words in it)
+FieldStretches = dict[str, list[Stretch]]   # field -> stretches, by first position
+
+
+class _Stretches(TreeWalk):
+    """The stretches of one file (record DOCNUM) where a node holds, field by field: a word's or
+    phrase's occurrences; for an AND, the tightest stretches holding one occurrence of each part
+    (positions of different fields count different tokens, so stretches never mix fields). None
+    when the node says nothing about pages."""
+
+    def __init__(self, docnum: int, starts):
+        self.docnum = docnum
+        self.starts = starts
+
+    def leaf(self, node) -> FieldStretches | None:
+        if not _is_page_leaf(node):
+            return None
+        found = self.starts[node].get(self.docnum)
+        if not found:
+            return {}
+        length = len(node.words) if type(node) is Phrase else 1
+        # A word's positions are decoded in order (a list); a phrase's starts are a set.
+        ordered = found if type(found) is list else sorted(found)
+        return {node.field: [(p, p + length - 1, length) for p in ordered]}
+
+    def _parts(self, parts) -> list[FieldStretches]:
+        return [r for r in (self.walk(p) for p in parts) if r is not None]
+
+    def all_of(self, node: And) -> FieldStretches | None:
+        return _tightest(self._parts(node.parts))
+
+    def require(self, node: Require) -> FieldStretches | None:
+        return _tightest(self._parts((node.required, node.condition)))
+
+    def any_of(self, node: Or) -> FieldStretches | None:
+        return _either(self._parts(node.parts))
+
+    def alternatives(self, node: Alternatives) -> FieldStretches | None:
+        return _either(self._parts((node.own, node.translation)))
+
+    def best_of(self, node: Synonyms) -> FieldStretches | None:
+        return _either(self._parts(node.parts))
+
+    def none_of(self, node: Not) -> None:
+        return None
+
+    def but_not(self, node: AndNot) -> FieldStretches | None:
+        return self.walk(node.positive)
+
+    def maybe(self, node: AndMaybe) -> FieldStretches | None:
+        # The stretches of the required part (an optional part adds only to the scores).
+        return self.walk(node.required)
+
+    def nothing(self, node: Nothing) -> None:
+        return None
+
+
+def _either(parts: list[FieldStretches]) -> FieldStretches | None:
+    """OR: every part's stretches, field by field."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    out: dict[str, list[Stretch]] = {}
+    for part in parts:
+        for field, stretches in part.items():
+            out.setdefault(field, []).extend(stretches)
+    return {field: sorted(stretches) for field, stretches in out.items()}
+
+
+def _tightest(parts: list[FieldStretches]) -> FieldStretches | None:
+    """AND: in each field holding every part, the tightest stretches holding one stretch of each part
+    on one page (for each last stretch, the one starting latest)."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    out: FieldStretches = {}
+    for field in set(parts[0]).intersection(*parts[1:]):
+        found = _tightest_in([part[field] for part in parts])
+        if found:
+            out[field] = found
+    return out
+
+
+def _tightest_in(lists: list[list[Stretch]]) -> list[Stretch]:
+    """For each stretch of the shortest of LISTS, the stretch holding it and the nearest stretch of each
+    other list on its page (the tightest there is for two lists, and close to it for more): one
+    bisection a list for each occurrence of the rarest part, not a walk over every occurrence."""
+    anchors = min(lists, key=len)
+    others = [(stretches, [first for first, _, _ in stretches]) for stretches in lists if stretches is not anchors]
+    out: list[Stretch] = []
+    for anchor in anchors:
+        low, high, tokens = anchor
+        page = low >> PAGE_SHIFT
+        for stretches, firsts in others:
+            i = bisect_left(firsts, anchor[0])
+            best = None
+            for j in (i - 1, i):
+                if 0 <= j < len(stretches) and stretches[j][0] >> PAGE_SHIFT == page:
+                    candidate = stretches[j]
+                    span = max(high, candidate[1]) - min(low, candidate[0])
+                    if best is None or span < best[0]:
+                        best = (span, candidate)
+            if best is None:
+                break
+            low, high, tokens = min(low, best[1][0]), max(high, best[1][1]), tokens + best[1][2]
+        else:
+            out.append((low, high, tokens))
+    out.sort()
+    return out

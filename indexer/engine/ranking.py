@@ -30,6 +30,16 @@ A page's score (for the pages shown of each file, engine.evaluate):
     boost × rarity × saturation(occurrences), where rarity = max(the word's idf,
     PAGE_IDF_FLOOR) (a phrase: the sum of its words' idfs) and saturation(n) =
     log(1 + n) (page_word_weight, page_saturation).
+
+The pages shown of a file (order_pages): first those holding more of the
+query's phrases whole (a phrase of two words or more: quoted, or a Chinese term
+spelled by several jieba words or bigrams), then those where the query's
+required words stand closer together (the fewest other words in the tightest
+stretch of the page holding one occurrence of each, counted up to
+PAGE_APART_GAP), then those holding more of its words in their exact form
+(EXACT_FORM_FIELDS), then by the page's score.
+A phrase's words scattered over a page answer it less than the page where they
+stand together, however often they occur there.
 """
 
 from __future__ import annotations
@@ -87,6 +97,17 @@ TOGETHER_BONUS = 0.5
 # Least rarity a page's word counts for: a word in nearly every record still counts a little.
 PAGE_IDF_FLOOR = 0.1
 
+# Page fields holding a word in its exact form where another field holds a looser
+# one: a whole jieba word (body_zh), where the bigram field also has the
+# characters inside longer words. A page holding a query's word in one of them
+# holds the word as typed, and is shown before pages holding only the looser form.
+EXACT_FORM_FIELDS = ("body_zh",)
+
+# Other words (stopwords not counted; a Chinese bigram is a character) between a
+# query's words beyond which they count as apart on a page, however far: about a
+# sentence. Pages where they stand closer come first, the closest first.
+PAGE_APART_GAP = 8
+
 
 def document_score(doc_score: float, file_scores: list[float], any_word: bool) -> float:
     """Return a document's score from its doc record's score and its matching files' scores."""
@@ -126,3 +147,12 @@ def page_word_weight(boost: float, idf: float) -> float:
 def page_saturation(occurrences: int) -> float:
     """Return how much N occurrences on a page count: more count for more, with diminishing returns."""
     return math.log1p(occurrences)
+
+
+def order_pages(scores: dict[int, float], closeness: dict) -> list[int]:
+    """Return the pages of SCORES in the order they are shown (see the module); CLOSENESS maps a page
+    to (the query's phrases on it, other words between the query's words or None, its exact forms on it)."""
+    def key(page: int) -> tuple:
+        phrases, gap, exact = closeness.get(page, (0, None, 0))
+        return (-phrases, PAGE_APART_GAP if gap is None else min(gap, PAGE_APART_GAP), -exact, -scores[page], page)
+    return sorted(scores, key=key)
