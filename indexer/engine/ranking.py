@@ -61,6 +61,13 @@ FIELD_WEIGHTS = {
     "body_cjk": 0.6,
 }
 
+# An unquoted word is also looked for in its exact form, as typed (the fields of
+# schema.EXACT_FIELDS: unstemmed), an optional clause weighing this much of the
+# word's own field weight: among the records matching the word, those holding the
+# form typed ("listings") rank above those holding only another form of it
+# ("list", "listed"). Quoted text is searched in those fields alone, at the full weight.
+EXACT_FORM_WEIGHT = 1.0
+
 # Weight of the glossary's translation against the user's own words.
 TRANSLATION_WEIGHT = 0.3
 # Weight of the bilingual dictionary's translation: less than the glossary's, whose
