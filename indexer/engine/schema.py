@@ -70,6 +70,8 @@ CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
 # optional clause raising the documents holding the form typed
 # (ranking.EXACT_FORM_WEIGHT). Not searched by themselves otherwise.
 EXACT_FIELDS = {"title": "title_exact", "meta": "meta_exact", "body": "body_exact"}
+# Every text field a query scores: the default fields and the exact twins (their lengths are read ahead).
+SCORED_FIELDS = DEFAULT_FIELDS + tuple(EXACT_FIELDS.values())
 # The fields of "text" records, whose positions carry page numbers.
 BODY_FIELDS = ("body", "body_zh", "body_cjk", "body_exact")
 # A jieba-word field and the bigram field analysed from the same text
