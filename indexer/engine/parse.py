@@ -103,7 +103,8 @@ def _parser(group=qparser.AndGroup, glossary: Glossary | None = None, added: lis
     quotes mean the exact words and a plain word's exact form counts (False for the translations
     the parser adds, which are no user's quotes)."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
-    parser.phraseclass = _Phrase
+    if exact:
+        parser.phraseclass = _Phrase
     # Apostrophes are part of English text ("People's Republic"), not quotes;
     # "*:*" (every document) is no use to people.
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
