@@ -442,6 +442,16 @@ class EnglishAnalyzer(CompositeAnalyzer):
         found = next(stream, None)
         return None if found is None else found.text
 
+    def term_of(self, word: str) -> str | None:
+        """WORD's index term (one word as the tokenizer gives it), None if the filters stop it."""
+        terms = self.__dict__.get("_terms")
+        if terms is None or len(terms) > self.KEPT_WORDS:
+            terms = self._terms = {}
+        term = terms.get(word, self._MISSING)
+        if term is self._MISSING:
+            term = terms[word] = self._term_of(word)
+        return term
+
     def plain_words(self, value: str) -> set[str]:
         """The words of VALUE as the analyzer gives them with no_morph=True (every filter but the
         stemmer, stop words left out): the field's spelling words (FieldType.spellable_words), a
