@@ -132,3 +132,27 @@ def test_the_exact_form_typed_ranks_first(indexed, monkeypatch):
     # the test above depends on the clause.
     monkeypatch.setattr(parse, "EXACT_FORM_WEIGHT", 0.0)
     assert [h.doc_id for h in run(indexed, "listings").hits][0] != "listings"
+
+
+@pytest.mark.parametrize("field, words", [
+    ("body_exact", ("operator", "is", "regulated")),
+    ("body_exact", ("city", "of", "the", "future")),
+    ("body_exact", ("the", "city")),
+    ("body_exact", ("a", "list", "of")),
+    ("body_exact", ("listings", "of", "the")),
+    ("body_exact", ("the", "future", "of", "wuhan")),
+    ("body_exact", ("urban", "growth")),
+])
+def test_exact_phrases_match_as_whooshs_own_phrase_query(indexed, field, words):
+    """The stemmed pairs that spare position checks (evaluate.phrase_pairs) lose no record: an exact
+    phrase finds what Whoosh's own phrase query finds in the exact field, with its scores."""
+    from whoosh import query as wq
+
+    from indexer.engine import evaluate, query
+
+    with open_searcher(indexed.index_dir) as searcher:
+        ours = evaluate.matches(searcher, query.Phrase(field, words))
+        theirs = searcher.search(wq.Phrase(field, list(words)), limit=None)
+        assert sorted(d for _, d in ours) == sorted(hit.docnum for hit in theirs)
+        assert {d: round(s, 9) for s, d in ours} == {hit.docnum: round(hit.score, 9) for hit in theirs}
+        assert ours                 # each phrase stands in some record
