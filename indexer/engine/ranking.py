@@ -8,7 +8,11 @@ length)), times the field's weight (FIELD_WEIGHTS) and the word's boost, summed
 over the words and fields the query names (an AND adds its parts, an OR the
 parts that match; a word the glossary added in the other language counts
 TRANSLATION_WEIGHT of the user's own, one the bilingual dictionary added
-DICTIONARY_WEIGHT, the best of a word's translations alone).
+DICTIONARY_WEIGHT, the best of a word's translations alone). A plain English
+word is also looked for in the form typed (the unstemmed fields of
+schema.EXACT_FIELDS), an optional part weighing EXACT_FORM_WEIGHT of its
+field's weight, so that the records holding that form rank above those holding
+only other forms of it; quoted text is searched in those fields alone.
 
 A document's score (document_score):
     its doc record's score + its best file's score + SECOND_FILE_SHARE × its
