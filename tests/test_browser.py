@@ -530,6 +530,12 @@ def test_a_quoted_word_finds_and_marks_only_that_word(browser, server):
     state = viewer_state(browser)
     assert state["page"] == "1" and state["highlights"] == ["urbanisation"]     # not "Urban" beside it
     screenshot(browser, "document-quoted-word-en")
+    # A quoted phrase with a stop word is marked whole, its "on" nowhere else.
+    search_from_home(browser, server, '"experience on cohesion policy"')
+    assert result_ids(browser) == ["mou-2006"]
+    assert [m.text for m in browser.find_elements(By.CSS_SELECTOR, english_marks)] == [
+        "experience on cohesion policy"]
+    screenshot(browser, "results-quoted-phrase-en")
 
 
 @pytest.mark.parametrize("query", ["区域政策", "區域政策"], ids=["simplified", "traditional"])
