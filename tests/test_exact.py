@@ -10,6 +10,7 @@ holding the form typed rank first.
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,14 @@ def test_exact_phrases_match_as_whooshs_own_phrase_query(indexed, field, words):
         assert sorted(d for _, d in ours) == sorted(hit.docnum for hit in theirs)
         assert {d: round(s, 9) for s, d in ours} == {hit.docnum: round(hit.score, 9) for hit in theirs}
         assert ours                 # each phrase stands in some record
+
+
+@pytest.mark.parametrize("lang, says", [("en", "does not find <em>urban</em>"), ("zh", "不会找到 <em>urban</em>")])
+def test_the_help_page_says_what_quotes_do_in_both_languages(indexed, lang, says):
+    from webapp import create_app
+
+    client = create_app(indexed).test_client()
+    html = unescape(client.get("/help", headers={"Accept-Language": lang}).get_data(as_text=True))
+    assert says in html
+    for example in ('"urbanisation"', '"operator is regulated"', "listings"):
+        assert f"<code>{example}</code>" in html, example
