@@ -143,8 +143,9 @@ def test_field_costs_writes_a_segment_per_variant(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout)
     assert out["pages"] == 40 and out["files"] == 2
-    assert set(out["variants"]) == {"every field", "without word pairs", "without bigrams",
-                                    "without word pairs and bigrams"}
+    assert set(out["variants"]) == {"every field", "without the exact fields", "without word pairs",
+                                    "without bigrams", "without word pairs and bigrams"}
+    assert out["variants"]["without the exact fields"]["dropped"] == ["title_exact", "meta_exact", "body_exact"]
     assert out["variants"]["without bigrams"]["dropped"] == ["title_cjk", "meta_cjk", "body_cjk"]
     for variant in out["variants"].values():
         assert len(variant["cpu_s"]) == 1 and variant["ms_per_page"] > 0
