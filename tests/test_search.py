@@ -360,6 +360,12 @@ def phrased(tmp_path_factory):
         # 3: the characters of 区域政策 only inside the longer word 区域政策合作, often.
         "区域政策合作文件。\n区域政策合作会议。\n区域政策合作项目。\n区域政策合作论坛。\n区域政策合作中心。",
     ])
+    write_pdf(archive / "listings.pdf", [
+        # 1: other forms of the word, often (the higher page score).
+        "The list was listed. Listing rules list the listed firms. A list of lists, listed again.",
+        # 2: the word as typed, once.
+        f"{_FILLER}. New listings were approved in autumn.",
+    ])
     update(settings)
     with open_searcher(settings.index_dir) as s:
         yield lambda text: {f.path: [(p.page, p.snippet) for p in f.pages]
@@ -378,6 +384,11 @@ def test_pages_holding_the_phrase_in_whole_words_come_before_those_holding_its_c
     # Page 3 holds the characters of 区域政策 three times, but only inside the longer word 区域政策合作
     # (the bigram field's phrase); page 2 holds the words themselves (the jieba field's phrase too).
     assert [page for page, _ in phrased("区域政策")["zh.pdf"]] == [2, 3]
+
+
+def test_pages_holding_the_english_word_as_typed_come_before_those_holding_only_its_other_forms(phrased):
+    # Page 1 holds the stem of "listings" six times; page 2 holds the word itself (body_exact) once.
+    assert [page for page, _ in phrased("listings")["listings.pdf"]] == [2, 1]
 
 
 def _marked_whole(snippet: str, phrase: str) -> bool:

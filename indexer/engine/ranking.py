@@ -109,10 +109,11 @@ TOGETHER_BONUS = 0.5
 PAGE_IDF_FLOOR = 0.1
 
 # Page fields holding a word in its exact form where another field holds a looser
-# one: a whole jieba word (body_zh), where the bigram field also has the
-# characters inside longer words. A page holding a query's word in one of them
-# holds the word as typed, and is shown before pages holding only the looser form.
-EXACT_FORM_FIELDS = ("body_zh",)
+# one: the unstemmed English words (body_exact), where `body` holds their stems; a
+# whole jieba word (body_zh), where the bigram field also has the characters inside
+# longer words. A page holding a query's word in one of them holds the word as
+# typed, and is shown before pages holding only the looser form.
+EXACT_FORM_FIELDS = ("body_exact", "body_zh")
 
 # Other words (stopwords not counted; a Chinese bigram is a character) between a
 # query's words beyond which they count as apart on a page, however far: about a
