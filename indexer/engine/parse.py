@@ -184,7 +184,7 @@ def _exact_words(group):
             _exact_words(node)
         elif isinstance(node, qparser.PhrasePlugin.PhraseNode):
             nodes[i] = _exact_phrase(node)
-        elif _takes_exact_form(nodes, i):
+        elif EXACT_FORM_WEIGHT and _takes_exact_form(nodes, i):
             nodes[i] = syntax.AndMaybeGroup([node, _exact_copies(node, EXACT_FORM_WEIGHT)])
     return group
 
@@ -271,6 +271,12 @@ def _plain_query(text: str, exact: bool = True) -> wq.Query:
 @lru_cache(maxsize=1024)
 def _parsed_plain(text: str, _segmenter_generation: int, exact: bool = True) -> wq.Query:
     return _parser(exact=exact).parse(text)
+
+
+def clear_parse_caches() -> None:
+    """Forget the kept parses of words and glossary terms (after a ranking weight is changed in place)."""
+    _parsed_plain.cache_clear()
+    _parsed_word.cache_clear()
 
 
 def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: list):

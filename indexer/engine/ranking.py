@@ -80,6 +80,7 @@ FIELD_WEIGHTS = {
 # word's own field weight: among the records matching the word, those holding the
 # form typed ("listings") rank above those holding only another form of it
 # ("list", "listed"). Quoted text is searched in those fields alone, at the full weight.
+# 0 adds no clause (bench/exact_form_cost.py measures what the clause costs).
 EXACT_FORM_WEIGHT = 1.0
 
 # Weight of the glossary's translation against the user's own words.
