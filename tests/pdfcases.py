@@ -201,6 +201,15 @@ class _PdfWriter:
         return self.add(b"<< /Length %d /Filter /FlateDecode %s >>\nstream\n" % (len(packed), extra)
                         + packed + b"\nendstream")
 
+    def write_one_page(self, path: Path, catalog: int, page_tree: int, font: int, ops: list[bytes]) -> Path:
+        """Write an A4 page drawing OPS with FONT as /F1, under the reserved CATALOG and PAGE_TREE, to PATH."""
+        content = self.stream(b"\n".join(ops))
+        page = self.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, font))
+        self.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+        self.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
+        return self.write(path, catalog)
+
     def write(self, path: Path, root: int) -> Path:
         out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         offsets = []
@@ -336,12 +345,7 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
             previous = stringWidth(cell, "Helvetica", font_size)
         ops.append(b"ET")
         y -= font_size * 2
-    content = w.stream(b"\n".join(ops))
-    page = w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                 b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, font))
-    w.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
-    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
-    return w.write(path, catalog)
+    return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
 def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
@@ -404,9 +408,4 @@ def write_kerned_runs_pdf(path: Path, lines: list[str], base_font: str = "TimesN
                 advance = stringWidth(run, metrics, font_size)
         ops.append(b"ET")
         y -= font_size * 1.8
-    content = w.stream(b"\n".join(ops))
-    page = w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                 b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, font))
-    w.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
-    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
-    return w.write(path, catalog)
+    return w.write_one_page(path, catalog, page_tree, font, ops)

@@ -40,14 +40,18 @@ REPORTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    root = tmp_path_factory.mktemp("translation")
-    settings = make_settings(root)
-    for name, pages in REPORTS.items():
-        write_pdf(Path(settings.archive_dir) / name, pages)
+def _indexed(tmp_path_factory, name: str, reports: dict[str, list[str]]):
+    """Settings of a fresh archive holding REPORTS (file name: page texts), indexed."""
+    settings = make_settings(tmp_path_factory.mktemp(name))
+    for path, pages in reports.items():
+        write_pdf(Path(settings.archive_dir) / path, pages)
     update(settings)
     return settings
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return _indexed(tmp_path_factory, "translation", REPORTS)
 
 
 def ids(result) -> list[str]:
@@ -331,12 +335,7 @@ SENSE_REPORTS = {
 
 @pytest.fixture(scope="module")
 def sense_archive(tmp_path_factory):
-    root = tmp_path_factory.mktemp("senses")
-    settings = make_settings(root)
-    for name, pages in SENSE_REPORTS.items():
-        write_pdf(Path(settings.archive_dir) / name, pages)
-    update(settings)
-    return settings
+    return _indexed(tmp_path_factory, "senses", SENSE_REPORTS)
 
 
 @pytest.mark.parametrize("text, expected", [
