@@ -149,3 +149,16 @@ def test_field_costs_writes_a_segment_per_variant(tmp_path):
     assert out["variants"]["without bigrams"]["dropped"] == ["title_cjk", "meta_cjk", "body_cjk"]
     for variant in out["variants"].values():
         assert len(variant["cpu_s"]) == 1 and variant["ms_per_page"] > 0
+
+
+def test_exact_form_cost_reports_each_query_class_with_and_without_the_clause(tmp_path):
+    """bench/exact_form_cost.py on a tiny corpus: both sides timed for every class of bench/run.py's queries."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "exact_form_cost.py"), "--pages", "40", "--pages-per-doc", "10",
+         "--repeat", "1", "--cache-dir", str(tmp_path / "cache"), "--work-dir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert {"english_word", "two_english_words", "chinese_word"} <= set(figures)
+    for cls, row in figures.items():
+        assert row["with_ms"] > 0 and row["without_ms"] > 0, (cls, row)
