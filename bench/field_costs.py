@@ -11,8 +11,9 @@ Then, round after round, each variant writes one segment of all of them in
 this process, as a segment writer process does (indexer.segments), and its
 CPU time is taken: every field; without the word-pair fields
 (schema.PHRASE_PAIR_FIELDS: phrases of common words without position
-checks); without the bigram fields (schema.CJK_FIELDS: Chinese substrings and
-phrases); without either. The variants alternate within each round, so a
+checks); without the exact fields (schema.EXACT_FIELDS: quoted text); without
+the bigram fields (schema.CJK_FIELDS: Chinese substrings and phrases); without
+the pairs and the bigrams. The variants alternate within each round, so a
 machine that slows down slows them all.
 
 Prints one JSON object: per variant, the CPU seconds of each round, the
@@ -44,11 +45,12 @@ from indexer import build, extract, segments  # noqa: E402
 from indexer.catalogue import load_catalogue  # noqa: E402
 from indexer.config import Settings  # noqa: E402
 from indexer.engine import analysis  # noqa: E402
-from indexer.engine.schema import CJK_FIELDS, PHRASE_PAIR_FIELDS  # noqa: E402
+from indexer.engine.schema import CJK_FIELDS, EXACT_FIELDS, PHRASE_PAIR_FIELDS  # noqa: E402
 
 PAIR_FIELDS = tuple(PHRASE_PAIR_FIELDS.values())
 VARIANTS = {
     "every field": (),
+    "without the exact fields": tuple(EXACT_FIELDS.values()),
     "without word pairs": PAIR_FIELDS,
     "without bigrams": CJK_FIELDS,
     "without word pairs and bigrams": PAIR_FIELDS + CJK_FIELDS,

@@ -260,10 +260,12 @@ def doc_fields(entry: CatalogueEntry, added_at: str) -> dict:
         programme=entry.programme,
         title=entry.title,
         title_pairs=entry.title,
+        title_exact=entry.title,
         title_zh=entry.title_zh,
         title_cjk=" ".join(filter(None, [entry.title_zh, entry.title])),
         meta=meta,
         meta_pairs=meta,
+        meta_exact=meta,
         meta_cjk=meta if analysis.HAS_CJK.search(meta) else "",
         data=json.dumps(data, ensure_ascii=False),
     ))
@@ -297,6 +299,7 @@ def text_fields(entry: CatalogueEntry, lang: str, path: str, pages: Iterable[Pag
         programme=entry.programme,
         body=text,
         body_pairs=text,
+        body_exact=text,
         # Chinese analysis is skipped for files with no CJK at all (most English files).
         body_zh=text if has_cjk else "",
         body_zh_pairs=text if has_cjk else "",

@@ -3,9 +3,11 @@
 Whoosh's highlighter re-analyses every hit's stored text (jieba included)
 for every search, though the query's terms are already known. Here they are used:
 English words are matched by their stems (the English analyzer is a cheap
-regex pipeline, cached per word), and Chinese terms by their characters in
-the text as folded (folding keeps offsets), so highlights always cover whole
-characters and whole words.
+regex pipeline, cached per word), quoted English words by their exact form
+(folded, unstemmed: schema.EXACT_FIELDS) and quoted English phrases as whole
+runs of those words, and Chinese terms by their characters in the text as
+folded (folding keeps offsets), so highlights always cover whole characters
+and whole words.
 """
 
 from __future__ import annotations
@@ -16,21 +18,26 @@ from functools import lru_cache
 from html import escape
 
 from .engine import analysis, query
-from .engine.schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS
+from .engine.schema import CHINESE_WORD_FIELDS, CJK_FIELDS, ENGLISH_FIELDS, EXACT_FIELDS
+
+_EXACT_FIELD_NAMES = frozenset(EXACT_FIELDS.values())
 
 SNIPPET_CHARS = 240
 
 
 @dataclass
 class QueryTerms:
-    """What to highlight: English stems and prefixes, Chinese strings (folded)."""
+    """What to highlight: English stems and prefixes, exact English words and phrases (folded,
+    unstemmed), Chinese strings (folded)."""
 
     english: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     chinese: set[str] = field(default_factory=set)
+    exact: set[str] = field(default_factory=set)
+    exact_phrases: set[tuple[str, ...]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.english or self.prefixes or self.chinese)
+        return bool(self.english or self.prefixes or self.chinese or self.exact or self.exact_phrases)
 
 
 def query_terms(tree) -> QueryTerms:
@@ -52,6 +59,12 @@ def _collect(leaf, terms: QueryTerms) -> None:
             terms.chinese.add("".join(words))
         elif name in ENGLISH_FIELDS:
             terms.english.update(words)
+        elif name in _EXACT_FIELD_NAMES:
+            # Side by side, the phrase is marked where it stands whole; words apart, each word.
+            if leaf.slop == 1 and len(words) > 1:
+                terms.exact_phrases.add(words)
+            else:
+                terms.exact.update(words)
     elif kind is query.Prefix or kind is query.Wildcard:
         text = leaf.text if kind is query.Prefix else leaf.pattern
         if name in CJK_FIELDS or name in CHINESE_WORD_FIELDS:
@@ -65,6 +78,8 @@ def _collect(leaf, terms: QueryTerms) -> None:
             terms.chinese.add(leaf.text)
         elif name in ENGLISH_FIELDS:
             terms.english.add(leaf.text)
+        elif name in _EXACT_FIELD_NAMES:
+            terms.exact.add(leaf.text)
 
 
 @lru_cache(maxsize=100_000)
@@ -81,6 +96,8 @@ def _plain(word: str) -> str:
 
 def _word_matches(word: str, terms: QueryTerms) -> bool:
     if terms.english and _stem(word) in terms.english:
+        return True
+    if terms.exact and _plain(word) in terms.exact:
         return True
     return bool(terms.prefixes) and any(_plain(word).startswith(p) for p in terms.prefixes)
 
@@ -171,13 +188,33 @@ def chinese_spans(text: str, needle: str) -> list[tuple[int, int]]:
     return out
 
 
+def exact_phrase_spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of TEXT where the exact WORDS (as the exact fields hold them) stand one after the other,
+    as the exact fields' tokenizer reads them (whatever stands between Latin words is no word)."""
+    out = []
+    for start, end in candidate_spans(text, frozenset({words[0][:LEAD]})):
+        if _plain(text[start:end]) != words[0]:
+            continue
+        last = end
+        for word in words[1:]:
+            m = analysis.LATIN_WORD.search(text, last)
+            if m is None or _plain(m.group()) != word:
+                break
+            last = m.end()
+        else:
+            out.append((start, last))
+    return out
+
+
 def spans(text: str, terms: QueryTerms) -> list[tuple[int, int]]:
     """Character spans of TEXT to highlight, sorted and merged."""
     found = []
-    if terms.english or terms.prefixes:
+    if terms.english or terms.prefixes or terms.exact:
         # Only the words that could match are stemmed and compared (each once: _stem is cached).
-        candidates = candidate_spans(text, frozenset(t[:LEAD] for t in terms.english | terms.prefixes))
+        candidates = candidate_spans(text, frozenset(t[:LEAD] for t in terms.english | terms.prefixes | terms.exact))
         found.extend((s, e) for s, e in candidates if _word_matches(text[s:e], terms))
+    for words in terms.exact_phrases:
+        found.extend(exact_phrase_spans(text, words))
     for needle in terms.chinese:
         if needle:
             found.extend(chinese_spans(text, needle))

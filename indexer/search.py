@@ -30,11 +30,11 @@ from .config import Settings
 from .errors import SearchQueryError
 from .extract import INFLATES_REASON, reading_summary
 from .engine.schema import (
-    DEFAULT_FIELDS,
     RECORD_DOC,
     RECORD_FILE,
     RECORD_PAGE,
     RECORD_TEXT,
+    SCORED_FIELDS,
     SEARCHED_RECORDS,
 )
 from .engine.ranking import (
@@ -419,7 +419,7 @@ def warm_up(searcher) -> None:
     _facet_keys(searcher)
     for name in ("record", "path", "page"):
         _column(searcher, name)
-    scoring.warm_up(searcher, DEFAULT_FIELDS)
+    scoring.warm_up(searcher, SCORED_FIELDS)
 
 
 def _own_words(text: str, added: list[Translation], any_word: bool = False) -> query.Node | None:

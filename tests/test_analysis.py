@@ -471,3 +471,30 @@ def test_the_segmenter_cuts_as_jiebas_own_tokenizer():
     for run in runs:
         assert list(ours.cut(run, HMM=True)) == list(theirs.cut(run, HMM=True)), run
         assert list(ours.tokenize(run, HMM=True)) == list(theirs.tokenize(run, HMM=True)), run
+
+
+def test_the_exact_body_is_made_from_the_words_the_body_kept_and_equals_a_fresh_analysis():
+    """body keeps its Latin words (analysis._KEPT_WORDS) and body_exact maps them when given the same
+    string: its postings equal analysing the text afresh and Whoosh's own token stream; the exact
+    terms are folded as the body's (case, accents, British -> American) but unstemmed, stop words kept."""
+    from indexer.engine.schema import build_schema
+
+    text = analysis.join_pages({1: "The Operator is regulated; URBANISATION of the Cities, Dublín",
+                                2: "listings and the list of 区域 centres", 4: "policy"})
+    schema = build_schema()
+    list(schema["body"].index(text))
+    assert analysis._KEPT_WORDS.value is text
+    kept = list(schema["body_exact"].index(text))
+    assert analysis._KEPT_WORDS.value is None and analysis._KEPT_WORDS.pages is None     # taken, not kept
+    fresh = list(schema["body_exact"].index("".join(list(text))))       # an equal string, not the same one
+    assert kept == fresh
+    stream = [(t.text, t.pos) for t in schema["body_exact"].analyzer("".join(list(text)), positions=True,
+                                                                      mode="index")]
+    assert stream[:6] == [("the", 0), ("operator", 1), ("is", 2), ("regulated", 3), ("urbanization", 4), ("of", 5)]
+    assert ("dublin", 8) in stream and ("centers", (1 << analysis.PAGE_SHIFT) + 5) in stream
+    assert ("policy", 3 << analysis.PAGE_SHIFT) in stream
+    # The postings Whoosh's Positions format makes from that stream are the ones indexed.
+    from whoosh.formats import Positions
+    plain = Positions(field_boost=schema["body_exact"].format.field_boost)
+    whoosh = sorted(plain.word_values("".join(list(text)), schema["body_exact"].analyzer, mode="index"))
+    assert [(t.encode(), n, w, v) for t, n, w, v in whoosh] == kept

@@ -70,7 +70,8 @@ DOCUMENTS = [
     ("study-2011",
      {"title": "Comparative study of urbanisation", "title_zh": "城镇化比较研究", "date": "2011-03",
       "kind": "study", "programme": "World Cities"},
-     {"en": ["A study of urbanisation in Europe and China and of cohesion between regions.", FILLER],
+     {"en": ["A study of urbanisation in Europe and China and of cohesion between regions. Urban regions grow.",
+             FILLER],
       "zh": ["欧洲和中国的城镇化研究。", "城市群的协调发展。"]}),
 ]
 for _i, _year in enumerate(range(2012, 2017)):
@@ -507,6 +508,28 @@ def test_viewer_without_a_query_shows_the_first_page_and_zooms(browser, server):
     assert "urbanisation" in browser.find_element(By.CSS_SELECTOR, "#pdf-viewer .textLayer").get_attribute("textContent")
     browser.find_element(By.CSS_SELECTOR, "#pdf-viewer [data-action=zoom-out]").click()
     wait(browser, lambda d: abs(width(d) - before) < 2)
+
+
+def test_a_quoted_word_finds_and_marks_only_that_word(browser, server):
+    """Unquoted, "urbanisation" marks every form of its stem (Urban too); quoted, only the word itself,
+    in the snippets and in the PDF viewer."""
+    set_interface(browser, server, "")
+    english_marks = ".snippet:not([lang='zh-Hans']) mark"
+    search_from_home(browser, server, "urbanisation")
+    assert "urban" in {m.text.lower() for m in browser.find_elements(By.CSS_SELECTOR, english_marks)}
+    search_from_home(browser, server, '"urbanisation"')
+    assert result_ids(browser)[0] == "study-2011"
+    marks = [m.text.lower() for m in browser.find_elements(By.CSS_SELECTOR, english_marks)]
+    assert marks and set(marks) == {"urbanisation"}
+    screenshot(browser, "results-quoted-word-en")
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".page-hits .page-link")
+                if "/documents/study-2011" in a.get_attribute("href")
+                and parse_qs(urlsplit(a.get_attribute("href")).query).get("lang") == ["en"])
+    click(browser, link)
+    wait_for_viewer(browser)
+    state = viewer_state(browser)
+    assert state["page"] == "1" and state["highlights"] == ["urbanisation"]     # not "Urban" beside it
+    screenshot(browser, "document-quoted-word-en")
 
 
 @pytest.mark.parametrize("query", ["区域政策", "區域政策"], ids=["simplified", "traditional"])

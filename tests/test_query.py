@@ -19,6 +19,7 @@ import pytest
 from indexer import highlight
 from indexer.engine import evaluate as ev, query, ranking
 from indexer.engine.parse import to_whoosh
+from indexer.engine.schema import EXACT_FIELDS
 from indexer.errors import SearchQueryError
 from indexer.readers import open_searcher
 from indexer.search import Glossary, load_glossary, parse_query, related_documents, search
@@ -35,16 +36,17 @@ def kinds(node) -> set[str]:
 # --- parsing into the tree ---------------------------------------------------------------
 
 
+# A plain English word is an AndMaybe: the word, and optionally its exact form (ranking.EXACT_FORM_WEIGHT).
 @pytest.mark.parametrize("text, expected", [
-    ("regional", {"Or", "Term"}),
+    ("regional", {"AndMaybe", "Or", "Term"}),
     ('"regional policy"', {"Or", "Phrase"}),
     ("region*", {"Or", "Prefix"}),
     ("reg?onal", {"Or", "Wildcard"}),
     ("year:[2010 TO 2012]", {"Range"}),
-    ("regional -policy", {"AndNot", "Or", "Term"}),
-    ("regional NOT policy", {"And", "Not", "Or", "Term"}),
+    ("regional -policy", {"AndNot", "AndMaybe", "Or", "Term"}),
+    ("regional NOT policy", {"And", "Not", "AndMaybe", "Or", "Term"}),
     ("+regional policy", {"AndMaybe", "Or", "Term"}),
-    ("regional REQUIRE policy", {"Require", "Or", "Term"}),
+    ("regional REQUIRE policy", {"Require", "AndMaybe", "Or", "Term"}),
 ])
 def test_the_parser_gives_the_projects_tree(text, expected):
     tree, added = parse_query(text, None)
@@ -54,7 +56,8 @@ def test_the_parser_gives_the_projects_tree(text, expected):
 
 def test_a_phrase_keeps_its_slop_and_a_single_chinese_character_is_a_prefix_of_bigrams():
     tree, _ = parse_query('"regional policy"~3', None)
-    assert {(leaf.field, leaf.slop) for leaf in query.leaves(tree)} == {("title", 3), ("meta", 3), ("body", 3)}
+    assert {(leaf.field, leaf.slop) for leaf in query.leaves(tree)} == {
+        ("title_exact", 3), ("meta_exact", 3), ("body_exact", 3)}
     tree, _ = parse_query("区", None)
     assert {type(leaf).__name__ for leaf in query.leaves(tree) if leaf.field.endswith("_cjk")} == {"Prefix"}
     assert {type(leaf).__name__ for leaf in query.leaves(tree) if not leaf.field.endswith("_cjk")} == {"Term"}
@@ -63,7 +66,13 @@ def test_a_phrase_keeps_its_slop_and_a_single_chinese_character_is_a_prefix_of_b
 def test_field_weights_and_groups_come_from_ranking_and_the_schema():
     tree, _ = parse_query("seminar", None)
     assert {leaf.field: leaf.boost for leaf in query.leaves(tree)} == {
-        f: w for f, w in ranking.FIELD_WEIGHTS.items() if f in ("title", "meta", "body")}
+        **{f: w for f, w in ranking.FIELD_WEIGHTS.items() if f in ("title", "meta", "body")},
+        **{EXACT_FIELDS[f]: w * ranking.EXACT_FORM_WEIGHT for f, w in ranking.FIELD_WEIGHTS.items()
+           if f in EXACT_FIELDS}}
+    # A quoted word keeps its fields' weights (Whoosh's one-word phrase dropped them).
+    tree, _ = parse_query('"seminar"', None)
+    assert {leaf.field: leaf.boost for leaf in query.leaves(tree)} == {
+        EXACT_FIELDS[f]: w for f, w in ranking.FIELD_WEIGHTS.items() if f in EXACT_FIELDS}
     tree, _ = parse_query("title:seminar^2", None)
     assert tree == query.Term("title", "seminar", 2.0)
 
@@ -229,7 +238,9 @@ def test_related_documents_are_whooshs_best_records_of_the_key_terms(repo_archiv
 def test_highlighting_takes_the_positive_terms_of_the_tree():
     tree, _ = parse_query('regional -policy "urban development" cohes* 区域 城', GLOSSARY)
     terms = highlight.query_terms(tree)
-    assert terms.english == {"region", "urban", "develop"}
+    assert terms.english == {"region"}
+    assert terms.exact == {"regional"}                              # the exact form typed counts too
+    assert terms.exact_phrases == {("urban", "development")}        # quoted: exact, marked whole
     assert terms.prefixes == {leaf.text for leaf in query.leaves(tree) if type(leaf) is query.Prefix
                               and leaf.field == "body"} != set()
     assert {"区域", "城"} <= terms.chinese

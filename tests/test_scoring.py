@@ -407,7 +407,7 @@ def test_warm_up_reads_ahead_everything_searches_keep_and_changes_no_result(sett
         read_ahead = set(reading._SEGMENT_VALUES)
         segments = len(warm.reader().leaf_readers())
         assert {name for _, name in read_ahead if name.startswith("length:")} == {
-            f"length:{field}" for field in search_module.DEFAULT_FIELDS}
+            f"length:{field}" for field in search_module.SCORED_FIELDS}
         assert len(read_ahead) == segments * len({name for _, name in read_ahead})
         found = [search(warm, text, settings) for text in QUERIES]
         assert set(reading._SEGMENT_VALUES) == read_ahead

@@ -442,6 +442,16 @@ class EnglishAnalyzer(CompositeAnalyzer):
         found = next(stream, None)
         return None if found is None else found.text
 
+    def term_of(self, word: str) -> str | None:
+        """WORD's index term (one word as the tokenizer gives it), None if the filters stop it."""
+        terms = self.__dict__.get("_terms")
+        if terms is None or len(terms) > self.KEPT_WORDS:
+            terms = self._terms = {}
+        term = terms.get(word, self._MISSING)
+        if term is self._MISSING:
+            term = terms[word] = self._term_of(word)
+        return term
+
     def plain_words(self, value: str) -> set[str]:
         """The words of VALUE as the analyzer gives them with no_morph=True (every filter but the
         stemmer, stop words left out): the field's spelling words (FieldType.spellable_words), a
@@ -459,15 +469,16 @@ class EnglishAnalyzer(CompositeAnalyzer):
                 out.add(term)
         return out
 
-    def index_terms(self, value: str) -> list[tuple[str, int]]:
-        """(text, position) of each token __call__ yields for the index (see IndexPositions)."""
+    def index_terms(self, value: str, words: list[str] | None = None) -> list[tuple[str, int]]:
+        """(text, position) of each token __call__ yields for the index (see IndexPositions); WORDS,
+        when given, are VALUE's words as the tokenizer gives them (tokenised once for two fields)."""
         terms = self.__dict__.get("_terms")
         if terms is None or len(terms) > self.KEPT_WORDS:
             terms = self._terms = {}
         missing = self._MISSING
         out = []
         pos = None
-        for index, word in enumerate(self.items[0].words(value)):
+        for index, word in enumerate(self.items[0].words(value) if words is None else words):
             term = terms.get(word, missing)
             if term is missing:
                 term = terms[word] = self._term_of(word)
@@ -483,6 +494,12 @@ def english_analyzer():
     """Latin words: lower case, accents folded, British->American, stop words, stems."""
     return EnglishAnalyzer(LatinTokenizer(), LowercaseFilter(), CharsetFilter(accent_map), SpellingVariantFilter(),
                            StopFilter(stoplist=STOP_WORDS, minsize=1), StemFilter())
+
+
+def english_exact_analyzer():
+    """Latin words folded as english_analyzer folds them (case, accents, British->American), neither
+    stopped nor stemmed: the exact fields (schema.EXACT_FIELDS), which quoted text searches."""
+    return EnglishAnalyzer(LatinTokenizer(), LowercaseFilter(), CharsetFilter(accent_map), SpellingVariantFilter())
 
 
 def english_plain_analyzer():
@@ -532,10 +549,16 @@ class PagedAnalyzer(Analyzer):
     added to each page's tokens after the whole inner analyzer has run.
     """
 
-    def __init__(self, inner, keeps_tokens: bool = False):
+    def __init__(self, inner, keeps_tokens: bool = False, keeps_words: bool = False, takes_words: bool = False):
         self.inner = inner
         # The body's analyzers keep their index tokens for WordPairAnalyzer (see _KeptTokens).
         self.keeps_tokens = keeps_tokens
+        # The English body keeps its words for the exact body, which takes them (see _KeptWords);
+        # both inner analyzers are EnglishAnalyzers, whose tokenizer gives the words.
+        if (keeps_words or takes_words) and not isinstance(inner, EnglishAnalyzer):
+            raise TypeError("only an EnglishAnalyzer's words are kept")
+        self.keeps_words = keeps_words
+        self.takes_words = takes_words
 
     def __repr__(self):
         return f"PagedAnalyzer({self.inner!r})"
@@ -584,17 +607,31 @@ class PagedAnalyzer(Analyzer):
         if inner is None:
             return None
         keeps = getattr(self, "keeps_tokens", False)
-        if PAGE_BREAK not in value and not keeps:
+        # Schemas pickled before keeps_words and takes_words existed lack them.
+        keeps_words = getattr(self, "keeps_words", False)
+        taken_words = _KEPT_WORDS.take(value) if getattr(self, "takes_words", False) else None
+        if PAGE_BREAK not in value and not keeps and not keeps_words and taken_words is None:
             return inner(value)
         out = []
         pages = []
+        page_words = []
+        tokenizer = self.inner.items[0] if keeps_words else None
         for index, page in enumerate(value.split(PAGE_BREAK)):
-            terms = inner(page)
+            if taken_words is not None:
+                terms = inner(page, words=taken_words[index])
+            elif keeps_words:
+                words = tokenizer.words(page)
+                page_words.append(words)
+                terms = inner(page, words=words)
+            else:
+                terms = inner(page)
             pages.append(terms)
             base = index << PAGE_SHIFT
             out.extend([(text, pos + base) for text, pos in terms] if base else terms)
         if keeps:
             _KEPT_TOKENS.keep(value, self.inner, pages)
+        if keeps_words:
+            _KEPT_WORDS.keep(value, page_words)
         return out
 
     @property
@@ -748,6 +785,34 @@ class _KeptTokens(threading.local):
 
 
 _KEPT_TOKENS = _KeptTokens()
+
+
+class _KeptWords(threading.local):
+    """The Latin words of the last paged text the English body analysed, page by page.
+
+    body and body_exact are analysed from the same string (build.text_fields),
+    body first (Whoosh indexes a record's fields in name order), with the same
+    tokenizer (LatinTokenizer): the exact body maps the body's words through
+    its own filters instead of tokenising the text again. Only the string
+    itself (by identity) matches; one text is kept per thread, until taken.
+    """
+
+    value: str | None = None
+    pages: list | None = None
+
+    def keep(self, value: str, pages: list) -> None:
+        self.value, self.pages = value, pages
+
+    def take(self, value: str) -> list | None:
+        """The words kept for VALUE, if any; taken, not left behind."""
+        if self.value is not value:
+            return None
+        pages = self.pages
+        self.value = self.pages = None
+        return pages
+
+
+_KEPT_WORDS = _KeptWords()
 
 
 def english_terms(text: str) -> list[str]:

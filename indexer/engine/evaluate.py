@@ -45,7 +45,7 @@ from .query import (Alternatives, And, AndMaybe, AndNot, Nothing, Not, Or, Phras
                     Require, Synonyms, Term, Wildcard)
 from .ranking import page_saturation, page_word_weight
 from .reading import term_postings
-from .schema import BODY_FIELDS, PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
+from .schema import BODY_FIELDS, EXACT_FIELDS, PHRASE_PAIR_FIELDS, WORD_FIELD_BIGRAMS
 from .scoring import bm25_scores, read_postings, seed_prefix_idfs
 
 Scores = dict[int, float]          # segment-local docnum -> score
@@ -238,14 +238,15 @@ class _RecordScores(TreeWalk):
         adjacent = q.slop == 1
         known = self.adjacent_known.get((q.field, q.words), {}) if adjacent else {}
         paired = None
-        pair_field = PHRASE_PAIR_FIELDS.get(q.field) if adjacent else None
+        pair_field, pair_words, pairs_are_phrase = phrase_pairs(self.schema, q) if adjacent else (None, (), False)
         # (An index of an older schema, until its rebuild, may lack the pair field.)
-        if pair_field and pair_field in self.schema and len(q.words) > 1:
+        if pair_field and pair_field in self.schema and len(pair_words) > 1:
             # Only the records holding every consecutive pair can hold the phrase;
-            # for two words, exactly those do. The pairs are read first: they are
-            # rarer than their words, and a segment without them needs no more.
+            # for two words of the pair field's own, exactly those do. The pairs are
+            # read first: they are rarer than their words, and a segment without
+            # them needs no more.
             pairing = self.schema[pair_field].analyzer
-            for first, second in zip(q.words, q.words[1:]):
+            for first, second in zip(pair_words, pair_words[1:]):
                 if not pairing.is_paired(first, second):
                     continue
                 pair = self._term_postings(pair_field, f"{first} {second}")
@@ -265,7 +266,7 @@ class _RecordScores(TreeWalk):
             candidates.intersection_update(ids)
             if not candidates:
                 return {}
-        if paired is not None and len(q.words) == 2:
+        if paired is not None and len(q.words) == 2 and pairs_are_phrase:
             known = candidates
         matched = [d for d in candidates if d in known]
         unknown = candidates.difference(known) if known else candidates
@@ -429,6 +430,35 @@ class _RecordScores(TreeWalk):
         return {}
 
 
+_EXACT_BASE = {exact: base for base, exact in EXACT_FIELDS.items()}
+
+
+def phrase_pairs(schema, q: Phrase) -> tuple[str | None, tuple[str, ...], bool]:
+    """(pair field, words paired there, whether holding all their pairs is holding the phrase) for
+    phrase Q, or (None, (), False) when no pair field helps.
+
+    A phrase of a field with a pair field (schema.PHRASE_PAIR_FIELDS) is its
+    words' pairs there. An exact phrase (schema.EXACT_FIELDS) has no pair
+    field of its own; a record holding it holds the stemmed phrase of its words
+    that are not stop words in its English field (stop words are dropped and
+    the rest renumbered side by side), so the pairs of those stems are a
+    necessary condition: the records without them need no position check.
+    """
+    pair_field = PHRASE_PAIR_FIELDS.get(q.field)
+    if pair_field is not None:
+        return pair_field, q.words, True
+    base = _EXACT_BASE.get(q.field)
+    pair_field = PHRASE_PAIR_FIELDS.get(base) if base is not None else None
+    if pair_field is None or base not in schema:
+        return None, (), False
+    analyzer = schema[base].analyzer
+    term_of = getattr(getattr(analyzer, "inner", analyzer), "term_of", None)
+    if term_of is None:
+        return None, (), False
+    stems = tuple(stem for stem in map(term_of, q.words) if stem is not None)
+    return pair_field, stems, False
+
+
 def bigrams(text: str) -> tuple[str, ...]:
     """Return the overlapping character bigrams of TEXT, as the bigram field's phrase of it holds them."""
     return tuple(text[i:i + 2] for i in range(len(text) - 1))
@@ -506,7 +536,7 @@ def files_together(searcher, tree, docnums: list[int], postings: Postings | None
     """
     out: dict[int, bool] = {}
     for sub, offset, local, segment_tree in _by_segment(searcher, tree, docnums):
-        starts = _leaf_starts(sub, offset, _page_leaves(segment_tree), local, postings or {})
+        starts = _leaf_starts(sub, offset, _page_set_leaves(segment_tree), local, postings or {})
         # Page keys are the positions shifted (page_of less one): only their overlaps count here.
         page_sets = {leaf: {d: set(map(rshift, positions, repeat(PAGE_SHIFT))) for d, positions in found.items()}
                      for leaf, found in starts.items()}
@@ -571,6 +601,29 @@ def _is_page_leaf(node) -> bool:
 def _page_leaves(tree) -> list:
     """The Term and Phrase leaves of TREE on body fields that a matching record holds (not under a NOT)."""
     return list(dict.fromkeys(leaf for leaf in query.positive_leaves(tree) if _is_page_leaf(leaf)))
+
+
+def _page_set_leaves(tree) -> list:
+    """The page leaves _PageSets reads: those of _page_leaves but the ones only an AndMaybe's optional
+    part holds (a plain word's exact form, say), which add to page scores and not to page sets."""
+    out = []
+
+    def collect(node):
+        kind = type(node)
+        if _is_page_leaf(node):
+            out.append(node)
+        elif kind is Not:
+            return
+        elif kind is AndNot:
+            collect(node.positive)
+        elif kind is AndMaybe:
+            collect(node.required)
+        else:
+            for child in query.children(node):
+                collect(child)
+
+    collect(tree)
+    return list(dict.fromkeys(out))
 
 
 def _page_leaves_weighted(node, share: float):

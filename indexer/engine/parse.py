@@ -24,9 +24,10 @@ from whoosh import qparser, query as wq
 from whoosh.qparser import syntax
 
 from . import analysis, inflection, query
-from .ranking import (DICTIONARY_MAIN_SENSES, DICTIONARY_WEIGHT, FIELD_WEIGHTS, LATER_SENSE_SHARE,
-                      TRANSLATION_WEIGHT)
-from .schema import CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, FIELD_ALIASES, FIELD_GROUPS, build_schema
+from .ranking import (DICTIONARY_MAIN_SENSES, DICTIONARY_WEIGHT, EXACT_FORM_WEIGHT, FIELD_WEIGHTS,
+                      LATER_SENSE_SHARE, TRANSLATION_WEIGHT)
+from .schema import (CHINESE_WORD_FIELDS, CJK_FIELDS, DEFAULT_FIELDS, EXACT_FIELDS, FIELD_ALIASES, FIELD_GROUPS,
+                     build_schema)
 
 
 class QueryParseError(ValueError):
@@ -98,9 +99,13 @@ def _schema():
 
 
 def _parser(group=qparser.AndGroup, glossary: Glossary | None = None, added: list | None = None,
-            dictionary: Dictionary | None = None) -> qparser.QueryParser:
-    """The query parser: default fields with their weights, our operators and expansions."""
+            dictionary: Dictionary | None = None, exact: bool = True) -> qparser.QueryParser:
+    """The query parser: default fields with their weights, our operators and expansions; EXACT:
+    quotes mean the exact words and a plain word's exact form counts (False for the translations
+    the parser adds, which are no user's quotes)."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), _schema(), fieldboosts=FIELD_WEIGHTS, group=group)
+    if exact:
+        parser.phraseclass = _Phrase
     # Apostrophes are part of English text ("People's Republic"), not quotes;
     # "*:*" (every document) is no use to people.
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
@@ -113,22 +118,23 @@ def _parser(group=qparser.AndGroup, glossary: Glossary | None = None, added: lis
     for alias, target in FIELD_ALIASES.items():
         aliases.setdefault(target, []).append(alias)
     parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    parser.add_plugin(_ArchivePlugin(glossary, dictionary, added if added is not None else []))
+    parser.add_plugin(_ArchivePlugin(glossary, dictionary, added if added is not None else [], exact))
     return parser
 
 
 class _ArchivePlugin(qparser.Plugin):
-    """Field groups (title: searches every title field) and translation.
+    """Field groups (title: searches every title field), translation, and exact words (quotes, forms).
 
     Runs after explicit field names are applied (priority 100) and before
     unfielded words are spread over the default fields (110), so it still
     sees the words as the user typed them.
     """
 
-    def __init__(self, glossary: Glossary | None, dictionary: Dictionary | None, added: list):
+    def __init__(self, glossary: Glossary | None, dictionary: Dictionary | None, added: list, exact: bool = True):
         self.glossary = glossary
         self.dictionary = dictionary
         self.added = added
+        self.exact = exact
 
     def filters(self, parser):
         return [(self.do_filter, 105)]
@@ -137,6 +143,10 @@ class _ArchivePlugin(qparser.Plugin):
         group = _expand_field_groups(group)
         if self.glossary is not None or self.dictionary is not None:
             group = _translate(group, self.glossary or Glossary({}, {}), self.dictionary, self.added)
+        if self.exact:
+            # After translation, which reads the words as typed; its own parses of the user's
+            # words go through here too.
+            group = _exact_words(group)
         return group
 
 
@@ -160,6 +170,67 @@ def _expand_field_groups(node):
     return node
 
 
+def _exact_words(group):
+    """Quoted text searches the exact fields instead of the English ones; an unquoted English word
+    also looks for its exact form there, an optional clause (ranking.EXACT_FORM_WEIGHT); in place.
+
+    The Chinese fields stay as they are: jieba words and bigrams are never
+    stemmed, so a quoted Chinese string is already exact (traditional
+    characters still fold to simplified ones).
+    """
+    nodes = group.nodes
+    for i, node in enumerate(nodes):
+        if isinstance(node, syntax.GroupNode):
+            _exact_words(node)
+        elif isinstance(node, qparser.PhrasePlugin.PhraseNode):
+            nodes[i] = _exact_phrase(node)
+        elif _takes_exact_form(nodes, i):
+            nodes[i] = syntax.AndMaybeGroup([node, _exact_copies(node, EXACT_FORM_WEIGHT)])
+    return group
+
+
+def _exact_phrase(node):
+    """Quoted text NODE in the exact fields: fielded (title:"...") in its field's exact twin, else
+    over the default fields with the English ones replaced by their twins."""
+    if node.fieldname is not None:
+        if node.fieldname in EXACT_FIELDS:
+            node.set_fieldname(EXACT_FIELDS[node.fieldname], override=True)
+        return node
+    copies = []
+    for name in DEFAULT_FIELDS:
+        c = copy.copy(node)
+        c.set_fieldname(EXACT_FIELDS.get(name, name))
+        c.set_boost(FIELD_WEIGHTS[name])
+        copies.append(c)
+    return syntax.OrGroup(copies)
+
+
+def _exact_copies(node, weight: float):
+    """Word NODE in each exact field, boosted as its English field times WEIGHT."""
+    copies = []
+    for name, exact_name in EXACT_FIELDS.items():
+        c = copy.copy(node)
+        c.set_fieldname(exact_name)
+        c.set_boost(FIELD_WEIGHTS[name] * weight)
+        copies.append(c)
+    return syntax.OrGroup(copies)
+
+
+def _takes_exact_form(nodes, i: int) -> bool:
+    """Whether node I is an unfielded English word whose exact form counts: one Latin word, not a
+    stop word (the English fields drop it, and it is in nearly every record), not after "-" or NOT
+    (its exact form would add nothing to any score)."""
+    text = _word_text(nodes[i])
+    # One Latin word only: a word the analyzer cuts in several ("EU-China") is a phrase, whose
+    # exact form would cost a check of positions for what its stemmed phrase already ranks.
+    if text is None or len(analysis.LATIN_WORD.findall(text)) != 1 or text.lower() in analysis.STOP_WORDS:
+        return False
+    before = next((n for n in reversed(nodes[:i]) if not isinstance(n, syntax.Whitespace)), None)
+    if isinstance(before, (qparser.PlusMinusPlugin.Plus, qparser.PlusMinusPlugin.Minus)):
+        return isinstance(before, qparser.PlusMinusPlugin.Plus)
+    return not (isinstance(before, syntax.Operator) and before.text.strip().upper() == "NOT")
+
+
 def _word_text(node) -> str | None:
     if isinstance(node, syntax.WordNode) and node.fieldname is None and node.text not in OPERATORS:
         return node.text
@@ -178,7 +249,7 @@ def _chinese_word_query(word: str) -> wq.Query:
     most of a translated query), else over the default fields as typed text."""
     if list(analysis.segmenter().cut(word, HMM=False)) == [word]:
         return copy.deepcopy(_parsed_word(word, analysis.segmenter_generation()))
-    return _plain_query(f'"{word}"')
+    return _plain_query(f'"{word}"', exact=False)
 
 
 @lru_cache(maxsize=1024)
@@ -188,17 +259,18 @@ def _parsed_word(word: str, _segmenter_generation: int) -> wq.Query:
         f'"{word}"')
 
 
-def _plain_query(text: str) -> wq.Query:
-    """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it)."""
-    return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation()))
+def _plain_query(text: str, exact: bool = True) -> wq.Query:
+    """TEXT parsed over the default fields, without glossary expansion (a copy: callers may change it);
+    EXACT as _parser's (False for a translation: quoted there to keep its words together, not exact)."""
+    return copy.deepcopy(_parsed_plain(text, analysis.segmenter_generation(), exact))
 
 
 # The glossary expansion parses a glossary term and its translation for every query holding one,
 # and a deep copy of a kept parse costs a fraction of parsing again. The texts are the
 # glossary's terms as typed, a few hundred at most; Chinese ones depend on the segmenter's words.
 @lru_cache(maxsize=1024)
-def _parsed_plain(text: str, _segmenter_generation: int) -> wq.Query:
-    return _parser().parse(text)
+def _parsed_plain(text: str, _segmenter_generation: int, exact: bool = True) -> wq.Query:
+    return _parser(exact=exact).parse(text)
 
 
 def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: list):
@@ -223,7 +295,7 @@ def _translate(node, glossary: Glossary, dictionary: Dictionary | None, added: l
         if match:
             length, own_text, zh = match
             own = _plain_query(own_text)
-            out.append(_PrebuiltNode(_Translated(own, _plain_query(f'"{zh}"')),
+            out.append(_PrebuiltNode(_Translated(own, _plain_query(f'"{zh}"', exact=False)),
                                      n.startchar, nodes[i + length - 1].endchar))
             added.append(Translation(own_text.strip('"'), (zh,), "glossary"))
             i += length
@@ -309,7 +381,7 @@ def _chinese_parts(text: str, glossary: Glossary, dictionary: Dictionary | None,
             if text.startswith(k, i):
                 translate_gap(i)
                 en = glossary.zh_to_en[k]
-                parts.append(_plain_query(f'"{en}"'))
+                parts.append(_plain_query(f'"{en}"', exact=False))
                 added.append(Translation(k, (en,), "glossary"))
                 i += len(k)
                 gap_start = i
@@ -358,9 +430,20 @@ def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
     for term, position in zip(terms, positions or range(len(terms))):
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
         for form in (term, *inflection.forms_to_search(term)):
-            q = _plain_query(f'"{form}"')
+            q = _plain_query(f'"{form}"', exact=False)
             senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
+
+
+class _Phrase(wq.Phrase):
+    """Whoosh's phrase query, keeping its boost when it normalizes into the term of a quoted single
+    word (Whoosh's drops it, and a quoted word lost its field's weight)."""
+
+    def normalize(self):
+        q = super().normalize()
+        if type(q) is wq.Term and self.boost != 1.0:
+            q.boost = self.boost
+        return q
 
 
 class _Translated(wq.CompoundQuery):
@@ -423,7 +506,7 @@ def from_whoosh(q: wq.Query) -> query.Node:
     boost = q.boost if hasattr(q, "boost") else 1.0
     if kind is wq.Term:
         return query.Term(q.fieldname, _text(q.text), boost)
-    if kind is wq.Phrase:
+    if kind is wq.Phrase or kind is _Phrase:
         return query.Phrase(q.fieldname, tuple(_text(w) for w in q.words), q.slop, boost)
     if kind is wq.Prefix:
         return query.Prefix(q.fieldname, _text(q.text), boost)

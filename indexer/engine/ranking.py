@@ -8,7 +8,11 @@ length)), times the field's weight (FIELD_WEIGHTS) and the word's boost, summed
 over the words and fields the query names (an AND adds its parts, an OR the
 parts that match; a word the glossary added in the other language counts
 TRANSLATION_WEIGHT of the user's own, one the bilingual dictionary added
-DICTIONARY_WEIGHT, the best of a word's translations alone).
+DICTIONARY_WEIGHT, the best of a word's translations alone). A plain English
+word is also looked for in the form typed (the unstemmed fields of
+schema.EXACT_FIELDS), an optional part weighing EXACT_FORM_WEIGHT of its
+field's weight, so that the records holding that form rank above those holding
+only other forms of it; quoted text is searched in those fields alone.
 
 A document's score (document_score):
     its doc record's score + its best file's score + SECOND_FILE_SHARE × its
@@ -60,6 +64,13 @@ FIELD_WEIGHTS = {
     "body_zh": 1.0,
     "body_cjk": 0.6,
 }
+
+# An unquoted word is also looked for in its exact form, as typed (the fields of
+# schema.EXACT_FIELDS: unstemmed), an optional clause weighing this much of the
+# word's own field weight: among the records matching the word, those holding the
+# form typed ("listings") rank above those holding only another form of it
+# ("list", "listed"). Quoted text is searched in those fields alone, at the full weight.
+EXACT_FORM_WEIGHT = 1.0
 
 # Weight of the glossary's translation against the user's own words.
 TRANSLATION_WEIGHT = 0.3

@@ -32,7 +32,8 @@ from .ranking import FIELD_WEIGHTS
 # 9: title_pairs and meta_pairs, the word pairs of the English title and metadata.
 # 10: body_zh_pairs, the jieba word pairs of the body.
 # 11: the analyzers pickled into the schema moved to indexer.engine.analysis.
-SCHEMA_VERSION = 11
+# 12: title_exact, meta_exact and body_exact, the unstemmed words with stop words (quoted text).
+SCHEMA_VERSION = 12
 
 
 RECORD_DOC, RECORD_TEXT, RECORD_PAGE, RECORD_FILE = "doc", "text", "page", "file"
@@ -60,8 +61,19 @@ FIELD_GROUPS = {
 CJK_FIELDS = ("title_cjk", "meta_cjk", "body_cjk")
 ENGLISH_FIELDS = ("title", "meta", "body")
 CHINESE_WORD_FIELDS = ("title_zh", "body_zh")
+# An English field and its exact twin: the same words folded alike (case, accents,
+# British->American), but unstemmed and with stop words kept
+# (analysis.english_exact_analyzer). Quoted text is searched there instead of
+# the English field (engine.parse), as Elasticsearch's quote_field_suffix does,
+# so that "urbanisation" finds no plain "urban" and "operator is regulated" no
+# "operate in a regulated"; an unquoted word is also looked for there, as an
+# optional clause raising the documents holding the form typed
+# (ranking.EXACT_FORM_WEIGHT). Not searched by themselves otherwise.
+EXACT_FIELDS = {"title": "title_exact", "meta": "meta_exact", "body": "body_exact"}
+# Every text field a query scores: the default fields and the exact twins (their lengths are read ahead).
+SCORED_FIELDS = DEFAULT_FIELDS + tuple(EXACT_FIELDS.values())
 # The fields of "text" records, whose positions carry page numbers.
-BODY_FIELDS = ("body", "body_zh", "body_cjk")
+BODY_FIELDS = ("body", "body_zh", "body_cjk", "body_exact")
 # A jieba-word field and the bigram field analysed from the same text
 # (build.text_fields): a jieba word is a run of characters inside one CJK run,
 # so a record holding the word holds its bigrams at consecutive positions; and
@@ -98,6 +110,7 @@ def _text(analyzer, **options) -> TEXT:
 def build_schema() -> Schema:
     """Return a fresh schema object."""
     en = analysis.english_analyzer()
+    exact = analysis.english_exact_analyzer()
     zh = analysis.chinese_word_analyzer()
     cjk = analysis.cjk_bigram_analyzer()
     return Schema(
@@ -122,8 +135,13 @@ def build_schema() -> Schema:
         title_cjk=_text(cjk, multitoken_query="phrase"),
         meta=_text(en, multitoken_query="phrase"),
         meta_cjk=_text(cjk, multitoken_query="phrase"),
-        body=_text(analysis.PagedAnalyzer(en, keeps_tokens=True), spelling=True,
+        body=_text(analysis.PagedAnalyzer(en, keeps_tokens=True, keeps_words=True), spelling=True,
                   multitoken_query="phrase"),
+        # The exact twins of the English fields (EXACT_FIELDS); the body's is made from the words
+        # the body tokenised (analysis._KeptWords).
+        title_exact=_text(exact, multitoken_query="phrase"),
+        meta_exact=_text(exact, multitoken_query="phrase"),
+        body_exact=_text(analysis.PagedAnalyzer(exact, takes_words=True), multitoken_query="phrase"),
         body_zh=_text(analysis.PagedAnalyzer(zh, keeps_tokens=True), multitoken_query="phrase"),
         body_cjk=_text(analysis.PagedAnalyzer(cjk), multitoken_query="phrase"),
         # Word pairs, without positions: see PHRASE_PAIR_FIELDS.
