@@ -362,18 +362,62 @@ def test_a_words_first_senses_rank_before_its_later_ones(sense_archive):
         assert ids(search(searcher, "主要", sense_archive)) == ["main-findings", "major-findings"]
 
 
-def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
-    assert inflection.forms_to_search("hold") == ("held",)
-    assert inflection.forms_to_search("fall") == ("fell", "fallen")
-    assert inflection.forms_to_search("lag") == ("lagged",)
-    assert inflection.forms_to_search("classify") == ("classification",)
-    # Regular inflections are the stemmer's; phrases are searched as they are.
-    assert inflection.forms_to_search("promote") == () and inflection.forms_to_search("fall behind") == ()
-    # Each form found is one the stemmer keeps apart from its word.
+def test_a_translation_is_searched_in_each_form_it_takes():
+    # Regular inflections, spelled by English rules; the stemmer's irregular and doubled forms.
+    assert inflection.exact_forms("promote") == ("promote", "promotes", "promoted", "promoting", "promotion",
+                                                 "promotions")
+    assert {"holds", "holding", "held"} <= set(inflection.exact_forms("hold"))
+    assert {"falls", "fell", "fallen"} <= set(inflection.exact_forms("fall"))
+    assert {"lagged", "lagging"} <= set(inflection.exact_forms("lag"))
+    assert {"studies", "studied"} <= set(inflection.exact_forms("study"))
+    assert "classification" in inflection.exact_forms("classify")
+    # Derivations the stemmer joins to the word, and only those ("state" does not bring "station").
+    assert {"discussion", "discussions"} <= set(inflection.exact_forms("discuss"))
+    assert "industrial" in inflection.exact_forms("industry")
+    assert "comprehensively" in inflection.exact_forms("comprehensive")
+    assert "station" not in inflection.exact_forms("state")
     stems = analysis.english_analyzer()
-    for verb, forms in inflection.IRREGULAR_VERBS.items():
-        for form in inflection.forms_to_search(verb):
-            assert list(stems.index_terms(form)) != list(stems.index_terms(verb)), (verb, form)
+    for word in ("discuss", "industry", "comprehensive", "success", "contribute", "territory"):
+        for form in inflection.derived_forms(word):
+            assert list(stems.index_terms(form)) == list(stems.index_terms(word)), (word, form)
+    # A plural gloss with its singular; a phrase's last word inflected, unless a function word.
+    assert inflection.exact_forms("publications") == ("publications", "publication")
+    assert inflection.exact_forms("pilot scheme") == ("pilot scheme", "pilot schemes", "pilot schemed",
+                                                      "pilot scheming")
+    assert inflection.exact_forms("be confronted with") == ("be confronted with",)
+
+
+# Pages holding a translation's form and pages holding only a word the stemmer joins to it.
+FORM_REPORTS = {
+    "publication-list.pdf": ["The new publication describes river basins."],
+    "public-hearing.pdf": ["A public hearing on river basins took place."],
+    "related-work.pdf": ["Related work on river provinces is listed here."],
+    "relations-report.pdf": ["Relations between the river provinces improved."],
+    "discussion-note.pdf": ["The discussion of river basins went on for hours."],
+}
+
+
+@pytest.fixture(scope="module")
+def form_archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forms")
+    settings = make_settings(root)
+    for name, pages in FORM_REPORTS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    update(settings)
+    return settings
+
+
+@pytest.mark.parametrize("text, expected", [
+    # 出版物 "publications": the stemmer makes it public, as it does "public"; the exact fields do not.
+    ("出版物", ["publication-list"]),
+    # 相关 "related": relat, as "relations" is.
+    ("相关", ["related-work"]),
+    # 讨论 "to discuss": a derivation the stemmer joins to it, spelled out.
+    ("讨论", ["discussion-note"]),
+])
+def test_a_translation_finds_its_forms_not_the_words_its_stem_shares(form_archive, text, expected):
+    with open_searcher(form_archive.index_dir) as searcher:
+        assert ids(search(searcher, text, form_archive)) == expected
 
 
 def test_a_compounds_phrases_count_as_their_later_parts_sense():

@@ -429,9 +429,10 @@ def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
     senses = []
     for term, position in zip(terms, positions or range(len(terms))):
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
-        for form in (term, *inflection.forms_to_search(term)):
-            q = _plain_query(f'"{form}"', exact=False)
-            senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
+        # Quoted, so in the exact fields, each form as written (engine.inflection says why); a
+        # sense's forms add up, as their occurrences did as one stem in the stemmed fields.
+        forms = wq.Or([_plain_query(f'"{form}"') for form in inflection.exact_forms(term)], boost=share)
+        senses.append(forms)
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
 
 
