@@ -17,8 +17,8 @@ and "relation" -> relat). So every form to be found is listed (exact_forms):
     "industry" also "industrial", 全面 "comprehensive" also
     "comprehensively");
   - a plural gloss's singular (a plural gets nothing else).
-A gloss of several words is an exact phrase; its last word takes the
-inflections, not the derivations ("pilot scheme", "pilot schemes").
+A gloss of several words is an exact phrase, also searched with its last
+word in the plural ("pilot scheme", "pilot schemes").
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def derived_forms(word: str) -> tuple[str, ...]:
 def exact_forms(term: str) -> tuple[str, ...]:
     """Return the forms of dictionary TERM to search in the exact fields: the term, its regular
     inflections, an irregular verb's past forms, an -ify verb's -ification noun and its derivations;
-    a plural with its singular only; a term of several words with its last word inflected
+    a plural with its singular only; a term of several words also with its last word in the plural
     ("pilot scheme", "pilot schemes")."""
     words = term.lower().split()
     if not words:
@@ -229,12 +229,15 @@ def exact_forms(term: str) -> tuple[str, ...]:
     if _PLURAL_END.search(last):
         # A plural gloss ("publications") is searched as written and in the singular.
         forms = [last, last[:-1]]
+    elif head:
+        # A phrase's last word is its head noun far more often than a verb ("pilot scheme"): its
+        # plural only, as each form of a phrase costs a check of positions and of snippets.
+        forms = list(regular_forms(last)[:2])
     else:
         forms = list(regular_forms(last))
         forms.extend(IRREGULAR_VERBS.get(last, ()))
         if last.endswith("ify"):
             forms.append(f"{last[:-1]}ication")
-        if not head:
-            forms.extend(derived_forms(last))
+        forms.extend(derived_forms(last))
     prefix = " ".join(head) + " " if head else ""
     return tuple(dict.fromkeys(prefix + form for form in forms))

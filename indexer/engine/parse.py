@@ -431,9 +431,23 @@ def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
         # Quoted, so in the exact fields, each form as written (engine.inflection says why); a
         # sense's forms add up, as their occurrences did as one stem in the stemmed fields.
-        forms = wq.Or([_plain_query(f'"{form}"') for form in inflection.exact_forms(term)], boost=share)
-        senses.append(forms)
+        senses.append(wq.Or([_exact_form(form) for form in inflection.exact_forms(term)], boost=share))
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
+
+
+def _exact_form(form: str) -> wq.Query:
+    """FORM of a translation in the exact fields, each weighted as its English field: what quoted
+    FORM parses to, built directly when it is one word (a translated word has dozens of forms, and
+    parsing and copying each cost more than searching it)."""
+    words = [text for text, _ in _exact_analyzer().index_terms(form)]
+    if len(words) != 1:
+        return _plain_query(f'"{form}"')
+    return wq.Or([wq.Term(exact, words[0], boost=FIELD_WEIGHTS[name]) for name, exact in EXACT_FIELDS.items()])
+
+
+@lru_cache(maxsize=1)
+def _exact_analyzer():
+    return analysis.english_exact_analyzer()
 
 
 class _Phrase(wq.Phrase):
