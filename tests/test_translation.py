@@ -13,7 +13,7 @@ from conftest import make_settings, write_pdf
 from indexer import dictionary as dictionary_module
 from indexer.build import update
 from indexer.dictionary import clean_glosses, load_dictionary
-from indexer.engine import analysis, evaluate as ev, inflection, query, ranking
+from indexer.engine import analysis, evaluate as ev, inflection, parse, query, ranking
 from indexer.engine.parse import DICTIONARY_SHARE
 from indexer.readers import open_searcher
 from indexer.search import load_glossary, parse_query, search
@@ -384,6 +384,14 @@ def test_a_translation_is_searched_in_each_form_it_takes():
     assert inflection.exact_forms("publications") == ("publications", "publication")
     assert inflection.exact_forms("pilot scheme") == ("pilot scheme", "pilot schemes")
     assert inflection.exact_forms("be confronted with") == ("be confronted with",)
+
+
+
+@pytest.mark.parametrize("term", ["cooperate", "publications", "all-around", "work together", "Chengdu"])
+def test_a_translations_forms_are_what_their_quoted_text_parses_to(term):
+    # One-word forms are built as exact-field terms directly: the same query as quoted text's.
+    for form in inflection.exact_forms(term):
+        assert parse._exact_form(form).normalize() == parse._plain_query(f'"{form}"').normalize(), form
 
 
 # Pages holding a translation's form and pages holding only a word the stemmer joins to it.
