@@ -15,6 +15,7 @@ from indexer.build import update
 from indexer.dictionary import clean_glosses, load_dictionary
 from indexer.engine import analysis, evaluate as ev, inflection, parse, query, ranking
 from indexer.engine.parse import DICTIONARY_SHARE
+from indexer.engine.reading import holds_term
 from indexer.readers import open_searcher
 from indexer.search import load_glossary, parse_query, search
 
@@ -437,3 +438,20 @@ def test_a_compounds_phrases_count_as_their_later_parts_sense():
     for (i, j), phrase in zip(((i, j) for i in range(len(firsts)) for j in range(len(seconds))), phrases):
         share = 1.0 if max(i, j) < ranking.DICTIONARY_MAIN_SENSES else ranking.LATER_SENSE_SHARE
         assert math.isclose(phrase.boost, share), (i, j)
+
+
+@pytest.mark.parametrize("text, shrinks", [("出版物", True), ("相关", True), ("讨论", True), ("河流 出版物", True),
+                                           ("publication 讨论", True),
+                                           # No translation of it is in these pages: the And stays whole.
+                                           ("地方政府", False)])
+def test_a_query_without_its_absent_forms_finds_scores_and_pages_the_same(form_archive, text, shrinks):
+    # Most generated forms are in no index; the search drops them from the tree before evaluating.
+    with open_searcher(form_archive.index_dir) as searcher:
+        tree, _ = parse_query(text, None, dictionary=load_dictionary())
+        pruned = query.without_absent_terms(tree, lambda field, term: holds_term(searcher, field, term))
+        assert (len(list(query.leaves(pruned))) < len(list(query.leaves(tree)))) is shrinks
+        full, cut = (ev.evaluate(searcher, [(q, True)]).found[0] for q in (tree, pruned))
+        assert cut == full
+        docnums = [docnum for _, docnum in full]
+        assert ev.matched_pages(searcher, pruned, docnums) == ev.matched_pages(searcher, tree, docnums)
+        assert ev.files_together(searcher, pruned, docnums) == ev.files_together(searcher, tree, docnums)
