@@ -44,7 +44,7 @@ from .engine.ranking import (
     order_by_relevance,
     with_together_bonus,
 )
-from .engine.reading import searcher_cache, segment_column, segment_values, stored_records_data
+from .engine.reading import holds_term, searcher_cache, segment_column, segment_values, stored_records_data
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("kind", "year", "lang", "programme", "place")
@@ -307,11 +307,13 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     glossary, dictionary = translators(settings, expand)
     q, added = parse_query(text, glossary, dictionary=dictionary)
+    q = _without_absent_terms(searcher, q)
     check_query_cost(searcher, q, settings)
     groups, own_docs, evaluation, facets = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
         q_any, added = parse_query(text, glossary, any_word=True, dictionary=dictionary)
+        q_any = _without_absent_terms(searcher, q_any)
         groups, own_docs, evaluation, facets = _run(searcher, q_any, filters, settings,
                                                     _own_words(text, added, any_word=True))
         fallback = bool(groups)
@@ -430,6 +432,11 @@ def _own_words(text: str, added: list[Translation], any_word: bool = False) -> q
     however well its title matches the translation.
     """
     return parse_query(text, None, any_word=any_word)[0] if added else None
+
+
+def _without_absent_terms(searcher, q: query.Node) -> query.Node:
+    """Q without the alternatives that hold only terms no segment of SEARCHER has (query.without_absent_terms)."""
+    return query.without_absent_terms(q, lambda field, text: holds_term(searcher, field, text))
 
 
 def _run(searcher, q, filters: Filters, settings: Settings, own_q: query.Node | None = None

@@ -13,8 +13,9 @@ from conftest import make_settings, write_pdf
 from indexer import dictionary as dictionary_module
 from indexer.build import update
 from indexer.dictionary import clean_glosses, load_dictionary
-from indexer.engine import analysis, evaluate as ev, inflection, query, ranking
+from indexer.engine import analysis, evaluate as ev, inflection, parse, query, ranking
 from indexer.engine.parse import DICTIONARY_SHARE
+from indexer.engine.reading import holds_term
 from indexer.readers import open_searcher
 from indexer.search import load_glossary, parse_query, search
 
@@ -361,18 +362,69 @@ def test_a_words_first_senses_rank_before_its_later_ones(sense_archive):
         assert ids(search(searcher, "主要", sense_archive)) == ["main-findings", "major-findings"]
 
 
-def test_a_translation_searches_the_inflections_the_stemmer_does_not_join():
-    assert inflection.forms_to_search("hold") == ("held",)
-    assert inflection.forms_to_search("fall") == ("fell", "fallen")
-    assert inflection.forms_to_search("lag") == ("lagged",)
-    assert inflection.forms_to_search("classify") == ("classification",)
-    # Regular inflections are the stemmer's; phrases are searched as they are.
-    assert inflection.forms_to_search("promote") == () and inflection.forms_to_search("fall behind") == ()
-    # Each form found is one the stemmer keeps apart from its word.
+def test_a_translation_is_searched_in_each_form_it_takes():
+    # Regular inflections, spelled by English rules; the stemmer's irregular and doubled forms.
+    assert inflection.exact_forms("promote") == ("promote", "promotes", "promoted", "promoting", "promotion",
+                                                 "promotions")
+    assert {"holds", "holding", "held"} <= set(inflection.exact_forms("hold"))
+    assert {"falls", "fell", "fallen"} <= set(inflection.exact_forms("fall"))
+    assert {"lagged", "lagging"} <= set(inflection.exact_forms("lag"))
+    assert {"studies", "studied"} <= set(inflection.exact_forms("study"))
+    assert "classification" in inflection.exact_forms("classify")
+    # Derivations the stemmer joins to the word, and only those ("state" does not bring "station").
+    assert {"discussion", "discussions"} <= set(inflection.exact_forms("discuss"))
+    assert "industrial" in inflection.exact_forms("industry")
+    assert "comprehensively" in inflection.exact_forms("comprehensive")
+    assert "station" not in inflection.exact_forms("state")
     stems = analysis.english_analyzer()
-    for verb, forms in inflection.IRREGULAR_VERBS.items():
-        for form in inflection.forms_to_search(verb):
-            assert list(stems.index_terms(form)) != list(stems.index_terms(verb)), (verb, form)
+    for word in ("discuss", "industry", "comprehensive", "success", "contribute", "territory"):
+        for form in inflection.derived_forms(word):
+            assert list(stems.index_terms(form)) == list(stems.index_terms(word)), (word, form)
+    # A plural gloss with its singular; a phrase with its last word in the plural, unless a function word.
+    assert inflection.exact_forms("publications") == ("publications", "publication")
+    assert inflection.exact_forms("pilot scheme") == ("pilot scheme", "pilot schemes")
+    assert inflection.exact_forms("be confronted with") == ("be confronted with",)
+
+
+
+@pytest.mark.parametrize("term", ["cooperate", "publications", "all-around", "work together", "Chengdu"])
+def test_a_translations_forms_are_what_their_quoted_text_parses_to(term):
+    # One-word forms are built as exact-field terms directly: the same query as quoted text's.
+    for form in inflection.exact_forms(term):
+        assert parse._exact_form(form).normalize() == parse._plain_query(f'"{form}"').normalize(), form
+
+
+# Pages holding a translation's form and pages holding only a word the stemmer joins to it.
+FORM_REPORTS = {
+    "publication-list.pdf": ["The new publication describes river basins."],
+    "public-hearing.pdf": ["A public hearing on river basins took place."],
+    "related-work.pdf": ["Related work on river provinces is listed here."],
+    "relations-report.pdf": ["Relations between the river provinces improved."],
+    "discussion-note.pdf": ["The discussion of river basins went on for hours."],
+}
+
+
+@pytest.fixture(scope="module")
+def form_archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forms")
+    settings = make_settings(root)
+    for name, pages in FORM_REPORTS.items():
+        write_pdf(Path(settings.archive_dir) / name, pages)
+    update(settings)
+    return settings
+
+
+@pytest.mark.parametrize("text, expected", [
+    # 出版物 "publications": the stemmer makes it public, as it does "public"; the exact fields do not.
+    ("出版物", ["publication-list"]),
+    # 相关 "related": relat, as "relations" is.
+    ("相关", ["related-work"]),
+    # 讨论 "to discuss": a derivation the stemmer joins to it, spelled out.
+    ("讨论", ["discussion-note"]),
+])
+def test_a_translation_finds_its_forms_not_the_words_its_stem_shares(form_archive, text, expected):
+    with open_searcher(form_archive.index_dir) as searcher:
+        assert ids(search(searcher, text, form_archive)) == expected
 
 
 def test_a_compounds_phrases_count_as_their_later_parts_sense():
@@ -385,3 +437,20 @@ def test_a_compounds_phrases_count_as_their_later_parts_sense():
     for (i, j), phrase in zip(((i, j) for i in range(len(firsts)) for j in range(len(seconds))), phrases):
         share = 1.0 if max(i, j) < ranking.DICTIONARY_MAIN_SENSES else ranking.LATER_SENSE_SHARE
         assert math.isclose(phrase.boost, share), (i, j)
+
+
+@pytest.mark.parametrize("text, shrinks", [("出版物", True), ("相关", True), ("讨论", True), ("河流 出版物", True),
+                                           ("publication 讨论", True),
+                                           # No translation of it is in these pages: the And stays whole.
+                                           ("地方政府", False)])
+def test_a_query_without_its_absent_forms_finds_scores_and_pages_the_same(form_archive, text, shrinks):
+    # Most generated forms are in no index; the search drops them from the tree before evaluating.
+    with open_searcher(form_archive.index_dir) as searcher:
+        tree, _ = parse_query(text, None, dictionary=load_dictionary())
+        pruned = query.without_absent_terms(tree, lambda field, term: holds_term(searcher, field, term))
+        assert (len(list(query.leaves(pruned))) < len(list(query.leaves(tree)))) is shrinks
+        full, cut = (ev.evaluate(searcher, [(q, True)]).found[0] for q in (tree, pruned))
+        assert cut == full
+        docnums = [docnum for _, docnum in full]
+        assert ev.matched_pages(searcher, pruned, docnums) == ev.matched_pages(searcher, tree, docnums)
+        assert ev.files_together(searcher, pruned, docnums) == ev.files_together(searcher, tree, docnums)

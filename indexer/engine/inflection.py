@@ -1,17 +1,24 @@
-"""English inflected forms that the index's stemmer does not join to their word.
+"""The English forms a dictionary translation is searched in, spelled out for the exact fields.
 
-A dictionary translation is a bare English word ("hold", "lag"), while the
-English reports use its inflections. The stemmer (Porter, as Whoosh has it)
-joins the regular ones, but not two kinds, which the translation therefore
-searches as well (forms_to_search):
-  - a verb of one syllable ending in a short vowel and a consonant doubles it
-    before -ed/-ing, and the stemmer keeps the doubled consonant ("lagging",
-    "lagged" -> lagg; "lag" -> lag);
+A dictionary translation is a bare English word ("hold", "publications") or
+a short gloss ("pilot scheme"), while the English reports use its other
+forms. Translations are searched in the unstemmed fields (schema.EXACT_FIELDS),
+not the stemmed ones, because Porter's stemmer also joins a translation with
+words of other meanings ("publications" and "public" -> public, "related"
+and "relation" -> relat). So every form to be found is listed (exact_forms):
+  - the regular inflections (-s/-es, -ed, -ing), spelled by English rules;
+    a gloss does not say whether it is a noun or a verb, so a one-word gloss
+    gets both kinds, and a form that is no English word is in no index and
+    costs one lookup;
   - irregular verbs' past tense and participle ("held" for "hold"):
     IRREGULAR_VERBS, the common irregular verbs of English grammars;
-  - the noun of a verb in -ify ("classification" -> classif; "classify" ->
-    classifi): a Chinese word is verb and noun alike (分类 "to classify",
-    "classification"), while the dictionary mostly glosses the verb.
+  - a few derivations a Chinese word covers as well, being noun, verb and
+    adjective alike (DERIVATIONS: 讨论 "discuss" is also "discussion", 工业
+    "industry" also "industrial", 全面 "comprehensive" also
+    "comprehensively");
+  - a plural gloss's singular (a plural gets nothing else).
+A gloss of several words is an exact phrase, also searched with its last
+word in the plural ("pilot scheme", "pilot schemes").
 """
 
 from __future__ import annotations
@@ -147,23 +154,90 @@ write wrote written
 }
 
 
-@lru_cache(maxsize=4096)
-def forms_to_search(term: str) -> tuple[str, ...]:
-    """Return the inflected forms of one-word TERM that the index's stemmer keeps apart from it
-    (() for a term of several words, or one whose inflections it joins)."""
-    word = term.lower()
-    if " " in word:
-        return ()
-    candidates = list(IRREGULAR_VERBS.get(word, ()))
-    if _SHORT_VOWEL_CLOSED.match(word):
-        candidates.append(f"{word}{word[-1]}ed")
-    if word.endswith("ify"):
-        candidates.append(f"{word[:-1]}ication")
+# Endings after which the plural and third person take -es ("bus" -> "buses", "approach" -> "approaches").
+_SIBILANT_END = re.compile(r"(?:s|x|z|ch|sh)$")
+# A consonant and y: "-y" becomes "-ies"/"-ied" ("study" -> "studies"), not after a vowel ("delay" -> "delays").
+_CONSONANT_Y_END = re.compile(r"[^aeiou]y$")
+# A plural's -s, not that of "-ss", "-us", "-is" or "news" (whose s is no plural ending).
+_PLURAL_END = re.compile(r"[^suiw']s$")
+
+# Derivations searched with a one-word gloss: (the ending it applies to, its replacement). A Chinese
+# word is noun, verb and adjective alike, while a gloss names one of them. Only a derivation that
+# Porter's stemmer joins to the word is searched (derived_forms): the stemmed search found it before,
+# so none brings a word of another meaning that it did not ("state" does not bring "station").
+DERIVATIONS = tuple((re.compile(ending), replacement) for ending, replacement in (
+    (r"(ive|al|ent|ant|ous)$", r"\1ly"),    # comprehensive -> comprehensively
+    (r"([^aeiouy])$", r"\1ful"),            # success -> successful
+    (r"([^aeiouy])$", r"\1fully"),          # success -> successfully
+    (r"(ss|ct|pt|st)$", r"\1ion"),          # discuss -> discussion, act -> action
+    (r"(ss|ct|pt|st)$", r"\1ions"),
+    (r"te$", "tion"),                       # contribute -> contribution, evaluate -> evaluation
+    (r"te$", "tions"),
+    (r"([^aeiou])y$", r"\1ial"),            # industry -> industrial, territory -> territorial
+))
+
+
+def regular_forms(word: str) -> tuple[str, ...]:
+    """Return one-word WORD (lower case) and its regular inflections: -s/-es, -ed and -ing, spelled
+    by English rules (a final silent e, a consonant's y, a short syllable's doubled consonant)."""
+    if _SIBILANT_END.search(word):
+        plural = word + "es"
+    elif _CONSONANT_Y_END.search(word):
+        plural = word[:-1] + "ies"
+    else:
+        plural = word + "s"
+    if word.endswith("ie"):
+        past, gerund = word + "d", word[:-2] + "ying"
+    elif word.endswith(("ee", "ye", "oe")):
+        past, gerund = word + "d", word + "ing"
+    elif word.endswith("e"):
+        past, gerund = word + "d", word[:-1] + "ing"
+    elif _CONSONANT_Y_END.search(word):
+        past, gerund = word[:-1] + "ied", word + "ing"
+    elif _SHORT_VOWEL_CLOSED.match(word):
+        past, gerund = word + word[-1] + "ed", word + word[-1] + "ing"
+    else:
+        past, gerund = word + "ed", word + "ing"
+    return tuple(dict.fromkeys((word, plural, past, gerund)))
+
+
+def derived_forms(word: str) -> tuple[str, ...]:
+    """Return one-word WORD's derivations (DERIVATIONS) that the stemmer joins to it."""
     stems = analysis.english_analyzer()
     own = [t for t, _ in stems.index_terms(word)]
-    found: list[str] = []
-    for form in candidates:
-        stem = [t for t, _ in stems.index_terms(form)]
-        if stem and stem != own and form not in found:
-            found.append(form)
-    return tuple(found)
+    forms = []
+    for ending, replacement in DERIVATIONS:
+        form, replaced = ending.subn(replacement, word, count=1)
+        if replaced and [t for t, _ in stems.index_terms(form)] == own:
+            forms.append(form)
+    return tuple(forms)
+
+
+@lru_cache(maxsize=4096)
+def exact_forms(term: str) -> tuple[str, ...]:
+    """Return the forms of dictionary TERM to search in the exact fields: the term, its regular
+    inflections, an irregular verb's past forms, an -ify verb's -ification noun and its derivations;
+    a plural with its singular only; a term of several words also with its last word in the plural
+    ("pilot scheme", "pilot schemes")."""
+    words = term.lower().split()
+    if not words:
+        return ()
+    *head, last = words
+    if head and last in analysis.STOP_WORDS:
+        # A phrase ending in a function word ("be confronted with") has no inflected last word.
+        return (" ".join(words),)
+    if _PLURAL_END.search(last):
+        # A plural gloss ("publications") is searched as written and in the singular.
+        forms = [last, last[:-1]]
+    elif head:
+        # A phrase's last word is its head noun far more often than a verb ("pilot scheme"): its
+        # plural only, as each form of a phrase costs a check of positions and of snippets.
+        forms = list(regular_forms(last)[:2])
+    else:
+        forms = list(regular_forms(last))
+        forms.extend(IRREGULAR_VERBS.get(last, ()))
+        if last.endswith("ify"):
+            forms.append(f"{last[:-1]}ication")
+        forms.extend(derived_forms(last))
+    prefix = " ".join(head) + " " if head else ""
+    return tuple(dict.fromkeys(prefix + form for form in forms))

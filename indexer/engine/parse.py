@@ -435,10 +435,25 @@ def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
     senses = []
     for term, position in zip(terms, positions or range(len(terms))):
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
-        for form in (term, *inflection.forms_to_search(term)):
-            q = _plain_query(f'"{form}"', exact=False)
-            senses.append(q.with_boost(q.boost * share) if share != 1.0 else q)
+        # Quoted, so in the exact fields, each form as written (engine.inflection says why); a
+        # sense's forms add up, as their occurrences did as one stem in the stemmed fields.
+        senses.append(wq.Or([_exact_form(form) for form in inflection.exact_forms(term)], boost=share))
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
+
+
+def _exact_form(form: str) -> wq.Query:
+    """FORM of a translation in the exact fields, each weighted as its English field: what quoted
+    FORM parses to, built directly when it is one word (a translated word has dozens of forms, and
+    parsing and copying each cost more than searching it)."""
+    words = [text for text, _ in _exact_analyzer().index_terms(form)]
+    if len(words) != 1:
+        return _plain_query(f'"{form}"')
+    return wq.Or([wq.Term(exact, words[0], boost=FIELD_WEIGHTS[name]) for name, exact in EXACT_FIELDS.items()])
+
+
+@lru_cache(maxsize=1)
+def _exact_analyzer():
+    return analysis.english_exact_analyzer()
 
 
 class _Phrase(wq.Phrase):

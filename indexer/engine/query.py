@@ -25,7 +25,7 @@ by value. engine.evaluate gives their scores and pages.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +179,41 @@ def has_conjunction(node) -> bool:
     if (kind is And and len(node.parts) > 1) or kind is Require:
         return True
     return any(has_conjunction(child) for child in children(node))
+
+
+def without_absent_terms(node, holds):
+    """Return NODE without the parts of its Or and Synonyms nodes that hold only terms HOLDS(field,
+    text) says the index lacks: such a part matches, scores and marks nothing, while a translated
+    word's many generated forms (engine.inflection) are mostly in no index and every evaluation step
+    walks the tree once per record or page.
+
+    A node of several parts keeps two at least (a part found and an absent one): an Or of one part
+    is evaluated as that part, without its boost, and the pages' fallback weights depend on the
+    tree's shape, so the records, scores and pages stay exactly those of NODE.
+    """
+    return _pruned(node, holds)[0]
+
+
+def _pruned(node, holds) -> tuple[object, bool]:
+    """(NODE pruned, whether each of its terms is absent, so that it matches nothing)."""
+    kind = type(node)
+    if kind is Term:
+        return node, not holds(node.field, node.text)
+    if kind is Or or kind is Synonyms:
+        pruned = [_pruned(p, holds) for p in node.parts]
+        if all(absent for _, absent in pruned):
+            # Kept whole where it stands (in an And, say): its walks give what they gave.
+            return node, True
+        first_absent = next((p for p, absent in pruned if absent), None)
+        found = sum(1 for _, absent in pruned if not absent)
+        pad = first_absent if found == 1 else None
+        parts = tuple(p for p, absent in pruned if not absent or p is pad)
+        return replace(node, parts=parts), False
+    if kind is And:
+        return replace(node, parts=tuple(_pruned(p, holds)[0] for p in node.parts)), False
+    if kind is AndMaybe:
+        return replace(node, required=_pruned(node.required, holds)[0],
+                       optional=_pruned(node.optional, holds)[0]), False
+    if kind is Alternatives:
+        return replace(node, own=_pruned(node.own, holds)[0], translation=_pruned(node.translation, holds)[0]), False
+    return node, False

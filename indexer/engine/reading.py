@@ -126,13 +126,13 @@ _TERM_ENTRIES_MAX = 50_000
 _UNSEEN = object()
 
 
-def term_postings(reader, fieldname: str, btext: bytes):
-    """reader.postings(fieldname, btext) of a segment reader, raising TermNotFound as it does, with
-    the term's entry looked up once per process (see _TERM_ENTRIES)."""
+def _term_entry(reader, fieldname: str, btext: bytes):
+    """The term's entry in a segment reader's term table (see _TERM_ENTRIES), None if the segment
+    lacks the term, _UNSEEN for a reader whose table is not read this way."""
     segment = getattr(reader, "segment", None)
     terms = getattr(reader, "_terms", None)
     if segment is None or not isinstance(terms, W3TermsReader) or reader.is_closed:
-        return reader.postings(fieldname, btext)
+        return _UNSEEN
     key = (segment().segment_id(), fieldname, btext)
     entry = _TERM_ENTRIES.get(key, _UNSEEN)
     if entry is _UNSEEN:
@@ -143,6 +143,34 @@ def term_postings(reader, fieldname: str, btext: bytes):
         if len(_TERM_ENTRIES) >= _TERM_ENTRIES_MAX:
             _TERM_ENTRIES.clear()
         _TERM_ENTRIES[key] = entry
+    return entry
+
+
+def holds_term(searcher, fieldname: str, text: str) -> bool:
+    """Whether any segment of SEARCHER holds the term TEXT of FIELDNAME (deleted records included)."""
+    if fieldname not in searcher.schema:
+        return False
+    try:
+        btext = searcher.schema[fieldname].to_bytes(text)
+    except ValueError:
+        return False
+    for reader, _offset in searcher.reader().leaf_readers():
+        entry = _term_entry(reader, fieldname, btext)
+        if entry is _UNSEEN:
+            if (fieldname, btext) in reader:
+                return True
+        elif entry is not None:
+            return True
+    return False
+
+
+def term_postings(reader, fieldname: str, btext: bytes):
+    """reader.postings(fieldname, btext) of a segment reader, raising TermNotFound as it does, with
+    the term's entry looked up once per process (see _TERM_ENTRIES)."""
+    terms = getattr(reader, "_terms", None)
+    entry = _term_entry(reader, fieldname, btext)
+    if entry is _UNSEEN:
+        return reader.postings(fieldname, btext)
     if entry is None:
         raise TermNotFound(f"No term {fieldname}:{btext!r}")
     matcher = terms._codec.postings_reader(terms._postfile, entry, reader.schema[fieldname].format,
