@@ -71,7 +71,7 @@ DOCUMENTS = [
      {"title": "Comparative study of urbanisation", "title_zh": "城镇化比较研究", "date": "2011-03",
       "kind": "study", "programme": "World Cities"},
      {"en": ["A study of urbanisation in Europe and China and of cohesion between regions. Urban regions grow.",
-             FILLER],
+             FILLER + "\nHousing listings doubled in the decade."],
       "zh": ["欧洲和中国的城镇化研究。", "城市群的协调发展。"]}),
 ]
 # "green transition fund": its words apart, often, on page 1; apart first and then as the phrase on page 2.
@@ -79,7 +79,8 @@ _APART = "Green roofs were shown to the visitors. The transition of the old harb
 DOCUMENTS.append((
     "harbour-2005",
     {"title": "Harbour renewal report", "date": "2005-02-01", "kind": "training report", "programme": "World Cities"},
-    {"en": [" ".join([_APART] * 4),
+    # "listings" is in study-2011 once; here only other forms of its stem, often.
+    {"en": [" ".join([_APART] * 4) + "\nThe harbour list was listed, and each listed quay was put on the list.",
             _APART + "\n" + FILLER * 2 + "\nIn the end the green transition fund paid for the new quays.\n" + FILLER]},
 ))
 for _i, _year in enumerate(range(2012, 2017)):
@@ -442,6 +443,18 @@ def test_a_phrase_is_shown_on_its_page_first_and_marked_whole(browser, server):
 
 
 # --- the viewer ---------------------------------------------------------------------------------
+
+
+def test_the_word_as_typed_ranks_above_its_other_forms(browser, server):
+    """"listings": the document holding the word as typed comes first, above one holding "list" and
+    "listed" four times; both are found (the stem still matches), each marked in its own form."""
+    set_interface(browser, server, "")
+    search_from_home(browser, server, "listings")
+    assert result_ids(browser) == ["study-2011", "harbour-2005"]
+    first, second = browser.find_elements(By.CSS_SELECTOR, ".result")[:2]
+    assert "listings" in [m.text.lower() for m in first.find_elements(By.CSS_SELECTOR, ".snippet mark")]
+    assert {"list", "listed"} <= {m.text.lower() for m in second.find_elements(By.CSS_SELECTOR, ".snippet mark")}
+    screenshot(browser, "results-exact-form-first-en")
 
 
 def test_page_hit_opens_the_viewer_at_that_page_with_the_word_highlighted(browser, server):
