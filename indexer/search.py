@@ -14,7 +14,7 @@ import tomllib
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
@@ -209,10 +209,12 @@ def translators(settings: Settings, expand: bool | None) -> tuple[Glossary | Non
 
 
 def parse_query(text: str, glossary: Glossary | None, any_word: bool = False,
-                dictionary: Dictionary | None = None) -> tuple[query.Node, list[Translation]]:
-    """Parse user query TEXT; return the query tree (indexer.engine.query) and the translations added."""
+                dictionary: Dictionary | None = None, searcher=None) -> tuple[query.Node, list[Translation]]:
+    """Parse user query TEXT; return the query tree (indexer.engine.query) and the translations added
+    (a dictionary sense SEARCHER's index holds in no exact form is searched by its stem)."""
+    holds = None if searcher is None else partial(holds_term, searcher)
     try:
-        return parse.parse(text, glossary, any_word, dictionary)
+        return parse.parse(text, glossary, any_word, dictionary, holds)
     except parse.QueryParseError as exc:
         raise SearchQueryError(f"The query could not be understood: {exc}", "unparsable") from None
     except parse.NoWords:
@@ -306,13 +308,13 @@ def search(searcher, text: str, settings: Settings, filters: Filters | None = No
             return _listing(searcher, filters, page, sort, page_size, settings)
         raise SearchQueryError("Type a word, a phrase in quotes, or a Chinese term to search for.", "empty")
     glossary, dictionary = translators(settings, expand)
-    q, added = parse_query(text, glossary, dictionary=dictionary)
+    q, added = parse_query(text, glossary, dictionary=dictionary, searcher=searcher)
     q = _without_absent_terms(searcher, q)
     check_query_cost(searcher, q, settings)
     groups, own_docs, evaluation, facets = _run(searcher, q, filters, settings, _own_words(text, added))
     fallback = False
     if not groups and _has_implicit_and(text):
-        q_any, added = parse_query(text, glossary, any_word=True, dictionary=dictionary)
+        q_any, added = parse_query(text, glossary, any_word=True, dictionary=dictionary, searcher=searcher)
         q_any = _without_absent_terms(searcher, q_any)
         groups, own_docs, evaluation, facets = _run(searcher, q_any, filters, settings,
                                                     _own_words(text, added, any_word=True))
@@ -812,7 +814,8 @@ def get_document(searcher, doc_id: str, settings: Settings, text: str = "", expa
     if text:
         try:
             glossary, dictionary = translators(settings, expand)
-            q, _ = parse_query(normalize_query(text, settings), glossary, dictionary=dictionary)
+            q, _ = parse_query(normalize_query(text, settings), glossary, dictionary=dictionary,
+                               searcher=searcher)
             terms = highlight.query_terms(q)
             in_document = query.And((query.Term("doc_id", doc_id), query.Term("record", RECORD_TEXT)))
             evaluation = evaluate(searcher, [(q, True)], allow=in_document)

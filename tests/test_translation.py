@@ -427,6 +427,26 @@ def test_a_translation_finds_its_forms_not_the_words_its_stem_shares(form_archiv
         assert ids(search(searcher, text, form_archive)) == expected
 
 
+BACKOFF_REPORTS = {
+    "delta-industry.pdf": ["The industrial zones of the delta grew quickly after the reform."],
+    "rivers.pdf": ["Rivers and lakes of the basin were surveyed."],
+}
+
+
+def test_a_sense_the_index_holds_in_no_exact_form_is_searched_by_its_stem(tmp_path_factory):
+    # 工业化 "industrialize / industrialization": no form of either is in this archive, so each
+    # is searched by its stem, as an English reader typing it would find "industrial". Where a
+    # form is there, the exact forms stay alone (出版物 above does not find "public").
+    settings = _indexed(tmp_path_factory, "backoff", BACKOFF_REPORTS)
+    with open_searcher(settings.index_dir) as searcher:
+        result = search(searcher, "工业化", settings)
+        assert [f.path for h in result.hits for f in h.files] == ["delta-industry.pdf"]
+        assert "<mark>industrial</mark>" in result.hits[0].files[0].pages[0].snippet
+        # Parsed without an index (as for the API's description of a query), every sense is exact.
+        tree, _ = parse_query("工业化", None, dictionary=load_dictionary())
+        assert not any(leaf.field == "body" for leaf in query.leaves(tree))
+
+
 def test_a_compounds_phrases_count_as_their_later_parts_sense():
     # 环境治理 is one jieba word the dictionary lacks: 环境 + 治理, each with four senses.
     d = load_dictionary()

@@ -16,6 +16,8 @@ tests that compare scores with Whoosh's own matchers.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -433,12 +435,32 @@ def _synonyms(terms: list[str], positions: list[int] | None = None) -> wq.Query:
     """The query of one word's dictionary translations: any of them, counting as the best one, the
     word's later senses less (POSITIONS: each term's sense position, by default its place in TERMS)."""
     senses = []
+    holds = _INDEX_HOLDS.get()
     for term, position in zip(terms, positions or range(len(terms))):
         share = 1.0 if position < DICTIONARY_MAIN_SENSES else LATER_SENSE_SHARE
         # Quoted, so in the exact fields, each form as written (engine.inflection says why); a
         # sense's forms add up, as their occurrences did as one stem in the stemmed fields.
-        senses.append(wq.Or([_exact_form(form) for form in inflection.exact_forms(term)], boost=share))
+        forms = inflection.exact_forms(term)
+        if holds is not None and not any(_form_in_index(form, holds) for form in forms):
+            # Back-off: the index has none of the sense's forms, so it is searched as an English
+            # reader typing it would search it, by its stem ("industrialization" finds
+            # "industrial"); where a form is there, the exact forms keep their precision.
+            senses.append(_plain_query(f'"{term}"', exact=False).with_boost(share))
+            continue
+        senses.append(wq.Or([_exact_form(form) for form in forms], boost=share))
     return wq.DisjunctionMax(senses, boost=DICTIONARY_SHARE)
+
+
+# What the index holds, while a search parses its query: HOLDS(field, term) (engine.reading.holds_term
+# bound to the search's searcher), or None when the parse has no index (every sense exact). A context
+# variable, as the parser's plugins reach the translation code through Whoosh's own calls.
+_INDEX_HOLDS: ContextVar[Callable[[str, str], bool] | None] = ContextVar("index_holds", default=None)
+
+
+def _form_in_index(form: str, holds: Callable[[str, str], bool]) -> bool:
+    """Whether every word of FORM, as the exact fields index it, is in one of them."""
+    words = [text for text, _ in _exact_analyzer().index_terms(form)]
+    return bool(words) and all(any(holds(field, w) for field in EXACT_FIELDS.values()) for w in words)
 
 
 def _exact_form(form: str) -> wq.Query:
@@ -502,15 +524,20 @@ def _fix_cjk_terms(q: wq.Query) -> wq.Query:
 
 
 def parse(text: str, glossary: Glossary | None, any_word: bool = False,
-          dictionary: Dictionary | None = None) -> tuple[query.Node, list[Translation]]:
+          dictionary: Dictionary | None = None,
+          holds: Callable[[str, str], bool] | None = None) -> tuple[query.Node, list[Translation]]:
     """Parse user query TEXT into the project's tree; return it and the translations added (by
-    GLOSSARY, then DICTIONARY, when given)."""
+    GLOSSARY, then DICTIONARY, when given). HOLDS(field, term): whether the index holds a term, so
+    that a dictionary sense none of whose exact forms is there is searched by its stem instead."""
     added: list[Translation] = []
     parser = _parser(qparser.OrGroup if any_word else qparser.AndGroup, glossary, added, dictionary)
+    token = _INDEX_HOLDS.set(holds)
     try:
         q = parser.parse(text, normalize=False)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors on odd input
         raise QueryParseError(str(exc)) from None
+    finally:
+        _INDEX_HOLDS.reset(token)
     q = _fix_cjk_terms(q if q is not None else wq.NullQuery).normalize()
     tree = from_whoosh(q)
     if tree is query.NOTHING or next(query.leaves(tree), None) is None:
