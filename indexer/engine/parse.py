@@ -459,7 +459,7 @@ _INDEX_HOLDS: ContextVar[Callable[[str, str], bool] | None] = ContextVar("index_
 
 def _form_in_index(form: str, holds: Callable[[str, str], bool]) -> bool:
     """Whether every word of FORM, as the exact fields index it, is in one of them."""
-    words = [text for text, _ in _exact_analyzer().index_terms(form)]
+    words = _exact_terms(form)
     return bool(words) and all(any(holds(field, w) for field in EXACT_FIELDS.values()) for w in words)
 
 
@@ -467,10 +467,17 @@ def _exact_form(form: str) -> wq.Query:
     """FORM of a translation in the exact fields, each weighted as its English field: what quoted
     FORM parses to, built directly when it is one word (a translated word has dozens of forms, and
     parsing and copying each cost more than searching it)."""
-    words = [text for text, _ in _exact_analyzer().index_terms(form)]
+    words = _exact_terms(form)
     if len(words) != 1:
         return _plain_query(f'"{form}"')
     return wq.Or([wq.Term(exact, words[0], boost=FIELD_WEIGHTS[name]) for name, exact in EXACT_FIELDS.items()])
+
+
+# A translation's forms recur from query to query, and the back-off check and the query both need them.
+@lru_cache(maxsize=4096)
+def _exact_terms(form: str) -> tuple[str, ...]:
+    """FORM's words as the exact fields index them."""
+    return tuple(text for text, _ in _exact_analyzer().index_terms(form))
 
 
 @lru_cache(maxsize=1)
