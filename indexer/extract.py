@@ -80,7 +80,9 @@ log = logging.getLogger(__name__)
 #    restored (issue 27).
 # 3: simple fonts without glyph widths are read with a standard font's, so words set in kerned runs
 #    are not split ("C ompany").
-EXTRACTION_VERSION = 3
+# 4: table cells of words only are split at glyph gaps too (a word against a capitalised word,
+#    a capitals run longer than a word).
+EXTRACTION_VERSION = 4
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -139,11 +141,12 @@ LATIN_BESIDE_CJK = ("eng",)
 # pypdf breaks a word only where glyphs are a full space width apart, poppler
 # where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
 # shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
-# against a number) is measured with PDFium's glyph boxes, and each run of
+# against a number, a word against a capitalised word, a capitals run longer
+# than any word of the archive's) is measured with PDFium's glyph boxes, and each run of
 # glyphs that stands that far from the one before it on the line becomes a
 # word of its own (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
-MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d")
+MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.

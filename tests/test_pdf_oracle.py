@@ -316,6 +316,29 @@ def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings):
     assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
 
 
+WORD_TABLE = [
+    ["Region", "Programme", "Partner", "Status"],
+    ["Guangdong", "Interreg", "Andalusia", "Ongoing"],
+    ["Sichuan", "Urban", "Lombardy", "Completed"],
+    ["STAFF", "TRANSPORTATION", "SEMINAR", "GUANGZHOU"],
+]
+
+
+def test_table_cells_of_words_only_stay_words(tmp_path, settings):
+    """Cells without a digit, glued by pypdf ("GuangdongInterregAndalusia", "STAFFTRANSPORTATION"), are split as poppler splits them."""
+    import pypdf
+
+    path = pdfcases.write_table_pdf(tmp_path / "words.pdf", WORD_TABLE, gap=1.0)
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "GuangdongInterregAndalusiaOngoing" in raw and "STAFFTRANSPORTATION" in raw    # the case is real
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    words = result.pages[0].text.split()
+    for cell in ("Programme", "Guangdong", "Interreg", "Andalusia", "Lombardy", "Completed", "STAFF",
+                 "TRANSPORTATION", "GUANGZHOU"):
+        assert cell in words
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
     from conftest import write_pdf
