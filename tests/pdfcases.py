@@ -243,7 +243,8 @@ def _to_unicode_cmap(entries: dict[int, str]) -> bytes:
 
 
 def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none",
-                  rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity") -> Path:
+                  rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity",
+                  latin: list[list[str]] | None = None) -> Path:
     """Write PAGES (each a list of lines) in a composite font, without a usable ToUnicode map.
 
     ORDERING "Identity": the character codes are the glyph numbers of the
@@ -256,7 +257,12 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
     characters of RARE map to private-use code points, the others to
     themselves), "lie" (every glyph mapped to the character of another glyph:
     a broken map that yields plausible but wrong text). RARE maps a rare
-    character (CJK Extension B) to the character whose glyph draws it here.
+    character (CJK Extension B, or a mathematical letter) to the character
+    whose glyph draws it here.
+
+    LATIN, if given, holds lines for each page set in Helvetica below the
+    composite font's (an English page with a Chinese heading); every page
+    lists both fonts, as TeX's drivers list a document's fonts.
     """
     text = "".join("".join(lines) for lines in pages)
     font = CjkSubset(text, extra_cmap=rare)
@@ -305,15 +311,20 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
         extra = b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(entries))
     type0 = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+WenQuanYiMicroHei /Encoding /Identity-H "
                   b"/DescendantFonts [%d 0 R] %s >>" % (cid_font, extra))
+    helvetica = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     kids = []
-    for lines in pages:
+    for number, lines in enumerate(pages):
         ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
         for line in lines:
             ops.append(b"<%s> Tj T*" % b"".join(b"%04X" % codes[ch] for ch in line))
+        ops.append(b"/F2 11 Tf 16 TL")
+        for line in (latin[number] if latin else ()):
+            ops.append(b"(%s) Tj T*" % line.encode("latin-1"))
         ops.append(b"ET")
         content = w.stream(b"\n".join(ops))
         kids.append(w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                          b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, type0)))
+                          b"/Resources << /Font << /F1 %d 0 R /F2 %d 0 R >> >> >>"
+                          % (page_tree, content, type0, helvetica)))
     w.set(page_tree, b"<< /Type /Pages /Kids [%s] /Count %d >>"
           % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
     w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
