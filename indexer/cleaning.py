@@ -319,6 +319,13 @@ def other_alphabet_chars(text: str) -> int:
     return len(_OTHER_ALPHABET.findall(text))
 
 
+def other_script_letters(text: str) -> Counter:
+    """Count each letter of TEXT of a script other than Latin and the CJK family."""
+    if _NO_OTHER_SCRIPT.fullmatch(text):
+        return Counter()
+    return Counter({ch: n for ch, n in Counter(text).items() if script_of(ch) and script_of(ch) not in _CORE_SCRIPTS})
+
+
 def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
     """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
     if _NO_OTHER_SCRIPT.fullmatch(text):

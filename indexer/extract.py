@@ -57,7 +57,7 @@ from pypdf.errors import DependencyError, LimitReachedError
 from . import sandbox
 from .openfile import NotRegularFile, OpenFile, OutsideRoot, open_file
 from .cleaning import (clean_metadata, clean_text, detect_language, implausible_chinese, looks_garbled, mixed_scripts,
-                       other_alphabet_chars, plausibility, text_quality)
+                       other_alphabet_chars, other_script_letters, plausibility, script_of, text_quality)
 from .config import Settings
 from .errors import UploadError
 
@@ -84,7 +84,8 @@ log = logging.getLogger(__name__)
 #    a capitals run longer than a word).
 # 5: real-world TeX documents: a composite-font page whose pypdf text holds characters of other
 #    alphabets that PDFium reads away is PDFium's however trusted its fonts; classical Chinese,
-#    Japanese, ー and mathematical letters (𝑥) beside CJK no longer make a page unreadable.
+#    Japanese, ー and mathematical letters (𝑥) beside CJK no longer make a page unreadable, nor
+#    Greek letters beside CJK that PDFium reads alike.
 EXTRACTION_VERSION = 5
 
 # File statuses, as stored in the index and shown to users.
@@ -938,6 +939,9 @@ class _PdfJob:
                     return
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
+                elif _one_other_script_both_read(text, alt):
+                    self.tally.page(number, cleaned, extractor, why)
+                    return
                 elif _score(alt) > _score(text):
                     text, cleaned, extractor = alt, alt_cleaned, "pdfium"
             elif alt_cleaned:
@@ -1235,6 +1239,21 @@ def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int
     """Tell whether ALT, PDFium's reading of a page whose pypdf text has OTHER_CHARS of other alphabets, clears them up."""
     return (other_chars >= FEW_OTHER_CHARS and alt_length >= OTHER_READING_MIN_LENGTH * length
             and other_alphabet_chars(alt) <= other_chars / 2 and _reads_well(alt))
+
+
+def _one_other_script_both_read(text: str, alt: str) -> bool:
+    """Tell whether TEXT (pypdf's) is a mix only by letters of one other script beside CJK that ALT (PDFium's) shows too.
+
+    Greek letters in formulas beside Chinese or Japanese make a page a mix
+    (cleaning.mixed_scripts), as a font decoded through the wrong table may; two
+    readers that decode fonts each their own way and find the same letters
+    there show they are on the page. A font neither reader decodes gives the
+    same letters in both too, but spread over many scripts.
+    """
+    if looks_garbled(text) or implausible_chinese(text):
+        return False
+    letters = other_script_letters(text)
+    return len({script_of(ch) for ch in letters}) == 1 and letters == other_script_letters(alt)
 
 
 def _reads_well(text: str) -> bool:

@@ -498,6 +498,18 @@ def test_real_pages_the_plausibility_rules_once_refused_are_read(tmp_path, setti
     assert_agrees_with_poppler(result, path)
 
 
+def test_greek_in_formulas_beside_chinese_that_both_readers_see_is_kept(tmp_path, settings):
+    """Greek letters in bulk beside Chinese make a page a mix; PDFium reading the same letters shows they are on it."""
+    from indexer.cleaning import mixed_scripts
+
+    lines = ["设角α、β、γ为三角形的内角，则α+β+γ=π", "若θ满足sinθ=cosθ，求θ与φ的值"]
+    assert mixed_scripts("\n".join(lines))                  # the case is real
+    path = pdfcases.write_cid_pdf(tmp_path / "greek.pdf", [lines], to_unicode="true")
+    result = extract_file(path, settings)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+    assert_agrees_with_poppler(result, path)
+
+
 def test_a_lying_map_is_still_refused_at_the_lower_share():
     """The shares the lower bound must keep apart: a lying map's pages and shuffled Chinese stay implausible."""
     from indexer.cleaning import ZH_MIN_WORD_SHARE, chinese_word_share, implausible_chinese
