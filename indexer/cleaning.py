@@ -42,6 +42,25 @@ _UNSAFE_IN_METADATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\ud
 _KEEP_FULLWIDTH = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _NORMALISABLE_RUN = re.compile(f"[^{_KEEP_FULLWIDTH}]+")
 
+# PDFium marks a hyphen it finds at a line's end (a word broken there) with
+# U+FFFE and joins the lines ("develop\ufffement"); poppler reads the word whole.
+_LINE_END_HYPHEN = re.compile("\ufffe[ \t]*\n?[ \t]*")
+
+# TeX sets an accented letter as the accent's glyph and then the letter under it
+# ("f¨ahigkeit", "Comisi´on", "Th`anh"; NFKC would make "¨" a space and a combining
+# mark); poppler, which sees the two overlap, reads one letter ("fähigkeit"). Such
+# an accent is put on the letter after it when Unicode has the accented letter. An
+# acute or grave accent may stand for an apostrophe ("l´Union", "dell´Unione",
+# "qu´il", "it´s"), so it is put on a letter only inside a word: after two letters
+# or more (not an elision's "qu" or "ll") and before a lower-case vowel.
+_SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303",
+                    "\u02d8": "\u0306", "\u02c7": "\u030c", "\u02d9": "\u0307", "\u02da": "\u030a",
+                    "\u02dd": "\u030b", "\u00af": "\u0304", "\u00b8": "\u0327", "\u02db": "\u0328", "`": "\u0300"}
+_ACCENT_THEN_LETTER = re.compile(
+    "([\u00a8\u02c6\u02dc\u02d8\u02c7\u02d9\u02da\u02dd\u00af\u00b8\u02db])([A-Za-z\u0131])"
+    "|(?<=[A-Za-z]{2})(?<!qu)(?<!ll)([\u00b4`])([aeiouy\u0131])")
+
+
 # An English word broken across a line end: "regio-\nnal" (lower case on both
 # sides, so "EU-\nChina" and list dashes are left alone).
 _HYPHENATED = re.compile(r"(?<=[a-z])-[ \t]*\n[ \t]*(?=[a-z])")
@@ -67,7 +86,9 @@ def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
     if not text:
         return ""
     text = _LINE_BREAKS.sub("\n", text)
+    text = _LINE_END_HYPHEN.sub("", text)
     text = _INVISIBLE.sub("", text)
+    text = _ACCENT_THEN_LETTER.sub(_accented_letter, text)
     text = _normalise(text)
     text = "\n".join(_collapse_repeated_line(_collapse_doubled_tokens(line)) for line in text.split("\n"))
     text = _HYPHENATED.sub("", text)
@@ -78,6 +99,16 @@ def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
     text = _TRAILING_SPACE.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def _accented_letter(match: re.Match) -> str:
+    """The letter of MATCH (_ACCENT_THEN_LETTER) with its accent, or MATCH as it was when Unicode has no such letter."""
+    spacing, letter = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    mark = _SPACING_ACCENTS[spacing]
+    if letter == "\u0131":
+        letter = "i"                    # TeX's \'{\i}: a dotless i under the accent
+    accented = unicodedata.normalize("NFC", letter + mark)
+    return accented if len(accented) == 1 else match.group()
 
 
 def _normalise(text: str) -> str:

@@ -85,7 +85,8 @@ log = logging.getLogger(__name__)
 # 5: real-world TeX documents: a composite-font page whose pypdf text holds characters of other
 #    alphabets that PDFium reads away is PDFium's however trusted its fonts; classical Chinese,
 #    Japanese, ー and mathematical letters (𝑥) beside CJK no longer make a page unreadable, nor
-#    Greek letters beside CJK that PDFium reads alike.
+#    Greek letters beside CJK that PDFium reads alike; a word PDFium joins at a line-end hyphen
+#    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it.
 EXTRACTION_VERSION = 5
 
 # File statuses, as stored in the index and shown to users.
@@ -1236,13 +1237,13 @@ def _glued_words(textpage) -> dict[str, str]:
 
 
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:
-    """Tell whether ALT, PDFium's reading of a page whose pypdf text has OTHER_CHARS of other alphabets, clears them up."""
+    """Tell whether ALT, PDFium's reading of a page with OTHER_CHARS of other alphabets in pypdf's, clears them up."""
     return (other_chars >= FEW_OTHER_CHARS and alt_length >= OTHER_READING_MIN_LENGTH * length
             and other_alphabet_chars(alt) <= other_chars / 2 and _reads_well(alt))
 
 
 def _one_other_script_both_read(text: str, alt: str) -> bool:
-    """Tell whether TEXT (pypdf's) is a mix only by letters of one other script beside CJK that ALT (PDFium's) shows too.
+    """Tell whether TEXT (pypdf's) mixes scripts only by one other script's letters that ALT (PDFium's) shows too.
 
     Greek letters in formulas beside Chinese or Japanese make a page a mix
     (cleaning.mixed_scripts), as a font decoded through the wrong table may; two

@@ -420,3 +420,36 @@ def write_kerned_runs_pdf(path: Path, lines: list[str], base_font: str = "TimesN
         ops.append(b"ET")
         y -= font_size * 1.8
     return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_accented_pdf(path: Path, lines: list[list[tuple[str, ...]]], font_size: float = 11) -> Path:
+    """Write LINES with accents set as TeX sets them: the accent glyph, then the letter placed under it.
+
+    Each line is a list of runs; a run alternates text and a spacing accent
+    (WinAnsi's "\\xa8" dieresis, "\\xb4" acute...), each accent centred over
+    the first letter of the text after it by moves inside a TJ array, as
+    TeX's \\accent does with kerns. Helvetica, one TJ a line.
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def escaped(text: str) -> bytes:
+        return text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    ops, y = [], 780.0
+    for line in lines:
+        items = []
+        for run in line:
+            for k, part in enumerate(run):
+                if k % 2 == 0:
+                    items.append(b"(%s)" % escaped(part))
+                    continue
+                accent = stringWidth(part, "Helvetica", 1000)
+                letter = stringWidth(run[k + 1][0], "Helvetica", 1000)
+                offset = (letter - accent) / 2
+                items.append(b"%.1f (%s) %.1f" % (-offset, escaped(part), accent + offset))
+        ops.append(b"BT /F1 %g Tf 50 %g Td [%s] TJ ET" % (font_size, y, b" ".join(items)))
+        y -= font_size * 1.8
+    return w.write_one_page(path, catalog, page_tree, font, ops)

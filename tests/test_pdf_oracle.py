@@ -523,3 +523,33 @@ def test_a_lying_map_is_still_refused_at_the_lower_share():
     # Kana make a page Japanese; Chinese with a handful of kana (a name) is still judged.
     assert not implausible_chinese("\n".join(JAPANESE_LINES))
     assert implausible_chinese(shuffled + "ソニー")
+
+
+def test_a_word_pdfium_finds_broken_at_a_line_end_is_joined(tmp_path, settings):
+    """PDFium marks a hyphen at a line's end with U+FFFE and joins the lines: the word is whole, as poppler reads it."""
+    lines = ["The Commission reported on the regional develop-", "ment of the partner provinces in 2019."]
+    path = pdfcases.write_cid_pdf(tmp_path / "hyphen.pdf", [["参考文献"]], ordering="GB1", latin=[lines])
+    result = extract_file(path, settings)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pdfium", MISDECODED)]    # PDFium reads the page
+    assert "development" in result.pages[0].text.split() and "\ufffe" not in result.pages[0].text
+    assert_agrees_with_poppler(result, path)
+
+
+def test_an_accent_set_before_its_letter_is_composed(tmp_path, settings):
+    """TeX sets "ä" as a dieresis glyph and then the letter over it: pypdf gives "f¨ahigkeit", poppler "fähigkeit"."""
+    import unicodedata
+
+    import pypdf
+
+    path = pdfcases.write_accented_pdf(tmp_path / "accents.pdf", [
+        [("Die Leistungsf", "\xa8", "ahigkeit der Regionen"), (" und Sch", "\xa8", "opf")],
+        [("Coh", "\xb4", "esion, Comisi", "\xb4", "on europea")],
+    ])
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    shown = unicodedata.normalize("NFC", pdfcases.pdftotext(path, 1))          # poppler writes "a" and U+0308
+    assert "Leistungsfähigkeit" not in raw and "Leistungsfähigkeit" in shown      # the case is real
+    result = extract_file(path, settings)
+    words = result.pages[0].text.split()
+    for word in ("Leistungsfähigkeit", "Schöpf", "Cohésion,", "Comisión"):
+        assert word in words
+    assert_agrees_with_poppler(result, path)
