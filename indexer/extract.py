@@ -86,7 +86,8 @@ log = logging.getLogger(__name__)
 #    alphabets that PDFium reads away is PDFium's however trusted its fonts; classical Chinese,
 #    Japanese, ー and mathematical letters (𝑥) beside CJK no longer make a page unreadable, nor
 #    Greek letters beside CJK that PDFium reads alike; a word PDFium joins at a line-end hyphen
-#    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it.
+#    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it; with
+#    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
 EXTRACTION_VERSION = 5
 
 # File statuses, as stored in the index and shown to users.

@@ -9,6 +9,8 @@ the text a reader sees on the page known in advance:
   one that lies). A reader must go to the font's own cmap to find the text.
 - `write_table_pdf`: a table whose cells are placed by text moves, closer than a space.
 - `write_scan_pdf`: a page that is only an image of text (a scan).
+- `write_accented_pdf`: accents set before their letters, as TeX sets them.
+- `write_builtin_encoding_pdf`: a CFF Type1 font whose own encoding alone names a ligature (TeX's OT1).
 - `write_kerned_runs_pdf`: words set in runs (one Tj a kerning pair), in a font
   that is neither embedded nor given glyph widths: a reader must know the
   font's metrics to see that the runs touch.
@@ -18,6 +20,7 @@ the text a reader sees on the page known in advance:
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import struct
@@ -453,3 +456,45 @@ def write_accented_pdf(path: Path, lines: list[list[tuple[str, ...]]], font_size
         ops.append(b"BT /F1 %g Tf 50 %g Td [%s] TJ ET" % (font_size, y, b" ".join(items)))
         y -= font_size * 1.8
     return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]) -> Path:
+    """Write TEXT (character codes) in an embedded CFF Type1 font whose own ENCODING (code -> glyph name) names its glyphs.
+
+    As pdfTeX and dvipdfmx embed TeX's OT1 fonts: no /Encoding in the PDF,
+    the ligature "fi" at code 12, which only the font program names. The
+    glyphs are boxes; only their names matter to a reader.
+    """
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    names = [".notdef", *sorted(set(encoding.values()))]
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({})
+    charstrings = {}
+    for name in names:
+        pen = T2CharStringPen(500, None)
+        if name != "space":
+            pen.moveTo((50, 0))
+            pen.lineTo((450, 0))
+            pen.lineTo((450, 700))
+            pen.lineTo((50, 700))
+            pen.closePath()
+        charstrings[name] = pen.getCharString()
+    builder.setupCFF("AAAAAA+CMR10", {"FullName": "CMR10"}, charstrings, {})
+    builder.setupHorizontalMetrics({name: (500, 50) for name in names})
+    cff = builder.font["CFF "].cff
+    cff.topDictIndex[0].Encoding = [encoding.get(code, ".notdef") for code in range(256)]
+    data = io.BytesIO()
+    cff.compile(data, builder.font)
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font_file = w.stream(data.getvalue(), b"/Subtype /Type1C")
+    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+CMR10 /Flags 4 /FontBBox [0 -200 1000 800] "
+                       b"/ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 /FontFile3 %d 0 R >>"
+                       % font_file)
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /AAAAAA+CMR10 /FirstChar 0 /LastChar 255 "
+                 b"/Widths [%s] /FontDescriptor %d 0 R >>" % (b" ".join([b"500"] * 256), descriptor))
+    text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    return w.write_one_page(path, catalog, page_tree, font, [b"BT /F1 12 Tf 50 700 Td (%s) Tj ET" % text])

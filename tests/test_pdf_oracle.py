@@ -553,3 +553,13 @@ def test_an_accent_set_before_its_letter_is_composed(tmp_path, settings):
     for word in ("Leistungsfähigkeit", "Schöpf", "Cohésion,", "Comisión"):
         assert word in words
     assert_agrees_with_poppler(result, path)
+
+
+def test_a_ligature_only_the_font_program_names_is_read(tmp_path, settings):
+    """TeX's OT1 fonts draw "fi" at code 12 and say so only in the embedded CFF font's own encoding;
+    without fontTools pypdf gives a form feed there ("\\x0celd": "field" split)."""
+    encoding = {12: "fi", 32: "space", **{ord(ch): ch for ch in "eldcopr"}}
+    path = pdfcases.write_builtin_encoding_pdf(tmp_path / "ligature.pdf", b"\x0celd code proo\x0cle", encoding)
+    result = extract_file(path, settings)
+    assert result.pages[0].text.split() == ["field", "code", "proofile"]
+    assert_agrees_with_poppler(result, path)
