@@ -3,6 +3,7 @@
 Pure functions on strings, no PDF library here: the extractor calls
 `clean_text` on each page, `looks_garbled`, `mixed_scripts` and
 `implausible_chinese` to decide whether to ask a second extractor (or OCR),
+`other_alphabet_chars` to see what a second reading cleared up,
 `plausibility` to choose between two readings of a page, and
 `detect_language` to tag the page.
 """
@@ -41,6 +42,25 @@ _UNSAFE_IN_METADATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\ud
 _KEEP_FULLWIDTH = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _NORMALISABLE_RUN = re.compile(f"[^{_KEEP_FULLWIDTH}]+")
 
+# PDFium marks a hyphen it finds at a line's end (a word broken there) with
+# U+FFFE and joins the lines ("develop\ufffement"); poppler reads the word whole.
+_LINE_END_HYPHEN = re.compile("\ufffe[ \t]*\n?[ \t]*")
+
+# TeX sets an accented letter as the accent's glyph and then the letter under it
+# ("f¨ahigkeit", "Comisi´on", "Th`anh"; NFKC would make "¨" a space and a combining
+# mark); poppler, which sees the two overlap, reads one letter ("fähigkeit"). Such
+# an accent is put on the letter after it when Unicode has the accented letter. An
+# acute or grave accent may stand for an apostrophe ("l´Union", "dell´Unione",
+# "qu´il", "it´s"), so it is put on a letter only inside a word: after two letters
+# or more (not an elision's "qu" or "ll") and before a lower-case vowel.
+_SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303",
+                    "\u02d8": "\u0306", "\u02c7": "\u030c", "\u02d9": "\u0307", "\u02da": "\u030a",
+                    "\u02dd": "\u030b", "\u00af": "\u0304", "\u00b8": "\u0327", "\u02db": "\u0328", "`": "\u0300"}
+_ACCENT_THEN_LETTER = re.compile(
+    "([\u00a8\u02c6\u02dc\u02d8\u02c7\u02d9\u02da\u02dd\u00af\u00b8\u02db])([A-Za-z\u0131])"
+    "|(?<=[A-Za-z]{2})(?<!qu)(?<!ll)([\u00b4`])([aeiouy\u0131])")
+
+
 # An English word broken across a line end: "regio-\nnal" (lower case on both
 # sides, so "EU-\nChina" and list dashes are left alone).
 _HYPHENATED = re.compile(r"(?<=[a-z])-[ \t]*\n[ \t]*(?=[a-z])")
@@ -66,7 +86,9 @@ def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
     if not text:
         return ""
     text = _LINE_BREAKS.sub("\n", text)
+    text = _LINE_END_HYPHEN.sub("", text)
     text = _INVISIBLE.sub("", text)
+    text = _ACCENT_THEN_LETTER.sub(_accented_letter, text)
     text = _normalise(text)
     text = "\n".join(_collapse_repeated_line(_collapse_doubled_tokens(line)) for line in text.split("\n"))
     text = _HYPHENATED.sub("", text)
@@ -77,6 +99,16 @@ def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
     text = _TRAILING_SPACE.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def _accented_letter(match: re.Match) -> str:
+    """The letter of MATCH (_ACCENT_THEN_LETTER) with its accent, or MATCH as it was when Unicode has no such letter."""
+    spacing, letter = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    mark = _SPACING_ACCENTS[spacing]
+    if letter == "\u0131":
+        letter = "i"                    # TeX's \'{\i}: a dotless i under the accent
+    accented = unicodedata.normalize("NFC", letter + mark)
+    return accented if len(accented) == 1 else match.group()
 
 
 def _normalise(text: str) -> str:
@@ -259,10 +291,15 @@ def script_of(ch: str) -> str:
             if words and words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
                 words = words[1:]
             script = words[0] if words else "UNKNOWN"
+            folded = unicodedata.normalize("NFKC", ch)
             if ch < "\u0370":
                 script = "LATIN"            # with IPA and modifier letters, ª, º and µ
-            elif script == "CJK" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
-                script = "CJK"
+            elif script == "CJK" or "\u3000" <= ch <= "\u303f" or "\u3400" <= ch <= "\u9fff" or ord(ch) >= 0x20000:
+                script = "CJK"              # with the iteration and closing marks (々, 〆, 〻)
+            elif script == "KATAKANA-HIRAGANA":
+                script = "KATAKANA"         # the prolonged sound mark (ー)
+            elif folded != ch and folded[:1].isalpha():
+                script = script_of(folded[0])   # a letter in a mathematical or letterlike style (𝑥, 𝛼, ℎ, ℓ)
         if len(_SCRIPTS) >= _CHAR_CLASSES_MAX:
             _SCRIPTS.clear()
         _SCRIPTS[ch] = script
@@ -301,6 +338,25 @@ _NO_OTHER_SCRIPT = re.compile("[\x00-\u036f\u2000-\u206f\u3000-\u30ff\u3400-\u4d
                               "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]*")
 
 
+# The blocks of the alphabets other than Latin and the CJK family (Greek to Georgian,
+# Ethiopic to Khmer, Greek Extended), letters, marks and digits alike: where a CID font
+# is decoded through the wrong table (chr(CID)), a Chinese heading falls here as
+# "ҕॉ໓ང", two letters and two signs that are not letters.
+_OTHER_ALPHABET = re.compile("[\u0370-\u10ff\u1200-\u1cff\u1f00-\u1fff]")
+
+
+def other_alphabet_chars(text: str) -> int:
+    """Count the characters of TEXT from the blocks of alphabets other than Latin and the CJK family."""
+    return len(_OTHER_ALPHABET.findall(text))
+
+
+def other_script_letters(text: str) -> Counter:
+    """Count each letter of TEXT of a script other than Latin and the CJK family."""
+    if _NO_OTHER_SCRIPT.fullmatch(text):
+        return Counter()
+    return Counter({ch: n for ch, n in Counter(text).items() if script_of(ch) and script_of(ch) not in _CORE_SCRIPTS})
+
+
 def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
     """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
     if _NO_OTHER_SCRIPT.fullmatch(text):
@@ -337,16 +393,23 @@ def plausibility(text: str) -> float:
 
 # A font whose ToUnicode map lies gives real, common Chinese characters in a
 # wrong order: each looks plausible, their neighbours do not form words. Of
-# the neighbouring pairs of Chinese characters on a real page, 37-51 % are
-# among jieba's 10,000 most frequent two-character words; on such a page
-# 0-4 % (docs/DECISIONS.md, "Text as the page shows it"). A page is judged from
+# the neighbouring pairs of Chinese characters on a modern page, 28-51 % are
+# among jieba's 10,000 most frequent two-character words, on classical Chinese
+# (poems, a figure's labels) 6.5-15 %; on a page whose map lies 0-4 %
+# (docs/DECISIONS.md, "Text as the page shows it"). A page is judged from
 # ZH_MIN_PAIRS pairs on, implausible under ZH_MIN_WORD_SHARE, from its first
-# ZH_SAMPLE_PAIRS pairs (enough to tell 4 % from 37 %, and a page's cost bounded).
+# ZH_SAMPLE_PAIRS pairs (enough to tell 4 % from 8 %, and a page's cost bounded).
+# Japanese is not judged so: its kanji compounds are not Chinese words (3-40 %);
+# a page whose kana are JA_MIN_KANA_SHARE of its kana and Han or more is Japanese
+# (at least 41 % on Japanese pages, at most 1.3 % on Chinese ones).
 ZH_MIN_PAIRS = 40
-ZH_MIN_WORD_SHARE = 0.15
+ZH_MIN_WORD_SHARE = 0.08
 ZH_SAMPLE_PAIRS = 300
+JA_MIN_KANA_SHARE = 0.1
+_KANA = re.compile("[\u3041-\u3096\u309d-\u30fa\u30fd-\u30ff]")
 _ZH_COMMON_WORDS = Path(__file__).resolve().parent / "data" / "zh_common_words.txt"
 _CJK_RUN = re.compile("[\u4e00-\u9fff]{2,}")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @lru_cache(maxsize=1)
@@ -374,4 +437,7 @@ def implausible_chinese(text: str) -> bool:
     if not _CJK_RUN.search(text):
         return False
     hits, pairs = chinese_word_share(text)
-    return pairs >= ZH_MIN_PAIRS and hits < ZH_MIN_WORD_SHARE * pairs
+    if pairs < ZH_MIN_PAIRS or hits >= ZH_MIN_WORD_SHARE * pairs:
+        return False
+    kana = len(_KANA.findall(text))
+    return kana < JA_MIN_KANA_SHARE * (kana + len(_HAN.findall(text)))

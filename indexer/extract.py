@@ -57,7 +57,7 @@ from pypdf.errors import DependencyError, LimitReachedError
 from . import sandbox
 from .openfile import NotRegularFile, OpenFile, OutsideRoot, open_file
 from .cleaning import (clean_metadata, clean_text, detect_language, implausible_chinese, looks_garbled, mixed_scripts,
-                       plausibility, text_quality)
+                       other_alphabet_chars, other_script_letters, plausibility, script_of, text_quality)
 from .config import Settings
 from .errors import UploadError
 
@@ -82,7 +82,13 @@ log = logging.getLogger(__name__)
 #    are not split ("C ompany").
 # 4: table cells of words only are split at glyph gaps too (a word against a capitalised word,
 #    a capitals run longer than a word).
-EXTRACTION_VERSION = 4
+# 5: real-world TeX documents: a composite-font page whose pypdf text holds characters of other
+#    alphabets that PDFium reads away is PDFium's however trusted its fonts; classical Chinese,
+#    Japanese, ー and mathematical letters (𝑥) beside CJK no longer make a page unreadable, nor
+#    Greek letters beside CJK that PDFium reads alike; a word PDFium joins at a line-end hyphen
+#    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it; with
+#    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
+EXTRACTION_VERSION = 5
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -121,6 +127,16 @@ PLAUSIBILITY_MARGIN = 0.2
 # holds TRUST_MIN_CHARS characters or more (a page number proves nothing).
 TRUSTED_AFTER_PAGES = 1
 TRUST_MIN_CHARS = 100
+# A few words in a CID font pypdf mis-decodes (a Chinese heading in a bold font
+# without ToUnicode, on a page of English) come out as characters of other
+# alphabets (chr(CID): Cyrillic, Devanagari, Lao, Tibetan...; cleaning.other_alphabet_chars),
+# too few to move the page's plausibility or make it a mix. So a page with
+# composite fonts whose pypdf text holds FEW_OTHER_CHARS of them or more is read
+# by PDFium too, however trusted its fonts, and PDFium's reading is kept when it
+# holds at most half as many and about as much text (OTHER_READING_MIN_LENGTH of
+# pypdf's, or more): a page that really shows Greek or Cyrillic reads the same in both.
+FEW_OTHER_CHARS = 3
+OTHER_READING_MIN_LENGTH = 0.8
 
 # Tesseract's languages by the script they read (the name its script detection,
 # OSD, gives); a configured language in none of these sets is read as Latin.
@@ -898,7 +914,9 @@ class _PdfJob:
         """
         cleaned = clean_text(text)
         readable = bool(cleaned) and _reads_well(text)
-        untrusted_fonts = bool(fonts) and self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
+        other_chars = other_alphabet_chars(text) if fonts else 0
+        untrusted_fonts = bool(fonts) and (self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
+                                           or other_chars >= FEW_OTHER_CHARS)
         if readable and not (ask_pdfium and untrusted_fonts):
             if ask_pdfium and MAYBE_GLUED.search(cleaned):
                 cleaned = clean_text(self._split_glued_cells(number - 1, text))
@@ -908,7 +926,8 @@ class _PdfJob:
             alt, alt_error = self._pdfium_text(number - 1)
             alt_cleaned = clean_text(alt)
             if cleaned:
-                if alt_cleaned and plausibility(alt) > plausibility(text) + PLAUSIBILITY_MARGIN:
+                if alt_cleaned and (plausibility(alt) > plausibility(text) + PLAUSIBILITY_MARGIN
+                                    or _clears_other_chars(other_chars, alt, len(cleaned), len(alt_cleaned))):
                     # A font decoded through the wrong table (composite, or giving a mix of
                     # scripts); otherwise pypdf's text layer itself was unreadable.
                     misdecoded = bool(fonts) or mixed_scripts(text)
@@ -922,6 +941,9 @@ class _PdfJob:
                     return
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
+                elif _one_other_script_both_read(text, alt):
+                    self.tally.page(number, cleaned, extractor, why)
+                    return
                 elif _score(alt) > _score(text):
                     text, cleaned, extractor = alt, alt_cleaned, "pdfium"
             elif alt_cleaned:
@@ -1213,6 +1235,27 @@ def _glued_words(textpage) -> dict[str, str]:
             bounds = [match.start(), *sorted(cuts), match.end()]
             spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
     return spaced
+
+
+def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:
+    """Tell whether ALT, PDFium's reading of a page with OTHER_CHARS of other alphabets in pypdf's, clears them up."""
+    return (other_chars >= FEW_OTHER_CHARS and alt_length >= OTHER_READING_MIN_LENGTH * length
+            and other_alphabet_chars(alt) <= other_chars / 2 and _reads_well(alt))
+
+
+def _one_other_script_both_read(text: str, alt: str) -> bool:
+    """Tell whether TEXT (pypdf's) mixes scripts only by one other script's letters that ALT (PDFium's) shows too.
+
+    Greek letters in formulas beside Chinese or Japanese make a page a mix
+    (cleaning.mixed_scripts), as a font decoded through the wrong table may; two
+    readers that decode fonts each their own way and find the same letters
+    there show they are on the page. A font neither reader decodes gives the
+    same letters in both too, but spread over many scripts.
+    """
+    if looks_garbled(text) or implausible_chinese(text):
+        return False
+    letters = other_script_letters(text)
+    return len({script_of(ch) for ch in letters}) == 1 and letters == other_script_letters(alt)
 
 
 def _reads_well(text: str) -> bool:

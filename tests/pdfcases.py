@@ -9,6 +9,8 @@ the text a reader sees on the page known in advance:
   one that lies). A reader must go to the font's own cmap to find the text.
 - `write_table_pdf`: a table whose cells are placed by text moves, closer than a space.
 - `write_scan_pdf`: a page that is only an image of text (a scan).
+- `write_accented_pdf`: accents set before their letters, as TeX sets them.
+- `write_builtin_encoding_pdf`: a CFF Type1 font whose own encoding alone names a ligature (TeX's OT1).
 - `write_kerned_runs_pdf`: words set in runs (one Tj a kerning pair), in a font
   that is neither embedded nor given glyph widths: a reader must know the
   font's metrics to see that the runs touch.
@@ -18,6 +20,7 @@ the text a reader sees on the page known in advance:
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import struct
@@ -243,7 +246,8 @@ def _to_unicode_cmap(entries: dict[int, str]) -> bytes:
 
 
 def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none",
-                  rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity") -> Path:
+                  rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity",
+                  latin: list[list[str]] | None = None) -> Path:
     """Write PAGES (each a list of lines) in a composite font, without a usable ToUnicode map.
 
     ORDERING "Identity": the character codes are the glyph numbers of the
@@ -256,7 +260,12 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
     characters of RARE map to private-use code points, the others to
     themselves), "lie" (every glyph mapped to the character of another glyph:
     a broken map that yields plausible but wrong text). RARE maps a rare
-    character (CJK Extension B) to the character whose glyph draws it here.
+    character (CJK Extension B, or a mathematical letter) to the character
+    whose glyph draws it here.
+
+    LATIN, if given, holds lines for each page set in Helvetica below the
+    composite font's (an English page with a Chinese heading); every page
+    lists both fonts, as TeX's drivers list a document's fonts.
     """
     text = "".join("".join(lines) for lines in pages)
     font = CjkSubset(text, extra_cmap=rare)
@@ -305,15 +314,20 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
         extra = b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(entries))
     type0 = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+WenQuanYiMicroHei /Encoding /Identity-H "
                   b"/DescendantFonts [%d 0 R] %s >>" % (cid_font, extra))
+    helvetica = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     kids = []
-    for lines in pages:
+    for number, lines in enumerate(pages):
         ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
         for line in lines:
             ops.append(b"<%s> Tj T*" % b"".join(b"%04X" % codes[ch] for ch in line))
+        ops.append(b"/F2 11 Tf 16 TL")
+        for line in (latin[number] if latin else ()):
+            ops.append(b"(%s) Tj T*" % line.encode("latin-1"))
         ops.append(b"ET")
         content = w.stream(b"\n".join(ops))
         kids.append(w.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-                          b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (page_tree, content, type0)))
+                          b"/Resources << /Font << /F1 %d 0 R /F2 %d 0 R >> >> >>"
+                          % (page_tree, content, type0, helvetica)))
     w.set(page_tree, b"<< /Type /Pages /Kids [%s] /Count %d >>"
           % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
     w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
@@ -409,3 +423,78 @@ def write_kerned_runs_pdf(path: Path, lines: list[str], base_font: str = "TimesN
         ops.append(b"ET")
         y -= font_size * 1.8
     return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_accented_pdf(path: Path, lines: list[list[tuple[str, ...]]], font_size: float = 11) -> Path:
+    """Write LINES with accents set as TeX sets them: the accent glyph, then the letter placed under it.
+
+    Each line is a list of runs; a run alternates text and a spacing accent
+    (WinAnsi's "\\xa8" dieresis, "\\xb4" acute...), each accent centred over
+    the first letter of the text after it by moves inside a TJ array, as
+    TeX's \\accent does with kerns. Helvetica, one TJ a line.
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def escaped(text: str) -> bytes:
+        return text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    ops, y = [], 780.0
+    for line in lines:
+        items = []
+        for run in line:
+            for k, part in enumerate(run):
+                if k % 2 == 0:
+                    items.append(b"(%s)" % escaped(part))
+                    continue
+                accent = stringWidth(part, "Helvetica", 1000)
+                letter = stringWidth(run[k + 1][0], "Helvetica", 1000)
+                offset = (letter - accent) / 2
+                items.append(b"%.1f (%s) %.1f" % (-offset, escaped(part), accent + offset))
+        ops.append(b"BT /F1 %g Tf 50 %g Td [%s] TJ ET" % (font_size, y, b" ".join(items)))
+        y -= font_size * 1.8
+    return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]) -> Path:
+    """Write TEXT (character codes) in an embedded CFF Type1 font whose own ENCODING (code -> glyph name) names its glyphs.
+
+    As pdfTeX and dvipdfmx embed TeX's OT1 fonts: no /Encoding in the PDF,
+    the ligature "fi" at code 12, which only the font program names. The
+    glyphs are boxes; only their names matter to a reader.
+    """
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    names = [".notdef", *sorted(set(encoding.values()))]
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({})
+    charstrings = {}
+    for name in names:
+        pen = T2CharStringPen(500, None)
+        if name != "space":
+            pen.moveTo((50, 0))
+            pen.lineTo((450, 0))
+            pen.lineTo((450, 700))
+            pen.lineTo((50, 700))
+            pen.closePath()
+        charstrings[name] = pen.getCharString()
+    builder.setupCFF("AAAAAA+CMR10", {"FullName": "CMR10"}, charstrings, {})
+    builder.setupHorizontalMetrics({name: (500, 50) for name in names})
+    cff = builder.font["CFF "].cff
+    cff.topDictIndex[0].Encoding = [encoding.get(code, ".notdef") for code in range(256)]
+    data = io.BytesIO()
+    cff.compile(data, builder.font)
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    font_file = w.stream(data.getvalue(), b"/Subtype /Type1C")
+    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+CMR10 /Flags 4 /FontBBox [0 -200 1000 800] "
+                       b"/ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 /FontFile3 %d 0 R >>"
+                       % font_file)
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /AAAAAA+CMR10 /FirstChar 0 /LastChar 255 "
+                 b"/Widths [%s] /FontDescriptor %d 0 R >>" % (b" ".join([b"500"] * 256), descriptor))
+    text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    return w.write_one_page(path, catalog, page_tree, font, [b"BT /F1 12 Tf 50 700 Td (%s) Tj ET" % text])

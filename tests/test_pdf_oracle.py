@@ -427,3 +427,139 @@ def test_plausibility_orders_garbage_below_text():
     assert plausibility("区域政策\ufffd\ufffd") < plausibility("区域政策")
     assert plausibility("/g42/g43/g44 text") < 0
     assert plausibility("") == 0.0
+
+
+# An English page of a TeX document: the body in a simple font, a heading in a Chinese
+# CID font without ToUnicode (as lshort-zh-cn's bold headings are written).
+ENGLISH_LINES = [
+    "The Commission and the National Development and Reform Commission signed",
+    "a memorandum of understanding on regional policy cooperation in 2006.",
+    "Both sides agreed to exchange experience on urbanisation and innovation clusters,",
+    "on the evaluation of programmes and on territorial cooperation across borders.",
+]
+
+
+def test_a_chinese_heading_on_an_english_page_is_read_by_pdfium(tmp_path, settings):
+    """Four mis-decoded characters among 300 letters move no page-wide measure: pypdf's letters
+    of other scripts that PDFium reads as Chinese decide, even once the page's fonts are trusted."""
+    import pypdf
+
+    heading = ["参考文献"]
+    # Page 1 lists the CID font but draws only English: pypdf and PDFium agree, and the fonts earn trust.
+    path = pdfcases.write_cid_pdf(tmp_path / "heading.pdf", [[], heading, heading], ordering="GB1",
+                                  latin=[ENGLISH_LINES, ENGLISH_LINES, ENGLISH_LINES[:2]])
+    raw = pypdf.PdfReader(path).pages[1].extract_text()
+    assert "参考文献" not in raw and "Commission" in raw                   # the case is real
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert all("参考文献" in p.text for p in result.pages[1:])
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", ""), ("pdfium", MISDECODED),
+                                                            ("pdfium", MISDECODED)]
+
+
+def test_cyrillic_that_both_readers_see_stays_pypdfs(tmp_path, settings):
+    """Letters of another alphabet that PDFium reads alike are on the page: pypdf's text stands, on every page."""
+    lines = ["中欧区域政策合作", "Регионална политика"]
+    path = pdfcases.write_cid_pdf(tmp_path / "cyrillic.pdf", [lines, lines], to_unicode="true",
+                                  latin=[ENGLISH_LINES, ENGLISH_LINES])
+    result = extract_file(path, settings)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", ""), ("pypdf", "")]
+    assert all("Регионална" in p.text for p in result.pages)
+    assert_agrees_with_poppler(result, path)
+
+
+# Chinese in a classical register (Nineteen Old Poems): fewer of its neighbouring characters
+# are modern words (9 %) than on a modern page (28 % and more), more than where a map lies (4 %).
+CLASSICAL_LINES = ["行行重行行，与君生别离。相去万余里，各在天一涯。",
+                   "道路阻且长，会面安可知。胡马依北风，越鸟巢南枝。",
+                   "相去日已远，衣带日已缓。浮云蔽白日，游子不顾返。",
+                   "思君令人老，岁月忽已晚。弃捐勿复道，努力加餐饭。",
+                   "迢迢牵牛星，皎皎河汉女。纤纤擢素手，札札弄机杼。",
+                   "终日不成章，泣涕零如雨。河汉清且浅，相去复几许。"]
+# Japanese: its kanji compounds in Japanese forms (関数, 図形) are seldom Chinese words (7 % here).
+JAPANESE_LINES = ["場合の数と確率：異なる個のものから個選んで並べる場合の数、円順列と重複順列",
+                  "二次関数の変化と図形の証明、単位円と三角関数の関係、対数関数の値の変化",
+                  "円形に並べるとき、一つを固定して考えると、残りを並べる順列の個数に等しい",
+                  "関数の極値と図形の面積、変数変換の証明、単調増加と単調減少の判定"]
+# Katakana words with the prolonged sound mark (ー) and a Greek letter, and Chinese with mathematical italic letters.
+KATAKANA_LINES = ["用語集（β版）：データー・メモリー・サーバー・ユーザー"]
+MATH_LINES = ["设函数𝑓(𝑥)=𝑎𝑥+𝑏，其中𝑎和𝑏为常数，求𝑥与𝑦的关系", "当𝑥增大时𝑦随之增大"]
+
+
+@pytest.mark.parametrize("lines", [CLASSICAL_LINES, JAPANESE_LINES, KATAKANA_LINES, MATH_LINES],
+                         ids=["classical-chinese", "japanese-kanji", "prolonged-sound-mark", "math-letters"])
+def test_real_pages_the_plausibility_rules_once_refused_are_read(tmp_path, settings, lines):
+    """Pages of real-world TeX documents that both readers read alike and the rules took for a lying
+    map (classical Chinese, Japanese) or a mix of scripts (ー, 𝑥 beside CJK): their text is kept."""
+    rare = {"𝑓": "f", "𝑥": "x", "𝑦": "y", "𝑎": "a", "𝑏": "b"} if lines is MATH_LINES else None
+    path = pdfcases.write_cid_pdf(tmp_path / "page.pdf", [lines], to_unicode="true", rare=rare)
+    result = extract_file(path, settings)
+    assert result.status == INDEXED, result.reason
+    assert_agrees_with_poppler(result, path)
+
+
+def test_greek_in_formulas_beside_chinese_that_both_readers_see_is_kept(tmp_path, settings):
+    """Greek letters in bulk beside Chinese make a page a mix; PDFium reading the same letters shows they are on it."""
+    from indexer.cleaning import mixed_scripts
+
+    lines = ["设角α、β、γ为三角形的内角，则α+β+γ=π", "若θ满足sinθ=cosθ，求θ与φ的值"]
+    assert mixed_scripts("\n".join(lines))                  # the case is real
+    path = pdfcases.write_cid_pdf(tmp_path / "greek.pdf", [lines], to_unicode="true")
+    result = extract_file(path, settings)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+    assert_agrees_with_poppler(result, path)
+
+
+def test_a_lying_map_is_still_refused_at_the_lower_share():
+    """The shares the lower bound must keep apart: a lying map's pages and shuffled Chinese stay implausible."""
+    from indexer.cleaning import ZH_MIN_WORD_SHARE, chinese_word_share, implausible_chinese
+
+    classical = "".join(CLASSICAL_LINES)
+    hits, pairs = chinese_word_share(classical)
+    assert ZH_MIN_WORD_SHARE < hits / pairs < 0.15 and not implausible_chinese(classical)
+    shuffled = "".join(sorted("".join(CHINESE_PAGES[0] + CHINESE_PAGES[2])))
+    hits, pairs = chinese_word_share(shuffled)
+    assert hits / pairs < ZH_MIN_WORD_SHARE and implausible_chinese(shuffled)
+    # Kana make a page Japanese; Chinese with a handful of kana (a name) is still judged.
+    assert not implausible_chinese("\n".join(JAPANESE_LINES))
+    assert implausible_chinese(shuffled + "ソニー")
+
+
+def test_a_word_pdfium_finds_broken_at_a_line_end_is_joined(tmp_path, settings):
+    """PDFium marks a hyphen at a line's end with U+FFFE and joins the lines: the word is whole, as poppler reads it."""
+    lines = ["The Commission reported on the regional develop-", "ment of the partner provinces in 2019."]
+    path = pdfcases.write_cid_pdf(tmp_path / "hyphen.pdf", [["参考文献"]], ordering="GB1", latin=[lines])
+    result = extract_file(path, settings)
+    assert [(p.extractor, p.why) for p in result.pages] == [("pdfium", MISDECODED)]    # PDFium reads the page
+    assert "development" in result.pages[0].text.split() and "\ufffe" not in result.pages[0].text
+    assert_agrees_with_poppler(result, path)
+
+
+def test_an_accent_set_before_its_letter_is_composed(tmp_path, settings):
+    """TeX sets "ä" as a dieresis glyph and then the letter over it: pypdf gives "f¨ahigkeit", poppler "fähigkeit"."""
+    import unicodedata
+
+    import pypdf
+
+    path = pdfcases.write_accented_pdf(tmp_path / "accents.pdf", [
+        [("Die Leistungsf", "\xa8", "ahigkeit der Regionen"), (" und Sch", "\xa8", "opf")],
+        [("Coh", "\xb4", "esion, Comisi", "\xb4", "on europea")],
+    ])
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    shown = unicodedata.normalize("NFC", pdfcases.pdftotext(path, 1))          # poppler writes "a" and U+0308
+    assert "Leistungsfähigkeit" not in raw and "Leistungsfähigkeit" in shown      # the case is real
+    result = extract_file(path, settings)
+    words = result.pages[0].text.split()
+    for word in ("Leistungsfähigkeit", "Schöpf", "Cohésion,", "Comisión"):
+        assert word in words
+    assert_agrees_with_poppler(result, path)
+
+
+def test_a_ligature_only_the_font_program_names_is_read(tmp_path, settings):
+    """TeX's OT1 fonts draw "fi" at code 12 and say so only in the embedded CFF font's own encoding;
+    without fontTools pypdf gives a form feed there ("\\x0celd": "field" split)."""
+    encoding = {12: "fi", 32: "space", **{ord(ch): ch for ch in "eldcopr"}}
+    path = pdfcases.write_builtin_encoding_pdf(tmp_path / "ligature.pdf", b"\x0celd code proo\x0cle", encoding)
+    result = extract_file(path, settings)
+    assert result.pages[0].text.split() == ["field", "code", "proofile"]
+    assert_agrees_with_poppler(result, path)
