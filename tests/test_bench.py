@@ -162,3 +162,25 @@ def test_exact_form_cost_reports_each_query_class_with_and_without_the_clause(tm
     assert {"english_word", "two_english_words", "chinese_word"} <= set(figures)
     for cls, row in figures.items():
         assert row["with_ms"] > 0 and row["without_ms"] > 0, (cls, row)
+
+
+def test_visible_phrases_finds_what_poppler_reads_on_each_page(tmp_path):
+    """bench/visible_phrases.py on two real PDFs (English, Chinese): every phrase drawn is found, by script."""
+    import pdfcases
+    from conftest import write_pdf
+
+    if not pdfcases.pdftotext_available():
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    folder = tmp_path / "pdfs"
+    write_pdf(folder / "english.pdf", ["Regional policy dialogue between the European Union and China",
+                                       "Urban development and territorial cohesion in Guangdong"])
+    write_pdf(folder / "chinese.pdf", ["中国与欧盟区域政策合作对话的会议纪要和联合声明", "城镇化与区域协调发展的经验交流和地方政府的作用"])
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "visible_phrases.py"), str(folder)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["files"] == 2 and out["pages_with_phrases"] == 4
+    assert set(out["by_script"]) == {"han", "latin"}
+    for script, row in out["by_script"].items():
+        assert row["phrases"] >= 2 and row["in_extracted_text"] == 1.0 and row["found"] == 1.0, (script, row)
+    assert out["misses"] == []
