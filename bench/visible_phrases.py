@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{4,}")
 HANGUL_WORD = re.compile(r"(?<![\uac00-\ud7af])[\uac00-\ud7af]{2,}(?![\uac00-\ud7af])")
 LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,}) ([A-Za-z]{3,})(?![A-Za-z])")
 MIN_PAGE_CHARS = 20
+STOP_WORDS = frozenset()          # the analyzer's, set in main()
 
 
 def script_of(phrase: str) -> str:
@@ -58,8 +60,11 @@ def script_of(phrase: str) -> str:
 
 
 def poppler_pages(path: Path) -> list[str]:
-    run = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, timeout=300)
-    return run.stdout.decode("utf-8", "replace").split("\f")
+    """Each page's text as pdftotext reads it, in compatibility form: the page shows "float"
+    where poppler writes the ligature "ﬂoat", and a reader types the letters."""
+    run = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=False,
+                         capture_output=True, timeout=300)
+    return unicodedata.normalize("NFKC", run.stdout.decode("utf-8", "replace")).split("\f")
 
 
 def draw_phrases(text: str, rng: random.Random, per_page: int) -> list[str]:
@@ -72,7 +77,9 @@ def draw_phrases(text: str, rng: random.Random, per_page: int) -> list[str]:
     words = HANGUL_WORD.findall(text)      # Korean is written in words: a user types a whole one
     if words:
         phrases.append(rng.choice(words))
-    pairs = [f"{a} {b}" for line in text.splitlines() for a, b in LATIN_PAIR.findall(line)]
+    # Two stop words ("from the") are no search anyone makes unquoted.
+    pairs = [f"{a} {b}" for line in text.splitlines() for a, b in LATIN_PAIR.findall(line)
+             if not {a.lower(), b.lower()} <= STOP_WORDS]
     if pairs:
         phrases.append(rng.choice(pairs))
     rng.shuffle(phrases)
@@ -100,11 +107,14 @@ def main() -> int:
     if shutil.which("pdftotext") is None:
         sys.exit("pdftotext (Debian poppler-utils) is needed")
 
+    global STOP_WORDS
     from indexer.build import update
     from indexer.config import settings_from_mapping
+    from indexer.engine.analysis import STOP_WORDS as analyzer_stop_words
     from indexer.readers import open_searcher
     from indexer.search import RECORD_FILE, search
 
+    STOP_WORDS = frozenset(analyzer_stop_words)
     sources = sorted(p for folder in args.folders for p in Path(folder).rglob("*.pdf") if p.is_file())
     if args.max_files:
         sources = sources[:args.max_files]
@@ -134,7 +144,7 @@ def main() -> int:
         with open_searcher(settings.index_dir) as searcher:
             files = {f["path"]: f for f in searcher.documents(record=RECORD_FILE)}
             readers = collections.Counter()
-            for name in names:
+            for name, source in names.items():
                 record = files.get(name)
                 for r in json.loads(record["data"]).get("readers", []) if record else ():
                     readers[f"{r['extractor']}: {r['why'] or 'pypdf read it'}"] += len(r["pages"])
@@ -161,7 +171,7 @@ def main() -> int:
                             if hit:
                                 found[key] += 1
                                 continue
-                            misses.append({"file": str(names[name]), "page": number, "phrase": text,
+                            misses.append({"file": str(source), "page": number, "phrase": text,
                                            "cause": "search" if extracted else "extraction",
                                            "ours": _around(ours, phrase), "pdftotext": _around(page_text, phrase)})
     scripts = sorted({k.split()[0] for k in asked})
