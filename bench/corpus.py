@@ -325,6 +325,21 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def scratch_settings(tmp: Path, **options):
+    """(an empty archive folder in TMP, settings indexing it into TMP with the repository's user
+    dictionary and glossary, OCR off, and OPTIONS): for a benchmark's throw-away index."""
+    from indexer.config import settings_from_mapping
+
+    repository = Path(__file__).resolve().parent.parent / "archive"
+    archive = tmp / "archive"
+    archive.mkdir()
+    settings = settings_from_mapping({
+        "archive_dir": str(archive), "catalogue": str(archive / "catalogue.toml"),
+        "userdict": str(repository / "userdict.txt"), "glossary": str(repository / "glossary.toml"),
+        "index_dir": str(tmp / "index"), "log_dir": str(tmp / "log"), "ocr": False, **options}, base=tmp)
+    return archive, settings
+
+
 def corpus_key(pages: int, pages_per_doc: int, seed: int, prefix: str = "") -> str:
     blob = json.dumps([pages, pages_per_doc, seed, prefix, GENERATOR_VERSION, PAGE_CHARS])
     return f"{prefix or 'corpus'}-{pages}p-{pages_per_doc}pp-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"

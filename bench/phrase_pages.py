@@ -103,19 +103,12 @@ def main() -> int:
     sys.path.insert(1, str(ROOT / "bench"))
     import corpus
     from indexer.build import update
-    from indexer.config import settings_from_mapping
     from indexer.readers import open_searcher
     from indexer.search import search
 
     tallies: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "archive"
-        archive.mkdir()
-        settings = settings_from_mapping({
-            "archive_dir": str(archive), "catalogue": str(archive / "catalogue.toml"),
-            "userdict": str(ROOT / "archive" / "userdict.txt"), "glossary": str(ROOT / "archive" / "glossary.toml"),
-            "index_dir": str(Path(tmp) / "index"), "log_dir": str(Path(tmp) / "log"), "ocr": False,
-            "expand_glossary": False}, base=Path(tmp))
+        archive, settings = corpus.scratch_settings(Path(tmp), expand_glossary=False)
         reports = list(_reports(args.documents, args.seed))
         for doc_id, _, _, _, pages in reports:
             corpus.render_pdf(archive / f"{doc_id}.pdf", pages, doc_id)

@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "bench"))
 
 CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{4,}")
 HANGUL_WORD = re.compile(r"(?<![\uac00-\ud7af])[\uac00-\ud7af]{2,}(?![\uac00-\ud7af])")
@@ -108,8 +109,9 @@ def main() -> int:
         sys.exit("pdftotext (Debian poppler-utils) is needed")
 
     global STOP_WORDS
+    import corpus
+
     from indexer.build import update
-    from indexer.config import settings_from_mapping
     from indexer.engine.analysis import STOP_WORDS as analyzer_stop_words
     from indexer.readers import open_searcher
     from indexer.search import RECORD_FILE, search
@@ -120,13 +122,7 @@ def main() -> int:
         sources = sources[:args.max_files]
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "archive"
-        archive.mkdir()
-        settings = settings_from_mapping({
-            "archive_dir": str(archive), "catalogue": str(archive / "catalogue.toml"),
-            "userdict": str(ROOT / "archive" / "userdict.txt"), "glossary": str(ROOT / "archive" / "glossary.toml"),
-            "index_dir": str(Path(tmp) / "index"), "log_dir": str(Path(tmp) / "log"), "ocr": False},
-            base=Path(tmp))
+        archive, settings = corpus.scratch_settings(Path(tmp))
         names: dict[str, Path] = {}
         for i, source in enumerate(sources):
             name = f"f{i:04d}-{re.sub(r'[^A-Za-z0-9-]+', '-', source.stem)[:40]}.pdf"

@@ -301,21 +301,6 @@ TABLE = [
 ]
 
 
-def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings):
-    """Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not."""
-    import pypdf
-
-    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", TABLE, gap=1.0)
-    raw = pypdf.PdfReader(path).pages[0].extract_text()
-    assert "TRANSPORTATION03/06/2019281,25" in raw             # the case is real
-    result = extract_file(path, settings)
-    assert_agrees_with_poppler(result, path)
-    words = result.pages[0].text.split()
-    for cell in ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO"):
-        assert cell in words
-    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
-
-
 WORD_TABLE = [
     ["Region", "Programme", "Partner", "Status"],
     ["Guangdong", "Interreg", "Andalusia", "Ongoing"],
@@ -324,19 +309,28 @@ WORD_TABLE = [
 ]
 
 
-def test_table_cells_of_words_only_stay_words(tmp_path, settings):
-    """Cells without a digit, glued by pypdf ("GuangdongInterregAndalusia", "STAFFTRANSPORTATION"), are split as poppler splits them."""
+@pytest.mark.parametrize("table, glued, cells", [
+    # Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not.
+    (TABLE, ["TRANSPORTATION03/06/2019281,25"],
+     ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
+    # Cells without a digit: a word against a capitalised word, a long run of capitals.
+    (WORD_TABLE, ["GuangdongInterregAndalusiaOngoing", "STAFFTRANSPORTATION"],
+     ("Programme", "Guangdong", "Interreg", "Andalusia", "Lombardy", "Completed", "STAFF", "TRANSPORTATION",
+      "GUANGZHOU")),
+], ids=["with-numbers", "words-only"])
+def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, glued, cells):
+    """Table cells glued in pypdf's text are split as poppler splits them, and pypdf's text is kept."""
     import pypdf
 
-    path = pdfcases.write_table_pdf(tmp_path / "words.pdf", WORD_TABLE, gap=1.0)
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", table, gap=1.0)
     raw = pypdf.PdfReader(path).pages[0].extract_text()
-    assert "GuangdongInterregAndalusiaOngoing" in raw and "STAFFTRANSPORTATION" in raw    # the case is real
+    assert all(run in raw for run in glued)             # the case is real
     result = extract_file(path, settings)
     assert_agrees_with_poppler(result, path)
     words = result.pages[0].text.split()
-    for cell in ("Programme", "Guangdong", "Interreg", "Andalusia", "Lombardy", "Completed", "STAFF",
-                 "TRANSPORTATION", "GUANGZHOU"):
+    for cell in cells:
         assert cell in words
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
 
 
 def test_words_set_normally_are_not_split(tmp_path, settings):
