@@ -47,7 +47,6 @@ CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{4,}")
 HANGUL_WORD = re.compile(r"(?<![\uac00-\ud7af])[\uac00-\ud7af]{2,}(?![\uac00-\ud7af])")
 LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,}) ([A-Za-z]{3,})(?![A-Za-z])")
 MIN_PAGE_CHARS = 20
-STOP_WORDS = frozenset()          # the analyzer's, set in main()
 
 
 def script_of(phrase: str) -> str:
@@ -68,7 +67,7 @@ def poppler_pages(path: Path) -> list[str]:
     return unicodedata.normalize("NFKC", run.stdout.decode("utf-8", "replace")).split("\f")
 
 
-def draw_phrases(text: str, rng: random.Random, per_page: int) -> list[str]:
+def draw_phrases(text: str, rng: random.Random, per_page: int, stop_words: frozenset[str]) -> list[str]:
     phrases = []
     runs = [m.group() for m in CJK_RUN.finditer(text)]
     if runs:
@@ -80,7 +79,7 @@ def draw_phrases(text: str, rng: random.Random, per_page: int) -> list[str]:
         phrases.append(rng.choice(words))
     # Two stop words ("from the") are no search anyone makes unquoted.
     pairs = [f"{a} {b}" for line in text.splitlines() for a, b in LATIN_PAIR.findall(line)
-             if not {a.lower(), b.lower()} <= STOP_WORDS]
+             if not {a.lower(), b.lower()} <= stop_words]
     if pairs:
         phrases.append(rng.choice(pairs))
     rng.shuffle(phrases)
@@ -108,15 +107,13 @@ def main() -> int:
     if shutil.which("pdftotext") is None:
         sys.exit("pdftotext (Debian poppler-utils) is needed")
 
-    global STOP_WORDS
     import corpus
 
     from indexer.build import update
-    from indexer.engine.analysis import STOP_WORDS as analyzer_stop_words
+    from indexer.engine.analysis import STOP_WORDS
     from indexer.readers import open_searcher
     from indexer.search import RECORD_FILE, search
 
-    STOP_WORDS = frozenset(analyzer_stop_words)
     sources = sorted(p for folder in args.folders for p in Path(folder).rglob("*.pdf") if p.is_file())
     if args.max_files:
         sources = sources[:args.max_files]
@@ -148,7 +145,7 @@ def main() -> int:
                 for number, page_text in enumerate(visible, 1):
                     if len(page_text.strip()) < MIN_PAGE_CHARS:
                         continue
-                    phrases = draw_phrases(page_text, rng, args.per_page)
+                    phrases = draw_phrases(page_text, rng, args.per_page, STOP_WORDS)
                     pages_drawn += bool(phrases)
                     ours = page_text_of(searcher, record, name, number) if record else ""
                     for phrase in phrases:
