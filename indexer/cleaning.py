@@ -224,8 +224,27 @@ def text_quality(text: str, counts: Counter | None = None, classes: dict[int, in
     return good, bad
 
 
+# A text with no letter and at least this many signs other than digits and the ones that frame a
+# page number ("- 3 -", "(12)", "3/10") reads as nothing.
+NO_WORD_MIN_SIGNS = 3
+_PAGE_NUMBER_SIGNS = frozenset("-\u2013\u2014.,:()[]/|")
+# A ToUnicode map written in the wrong byte order turns "M" (U+004D) into "䴀" (U+4D00): when at
+# least this share of a text's visible characters have a zero low byte and an ASCII high byte,
+# it is that, not Chinese (real Chinese has a few such characters, 一 U+4E00 among them).
+BYTE_SWAPPED_SHARE = 0.9
+BYTE_SWAPPED_MIN_CHARS = 4
+
+
+def byte_swapped(counts: Counter, visible: int) -> bool:
+    """Tell whether the text counted in COUNTS (VISIBLE non-space characters) is ASCII read in the wrong byte order."""
+    if visible < BYTE_SWAPPED_MIN_CHARS:
+        return False
+    swapped = sum(n for ch, n in counts.items() if ord(ch) & 0xFF == 0 and 0x20 < ord(ch) >> 8 < 0x7F)
+    return swapped >= BYTE_SWAPPED_SHARE * visible
+
+
 def looks_garbled(text: str) -> bool:
-    """Tell whether TEXT is unreadable: replacement or private-use characters, glyph names, odd mix."""
+    """Tell whether TEXT is unreadable: replacement or private-use characters, glyph names, signs alone, odd mix."""
     counts = Counter(text)
     classes = _class_counts(counts)
     visible = sum(counts.values()) - classes[_SPACE]
@@ -233,6 +252,12 @@ def looks_garbled(text: str) -> bool:
         return False
     good, bad = text_quality(text, counts, classes)
     if bad / visible > 0.1:
+        return True
+    if not classes[_ALPHA] and sum(n for ch, n in counts.items()
+                                   if not (ch.isspace() or ch.isdigit() or ch in _PAGE_NUMBER_SIGNS)) >= NO_WORD_MIN_SIGNS:
+        # Signs alone ('"7+%-'): a font whose codes map to nothing, not a page of words.
+        return True
+    if byte_swapped(counts, visible):
         return True
     glyph_runs = _GLYPH_NAMES.findall(text)
     if len(glyph_runs) >= 3 and sum(map(len, glyph_runs)) / visible > 0.05:

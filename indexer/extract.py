@@ -88,7 +88,11 @@ log = logging.getLogger(__name__)
 #    Greek letters beside CJK that PDFium reads alike; a word PDFium joins at a line-end hyphen
 #    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it; with
 #    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
-EXTRACTION_VERSION = 5
+# 6: real-world text layers every reader gets wrong (a ToUnicode map in the wrong byte order, codes
+#    mapped to signs alone) are OCR'd, as are pages without text whose letters are outlines; OCR
+#    tells Tesseract the resolution it rendered at, and a page OSD cannot place is read again in
+#    its Latin languages when its first reading holds no Chinese word.
+EXTRACTION_VERSION = 6
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -163,6 +167,10 @@ LATIN_BESIDE_CJK = ("eng",)
 # word of its own (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}")
+
+# A page with no text layer whose paths have this many segments may show letters drawn as
+# outlines (a word is a few hundred segments; a rule or a table's borders a few dozen): it is OCR'd.
+OUTLINED_TEXT_MIN_SEGMENTS = 200
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -954,8 +962,7 @@ class _PdfJob:
                 return
             error = error or alt_error
         garbled = bool(cleaned)          # still here with text: unreadable, a mix of scripts, or not Chinese
-        scanned = self._has_images(number - 1)
-        if not garbled and not scanned:
+        if not garbled and not self._may_show_text(number - 1):
             if error:
                 self.tally.fail(number, error)
             else:
@@ -1029,8 +1036,8 @@ class _PdfJob:
             text = text.replace(glued, spaced[glued])
         return text
 
-    def _has_images(self, index: int) -> bool:
-        """Tell whether page INDEX shows an image (a scan, or a picture of text)."""
+    def _may_show_text(self, index: int) -> bool:
+        """Tell whether page INDEX, which has no text layer, draws what may be text: an image, or letters' outlines."""
         doc = self._pdfium()
         if doc is None or index >= len(doc):
             return False
@@ -1039,7 +1046,15 @@ class _PdfJob:
         page = None
         try:
             page = doc[index]
-            return any(True for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3))
+            segments = 0
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH),
+                                        max_depth=3):
+                if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                    return True         # a scan, or a picture of text
+                segments += max(0, pdfium_c.FPDFPath_CountSegments(obj.raw))
+                if segments >= OUTLINED_TEXT_MIN_SEGMENTS:
+                    return True
+            return False
         except Exception:  # noqa: BLE001
             return False
         finally:
@@ -1053,6 +1068,7 @@ class _PdfJob:
         the configured languages of that script only (page_ocr_languages):
         an English page read with Chinese as well turns "Chapter II" into
         Chinese characters, and every language added slows the reading.
+        Where OSD cannot tell, the page's first reading in all of them decides.
         """
         if self._ocr_langs is None:
             self._ocr_langs = ocr_languages(self.settings)
@@ -1072,9 +1088,19 @@ class _PdfJob:
             image = bitmap.to_pil()
             timeout = max(1, self.settings.extract_timeout_s)
             langs = self._ocr_langs
-            if page_ocr_languages(langs, "Latin") != langs:     # languages of more than one script
+            latin = page_ocr_languages(langs, "Latin")
+            if latin != langs:                                  # languages of more than one script
                 langs = page_ocr_languages(langs, _detect_script(image, scale, timeout))
-            text = pytesseract.image_to_string(image, lang=langs, timeout=timeout)
+            # Tesseract reads no resolution from the image it is given and guesses one; a wrong
+            # guess breaks the page's layout (a line of Chinese read as scattered blocks).
+            config = f"--dpi {round(72 * scale)}"
+            text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
+            if langs == self._ocr_langs != latin and not _HAN_PAIR.search(clean_text(text)):
+                # OSD could not tell (a map, a chart, a few words) or saw a script no language
+                # reads: the first reading, in every language, tells the script instead, and Han
+                # characters only one by one in it are Latin letters misread.
+                langs = latin
+                text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
         except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
             if "bad_alloc" in str(exc):
                 # Tesseract runs under the worker's memory limit too.
@@ -1283,6 +1309,8 @@ def page_ocr_languages(configured: str, script: str) -> str:
         chosen = [lang for lang in langs if lang in SCRIPT_LANGUAGES.get(script, ())]
     return "+".join(chosen) or configured
 
+
+_HAN_PAIR = re.compile("[\u3400-\u9fff]{2}")
 
 # Script detection reads the page at this resolution at most: at 150 dpi it
 # mistakes Chinese for Korean.

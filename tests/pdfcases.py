@@ -259,7 +259,9 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
     correct map: the twin a reader gets right), "pua" (the
     characters of RARE map to private-use code points, the others to
     themselves), "lie" (every glyph mapped to the character of another glyph:
-    a broken map that yields plausible but wrong text). RARE maps a rare
+    a broken map that yields plausible but wrong text), "swapped" (each
+    character's two bytes in the wrong order), "signs" (every glyph mapped to
+    an ASCII sign). RARE maps a rare
     character (CJK Extension B, or a mathematical letter) to the character
     whose glyph draws it here.
 
@@ -309,6 +311,14 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
                 for (ch, code), (other, _) in zip(group, group[1:] + group[:1]):
                     entries[code] = other
             entries.update({code: ch for ch, code in codes.items() if ch.isspace()})
+        elif to_unicode == "swapped":
+            # Each character's UTF-16 bytes in the wrong order, as a buggy converter writes them:
+            # "M" (U+004D) becomes "䴀" (U+4D00).
+            entries = {code: chr((ord(ch) & 0xFF) << 8 | ord(ch) >> 8) for ch, code in codes.items()}
+        elif to_unicode == "signs":
+            # Every glyph mapped to an ASCII sign: a font whose codes say nothing ('"7+%-').
+            signs = '"#$%&*+<=>?@^~'
+            entries = {code: signs[i % len(signs)] for i, (ch, code) in enumerate(sorted(codes.items()))}
         else:
             raise ValueError(to_unicode)
         extra = b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(entries))
@@ -382,6 +392,59 @@ def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
             page.close()
     finally:
         doc.close()
+    c.save()
+    return path
+
+
+def write_outlined_text_pdf(path: Path, lines: list[str], font_size: float = 24,
+                            frame_only: bool = False) -> Path:
+    """Write a page showing LINES as the outlines of the CJK font's glyphs (paths, no text layer).
+
+    FRAME_ONLY: the page draws a table's frame (a rectangle and two rules) and no letters.
+    """
+    from fontTools.pens.basePen import BasePen
+    from fontTools.ttLib import TTFont
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), invariant=1)
+    if frame_only:
+        c.rect(50, 600, 495, 150)
+        c.line(50, 700, 545, 700)
+        c.line(300, 600, 300, 750)
+    else:
+        font = TTFont(str(CJK_FONT), fontNumber=0)
+        glyphs, cmap = font.getGlyphSet(), font.getBestCmap()
+        scale = font_size / font["head"].unitsPerEm
+
+        class _Outline(BasePen):
+            def __init__(self, path_, x, y):
+                super().__init__(glyphs)
+                self.path, self.x, self.y = path_, x, y
+
+            def _point(self, pt):
+                return self.x + pt[0] * scale, self.y + pt[1] * scale
+
+            def _moveTo(self, pt):
+                self.path.moveTo(*self._point(pt))
+
+            def _lineTo(self, pt):
+                self.path.lineTo(*self._point(pt))
+
+            def _curveToOne(self, p1, p2, p3):
+                self.path.curveTo(*self._point(p1), *self._point(p2), *self._point(p3))
+
+            def _closePath(self):
+                self.path.close()
+
+        for row, line in enumerate(lines):
+            x, y = 50.0, 780 - row * font_size * 1.5
+            for ch in line:
+                name = cmap[ord(ch)]
+                outline = c.beginPath()
+                glyphs[name].draw(_Outline(outline, x, y))
+                c.drawPath(outline, stroke=0, fill=1)
+                x += glyphs[name].width * scale
+    c.showPage()
     c.save()
     return path
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import pdfcases
+from conftest import write_pdf
 from indexer import sandbox
 from indexer.config import Settings
 from indexer.extract import (INDEXED, MISDECODED, OCR_NO_LAYER, OCR_UNREADABLE, Extraction, extract_file,
@@ -104,7 +105,7 @@ def test_cid_font_choice_survives_the_sandbox(tmp_path, settings):
 
 def test_healthy_cid_font_keeps_pypdfs_text(tmp_path, settings, monkeypatch):
     """A correct CID font (reportlab's STSong-Light): pypdf's text stays; PDFium is asked until the font is trusted."""
-    from conftest import write_pdf
+
     from indexer import extract
 
     # A title page too short to prove anything, then pages of text.
@@ -127,7 +128,7 @@ def test_healthy_cid_font_keeps_pypdfs_text(tmp_path, settings, monkeypatch):
 
 
 def test_english_pages_are_not_read_twice(tmp_path, settings, monkeypatch):
-    from conftest import write_pdf
+
     from indexer import extract
 
     path = write_pdf(tmp_path / "en.pdf", ["Cohesion policy and regional development, page %d" % n
@@ -216,7 +217,7 @@ def test_scanned_page_is_read_in_its_own_language(tmp_path, settings, name, text
 
     The oracle is poppler's text of the page the scan was made from.
     """
-    from conftest import write_pdf
+
 
     # Printed in a serif face, as reports are: in Helvetica, "III" and "Ill" are the same glyphs.
     source = write_pdf(tmp_path / f"{name}-source.pdf", [text], font="Times-Roman" if name == "en" else None)
@@ -266,6 +267,84 @@ def test_a_tounicode_map_that_lies_is_read_by_ocr(tmp_path, settings):
     why = f"{OCR_UNREADABLE} (Tesseract languages: chi_sim+eng)"
     assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
     assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+# Real-world text layers that every reader decodes the same wrong way (seen in ocrmypdf's test
+# files): a ToUnicode map in the wrong byte order, and a font whose codes map to signs.
+LABEL_LINES = ["Multicolor Black", "Pure Magenta", "Phone and Fax"]      # short, as a label is
+
+
+@needs_tesseract
+@pytest.mark.parametrize("to_unicode", ["swapped", "signs"])
+def test_a_text_layer_every_reader_decodes_wrongly_is_read_by_ocr(tmp_path, settings, to_unicode):
+    path = pdfcases.write_cid_pdf(tmp_path / f"{to_unicode}.pdf", [LABEL_LINES], to_unicode=to_unicode)
+    twin = pdfcases.write_cid_pdf(tmp_path / "twin.pdf", [LABEL_LINES], to_unicode="true")
+    assert pdfcases.agreement(pdfcases.pdftotext(path, 1), pdfcases.pdftotext(twin, 1)) == 0  # poppler is fooled
+    result = extract_file(path, settings.replace(ocr=True))
+    why = f"{OCR_UNREADABLE} (Tesseract languages: eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+
+
+def test_a_text_layer_of_signs_alone_is_unreadable():
+    from indexer.cleaning import looks_garbled
+
+    assert looks_garbled('"7+%-') and looks_garbled("\u4d00\u7500\u6c00\u7400")   # signs; "Mult" byte-swapped
+    # A page number, a row of figures, real Chinese with 一 (U+4E00) are text.
+    assert not any(map(looks_garbled, ["- 3 -", "(12)", "1,234.5 6.7 (8.9)", "一二三四", "一般"]))
+
+
+@needs_tesseract
+def test_letters_drawn_as_outlines_are_read_by_ocr(tmp_path, settings):
+    """A page with no text layer and no image whose letters are paths (an exported drawing) is OCR'd."""
+    lines = ["Sample Vector Page for Testing", "This text is drawn as outlines"]
+    path = pdfcases.write_outlined_text_pdf(tmp_path / "vector.pdf", lines)
+    twin = write_pdf(tmp_path / "twin.pdf", ["\n".join(lines)])
+    assert pdfcases.pdftotext(path, 1).strip() == ""
+    result = extract_file(path, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+    # A table's frame alone is no text: the page is blank, not OCR'd.
+    frame = pdfcases.write_outlined_text_pdf(tmp_path / "frame.pdf", [], frame_only=True)
+    blank = extract_file(frame, settings.replace(ocr=True))
+    assert (blank.status, blank.readers) == ("failed", [])
+
+
+@needs_tesseract
+def test_a_few_words_osd_cannot_place_are_read_in_english_only(tmp_path, settings):
+    """Too few letters for script detection: the first reading, in every language, finds no Chinese."""
+    source = write_pdf(tmp_path / "source.pdf", ["Capture Desktop Test"], font="Times-Roman")
+    scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300)
+    result = extract_file(scan, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
+
+
+SONG_FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")        # Debian: fonts-arphic-uming
+
+
+@needs_tesseract
+@pytest.mark.skipif(not SONG_FONT.exists(), reason="no Song face (apt-get install fonts-arphic-uming)")
+def test_a_chinese_scan_in_a_song_face_keeps_its_lines(tmp_path, settings):
+    """Chinese print is set in a Song (Ming) face: read at the resolution it was rendered at, its lines stay whole."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    if "UMing" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("UMing", str(SONG_FONT), subfontIndex=0))
+    source = tmp_path / "song.pdf"
+    c = canvas.Canvas(str(source), invariant=1)
+    c.setFont("UMing", 11)
+    c.drawString(40, 800, CHINESE_SCAN[:40])
+    c.drawString(40, 784, CHINESE_SCAN[40:])
+    c.showPage()
+    c.save()
+    scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300)
+    result = extract_file(scan, settings.replace(ocr=True))
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
 
 
 def test_real_chinese_is_plausible_and_shuffled_is_not():
@@ -335,7 +414,7 @@ def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, g
 
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
-    from conftest import write_pdf
+
 
     text = "The COVID19 report of 2020 lists 12ABC and the EU2020 strategy for regional development."
     path = write_pdf(tmp_path / "prose.pdf", [text])
