@@ -22,6 +22,12 @@ Korean (dvipdfmx, XeTeX, LuaTeX, pdfTeX), fetched without installing them:
     apt-get download texlive-lang-chinese texlive-lang-japanese texlive-lang-korean
     for d in *.deb; do dpkg-deb -x "$d" x; done
     python bench/visible_phrases.py x/usr/share/doc/texlive-doc
+
+and the test files that PDF tools ship in their source packages on PyPI (tabula-py's
+government and campaign-finance tables; ocrmypdf's scans, whose pages have no text layer
+and are left to the OCR check in docs/DECISIONS.md):
+
+    pip download --no-deps --no-binary :all: tabula-py ocrmypdf -d sdists
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ sys.path.insert(1, str(ROOT / "bench"))
 
 CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{4,}")
 HANGUL_WORD = re.compile(r"(?<![\uac00-\ud7af])[\uac00-\ud7af]{2,}(?![\uac00-\ud7af])")
-LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,}) ([A-Za-z]{3,})(?![A-Za-z])")
+# Whole words only: "NIMO" of "GERÓNIMO" is no word.
+LATIN_PAIR = re.compile(r"(?<![^\W\d_])([A-Za-z]{3,}) ([A-Za-z]{3,})(?![^\W\d_])")
 MIN_PAGE_CHARS = 20
 
 
