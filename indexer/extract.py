@@ -91,7 +91,9 @@ log = logging.getLogger(__name__)
 # 6: real-world text layers every reader gets wrong (a ToUnicode map in the wrong byte order, codes
 #    mapped to signs alone) are OCR'd, as are pages without text whose letters are outlines; OCR
 #    tells Tesseract the resolution it rendered at, and a page OSD cannot place is read again in
-#    its Latin languages when its first reading holds no Chinese word.
+#    its Latin languages when its first reading holds no Chinese word; table cells pypdf runs
+#    together where PDFium's text keeps them apart, and figures pypdf splits at the decimal point
+#    where PDFium's keeps them whole, are read as PDFium reads them.
 EXTRACTION_VERSION = 6
 
 # File statuses, as stored in the index and shown to users.
@@ -167,6 +169,16 @@ LATIN_BESIDE_CJK = ("eng",)
 # word of its own (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}")
+# The other way round: a decimal set apart from its whole part to align a column ("11,062 .6"),
+# which pypdf reads as two words and PDFium as one.
+MAYBE_SPLIT_NUMBER = re.compile(r"\d [.,]\d")
+# Where PDFium's own text already has a space between two such runs, or none inside such a
+# number, its reading is taken: a boundary of digit and letter, of two words' cases, or a
+# decimal point (_pdfium_word_bounds).
+MAX_GLUED_CELLS = 12          # the most cells of a row one glued word is looked for in
+_DECIMAL_SIDES = frozenset(f"{d}{p}" for d in "0123456789" for p in ".,") | frozenset(
+    f"{p}{d}" for d in "0123456789" for p in ".,")
+_DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
 
 # A page with no text layer whose paths have this many segments may show letters drawn as
 # outlines (a word is a few hundred segments; a rule or a table's borders a few dozen): it is OCR'd.
@@ -926,7 +938,7 @@ class _PdfJob:
         untrusted_fonts = bool(fonts) and (self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
                                            or other_chars >= FEW_OTHER_CHARS)
         if readable and not (ask_pdfium and untrusted_fonts):
-            if ask_pdfium and MAYBE_GLUED.search(cleaned):
+            if ask_pdfium and (MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned)):
                 cleaned = clean_text(self._split_glued_cells(number - 1, text))
             self.tally.page(number, cleaned, extractor, why)
             return
@@ -1016,7 +1028,8 @@ class _PdfJob:
                 page.close()
 
     def _split_glued_cells(self, index: int, text: str) -> str:
-        """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart."""
+        """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart,
+        and a column's decimals back on their numbers."""
         doc = self._pdfium()
         if doc is None or index >= len(doc):
             return text
@@ -1024,7 +1037,8 @@ class _PdfJob:
         try:
             page = doc[index]
             textpage = page.get_textpage()
-            spaced = _glued_words(textpage)
+            full = textpage.get_text_range()
+            spaced = _glued_words(textpage, full)
         except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
             return text
         finally:
@@ -1034,6 +1048,11 @@ class _PdfJob:
                 page.close()
         for glued in sorted(spaced, key=len, reverse=True):
             text = text.replace(glued, spaced[glued])
+        bounds = _pdfium_word_bounds(full)
+        if bounds:
+            # Whole words only: "a1" of PDFium's "a 1" is no reason to split "formula1".
+            words = re.compile(r"(?<!\S)(%s)(?!\S)" % "|".join(map(re.escape, sorted(bounds, key=len, reverse=True))))
+            text = words.sub(lambda match: bounds[match.group(1)], text)
         return text
 
     def _may_show_text(self, index: int) -> bool:
@@ -1226,8 +1245,8 @@ def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
     return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
 
 
-def _glued_words(textpage) -> dict[str, str]:
-    """Map each word of TEXTPAGE's text that runs apart glyphs together to it with spaces between them.
+def _glued_words(textpage, full: str) -> dict[str, str]:
+    """Map each word of TEXTPAGE's text FULL that runs apart glyphs together to it with spaces between them.
 
     PDFium's text rectangles are runs of glyphs; where one starts WORD_GAP_EM
     of the font size or more after the previous glyph on its line ends
@@ -1238,7 +1257,6 @@ def _glued_words(textpage) -> dict[str, str]:
     import pypdfium2.raw as pdfium_c
 
     raw = textpage.raw
-    full = textpage.get_text_range()
     left, top, right, bottom = (ctypes.c_double() for _ in range(4))
     box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
     breaks = set()
@@ -1247,6 +1265,8 @@ def _glued_words(textpage) -> dict[str, str]:
         at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
         if not 0 < at < len(full) or full[at - 1].isspace() or full[at].isspace():
             continue
+        if full[at - 1] + full[at] in _DECIMAL_SIDES:
+            continue            # a figure's decimal point, set apart to align a column
         if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, box_before)
                 and pdfium_c.FPDFText_GetLooseCharBox(raw, at, box_after)):
             continue
@@ -1261,6 +1281,40 @@ def _glued_words(textpage) -> dict[str, str]:
             bounds = [match.start(), *sorted(cuts), match.end()]
             spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
     return spaced
+
+
+def _pdfium_word_bounds(full: str) -> dict[str, str]:
+    """Map what pypdf may read of words in PDFium's text FULL to PDFium's reading of them.
+
+    Neighbouring words of a line, two of which meet at a glue boundary
+    ("09/10/2013 EFECTIVO", "FERNANDEZ JUAN"), map from their run without the
+    spaces (PDFium spaces by the glyphs' positions; a spurious space inside a
+    word, "C ompany", is at no such boundary); a number with a decimal point
+    ("11,062.6") maps from its reading with a space before the point.
+    """
+    bounds: dict[str, str] = {}
+    for line in full.splitlines():
+        words = line.split()
+        for start in range(len(words)):
+            run, glued = words[start], False
+            for end in range(start + 1, min(len(words), start + MAX_GLUED_CELLS)):
+                glued = glued or _glue_boundary(words[end - 1], words[end])
+                run += words[end]
+                if glued:
+                    bounds[run] = " ".join(words[start:end + 1])
+        for word in words:
+            for point in _DECIMAL.finditer(word):
+                bounds[word[:point.start()] + " " + word[point.start():]] = word
+    return bounds
+
+
+def _glue_boundary(first: str, second: str) -> bool:
+    """Tell whether words FIRST and SECOND, run together, would show where they meet: a digit
+    against a letter, a lower-case letter against a capital, or two runs of three capitals."""
+    a, b = first[-1], second[0]
+    return ((a.isdigit() and b.isalpha()) or (a.isalpha() and b.isdigit()) or (a.islower() and b.isupper())
+            or (len(first) >= 3 and len(second) >= 3 and (first[-3:] + second[:3]).isalpha()
+                and (first[-3:] + second[:3]).isupper()))
 
 
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:

@@ -372,6 +372,80 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
+def _one_byte_to_unicode_cmap(entries: dict[int, str]) -> bytes:
+    """A ToUnicode CMap mapping 1-byte codes to the strings given."""
+    lines = [b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+             b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+             b"1 begincodespacerange <00> <FF> endcodespacerange", b"%d beginbfchar" % len(entries)]
+    lines += [b"<%02X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode())
+              for code, text in sorted(entries.items())]
+    lines += [b"endbfchar", b"endcmap CMapName currentdict /CMap defineresource pop end end"]
+    return b"\n".join(lines)
+
+
+def write_subset_table_pdf(path: Path, rows: list[list[str]], font_size: float = 8.1) -> Path:
+    """Write a table as a word processor exports one: each cell a text object of its own, placed by
+    an absolute text matrix in a coordinate system of 1/20 point turned upside down, in a font
+    subset whose codes are numbered from 33 in the order the characters first appear (a
+    ToUnicode map says which is which). pypdf scales its guess of the space's width wrongly
+    there, and runs neighbouring cells together.
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    chars = list(dict.fromkeys("".join("".join(row) for row in rows)))
+    code = {ch: 33 + i for i, ch in enumerate(chars)}
+    widths = b" ".join(b"%d" % round(stringWidth(ch, "Helvetica", 1000)) for ch in chars)
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    to_unicode = w.stream(_one_byte_to_unicode_cmap({code[ch]: ch for ch in chars}))
+    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /Arial /Flags 4 /FontBBox [-665 -325 2000 1006] "
+                       b"/ItalicAngle 0 /Ascent 905 /Descent -212 /CapHeight 716 /StemV 80 /AvgWidth 441 "
+                       b"/MaxWidth 2000 >>")
+    font = w.add(b"<< /Type /Font /Subtype /TrueType /BaseFont /Arial /FirstChar 33 /LastChar %d "
+                 b"/Widths [%s] /FontDescriptor %d 0 R /ToUnicode %d 0 R >>"
+                 % (32 + len(chars), widths, descriptor, to_unicode))
+    ops, y = [], 780.0
+    for row in rows:
+        x = 40.0
+        for cell in row:
+            data = bytes(code[ch] for ch in cell).replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+            # In units of 1/20 point with y from the top: the page's coordinates turned upside down.
+            ops.append(b"q 0.05 0 0 -0.05 0 842 cm BT %g 0 0 -%g %g %g Tm /F1 1 Tf (%s) Tj ET Q"
+                       % (font_size * 20, font_size * 20, x * 20, (842 - y) * 20, data))
+            x += stringWidth(cell, "Helvetica", font_size) + 10.7
+        y -= font_size * 2
+    return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_decimal_column_pdf(path: Path, rows: list[list[str]], font_size: float = 6) -> Path:
+    """Write a table of figures aligned on the decimal point as a layout program exports it: each
+    figure a tagged span, the point marked content with its own ActualText, and the font's
+    ToUnicode map giving the point as " ." (a space and the point).
+    """
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    chars = set("".join("".join(row) for row in rows)) | {" "}
+    to_unicode = w.stream(_one_byte_to_unicode_cmap({ord(ch): " ." if ch == "." else ch for ch in chars}))
+    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding "
+                 b"/ToUnicode %d 0 R >>" % to_unicode)
+    ops, y = [], 780.0
+    for row in rows:
+        x = 40.0
+        for cell in row:
+            # Each figure a tagged span of the structure tree (MCID), as tagged PDF writes them.
+            ops.append(b"/Span <</MCID %d >>BDC BT /F1 1 Tf %g 0 0 %g %g %g Tm"
+                       % (len(ops), font_size, font_size, x, y))
+            whole, point, fraction = cell.partition(".")
+            ops.append(b"(%s)Tj" % whole.encode("latin-1"))
+            if point:
+                ops.append(b"/Span<</ActualText<FEFF002E>>> BDC (.)Tj EMC (%s)Tj" % fraction.encode("latin-1"))
+            ops.append(b"ET EMC")
+            x += 60 if cell[:1].isdigit() else 90
+        y -= font_size * 3
+    return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
 def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
     """Write a PDF whose pages are images of SOURCE's pages (rendered at DPI), with no text layer."""
     import pypdfium2

@@ -412,6 +412,33 @@ def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, g
     assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
 
 
+def test_cells_pypdf_runs_together_and_pdfium_keeps_apart_stay_words(tmp_path, settings):
+    """A word processor's table (cells placed one by one in a scaled, upside-down coordinate system):
+    pypdf misjudges the space's width and runs whole rows together; PDFium keeps the cells apart."""
+    rows = [["MENA", "JUAN MARTIN", "27.083.460", "09/10/2013", "EFECTIVO", "$ 10.000,00"],
+            ["FERNANDEZ", "JUAN", "25.348.547", "09/10/2013", "EFECTIVO", "$ 5.000,00"]]
+    path = pdfcases.write_subset_table_pdf(tmp_path / "donors.pdf", rows)
+    import pypdf
+
+    assert "2013EFECTIVO" in pypdf.PdfReader(path).pages[0].extract_text()    # the cause, as found
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert "FERNANDEZ JUAN 25.348.547 09/10/2013 EFECTIVO" in result.pages[0].text
+
+
+def test_figures_aligned_on_the_point_stay_whole(tmp_path, settings):
+    """A layout program's table maps the decimal point to " ." (with ActualText "."): pypdf reads
+    "11,062 .6"; PDFium reads the figure whole, and so does the archive."""
+    rows = [["Total", "11,062.6", "1,540.0"], ["Violent crime", "467.9", "69.1"], ["Murder", "12.6", "1.0"]]
+    path = pdfcases.write_decimal_column_pdf(tmp_path / "figures.pdf", rows)
+    import pypdf
+
+    assert "11,062 .6" in pypdf.PdfReader(path).pages[0].extract_text()
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert "11,062.6 1,540.0" in result.pages[0].text
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
 
