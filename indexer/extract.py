@@ -91,7 +91,7 @@ log = logging.getLogger(__name__)
 # 6: real-world text layers every reader gets wrong (a ToUnicode map in the wrong byte order, codes
 #    mapped to signs alone) are OCR'd, as are pages without text whose letters are outlines; OCR
 #    tells Tesseract the resolution it rendered at, and a page OSD cannot place is read again in
-#    its Latin languages when its first reading holds no Chinese word; table cells pypdf runs
+#    its Latin languages when its first reading is almost all Latin letters; table cells pypdf runs
 #    together where PDFium's text keeps them apart, and figures pypdf splits at the decimal point
 #    where PDFium's keeps them whole, are read as PDFium reads them.
 EXTRACTION_VERSION = 6
@@ -1114,10 +1114,9 @@ class _PdfJob:
             # guess breaks the page's layout (a line of Chinese read as scattered blocks).
             config = f"--dpi {round(72 * scale)}"
             text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
-            if langs == self._ocr_langs != latin and not _HAN_PAIR.search(clean_text(text)):
+            if langs == self._ocr_langs != latin and _reads_as_latin(clean_text(text)):
                 # OSD could not tell (a map, a chart, a few words) or saw a script no language
-                # reads: the first reading, in every language, tells the script instead, and Han
-                # characters only one by one in it are Latin letters misread.
+                # reads: the first reading, in every language, tells the script instead.
                 langs = latin
                 text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
         except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
@@ -1364,7 +1363,18 @@ def page_ocr_languages(configured: str, script: str) -> str:
     return "+".join(chosen) or configured
 
 
-_HAN_PAIR = re.compile("[\u3400-\u9fff]{2}")
+_HAN = re.compile("[\u3400-\u9fff]")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+# A first OCR reading whose Han characters are fewer than this share of its Han and Latin letters
+# is of a Latin page: Latin letters and rules read as Chinese give a few ("BAIONA 和二", "一一一"
+# for a dashed line); a Chinese page, even one with an English paragraph, gives far more.
+LATIN_PAGE_MAX_HAN_SHARE = 0.1
+
+
+def _reads_as_latin(text: str) -> bool:
+    """Tell whether TEXT, a page's first OCR reading in every language, is of a page in Latin letters."""
+    han, latin = len(_HAN.findall(text)), len(_LATIN_LETTER.findall(text))
+    return han < LATIN_PAGE_MAX_HAN_SHARE * (han + latin) or (han == 0)
 
 # Script detection reads the page at this resolution at most: at 150 dpi it
 # mistakes Chinese for Korean.

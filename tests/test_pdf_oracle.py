@@ -286,6 +286,17 @@ def test_a_text_layer_every_reader_decodes_wrongly_is_read_by_ocr(tmp_path, sett
     assert_agrees_with_poppler(result, path, oracle_path=twin)
 
 
+def test_a_first_ocr_reading_tells_a_latin_page_from_a_chinese_one():
+    from indexer.extract import _reads_as_latin
+
+    # Latin letters and rules misread as Chinese, as ocrmypdf's map and chart scans came out.
+    assert _reads_as_latin("Lehuntze Mugerre Angelu Milafranga Komunikabideak BAIONA ss 和二")
+    assert _reads_as_latin("600 500 Support No vote[note 1] Oppose 一一一 et[mote 2] Percentage [note 3]")
+    assert _reads_as_latin("Desktop Test")
+    assert not _reads_as_latin(CHINESE_SCAN)
+    assert not _reads_as_latin("第三章 区域政策 Regional policy and cohesion")
+
+
 def test_a_text_layer_of_signs_alone_is_unreadable():
     from indexer.cleaning import looks_garbled
 
@@ -313,7 +324,7 @@ def test_letters_drawn_as_outlines_are_read_by_ocr(tmp_path, settings):
 
 @needs_tesseract
 def test_a_few_words_osd_cannot_place_are_read_in_english_only(tmp_path, settings):
-    """Too few letters for script detection: the first reading, in every language, finds no Chinese."""
+    """Too few letters for script detection: the first reading, in every language, finds (almost) no Chinese."""
     source = write_pdf(tmp_path / "source.pdf", ["Capture Desktop Test"], font="Times-Roman")
     scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300)
     result = extract_file(scan, settings.replace(ocr=True))
