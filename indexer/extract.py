@@ -93,7 +93,8 @@ log = logging.getLogger(__name__)
 #    tells Tesseract the resolution it rendered at, and a page OSD cannot place is read again in
 #    its Latin languages when its first reading is almost all Latin letters; table cells pypdf runs
 #    together where PDFium's text keeps them apart, and figures pypdf splits at the decimal point
-#    where PDFium's keeps them whole, are read as PDFium reads them.
+#    where PDFium's keeps them whole, are read as PDFium reads them; a footnote mark PDFium sees
+#    smaller and raised after a word ("Huang1") is a word of its own.
 EXTRACTION_VERSION = 6
 
 # File statuses, as stored in the index and shown to users.
@@ -175,6 +176,12 @@ MAYBE_SPLIT_NUMBER = re.compile(r"\d [.,]\d")
 # Where PDFium's own text already has a space between two such runs, or none inside such a
 # number, its reading is taken: a boundary of digit and letter, of two words' cases, or a
 # decimal point (_pdfium_word_bounds).
+# A word with a footnote mark run into it ("cooperation1"): the mark is a word of its own where
+# PDFium sees its digits smaller than the letter before (at most this share of its size) and
+# raised by this share of it (_raised_marks).
+MAYBE_FOOTNOTE_MARK = re.compile(r"[a-z]{2}\d{1,3}(?![\dA-Za-z])")
+FOOTNOTE_MARK_MAX_SIZE = 0.85
+FOOTNOTE_MARK_MIN_RISE = 0.15
 MAX_GLUED_CELLS = 12          # the most cells of a row one glued word is looked for in
 _DECIMAL_SIDES = frozenset(f"{d}{p}" for d in "0123456789" for p in ".,") | frozenset(
     f"{p}{d}" for d in "0123456789" for p in ".,")
@@ -938,8 +945,8 @@ class _PdfJob:
         untrusted_fonts = bool(fonts) and (self._fonts_agreed[fonts] < TRUSTED_AFTER_PAGES
                                            or other_chars >= FEW_OTHER_CHARS)
         if readable and not (ask_pdfium and untrusted_fonts):
-            if ask_pdfium and (MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned)):
-                cleaned = clean_text(self._split_glued_cells(number - 1, text))
+            if ask_pdfium:
+                cleaned = self._words_as_placed(number - 1, text, cleaned)
             self.tally.page(number, cleaned, extractor, why)
             return
         if ask_pdfium:
@@ -957,7 +964,7 @@ class _PdfJob:
                     # PDFium reads it no better: pypdf's text stands, and its fonts earn trust.
                     if len(cleaned) >= TRUST_MIN_CHARS:
                         self._fonts_agreed[fonts] += 1
-                    self.tally.page(number, cleaned, extractor, why)
+                    self.tally.page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
                     return
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
@@ -1026,6 +1033,14 @@ class _PdfJob:
                 textpage.close()
             if page is not None:
                 page.close()
+
+    def _words_as_placed(self, index: int, text: str, cleaned: str) -> str:
+        """CLEANED, pypdf's TEXT of page INDEX cleaned, with its words split and joined where the
+        glyphs' places say (_split_glued_cells), if the text shows a sign of either."""
+        if (MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned)
+                or MAYBE_FOOTNOTE_MARK.search(cleaned)):
+            return clean_text(self._split_glued_cells(index, text))
+        return cleaned
 
     def _split_glued_cells(self, index: int, text: str) -> str:
         """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart,
@@ -1273,6 +1288,7 @@ def _glued_words(textpage, full: str) -> dict[str, str]:
         gap = box_after.left - box_before.right
         if same_line and gap >= WORD_GAP_EM * pdfium_c.FPDFText_GetFontSize(raw, at):
             breaks.add(at)
+    breaks |= _raised_marks(raw, full)
     spaced: dict[str, str] = {}
     for match in re.finditer(r"\S+", full):
         cuts = [at for at in breaks if match.start() < at < match.end()]
@@ -1280,6 +1296,29 @@ def _glued_words(textpage, full: str) -> dict[str, str]:
             bounds = [match.start(), *sorted(cuts), match.end()]
             spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
     return spaced
+
+
+def _raised_marks(raw, full: str) -> set[int]:
+    """Positions in FULL, the text of PDFium text page RAW, where a footnote mark starts: digits
+    set smaller and raised right after a letter ("cooperation¹", which every reader gives as
+    "cooperation1"). A chemical formula's subscript ("CO₂") is lowered, and stays."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    x, letter_y, mark_y = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    marks = set()
+    for at in range(1, len(full)):
+        if not (full[at].isdigit() and full[at - 1].isalpha()):
+            continue
+        letter_size = pdfium_c.FPDFText_GetFontSize(raw, at - 1)
+        if not pdfium_c.FPDFText_GetFontSize(raw, at) <= FOOTNOTE_MARK_MAX_SIZE * letter_size:
+            continue
+        if (pdfium_c.FPDFText_GetCharOrigin(raw, at - 1, x, letter_y)
+                and pdfium_c.FPDFText_GetCharOrigin(raw, at, x, mark_y)
+                and mark_y.value - letter_y.value >= FOOTNOTE_MARK_MIN_RISE * letter_size):
+            marks.add(at)
+    return marks
 
 
 def _pdfium_word_bounds(full: str) -> dict[str, str]:

@@ -446,6 +446,33 @@ def write_decimal_column_pdf(path: Path, rows: list[list[str]], font_size: float
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
+def write_footnote_marks_pdf(path: Path, lines: list[tuple], spaced: bool = False) -> Path:
+    """Write lines of (text, mark, text[, rise]), each mark set in 7 points RISE (4) points above
+    the 11-point line and run into the word before it, as a footnote mark is (lowered for a
+    negative rise, as a subscript is). SPACED puts a space before each mark: the twin whose words
+    a reader should give.
+    """
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), invariant=1)
+    y = 780
+    for before, mark, after, *rise in lines:
+        text = c.beginText(50, y)
+        text.setFont("Times-Roman", 11)
+        text.textOut(before + (" " if spaced else ""))
+        text.setFont("Times-Roman", 7)
+        text.setRise(rise[0] if rise else 4)
+        text.textOut(mark)
+        text.setRise(0)
+        text.setFont("Times-Roman", 11)
+        text.textOut(after)
+        c.drawText(text)
+        y -= 20
+    c.showPage()
+    c.save()
+    return path
+
+
 def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
     """Write a PDF whose pages are images of SOURCE's pages (rendered at DPI), with no text layer."""
     import pypdfium2

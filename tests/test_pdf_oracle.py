@@ -450,6 +450,26 @@ def test_figures_aligned_on_the_point_stay_whole(tmp_path, settings):
     assert "11,062.6 1,540.0" in result.pages[0].text
 
 
+FOOTNOTED = [("The memorandum on regional cooperation", "1", " was signed in Brussels by both sides."),
+             ("Alpha Huang", "12", " wrote the notes on territorial cohesion policy."),
+             ("The seminar on urbanisation", "3", " brought together experts from the provinces.")]
+
+
+def test_a_footnote_mark_run_into_its_word_is_a_word_of_its_own(tmp_path, settings):
+    """A raised, smaller mark after a word ("cooperation¹"): pypdf, PDFium and poppler all give
+    "cooperation1", which no search for the word finds; the archive gives "cooperation 1"."""
+    path = pdfcases.write_footnote_marks_pdf(tmp_path / "notes.pdf", FOOTNOTED)
+    twin = pdfcases.write_footnote_marks_pdf(tmp_path / "twin.pdf", FOOTNOTED, spaced=True)
+    assert "cooperation1" in pdfcases.pdftotext(path, 1)                  # every reader runs them together
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path, oracle_path=twin)
+    # A subscript is lowered, not raised: "CO2" and "nh3" stay words beside a footnote mark.
+    formula = pdfcases.write_footnote_marks_pdf(tmp_path / "co2.pdf", FOOTNOTED[:1] + [
+        ("emissions of CO", "2", " fell", -2), ("and of nh", "3", " too", -2)])
+    text = extract_file(formula, settings).pages[0].text
+    assert "cooperation 1" in text and "CO2" in text and "nh3" in text
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
 
