@@ -88,7 +88,10 @@ log = logging.getLogger(__name__)
 #    Greek letters beside CJK that PDFium reads alike; a word PDFium joins at a line-end hyphen
 #    (U+FFFE) is whole, and an accent TeX sets before its letter ("f¨ahigkeit") is on it; with
 #    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
-EXTRACTION_VERSION = 5
+# 7 (6 is the OCR round's): office producers' files: table cells are split in pages of not yet trusted
+#    composite fonts too, at gaps measured against the font's size on the page (Chromium's 0.75
+#    matrix), and a word against a code ("TRANSPORTATIONC-04") is checked.
+EXTRACTION_VERSION = 7
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -158,11 +161,13 @@ LATIN_BESIDE_CJK = ("eng",)
 # where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
 # shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
 # against a number, a word against a capitalised word, a capitals run longer
-# than any word of the archive's) is measured with PDFium's glyph boxes, and each run of
-# glyphs that stands that far from the one before it on the line becomes a
-# word of its own (docs/DECISIONS.md, "Text as the page shows it").
+# than any word of the archive's, a word against a code such as "C-04") is
+# measured with PDFium's glyph boxes, and each run of glyphs that stands that
+# far from the one before it on the line becomes a word of its own
+# (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
-MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}")
+MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}"
+                         r"|[A-Za-z]{2}[A-Z]-\d")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -747,6 +752,8 @@ class _PdfJob:
         self._pypdf_error = ""
         # Per set of composite fonts on a page: how many pages pypdf read as PDFium does.
         self._fonts_agreed: Counter = Counter()
+        # Per page index: its glued words and their spaced forms (_glued_words), measured once.
+        self._glued_maps: dict[int, dict[str, str]] = {}
 
     def run(self) -> None:
         try:
@@ -857,6 +864,10 @@ class _PdfJob:
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
+                if MAYBE_GLUED.search(text):
+                    # Before settling: a page whose composite fonts PDFium must vouch for keeps
+                    # pypdf's text too, and its table cells must be words there as well.
+                    text = self._split_glued_cells(index, text)
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -1010,24 +1021,30 @@ class _PdfJob:
 
     def _split_glued_cells(self, index: int, text: str) -> str:
         """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart."""
+        if index not in self._glued_maps:
+            self._glued_maps[index] = self._measure_glued_words(index)
+        spaced = self._glued_maps[index]
+        for glued in sorted(spaced, key=len, reverse=True):
+            text = text.replace(glued, spaced[glued])
+        return text
+
+    def _measure_glued_words(self, index: int) -> dict[str, str]:
+        """Return _glued_words of page INDEX as PDFium reads it, or {} when PDFium cannot."""
         doc = self._pdfium()
         if doc is None or index >= len(doc):
-            return text
+            return {}
         page = textpage = None
         try:
             page = doc[index]
             textpage = page.get_textpage()
-            spaced = _glued_words(textpage)
+            return _glued_words(textpage)
         except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
-            return text
+            return {}
         finally:
             if textpage is not None:
                 textpage.close()
             if page is not None:
                 page.close()
-        for glued in sorted(spaced, key=len, reverse=True):
-            text = text.replace(glued, spaced[glued])
-        return text
 
     def _has_images(self, index: int) -> bool:
         """Tell whether page INDEX shows an image (a scan, or a picture of text)."""
@@ -1226,7 +1243,7 @@ def _glued_words(textpage) -> dict[str, str]:
             continue
         same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
         gap = box_after.left - box_before.right
-        if same_line and gap >= WORD_GAP_EM * pdfium_c.FPDFText_GetFontSize(raw, at):
+        if same_line and gap >= WORD_GAP_EM * _font_size_on_page(raw, at):
             breaks.add(at)
     spaced: dict[str, str] = {}
     for match in re.finditer(r"\S+", full):
@@ -1235,6 +1252,24 @@ def _glued_words(textpage) -> dict[str, str]:
             bounds = [match.start(), *sorted(cuts), match.end()]
             spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
     return spaced
+
+
+def _font_size_on_page(raw, index: int) -> float:
+    """Return the size of character INDEX of text page RAW in page space, where its glyph boxes are.
+
+    PDFium gives the size the content stream sets (Tf); the text and page
+    matrices scale it: Chromium draws its text at 12 Tf under a 0.75 matrix
+    (CSS pixels to points), a 9-point font.
+    """
+    import math
+
+    import pypdfium2.raw as pdfium_c
+
+    size = pdfium_c.FPDFText_GetFontSize(raw, index)
+    matrix = pdfium_c.FS_MATRIX()
+    if pdfium_c.FPDFText_GetMatrix(raw, index, matrix):
+        size *= math.hypot(matrix.c, matrix.d)
+    return size
 
 
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:

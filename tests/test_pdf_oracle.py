@@ -309,20 +309,37 @@ WORD_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("table, glued, cells", [
+# Cells of words and codes, no digit against a letter: a word against a code ("C-04"), as
+# LibreOffice Calc sets a full column against the next one.
+CODE_TABLE = [
+    ["STAFF TRANSPORTATION", "C-04", "17.0%"],
+    ["travel insurance", "A-36", "2.4%"],
+]
+
+
+@pytest.mark.parametrize("table, options, glued, cells", [
     # Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not.
-    (TABLE, ["TRANSPORTATION03/06/2019281,25"],
+    (TABLE, {}, ["TRANSPORTATION03/06/2019281,25"],
      ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
     # Cells without a digit: a word against a capitalised word, a long run of capitals.
-    (WORD_TABLE, ["GuangdongInterregAndalusiaOngoing", "STAFFTRANSPORTATION"],
+    (WORD_TABLE, {}, ["GuangdongInterregAndalusiaOngoing", "STAFFTRANSPORTATION"],
      ("Programme", "Guangdong", "Interreg", "Andalusia", "Lombardy", "Completed", "STAFF", "TRANSPORTATION",
       "GUANGZHOU")),
-], ids=["with-numbers", "words-only"])
-def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, glued, cells):
+    (CODE_TABLE, {}, ["TRANSPORTATIONC-04", "insuranceA-36"], ("TRANSPORTATION", "C-04", "insurance", "A-36")),
+    # In a composite font, as browsers and office suites embed fonts: the page's fonts are not
+    # yet trusted, so PDFium reads the page too, and pypdf's text is kept, its cells split as well.
+    (TABLE, {"composite": True}, ["TRANSPORTATION03/06/2019281,25"],
+     ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
+    # Chromium's matrix: 12 Tf under 0.75 is a 9-point font, so 1.4 text-space units apart
+    # (1.05 points) are 0.12 em, a word gap for poppler, though 0.09 of the 12 PDFium gives.
+    (TABLE, {"scale": 0.75, "font_size": 12, "gap": 1.4}, ["TRANSPORTATION03/06/2019281,25"],
+     ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
+], ids=["with-numbers", "words-only", "word-against-code", "composite-font", "scaled-by-matrix"])
+def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, options, glued, cells):
     """Table cells glued in pypdf's text are split as poppler splits them, and pypdf's text is kept."""
     import pypdf
 
-    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", table, gap=1.0)
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", table, **{"gap": 1.0, **options})
     raw = pypdf.PdfReader(path).pages[0].extract_text()
     assert all(run in raw for run in glued)             # the case is real
     result = extract_file(path, settings)
