@@ -90,7 +90,8 @@ log = logging.getLogger(__name__)
 #    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
 # 7 (6 is the OCR round's): office producers' files: table cells are split in pages of not yet trusted
 #    composite fonts too, at gaps measured against the font's size on the page (Chromium's 0.75
-#    matrix), and a word against a code ("TRANSPORTATIONC-04") is checked.
+#    matrix), and a word against a code ("TRANSPORTATIONC-04") is checked; a CJK radical a
+#    ToUnicode map names for an ideograph's glyph (Chromium: "网⻚") is read as the ideograph.
 EXTRACTION_VERSION = 7
 
 # File statuses, as stored in the index and shown to users.

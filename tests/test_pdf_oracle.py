@@ -350,6 +350,25 @@ def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, o
     assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
 
 
+def test_radicals_a_font_shares_with_ideographs_are_read_as_the_ideographs(tmp_path, settings):
+    """A ToUnicode map that names a CJK radical for an ideograph's glyph (Chromium's): the ideograph is kept.
+
+    The page gives the ideograph in an ActualText span, which poppler and
+    PDFium read and pypdf does not: "网页" would be stored as "网⻚" and never found.
+    """
+    import pypdf
+
+    lines = ["来源网页列出了研讨会的文件", "区域政策对增长和就业的贡献", "户数和人口按地区统计", "部门之间的合作"]
+    path = pdfcases.write_cid_pdf(tmp_path / "radicals.pdf", [lines], to_unicode="radicals")
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "\u2eda" in raw and "\u2f3e" in raw          # the case is real: pypdf gives the radicals
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    text = result.pages[0].text
+    assert all(word in text for word in ("网页", "增长", "户数", "部门"))
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
     from conftest import write_pdf
