@@ -90,7 +90,8 @@ log = logging.getLogger(__name__)
 #    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
 # 7 (6 is the OCR round's): office producers' files: table cells are split in pages of not yet trusted
 #    composite fonts too, at gaps measured against the font's size on the page (Chromium's 0.75
-#    matrix), and a word against a code ("TRANSPORTATIONC-04") is checked; a CJK radical a
+#    matrix), also where PDFium writes a space of its own and pypdf none, and a word against a
+#    code ("TRANSPORTATIONC-04") or numbers glued into no number are checked; a CJK radical a
 #    ToUnicode map names for an ideograph's glyph (Chromium: "网⻚") is read as the ideograph.
 EXTRACTION_VERSION = 7
 
@@ -162,13 +163,16 @@ LATIN_BESIDE_CJK = ("eng",)
 # where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
 # shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
 # against a number, a word against a capitalised word, a capitals run longer
-# than any word of the archive's, a word against a code such as "C-04") is
+# than any word of the archive's, a word against a code such as "C-04", numbers
+# that no number is: "5,729,0239,736,999", "95.796,601,426") is
 # measured with PDFium's glyph boxes, and each run of glyphs that stands that
 # far from the one before it on the line becomes a word of its own
 # (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
+# At most this many of PDFium's words (apart by its own spaces) are looked for as one word in pypdf's text.
+GLUED_WORDS_MAX = 6
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}"
-                         r"|[A-Za-z]{2}[A-Z]-\d")
+                         r"|[A-Za-z]{2}[A-Z]-\d|\d,\d{4}|\d\.\d+,\d{3}")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -1026,7 +1030,8 @@ class _PdfJob:
             self._glued_maps[index] = self._measure_glued_words(index)
         spaced = self._glued_maps[index]
         for glued in sorted(spaced, key=len, reverse=True):
-            text = text.replace(glued, spaced[glued])
+            # A whole word of pypdf's only: a short run ("53") may stand inside a longer word ("2053").
+            text = re.sub(rf"(?<!\S){re.escape(glued)}(?!\S)", lambda _, split=spaced[glued]: split, text)
         return text
 
     def _measure_glued_words(self, index: int) -> dict[str, str]:
@@ -1219,11 +1224,15 @@ def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
 
 
 def _glued_words(textpage) -> dict[str, str]:
-    """Map each word of TEXTPAGE's text that runs apart glyphs together to it with spaces between them.
+    """Map each run of glyphs on TEXTPAGE that pypdf may read as one word to it with spaces where they stand apart.
 
-    PDFium's text rectangles are runs of glyphs; where one starts WORD_GAP_EM
-    of the font size or more after the previous glyph on its line ends
-    (their advance boxes, not their ink), a word ends.
+    PDFium's text rectangles are runs of glyphs, and PDFium writes a space of
+    its own (a generated one) between glyphs it finds apart, where pypdf,
+    which wants a space's width, may write none ("5,603,589EXPERT"). Where a
+    rectangle starts, or such a space stands, WORD_GAP_EM of the font size
+    or more after the previous glyph on its line ends (their advance boxes,
+    not their ink), a word ends. A run is one of PDFium's words, or several
+    joined across its generated spaces.
     """
     import ctypes
 
@@ -1233,25 +1242,43 @@ def _glued_words(textpage) -> dict[str, str]:
     full = textpage.get_text_range()
     left, top, right, bottom = (ctypes.c_double() for _ in range(4))
     box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+
+    def apart(before: int, after: int) -> bool:
+        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, before, box_before)
+                and pdfium_c.FPDFText_GetLooseCharBox(raw, after, box_after)):
+            return False
+        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
+        return same_line and box_after.left - box_before.right >= WORD_GAP_EM * _font_size_on_page(raw, after)
+
     breaks = set()
     for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
         pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
         at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
-        if not 0 < at < len(full) or full[at - 1].isspace() or full[at].isspace():
-            continue
-        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, box_before)
-                and pdfium_c.FPDFText_GetLooseCharBox(raw, at, box_after)):
-            continue
-        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
-        gap = box_after.left - box_before.right
-        if same_line and gap >= WORD_GAP_EM * _font_size_on_page(raw, at):
+        if 0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace() and apart(at - 1, at):
             breaks.add(at)
-    spaced: dict[str, str] = {}
+    generated = {m.start() for m in re.finditer(r"(?<=\S) (?=\S)", full)
+                 if pdfium_c.FPDFText_IsGenerated(raw, m.start()) == 1}
+    breaks.update(at + 1 for at in generated if apart(at - 1, at + 1))
+    chains: list[list[re.Match]] = []
     for match in re.finditer(r"\S+", full):
-        cuts = [at for at in breaks if match.start() < at < match.end()]
-        if cuts:
-            bounds = [match.start(), *sorted(cuts), match.end()]
-            spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
+        if chains and chains[-1][-1].end() in generated and chains[-1][-1].end() + 1 == match.start():
+            chains[-1].append(match)
+        else:
+            chains.append([match])
+    spaced: dict[str, str] = {}
+    for chain in chains:
+        # pypdf may join some of a chain's words and not others: each stretch of it is a key.
+        for first in range(len(chain)):
+            for run in (chain[first:last] for last in range(first + 1, min(len(chain), first + GLUED_WORDS_MAX) + 1)):
+                pieces = []
+                for match in run:
+                    for at in range(match.start(), match.end()):
+                        if at in breaks and at != run[0].start():
+                            pieces.append(" ")
+                        pieces.append(full[at])
+                glued, split = "".join(m.group() for m in run), "".join(pieces)
+                if glued != split:
+                    spaced[glued] = split
     return spaced
 
 

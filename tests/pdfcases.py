@@ -371,7 +371,7 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
 # --- a table, and a scan -------------------------------------------------------------------------
 
 def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_size: float = 9, *,
-                    composite: bool = False, scale: float = 1.0) -> Path:
+                    composite: bool = False, scale: float = 1.0, space_width: int = 0) -> Path:
     """Write a table, one text object a row, each cell GAP points after the one before (a text move, Td).
 
     Report generators write tables so: no space is drawn between cells, only
@@ -381,6 +381,9 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
     true ToUnicode map), as browsers and office suites embed fonts, instead
     of Helvetica. SCALE draws the table under that matrix (cm), FONT_SIZE and
     GAP being text-space sizes: Chromium sets 12 Tf under 0.75, a 9-point font.
+    SPACE_WIDTH (1/1000 em), if given, is the space's width in Helvetica's
+    /Widths, as wide as a CJK font's (LibreOffice sets Latin cells in AR PL
+    UMing): pypdf wants that much to see a word gap.
     """
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -397,13 +400,18 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
         def width(cell: str) -> float:
             return sum(subset.width[ch] for ch in cell) / 1000 * font_size
     else:
-        font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+        widths = b""
+        if space_width:
+            advances = [space_width] + [round(stringWidth(chr(code), "Helvetica", 1000)) for code in range(33, 127)]
+            widths = b"/FirstChar 32 /LastChar 126 /Widths [%s]" % b" ".join(b"%d" % a for a in advances)
+        font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding %s >>" % widths)
 
         def shown(cell: str) -> bytes:
             return b"(%s) Tj" % cell.encode("latin-1")
 
         def width(cell: str) -> float:
-            return stringWidth(cell, "Helvetica", font_size)
+            wider = (space_width - stringWidth(" ", "Helvetica", 1000)) * cell.count(" ") if space_width else 0
+            return stringWidth(cell, "Helvetica", font_size) + wider / 1000 * font_size
     ops, y = [b"q %g 0 0 %g 0 0 cm" % (scale, scale)], 800.0 / scale
     for row in rows:
         ops.append(b"BT /F1 %g Tf %g %g Td" % (font_size, 50 / scale, y))

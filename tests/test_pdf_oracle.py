@@ -317,6 +317,18 @@ CODE_TABLE = [
 ]
 
 
+# A statistical table of numbers only: glued, they make numbers no number is.
+NUMBER_TABLE = [
+    ["89.56", "9,374,584", "1,893,065"],
+    ["5,729,023", "9,736,999", "60.22"],
+]
+# Cells of one word each, 2 points apart (0.22 em) in a font whose space is 1 em wide.
+WIDE_SPACE_TABLE = [
+    ["5,603,589", "EXPERT", "C-33"],
+    ["917.40", "catering", "B-25"],
+]
+
+
 @pytest.mark.parametrize("table, options, glued, cells", [
     # Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not.
     (TABLE, {}, ["TRANSPORTATION03/06/2019281,25"],
@@ -334,7 +346,14 @@ CODE_TABLE = [
     # (1.05 points) are 0.12 em, a word gap for poppler, though 0.09 of the 12 PDFium gives.
     (TABLE, {"scale": 0.75, "font_size": 12, "gap": 1.4}, ["TRANSPORTATION03/06/2019281,25"],
      ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
-], ids=["with-numbers", "words-only", "word-against-code", "composite-font", "scaled-by-matrix"])
+    (NUMBER_TABLE, {}, ["89.569,374,5841,893,065", "5,729,0239,736,99960.22"],
+     ("89.56", "9,374,584", "1,893,065", "5,729,023", "9,736,999", "60.22")),
+    # pypdf wants a word gap as wide as the font's space, PDFium writes a space of its own at a
+    # narrower one: PDFium's words are apart, pypdf's are one ("5,603,589EXPERTC-33").
+    (WIDE_SPACE_TABLE, {"space_width": 1000, "gap": 2.0}, ["5,603,589EXPERTC-33", "917.40cateringB-25"],
+     ("5,603,589", "EXPERT", "C-33", "917.40", "catering", "B-25")),
+], ids=["with-numbers", "words-only", "word-against-code", "composite-font", "scaled-by-matrix", "numbers-only",
+        "pdfium-spaces"])
 def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, options, glued, cells):
     """Table cells glued in pypdf's text are split as poppler splits them, and pypdf's text is kept."""
     import pypdf
