@@ -90,9 +90,10 @@ log = logging.getLogger(__name__)
 #    fontTools installed, pypdf reads ligatures a CFF font's own encoding names (TeX's "fi").
 # 7 (6 is the OCR round's): office producers' files: table cells are split in pages of not yet trusted
 #    composite fonts too, at gaps measured against the font's size on the page (Chromium's 0.75
-#    matrix), also where PDFium writes a space of its own and pypdf none, and a word against a
-#    code ("TRANSPORTATIONC-04") or numbers glued into no number are checked; a CJK radical a
-#    ToUnicode map names for an ideograph's glyph (Chromium: "网⻚") is read as the ideograph.
+#    matrix), also where PDFium writes a space of its own and pypdf none, a number against a word
+#    at half poppler's gap, and a word against a code ("TRANSPORTATIONC-04") or numbers glued
+#    into no number are checked; a CJK radical a ToUnicode map names for an ideograph's glyph
+#    (Chromium: "网⻚") is read as the ideograph.
 EXTRACTION_VERSION = 7
 
 # File statuses, as stored in the index and shown to users.
@@ -169,10 +170,15 @@ LATIN_BESIDE_CJK = ("eng",)
 # far from the one before it on the line becomes a word of its own
 # (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
+# Where a number meets a letter, a cell ends at half that gap: a right-aligned amount against
+# the next cell's text, with no padding but the cell's rule between them, stands 0.09 em apart
+# in Chromium's and LibreOffice's tables ("5,603,589EXPERT"), and glyphs within a word stand
+# no farther apart there than beside it (tracking spreads them all alike).
+NUMBER_LETTER_GAP_EM = 0.05
 # At most this many of PDFium's words (apart by its own spaces) are looked for as one word in pypdf's text.
 GLUED_WORDS_MAX = 6
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}"
-                         r"|[A-Za-z]{2}[A-Z]-\d|\d,\d{4}|\d\.\d+,\d{3}")
+                         r"|[A-Za-z]{2}[A-Z]-\d|\d,\d{4}|\d\.\d+,\d{3}|\d[a-z]{3}|[a-z]{3}\d")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -1243,12 +1249,27 @@ def _glued_words(textpage) -> dict[str, str]:
     left, top, right, bottom = (ctypes.c_double() for _ in range(4))
     box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
 
-    def apart(before: int, after: int) -> bool:
-        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, before, box_before)
+    def gap(before: int, after: int) -> float | None:
+        """The space between two glyphs on one line, or None."""
+        if not (0 <= before < after < len(full) and pdfium_c.FPDFText_GetLooseCharBox(raw, before, box_before)
                 and pdfium_c.FPDFText_GetLooseCharBox(raw, after, box_after)):
+            return None
+        if min(box_before.top, box_after.top) <= max(box_before.bottom, box_after.bottom):
+            return None
+        return box_after.left - box_before.right
+
+    def apart(before: int, after: int) -> bool:
+        space = gap(before, after)
+        if space is None:
             return False
-        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
-        return same_line and box_after.left - box_before.right >= WORD_GAP_EM * _font_size_on_page(raw, after)
+        em = _font_size_on_page(raw, after)
+        if space >= WORD_GAP_EM * em:
+            return True
+        if full[before].isdigit() == full[after].isdigit() or not (full[before] + full[after]).isalnum():
+            return False
+        # A number against a letter: apart by NUMBER_LETTER_GAP_EM more than the glyphs on either side.
+        around = [g for g in (gap(before - 1, before), gap(after, after + 1)) if g is not None]
+        return space - max([0.0, *around]) >= NUMBER_LETTER_GAP_EM * em
 
     breaks = set()
     for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):

@@ -388,6 +388,24 @@ def test_radicals_a_font_shares_with_ideographs_are_read_as_the_ideographs(tmp_p
     assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
 
 
+def test_a_number_against_a_cells_word_is_split_closer_than_poppler_splits(tmp_path, settings):
+    """Cells 0.6 points apart (0.067 em) where a number meets a word: split, though poppler glues them.
+
+    A right-aligned amount against the next cell's text, with no padding but
+    the cell's rule between them (Chromium's and LibreOffice's tables); "expert
+    fees" cannot be found in "5,603,589expert fees". A line whose glyphs are
+    set one by one, each as far apart (letter-spacing), keeps its words whole.
+    """
+    rows = [["5,603,589", "expert fees", "C-33"], ["917.40", "venue rental", "B-25"], ["2019", "report", "2,400"]]
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", rows, gap=0.6)
+    assert "5,603,589expert" in pdfcases.pdftotext(path, 1)       # poppler glues them
+    words = extract_file(path, settings).pages[0].text.split()
+    assert {"5,603,589", "expert", "917.40", "venue", "2019", "report", "2,400"} <= set(words)
+    line = "COVID19 and G20 in the 2nd round, 5km and 2019report"
+    tracked = pdfcases.write_table_pdf(tmp_path / "tracked.pdf", [list(line)], gap=0.7)
+    assert extract_file(tracked, settings).pages[0].text == line
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
     from conftest import write_pdf
