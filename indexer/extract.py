@@ -42,6 +42,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 import warnings
 import zipfile
 from collections import Counter
@@ -179,6 +180,8 @@ NUMBER_LETTER_GAP_EM = 0.05
 GLUED_WORDS_MAX = 6
 MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}"
                          r"|[A-Za-z]{2}[A-Z]-\d|\d,\d{4}|\d\.\d+,\d{3}|\d[a-z]{3}|[a-z]{3}\d")
+
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
 
 # Largest bitmap rendered for OCR, in pixels: a poster-sized page at 300 dpi
 # would need gigabytes; such pages are rendered at a lower resolution.
@@ -1035,6 +1038,10 @@ class _PdfJob:
         if index not in self._glued_maps:
             self._glued_maps[index] = self._measure_glued_words(index)
         spaced = self._glued_maps[index]
+        if spaced:
+            # PDFium writes a ligature's letters ("office"), pypdf the ligature ("oﬃce"); NFKC,
+            # which clean_text applies anyway, makes them the same.
+            text = _LIGATURE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
         for glued in sorted(spaced, key=len, reverse=True):
             # A whole word of pypdf's only: a short run ("53") may stand inside a longer word ("2053").
             text = re.sub(rf"(?<!\S){re.escape(glued)}(?!\S)", lambda _, split=spaced[glued]: split, text)

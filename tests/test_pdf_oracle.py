@@ -352,8 +352,11 @@ WIDE_SPACE_TABLE = [
     # narrower one: PDFium's words are apart, pypdf's are one ("5,603,589EXPERTC-33").
     (WIDE_SPACE_TABLE, {"space_width": 1000, "gap": 2.0}, ["5,603,589EXPERTC-33", "917.40cateringB-25"],
      ("5,603,589", "EXPERT", "C-33", "917.40", "catering", "B-25")),
+    # pypdf writes the ligature the font draws ("oﬃce"), PDFium its letters.
+    ([["8,747,767", "o\ufb03ce supplies", "A-57"]], {"composite": True}, ["8,747,767o\ufb03ce"],
+     ("8,747,767", "office", "supplies", "A-57")),
 ], ids=["with-numbers", "words-only", "word-against-code", "composite-font", "scaled-by-matrix", "numbers-only",
-        "pdfium-spaces"])
+        "pdfium-spaces", "ligature"])
 def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, options, glued, cells):
     """Table cells glued in pypdf's text are split as poppler splits them, and pypdf's text is kept."""
     import pypdf
