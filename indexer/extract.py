@@ -32,6 +32,7 @@ and the catalogue all ask it, so a new file type is one entry.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import functools
 import io
@@ -176,8 +177,6 @@ WORD_GAP_EM = 0.1
 # in Chromium's and LibreOffice's tables ("5,603,589EXPERT"), and glyphs within a word stand
 # no farther apart there than beside it (tracking spreads them all alike).
 NUMBER_LETTER_GAP_EM = 0.05
-# At most this many of PDFium's words (apart by its own spaces) are looked for as one word in pypdf's text.
-GLUED_WORDS_MAX = 6
 # Checked on every page: its alternatives are grouped by their first character, which halves
 # the search's time against a flat list of them.
 MAYBE_GLUED = re.compile(r"""
@@ -778,7 +777,7 @@ class _PdfJob:
         self._pypdf_error = ""
         # Per set of composite fonts on a page: how many pages pypdf read as PDFium does.
         self._fonts_agreed: Counter = Counter()
-        # Per page index: its glued words and their spaced forms (_glued_words), measured once.
+        # Per page index: pypdf's glued words and their spaced forms (_GlyphRuns), measured once.
         self._glued_maps: dict[int, dict[str, str]] = {}
 
     def run(self) -> None:
@@ -1048,20 +1047,19 @@ class _PdfJob:
 
     def _split_glued_cells(self, index: int, text: str) -> str:
         """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart."""
+        # PDFium writes a ligature's letters ("office"), pypdf the ligature ("oﬃce"); NFKC,
+        # which clean_text applies anyway, makes them the same.
+        text = _LIGATURE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
         if index not in self._glued_maps:
-            self._glued_maps[index] = self._measure_glued_words(index)
+            self._glued_maps[index] = self._measure_glued_words(index, set(text.split()))
         spaced = self._glued_maps[index]
-        if spaced:
-            # PDFium writes a ligature's letters ("office"), pypdf the ligature ("oﬃce"); NFKC,
-            # which clean_text applies anyway, makes them the same.
-            text = _LIGATURE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
-        for glued in sorted(spaced, key=len, reverse=True):
-            # A whole word of pypdf's only: a short run ("53") may stand inside a longer word ("2053").
-            text = re.sub(rf"(?<!\S){re.escape(glued)}(?!\S)", lambda _, split=spaced[glued]: split, text)
-        return text
+        if not spaced:
+            return text
+        # A whole word of pypdf's only: a short run ("53") may stand inside a longer word ("2053").
+        return re.sub(r"\S+", lambda m: spaced.get(m.group(), m.group()), text)
 
-    def _measure_glued_words(self, index: int) -> dict[str, str]:
-        """Return _glued_words of page INDEX as PDFium reads it, or {} when PDFium cannot."""
+    def _measure_glued_words(self, index: int, words: set[str]) -> dict[str, str]:
+        """Map each of WORDS (pypdf's, of page INDEX) PDFium finds glyphs apart in to it with spaces there."""
         doc = self._pdfium()
         if doc is None or index >= len(doc):
             return {}
@@ -1069,7 +1067,8 @@ class _PdfJob:
         try:
             page = doc[index]
             textpage = page.get_textpage()
-            return _glued_words(textpage)
+            runs = _GlyphRuns(textpage)
+            return {word: split for word in words if (split := runs.spaced(word)) != word}
         except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
             return {}
         finally:
@@ -1249,78 +1248,86 @@ def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
     return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
 
 
-def _glued_words(textpage) -> dict[str, str]:
-    """Map each run of glyphs on TEXTPAGE that pypdf may read as one word to it with spaces where they stand apart.
+class _GlyphRuns:
+    """A page's glyphs as PDFium reads them, to find where a word of pypdf's runs apart glyphs together.
 
     PDFium's text rectangles are runs of glyphs, and PDFium writes a space of
     its own (a generated one) between glyphs it finds apart, where pypdf,
     which wants a space's width, may write none ("5,603,589EXPERT"). Where a
     rectangle starts, or such a space stands, WORD_GAP_EM of the font size
     or more after the previous glyph on its line ends (their advance boxes,
-    not their ink), a word ends. A run is one of PDFium's words, or several
-    joined across its generated spaces.
+    not their ink), a word ends; where a number meets a letter, at
+    NUMBER_LETTER_GAP_EM more than the glyphs beside them stand apart. A word
+    of pypdf's is looked for as one of PDFium's words, or several joined
+    across its generated spaces; the gaps at those are measured only there.
     """
-    import ctypes
 
-    import pypdfium2.raw as pdfium_c
+    def __init__(self, textpage):
+        import ctypes
 
-    raw = textpage.raw
-    full = textpage.get_text_range()
-    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
-    box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+        import pypdfium2.raw as pdfium_c
 
-    def gap(before: int, after: int) -> float | None:
+        self._c = pdfium_c
+        self._raw = raw = textpage.raw
+        self._full = full = textpage.get_text_range()
+        self._box_before, self._box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+        left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+        self._breaks = set()        # indices of FULL where a rectangle starts apart from the glyph before
+        for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
+            pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
+            at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
+            if 0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace() and self._apart(at - 1, at):
+                self._breaks.add(at)
+        generated = [m.start() for m in re.finditer(r"(?<=\S) (?=\S)", full)
+                     if pdfium_c.FPDFText_IsGenerated(raw, m.start()) == 1]
+        # FULL without its generated spaces (JOINED), and where in JOINED each one stood.
+        self._joined = "".join(full[a + 1:b] for a, b in zip([-1, *generated], [*generated, len(full)]))
+        self._joins = [g - n for n, g in enumerate(generated)]
+        joins = set(self._joins)
+        self._starts = {m.start() for m in re.finditer(r"\S+", self._joined)} | joins
+        self._ends = {m.end() for m in re.finditer(r"\S+", self._joined)} | joins
+        self._at_join = joins
+
+    def spaced(self, word: str) -> str:
+        """Return WORD with a space where its glyphs stand apart, when PDFium reads it as whole words."""
+        at = self._joined.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if at in self._starts and end in self._ends:
+                pieces = [word[0]]
+                for j in range(at + 1, end):
+                    k = j + bisect.bisect_right(self._joins, j)         # its index in FULL
+                    if k in self._breaks or (j in self._at_join and self._apart(k - 2, k)):
+                        pieces.append(" ")
+                    pieces.append(self._joined[j])
+                return "".join(pieces)
+            at = self._joined.find(word, at + 1)
+        return word
+
+    def _gap(self, before: int, after: int) -> float | None:
         """The space between two glyphs on one line, or None."""
-        if not (0 <= before < after < len(full) and pdfium_c.FPDFText_GetLooseCharBox(raw, before, box_before)
-                and pdfium_c.FPDFText_GetLooseCharBox(raw, after, box_after)):
+        c, box_before, box_after = self._c, self._box_before, self._box_after
+        if not (0 <= before < after < len(self._full) and c.FPDFText_GetLooseCharBox(self._raw, before, box_before)
+                and c.FPDFText_GetLooseCharBox(self._raw, after, box_after)):
             return None
         if min(box_before.top, box_after.top) <= max(box_before.bottom, box_after.bottom):
             return None
         return box_after.left - box_before.right
 
-    def apart(before: int, after: int) -> bool:
-        space = gap(before, after)
+    def _apart(self, before: int, after: int) -> bool:
+        """Tell whether glyphs BEFORE and AFTER stand a word's gap apart."""
+        space = self._gap(before, after)
         if space is None:
             return False
-        em = _font_size_on_page(raw, after)
+        em = _font_size_on_page(self._raw, after)
         if space >= WORD_GAP_EM * em:
             return True
+        full = self._full
         if full[before].isdigit() == full[after].isdigit() or not (full[before] + full[after]).isalnum():
             return False
         # A number against a letter: apart by NUMBER_LETTER_GAP_EM more than the glyphs on either side.
-        around = [g for g in (gap(before - 1, before), gap(after, after + 1)) if g is not None]
+        around = [g for g in (self._gap(before - 1, before), self._gap(after, after + 1)) if g is not None]
         return space - max([0.0, *around]) >= NUMBER_LETTER_GAP_EM * em
-
-    breaks = set()
-    for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
-        pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
-        at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
-        if 0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace() and apart(at - 1, at):
-            breaks.add(at)
-    generated = {m.start() for m in re.finditer(r"(?<=\S) (?=\S)", full)
-                 if pdfium_c.FPDFText_IsGenerated(raw, m.start()) == 1}
-    breaks.update(at + 1 for at in generated if apart(at - 1, at + 1))
-    chains: list[list[re.Match]] = []
-    for match in re.finditer(r"\S+", full):
-        if chains and chains[-1][-1].end() in generated and chains[-1][-1].end() + 1 == match.start():
-            chains[-1].append(match)
-        else:
-            chains.append([match])
-    spaced: dict[str, str] = {}
-    for chain in chains:
-        # pypdf may join some of a chain's words and not others: each stretch of it is a key.
-        for first in range(len(chain)):
-            for run in (chain[first:last] for last in range(first + 1, min(len(chain), first + GLUED_WORDS_MAX) + 1)):
-                pieces = []
-                for match in run:
-                    for at in range(match.start(), match.end()):
-                        if at in breaks and at != run[0].start():
-                            pieces.append(" ")
-                        pieces.append(full[at])
-                glued, split = "".join(m.group() for m in run), "".join(pieces)
-                if glued != split:
-                    spaced[glued] = split
-    return spaced
 
 
 def _font_size_on_page(raw, index: int) -> float:
