@@ -1,6 +1,6 @@
 """Does a phrase visible on a page find its document? Real-world PDFs, pdftotext as the eye (issue 27).
 
-    python bench/visible_phrases.py FOLDER [FOLDER ...] [--per-page 2] [--seed 5] [--misses 40]
+    python bench/visible_phrases.py FOLDER [FOLDER ...] [--per-page 2] [--per-script 1] [--seed 5] [--misses 40]
 
 Every PDF under the FOLDERs is copied into a temporary archive and indexed
 with the project's settings (OCR off: these files have text layers). From
@@ -28,6 +28,12 @@ government and campaign-finance tables; ocrmypdf's scans, whose pages have no te
 and are left to the OCR check in docs/DECISIONS.md):
 
     pip download --no-deps --no-binary :all: tabula-py ocrmypdf -d sdists
+
+Files of the office producers (Chromium, LibreOffice) are made by bench/office_producers.py;
+they have few pages, so draw more phrases from each:
+
+    python bench/office_producers.py /tmp/office --variants 8
+    python bench/visible_phrases.py /tmp/office --per-script 4 --per-page 8
 """
 
 from __future__ import annotations
@@ -74,20 +80,22 @@ def poppler_pages(path: Path) -> list[str]:
     return unicodedata.normalize("NFKC", run.stdout.decode("utf-8", "replace")).split("\f")
 
 
-def draw_phrases(text: str, rng: random.Random, per_page: int, stop_words: frozenset[str]) -> list[str]:
+def draw_phrases(text: str, rng: random.Random, per_page: int, stop_words: frozenset[str],
+                 per_script: int = 1) -> list[str]:
+    """Draw up to PER_SCRIPT phrases of each kind from TEXT, then PER_PAGE of them."""
     phrases = []
     runs = [m.group() for m in CJK_RUN.finditer(text)]
-    if runs:
+    for _ in range(per_script if runs else 0):
         run = rng.choice(runs)
         start = rng.randrange(len(run) - 3)
         phrases.append(run[start:start + 4])
     words = HANGUL_WORD.findall(text)      # Korean is written in words: a user types a whole one
-    if words:
+    for _ in range(per_script if words else 0):
         phrases.append(rng.choice(words))
     # Two stop words ("from the") are no search anyone makes unquoted.
     pairs = [f"{a} {b}" for line in text.splitlines() for a, b in LATIN_PAIR.findall(line)
              if not {a.lower(), b.lower()} <= stop_words]
-    if pairs:
+    for _ in range(per_script if pairs else 0):
         phrases.append(rng.choice(pairs))
     rng.shuffle(phrases)
     return phrases[:per_page]
@@ -107,6 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--per-page", type=int, default=2)
+    parser.add_argument("--per-script", type=int, default=1,
+                        help="phrases of each kind (CJK, Korean, Latin) a page offers before --per-page")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--misses", type=int, default=40)
     parser.add_argument("--max-files", type=int, default=0, help="at most this many files (0: all)")
@@ -152,7 +162,7 @@ def main() -> int:
                 for number, page_text in enumerate(visible, 1):
                     if len(page_text.strip()) < MIN_PAGE_CHARS:
                         continue
-                    phrases = draw_phrases(page_text, rng, args.per_page, STOP_WORDS)
+                    phrases = draw_phrases(page_text, rng, args.per_page, STOP_WORDS, args.per_script)
                     pages_drawn += bool(phrases)
                     ours = page_text_of(searcher, record, name, number) if record else ""
                     for phrase in phrases:

@@ -42,6 +42,20 @@ _UNSAFE_IN_METADATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\ud
 _KEEP_FULLWIDTH = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _NORMALISABLE_RUN = re.compile(f"[^{_KEEP_FULLWIDTH}]+")
 
+# A font may draw an ideograph and a CJK radical with one glyph (页 and ⻚); a producer that
+# maps glyphs back to text names the radical (Chromium's ToUnicode maps, PDF exports of Chinese
+# Word files) and may give the ideograph only in an ActualText span, which pypdf does not read:
+# "网页" comes out "网⻚" and is never found. NFKC folds the Kangxi radicals (⽹ to 网) but not
+# the CJK Radicals Supplement, nor ⼾ to the simplified 户 a simplified Chinese font draws. The
+# pairs are the radicals whose glyph Noto Sans and Serif CJK SC share with an ideograph (their
+# cmaps), less those NFKC already folds alike; the simplified form is kept, the archive's.
+_RADICAL_PAIRS = ("⺂乛⺃乚⺅亻⺇𠘨⺉刂⺋㔾⺍𭕄⺎兀⺏尣⺐尢⺒巳⺓幺⺔彑⺕彐⺖忄⺘扌⺙攵⺛旡⺞歺⺠民⺡氵⺣灬⺤爫⺦丬"
+                  "⺨犭⺩𤣩⺫罒⺭礻⺮𥫗⺯糹⺰纟⺱罓⺲罒⺳㓁⺹耂⺺肀⺽𦥑⺾艹⻁虎⻂衤⻃覀⻅见⻆角⻇𧢲⻈讠⻉贝⻊𧾷⻋车"
+                  "⻌辶⻐钅⻑長⻒镸⻓长⻔门⻕𨸏⻖阝⻘青⻙韦⻚页⻛风⻜飞⻝食⻞𩙿⻟飠⻠饣⻡𩠐⻢马⻣骨⻤鬼⻥鱼⻦鸟⻧卤"
+                  "⻨麦⻩黄⻪黾⻫斉⻬齐⻮齿⻯竜⻰龙⻱龜⻲亀⼾户")
+RADICAL_IDEOGRAPHS = {ord(radical): ideograph for radical, ideograph in zip(_RADICAL_PAIRS[::2], _RADICAL_PAIRS[1::2])}
+_RADICAL = re.compile("[%s]" % "".join(map(chr, RADICAL_IDEOGRAPHS)))
+
 # PDFium marks a hyphen it finds at a line's end (a word broken there) with
 # U+FFFE and joins the lines ("develop\ufffement"); poppler reads the word whole.
 _LINE_END_HYPHEN = re.compile("\ufffe[ \t]*\n?[ \t]*")
@@ -78,7 +92,7 @@ def clean_metadata(value: str) -> str:
 
 
 def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
-    """Return TEXT ready for indexing: controls removed, NFKC, CJK spacing and hyphenation fixed.
+    """Return TEXT ready for indexing: controls removed, radicals as ideographs, NFKC, CJK spacing, hyphenation fixed.
 
     JOIN_CJK_LINES joins a line break between two Chinese characters, as a PDF's
     layout breaks a sentence anywhere; pass False where lines are paragraphs.
@@ -89,6 +103,8 @@ def clean_text(text: str, *, join_cjk_lines: bool = True) -> str:
     text = _LINE_END_HYPHEN.sub("", text)
     text = _INVISIBLE.sub("", text)
     text = _ACCENT_THEN_LETTER.sub(_accented_letter, text)
+    if _RADICAL.search(text):
+        text = text.translate(RADICAL_IDEOGRAPHS)
     text = _normalise(text)
     text = "\n".join(_collapse_repeated_line(_collapse_doubled_tokens(line)) for line in text.split("\n"))
     text = _HYPHENATED.sub("", text)

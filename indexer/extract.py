@@ -32,6 +32,7 @@ and the catalogue all ask it, so a new file type is one entry.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import functools
 import io
@@ -42,6 +43,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 import warnings
 import zipfile
 from collections import Counter
@@ -95,7 +97,13 @@ log = logging.getLogger(__name__)
 #    together where PDFium's text keeps them apart, and figures pypdf splits at the decimal point
 #    where PDFium's keeps them whole, are read as PDFium reads them; a footnote mark PDFium sees
 #    smaller and raised after a word ("Huang1") is a word of its own.
-EXTRACTION_VERSION = 6
+# 7: office producers' files: table cells are split in pages of not yet trusted
+#    composite fonts too, at gaps measured against the font's size on the page (Chromium's 0.75
+#    matrix), also where PDFium writes a space of its own and pypdf none, a number against a word
+#    at half poppler's gap, and a word against a code ("TRANSPORTATIONC-04") or numbers glued
+#    into no number are checked; a CJK radical a ToUnicode map names for an ideograph's glyph
+#    (Chromium: "网⻚") is read as the ideograph.
+EXTRACTION_VERSION = 7
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -165,27 +173,44 @@ LATIN_BESIDE_CJK = ("eng",)
 # where they are WORD_GAP_EM of the font size apart. A page whose pypdf text
 # shows such a run (MAYBE_GLUED: a number against a capitalised word, a date
 # against a number, a word against a capitalised word, a capitals run longer
-# than any word of the archive's) is measured with PDFium's glyph boxes, and each run of
-# glyphs that stands that far from the one before it on the line becomes a
-# word of its own (docs/DECISIONS.md, "Text as the page shows it").
+# than any word of the archive's, a word against a code such as "C-04", numbers
+# that no number is: "5,729,0239,736,999", "95.796,601,426") is
+# measured with PDFium's glyph boxes, and each run of glyphs that stands that
+# far from the one before it on the line becomes a word of its own
+# (docs/DECISIONS.md, "Text as the page shows it").
 WORD_GAP_EM = 0.1
-MAYBE_GLUED = re.compile(r"\d[A-Z]{2,}|[A-Z]{2,}\d|\d[.,]\d\d[A-Za-z]|\d/\d{4}\d|[a-z]{2}[A-Z][a-z]|[A-Z]{16,}")
-# The other way round: a decimal set apart from its whole part to align a column ("11,062 .6"),
-# which pypdf reads as two words and PDFium as one.
+# Where a number meets a letter, a cell ends at half that gap: a right-aligned amount against
+# the next cell's text, with no padding but the cell's rule between them, stands 0.09 em apart
+# in Chromium's and LibreOffice's tables ("5,603,589EXPERT"), and glyphs within a word stand
+# no farther apart there than beside it (tracking spreads them all alike).
+NUMBER_LETTER_GAP_EM = 0.05
+# Checked on every page: its alternatives are grouped by their first character, which halves
+# the search's time against a flat list of them.
+MAYBE_GLUED = re.compile(r"""
+    \d (?: [A-Z]{2} | [a-z]{3}               # a number against a word
+         | [.,]\d\d[A-Za-z]                  # an amount against a word
+         | ,\d{4} | \.\d+,\d{3}              # numbers no number is
+         | /\d{4}\d )                        # a date against a number
+  | [A-Z] (?: [A-Z]\d                        # capitals against a number
+           | [A-Z]{15}                       # a capitals run longer than a word
+           | [A-Za-z][A-Z]-\d )              # a word against a code ("C-04")
+  | [a-z] (?: [a-z][A-Z][a-z]                # a word against a capitalised word
+           | [a-z]{2}\d                      # a word against a number
+           | [A-Za-z][A-Z]-\d )              # a word against a code
+""", re.VERBOSE)
+
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
+# The other way round: a figure set apart from its decimal point to align a column ("11,062 .6"),
+# which pypdf reads as two words and PDFium as one (_pdfium_figures).
 MAYBE_SPLIT_NUMBER = re.compile(r"\d [.,]\d")
-# Where PDFium's own text already has a space between two such runs, or none inside such a
-# number, its reading is taken: a boundary of digit and letter, of two words' cases, or a
-# decimal point (_pdfium_word_bounds).
-# A word with a footnote mark run into it ("cooperation1"): the mark is a word of its own where
-# PDFium sees its digits smaller than the letter before (at most this share of its size) and
-# raised by this share of it (_raised_marks).
-MAYBE_FOOTNOTE_MARK = re.compile(r"[a-z]{2}\d{1,3}(?![\dA-Za-z])")
-FOOTNOTE_MARK_MAX_SIZE = 0.85
-FOOTNOTE_MARK_MIN_RISE = 0.15
-MAX_GLUED_CELLS = 12          # the most cells of a row one glued word is looked for in
 _DECIMAL_SIDES = frozenset(f"{d}{p}" for d in "0123456789" for p in ".,") | frozenset(
     f"{p}{d}" for d in "0123456789" for p in ".,")
 _DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
+# A word with a footnote mark run into it ("cooperation1", which MAYBE_GLUED shows): the mark is
+# a word of its own where PDFium sees its digits at most this share of the letter's size before
+# them and raised by this share of it (_raised_marks).
+FOOTNOTE_MARK_MAX_SIZE = 0.85
+FOOTNOTE_MARK_MIN_RISE = 0.15
 
 # A page with no text layer whose paths have this many segments may show letters drawn as
 # outlines (a word is a few hundred segments; a rule or a table's borders a few dozen): it is OCR'd.
@@ -774,6 +799,8 @@ class _PdfJob:
         self._pypdf_error = ""
         # Per set of composite fonts on a page: how many pages pypdf read as PDFium does.
         self._fonts_agreed: Counter = Counter()
+        # Per page index: pypdf's glued words and their spaced forms (_GlyphRuns), measured once.
+        self._glued_maps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
     def run(self) -> None:
         try:
@@ -884,6 +911,11 @@ class _PdfJob:
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
+                if fonts and MAYBE_GLUED.search(text):
+                    # Before settling: a page whose composite fonts PDFium must vouch for may keep
+                    # pypdf's text after that check, and its table cells must be words there too
+                    # (_settle splits them on the pages it keeps at once).
+                    text = self._split_glued_cells(index, text)
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -1037,38 +1069,47 @@ class _PdfJob:
     def _words_as_placed(self, index: int, text: str, cleaned: str) -> str:
         """CLEANED, pypdf's TEXT of page INDEX cleaned, with its words split and joined where the
         glyphs' places say (_split_glued_cells), if the text shows a sign of either."""
-        if (MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned)
-                or MAYBE_FOOTNOTE_MARK.search(cleaned)):
+        if MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned):
             return clean_text(self._split_glued_cells(index, text))
         return cleaned
 
     def _split_glued_cells(self, index: int, text: str) -> str:
         """Return TEXT (pypdf's, of page INDEX) with a space between runs of glyphs PDFium finds apart,
-        and a column's decimals back on their numbers."""
+        and a column's figures whole where PDFium reads them so."""
+        # PDFium writes a ligature's letters ("office"), pypdf the ligature ("oﬃce"); NFKC,
+        # which clean_text applies anyway, makes them the same.
+        text = _LIGATURE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+        if index not in self._glued_maps:
+            self._glued_maps[index] = self._measure_glued_words(index, set(text.split()))
+        spaced, figures = self._glued_maps[index]
+        if spaced:
+            # A whole word of pypdf's only: a short run ("53") may stand inside a longer word ("2053").
+            text = re.sub(r"\S+", lambda m: spaced.get(m.group(), m.group()), text)
+        if figures:
+            split = re.compile(r"(?<!\S)(%s)(?!\S)" % "|".join(map(re.escape, sorted(figures, key=len, reverse=True))))
+            text = split.sub(lambda m: figures[m.group(1)], text)
+        return text
+
+    def _measure_glued_words(self, index: int, words: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Map each of WORDS (pypdf's, of page INDEX) PDFium finds glyphs apart in to it with spaces
+        there; and PDFium's figures from their reading with a space before the point (_pdfium_figures)."""
         doc = self._pdfium()
         if doc is None or index >= len(doc):
-            return text
+            return {}, {}
         page = textpage = None
         try:
             page = doc[index]
             textpage = page.get_textpage()
-            full = textpage.get_text_range()
-            spaced = _glued_words(textpage, full)
+            runs = _GlyphRuns(textpage)
+            return ({word: split for word in words if (split := runs.spaced(word)) != word},
+                    _pdfium_figures(runs.text))
         except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
-            return text
+            return {}, {}
         finally:
             if textpage is not None:
                 textpage.close()
             if page is not None:
                 page.close()
-        for glued in sorted(spaced, key=len, reverse=True):
-            text = text.replace(glued, spaced[glued])
-        bounds = _pdfium_word_bounds(full)
-        if bounds:
-            # Whole words only: "a1" of PDFium's "a 1" is no reason to split "formula1".
-            words = re.compile(r"(?<!\S)(%s)(?!\S)" % "|".join(map(re.escape, sorted(bounds, key=len, reverse=True))))
-            text = words.sub(lambda match: bounds[match.group(1)], text)
-        return text
 
     def _may_show_text(self, index: int) -> bool:
         """Tell whether page INDEX, which has no text layer, draws what may be text: an image, or letters' outlines."""
@@ -1259,43 +1300,112 @@ def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
     return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
 
 
-def _glued_words(textpage, full: str) -> dict[str, str]:
-    """Map each word of TEXTPAGE's text FULL that runs apart glyphs together to it with spaces between them.
+class _GlyphRuns:
+    """A page's glyphs as PDFium reads them, to find where a word of pypdf's runs apart glyphs together.
 
-    PDFium's text rectangles are runs of glyphs; where one starts WORD_GAP_EM
-    of the font size or more after the previous glyph on its line ends
-    (their advance boxes, not their ink), a word ends.
+    PDFium's text rectangles are runs of glyphs, and PDFium writes a space of
+    its own (a generated one) between glyphs it finds apart, where pypdf,
+    which wants a space's width, may write none ("5,603,589EXPERT"). Where a
+    rectangle starts, or such a space stands, WORD_GAP_EM of the font size
+    or more after the previous glyph on its line ends (their advance boxes,
+    not their ink), a word ends; where a number meets a letter, at
+    NUMBER_LETTER_GAP_EM more than the glyphs beside them stand apart. A word
+    of pypdf's is looked for as one of PDFium's words, or several joined
+    across its generated spaces; the gaps at those are measured only there.
     """
-    import ctypes
+
+    def __init__(self, textpage):
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self._c = pdfium_c
+        self._raw = raw = textpage.raw
+        self._full = full = textpage.get_text_range()
+        self._box_before, self._box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+        left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+        self._breaks = set()        # indices of FULL where a rectangle starts apart from the glyph before
+        for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
+            pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
+            at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
+            if (0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace()
+                    and full[at - 1] + full[at] not in _DECIMAL_SIDES    # a figure's point, set apart
+                    and self._apart(at - 1, at)):
+                self._breaks.add(at)
+        self._breaks |= _raised_marks(raw, full)
+        generated = [m.start() for m in re.finditer(r"(?<=\S) (?=\S)", full)
+                     if pdfium_c.FPDFText_IsGenerated(raw, m.start()) == 1]
+        # FULL without its generated spaces (JOINED), and where in JOINED each one stood.
+        self._joined = "".join(full[a + 1:b] for a, b in zip([-1, *generated], [*generated, len(full)]))
+        self._joins = [g - n for n, g in enumerate(generated)]
+        joins = set(self._joins)
+        self._starts = {m.start() for m in re.finditer(r"\S+", self._joined)} | joins
+        self._ends = {m.end() for m in re.finditer(r"\S+", self._joined)} | joins
+        self._at_join = joins
+
+    @property
+    def text(self) -> str:
+        """The page's text as PDFium reads it."""
+        return self._full
+
+    def spaced(self, word: str) -> str:
+        """Return WORD with a space where its glyphs stand apart, when PDFium reads it as whole words."""
+        at = self._joined.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if at in self._starts and end in self._ends:
+                pieces = [word[0]]
+                for j in range(at + 1, end):
+                    k = j + bisect.bisect_right(self._joins, j)         # its index in FULL
+                    if k in self._breaks or (j in self._at_join and self._apart(k - 2, k)):
+                        pieces.append(" ")
+                    pieces.append(self._joined[j])
+                return "".join(pieces)
+            at = self._joined.find(word, at + 1)
+        return word
+
+    def _gap(self, before: int, after: int) -> float | None:
+        """The space between two glyphs on one line, or None."""
+        c, box_before, box_after = self._c, self._box_before, self._box_after
+        if not (0 <= before < after < len(self._full) and c.FPDFText_GetLooseCharBox(self._raw, before, box_before)
+                and c.FPDFText_GetLooseCharBox(self._raw, after, box_after)):
+            return None
+        if min(box_before.top, box_after.top) <= max(box_before.bottom, box_after.bottom):
+            return None
+        return box_after.left - box_before.right
+
+    def _apart(self, before: int, after: int) -> bool:
+        """Tell whether glyphs BEFORE and AFTER stand a word's gap apart."""
+        space = self._gap(before, after)
+        if space is None:
+            return False
+        em = _font_size_on_page(self._raw, after)
+        if space >= WORD_GAP_EM * em:
+            return True
+        full = self._full
+        if full[before].isdigit() == full[after].isdigit() or not (full[before] + full[after]).isalnum():
+            return False
+        # A number against a letter: apart by NUMBER_LETTER_GAP_EM more than the glyphs on either side.
+        around = [g for g in (self._gap(before - 1, before), self._gap(after, after + 1)) if g is not None]
+        return space - max([0.0, *around]) >= NUMBER_LETTER_GAP_EM * em
+
+
+def _font_size_on_page(raw, index: int) -> float:
+    """Return the size of character INDEX of text page RAW in page space, where its glyph boxes are.
+
+    PDFium gives the size the content stream sets (Tf); the text and page
+    matrices scale it: Chromium draws its text at 12 Tf under a 0.75 matrix
+    (CSS pixels to points), a 9-point font.
+    """
+    import math
 
     import pypdfium2.raw as pdfium_c
 
-    raw = textpage.raw
-    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
-    box_before, box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
-    breaks = set()
-    for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
-        pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
-        at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
-        if not 0 < at < len(full) or full[at - 1].isspace() or full[at].isspace():
-            continue
-        if full[at - 1] + full[at] in _DECIMAL_SIDES:
-            continue            # a figure's decimal point, set apart to align a column
-        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, box_before)
-                and pdfium_c.FPDFText_GetLooseCharBox(raw, at, box_after)):
-            continue
-        same_line = min(box_before.top, box_after.top) > max(box_before.bottom, box_after.bottom)
-        gap = box_after.left - box_before.right
-        if same_line and gap >= WORD_GAP_EM * pdfium_c.FPDFText_GetFontSize(raw, at):
-            breaks.add(at)
-    breaks |= _raised_marks(raw, full)
-    spaced: dict[str, str] = {}
-    for match in re.finditer(r"\S+", full):
-        cuts = [at for at in breaks if match.start() < at < match.end()]
-        if cuts:
-            bounds = [match.start(), *sorted(cuts), match.end()]
-            spaced[match.group()] = " ".join(full[a:b] for a, b in zip(bounds, bounds[1:]))
-    return spaced
+    size = pdfium_c.FPDFText_GetFontSize(raw, index)
+    matrix = pdfium_c.FS_MATRIX()
+    if pdfium_c.FPDFText_GetMatrix(raw, index, matrix):
+        size *= math.hypot(matrix.c, matrix.d)
+    return size
 
 
 def _raised_marks(raw, full: str) -> set[int]:
@@ -1321,38 +1431,14 @@ def _raised_marks(raw, full: str) -> set[int]:
     return marks
 
 
-def _pdfium_word_bounds(full: str) -> dict[str, str]:
-    """Map what pypdf may read of words in PDFium's text FULL to PDFium's reading of them.
-
-    Neighbouring words of a line, two of which meet at a glue boundary
-    ("09/10/2013 EFECTIVO", "FERNANDEZ JUAN"), map from their run without the
-    spaces (PDFium spaces by the glyphs' positions; a spurious space inside a
-    word, "C ompany", is at no such boundary); a number with a decimal point
-    ("11,062.6") maps from its reading with a space before the point.
-    """
-    bounds: dict[str, str] = {}
-    for line in full.splitlines():
-        words = line.split()
-        for start in range(len(words)):
-            run, glued = words[start], False
-            for end in range(start + 1, min(len(words), start + MAX_GLUED_CELLS)):
-                glued = glued or _glue_boundary(words[end - 1], words[end])
-                run += words[end]
-                if glued:
-                    bounds[run] = " ".join(words[start:end + 1])
-        for word in words:
-            for point in _DECIMAL.finditer(word):
-                bounds[word[:point.start()] + " " + word[point.start():]] = word
-    return bounds
-
-
-def _glue_boundary(first: str, second: str) -> bool:
-    """Tell whether words FIRST and SECOND, run together, would show where they meet: a digit
-    against a letter, a lower-case letter against a capital, or two runs of three capitals."""
-    a, b = first[-1], second[0]
-    return ((a.isdigit() and b.isalpha()) or (a.isalpha() and b.isdigit()) or (a.islower() and b.isupper())
-            or (len(first) >= 3 and len(second) >= 3 and (first[-3:] + second[:3]).isalpha()
-                and (first[-3:] + second[:3]).isupper()))
+def _pdfium_figures(full: str) -> dict[str, str]:
+    """Map each figure of PDFium's text FULL with a decimal point ("11,062.6") from its reading with
+    a space before the point ("11,062 .6"), as pypdf reads a point a font maps to " ."."""
+    figures: dict[str, str] = {}
+    for word in full.split():
+        for point in _DECIMAL.finditer(word):
+            figures[word[:point.start()] + " " + word[point.start():]] = word
+    return figures
 
 
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:

@@ -6,8 +6,10 @@ the text a reader sees on the page known in advance:
   font Debian ships (WenQuanYi Micro Hei), whose character codes are the
   glyph numbers of the whole font, as TeX's dvipdfmx writes them, with no
   ToUnicode map (or one that maps some glyphs to private-use code points, or
-  one that lies). A reader must go to the font's own cmap to find the text.
-- `write_table_pdf`: a table whose cells are placed by text moves, closer than a space.
+  to CJK radicals as Chromium does, or one that lies). A reader must go to the
+  font's own cmap to find the text.
+- `write_table_pdf`: a table whose cells are placed by text moves, closer than a space
+  (in Helvetica or a composite font, under a scaling matrix as Chromium draws).
 - `write_scan_pdf`: a page that is only an image of text (a scan).
 - `write_accented_pdf`: accents set before their letters, as TeX sets them.
 - `write_builtin_encoding_pdf`: a CFF Type1 font whose own encoding alone names a ligature (TeX's OT1).
@@ -245,6 +247,46 @@ def _to_unicode_cmap(entries: dict[int, str]) -> bytes:
     return b"\n".join(lines)
 
 
+# Ideographs a simplified Chinese font draws with the glyph of a CJK radical (Noto Sans CJK SC),
+# which Chromium's ToUnicode maps name as the radical.
+RADICAL_OF = {"页": "\u2eda", "长": "\u2ed3", "门": "\u2ed4", "户": "\u2f3e"}
+
+
+def _shown_with_actual_text(ch: str, code: int) -> bytes:
+    """Show character CH (font code CODE); one RADICAL_OF draws inside an ActualText span, as Chromium writes it."""
+    shown = b"<%04X> Tj" % code
+    if ch not in RADICAL_OF:
+        return shown
+    return b"/Span << /ActualText <FEFF%s> >> BDC %s EMC" % (ch.encode("utf-16-be").hex().upper().encode(), shown)
+
+
+def _type0_font(w: _PdfWriter, font: CjkSubset, codes: dict[str, int], to_unicode: dict[int, str] | None,
+                gb1: bool = False) -> int:
+    """Add FONT as a composite font (Type0, Identity-H) whose character codes are CODES; return its object number.
+
+    TO_UNICODE maps codes to the text a ToUnicode map gives (None: no map);
+    GB1 declares the codes CIDs of Adobe-GB1, else of the font (Identity).
+    """
+    font_file = w.stream(font.data, b"/Length1 %d" % len(font.data))
+    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+WenQuanYiMicroHei /Flags 4 "
+                       b"/FontBBox [-100 -200 1100 900] /ItalicAngle 0 /Ascent 800 /Descent -200 "
+                       b"/CapHeight 700 /StemV 80 /FontFile2 %d 0 R >>" % font_file)
+    system_info = (b"/Registry (Adobe) /Ordering (GB1) /Supplement 5" if gb1
+                   else b"/Registry (Adobe) /Ordering (Identity) /Supplement 0")
+    gid_map = bytearray(2 * (max(codes.values()) + 1))
+    for ch, code in codes.items():
+        gid_map[2 * code:2 * code + 2] = struct.pack(">H", font.gid[ch])
+    cid_to_gid = w.stream(bytes(gid_map))
+    widths = b" ".join(b"%d [%d]" % (codes[ch], font.width[ch]) for ch in sorted(codes, key=codes.get))
+    cid_font = w.add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+WenQuanYiMicroHei "
+                     b"/CIDSystemInfo << %s >> "
+                     b"/FontDescriptor %d 0 R /DW 1000 /W [%s] /CIDToGIDMap %d 0 R >>"
+                     % (system_info, descriptor, widths, cid_to_gid))
+    extra = b"" if to_unicode is None else b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(to_unicode))
+    return w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+WenQuanYiMicroHei /Encoding /Identity-H "
+                 b"/DescendantFonts [%d 0 R] %s >>" % (cid_font, extra))
+
+
 def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none",
                   rare: dict[str, str] | None = None, font_size: float = 14, ordering: str = "Identity",
                   latin: list[list[str]] | None = None) -> Path:
@@ -261,7 +303,9 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
     themselves), "lie" (every glyph mapped to the character of another glyph:
     a broken map that yields plausible but wrong text), "swapped" (each
     character's two bytes in the wrong order), "signs" (every glyph mapped to
-    an ASCII sign). RARE maps a rare
+    an ASCII sign), "radicals" (the characters of RADICAL_OF map to CJK
+    radicals, the ideograph given in an ActualText span around the glyph, as
+    Chromium writes it). RARE maps a rare
     character (CJK Extension B, or a mathematical letter) to the character
     whose glyph draws it here.
 
@@ -273,30 +317,19 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
     font = CjkSubset(text, extra_cmap=rare)
     w = _PdfWriter()
     catalog, page_tree = w.reserve(), w.reserve()
-    font_file = w.stream(font.data, b"/Length1 %d" % len(font.data))
-    descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+WenQuanYiMicroHei /Flags 4 "
-                       b"/FontBBox [-100 -200 1100 900] /ItalicAngle 0 /Ascent 800 /Descent -200 "
-                       b"/CapHeight 700 /StemV 80 /FontFile2 %d 0 R >>" % font_file)
     if ordering == "GB1":
         gb1 = adobe_gb1_cids()
         codes = {ch: gb1[ch] for ch in font.gid}
-        system_info = b"/Registry (Adobe) /Ordering (GB1) /Supplement 5"
     else:
         codes = {ch: font.full_gid[ch] for ch in font.gid}
-        system_info = b"/Registry (Adobe) /Ordering (Identity) /Supplement 0"
-    gid_map = bytearray(2 * (max(codes.values()) + 1))
-    for ch, code in codes.items():
-        gid_map[2 * code:2 * code + 2] = struct.pack(">H", font.gid[ch])
-    cid_to_gid = w.stream(bytes(gid_map))
-    widths = b" ".join(b"%d [%d]" % (codes[ch], font.width[ch]) for ch in sorted(codes, key=codes.get))
-    cid_font = w.add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+WenQuanYiMicroHei "
-                     b"/CIDSystemInfo << %s >> "
-                     b"/FontDescriptor %d 0 R /DW 1000 /W [%s] /CIDToGIDMap %d 0 R >>"
-                     % (system_info, descriptor, widths, cid_to_gid))
-    extra = b""
+    entries = None
     if to_unicode != "none":
         if to_unicode == "true":
             entries = {code: ch for ch, code in codes.items()}
+        elif to_unicode == "radicals":
+            # A glyph the font shares with a radical maps to the radical; the
+            # ideograph is given in an ActualText span around it (below).
+            entries = {code: RADICAL_OF.get(ch, ch) for ch, code in codes.items()}
         elif to_unicode == "pua":
             entries = {code: ch for ch, code in codes.items()}
             for i, ch in enumerate(sorted(rare or {}, key=ord)):
@@ -321,15 +354,16 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
             entries = {code: signs[i % len(signs)] for i, (ch, code) in enumerate(sorted(codes.items()))}
         else:
             raise ValueError(to_unicode)
-        extra = b"/ToUnicode %d 0 R" % w.stream(_to_unicode_cmap(entries))
-    type0 = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+WenQuanYiMicroHei /Encoding /Identity-H "
-                  b"/DescendantFonts [%d 0 R] %s >>" % (cid_font, extra))
+    type0 = _type0_font(w, font, codes, entries, gb1=ordering == "GB1")
     helvetica = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     kids = []
     for number, lines in enumerate(pages):
         ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
         for line in lines:
-            ops.append(b"<%s> Tj T*" % b"".join(b"%04X" % codes[ch] for ch in line))
+            if to_unicode == "radicals":
+                ops.append(b" ".join(_shown_with_actual_text(ch, codes[ch]) for ch in line) + b" T*")
+            else:
+                ops.append(b"<%s> Tj T*" % b"".join(b"%04X" % codes[ch] for ch in line))
         ops.append(b"/F2 11 Tf 16 TL")
         for line in (latin[number] if latin else ()):
             ops.append(b"(%s) Tj T*" % line.encode("latin-1"))
@@ -346,29 +380,60 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
 
 # --- a table, and a scan -------------------------------------------------------------------------
 
-def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_size: float = 9) -> Path:
+def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_size: float = 9, *,
+                    composite: bool = False, scale: float = 1.0, space_width: int = 0) -> Path:
     """Write a table, one text object a row, each cell GAP points after the one before (a text move, Td).
 
     Report generators write tables so: no space is drawn between cells, only
     the move says they are apart, and a narrow column leaves less room than
     a space (Helvetica's is 0.28 em: 2.5 points at 9).
+    COMPOSITE sets the table in a composite font (Type0, Identity-H, with a
+    true ToUnicode map), as browsers and office suites embed fonts, instead
+    of Helvetica. SCALE draws the table under that matrix (cm), FONT_SIZE and
+    GAP being text-space sizes: Chromium sets 12 Tf under 0.75, a 9-point font.
+    SPACE_WIDTH (1/1000 em), if given, is the space's width in Helvetica's
+    /Widths, as wide as a CJK font's (LibreOffice sets Latin cells in AR PL
+    UMing): pypdf wants that much to see a word gap.
     """
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     w = _PdfWriter()
     catalog, page_tree = w.reserve(), w.reserve()
-    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    ops, y = [], 800.0
+    if composite:
+        subset = CjkSubset("".join(cell for row in rows for cell in row))
+        font = _type0_font(w, subset, {ch: subset.full_gid[ch] for ch in subset.gid},
+                           {subset.full_gid[ch]: ch for ch in subset.gid})
+
+        def shown(cell: str) -> bytes:
+            return b"<%s> Tj" % b"".join(b"%04X" % subset.full_gid[ch] for ch in cell)
+
+        def width(cell: str) -> float:
+            return sum(subset.width[ch] for ch in cell) / 1000 * font_size
+    else:
+        widths = b""
+        if space_width:
+            advances = [space_width] + [round(stringWidth(chr(code), "Helvetica", 1000)) for code in range(33, 127)]
+            widths = b"/FirstChar 32 /LastChar 126 /Widths [%s]" % b" ".join(b"%d" % a for a in advances)
+        font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding %s >>" % widths)
+
+        def shown(cell: str) -> bytes:
+            return b"(%s) Tj" % cell.encode("latin-1")
+
+        def width(cell: str) -> float:
+            wider = (space_width - stringWidth(" ", "Helvetica", 1000)) * cell.count(" ") if space_width else 0
+            return stringWidth(cell, "Helvetica", font_size) + wider / 1000 * font_size
+    ops, y = [b"q %g 0 0 %g 0 0 cm" % (scale, scale)], 800.0 / scale
     for row in rows:
-        ops.append(b"BT /F1 %g Tf 50 %g Td" % (font_size, y))
+        ops.append(b"BT /F1 %g Tf %g %g Td" % (font_size, 50 / scale, y))
         previous = 0.0
         for cell in row:
             if previous:
                 ops.append(b"%.2f 0 Td" % (previous + gap))
-            ops.append(b"(%s) Tj" % cell.encode("latin-1"))
-            previous = stringWidth(cell, "Helvetica", font_size)
+            ops.append(shown(cell))
+            previous = width(cell)
         ops.append(b"ET")
         y -= font_size * 2
+    ops.append(b"Q")
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 

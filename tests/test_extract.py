@@ -392,9 +392,18 @@ def test_extract_many_of_nothing(settings):
     ("ﬁnance", "finance"),
     ("line one\r\nline two\fpage", "line one\nline two\npage"),
     ("a  lot   of\t\tspace  ", "a lot of\tspace"),
+    ("来源\u2f79\u2eda，增\u2ed3，\u2f3e数", "来源网页，增长，户数"),   # radicals for ideographs' glyphs (Chromium)
 ])
 def test_clean_text(raw, clean):
     assert cleaning.clean_text(raw) == clean
+
+
+def test_radical_ideographs_are_radicals_to_cjk_ideographs():
+    import unicodedata
+
+    for radical, ideograph in cleaning.RADICAL_IDEOGRAPHS.items():
+        assert 0x2E80 <= radical <= 0x2FDF
+        assert unicodedata.name(ideograph).startswith("CJK UNIFIED IDEOGRAPH")
 
 
 @pytest.mark.parametrize("text", [

@@ -399,20 +399,59 @@ WORD_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("table, glued, cells", [
+# Cells of words and codes, no digit against a letter: a word against a code ("C-04"), as
+# LibreOffice Calc sets a full column against the next one.
+CODE_TABLE = [
+    ["STAFF TRANSPORTATION", "C-04", "17.0%"],
+    ["travel insurance", "A-36", "2.4%"],
+]
+
+
+# A statistical table of numbers only: glued, they make numbers no number is.
+NUMBER_TABLE = [
+    ["89.56", "9,374,584", "1,893,065"],
+    ["5,729,023", "9,736,999", "60.22"],
+]
+# Cells of one word each, 2 points apart (0.22 em) in a font whose space is 1 em wide.
+WIDE_SPACE_TABLE = [
+    ["5,603,589", "EXPERT", "C-33"],
+    ["917.40", "catering", "B-25"],
+]
+
+
+@pytest.mark.parametrize("table, options, glued, cells", [
     # Cells 1 point apart (0.11 em; a space is 0.28): pypdf and PDFium glue them, poppler does not.
-    (TABLE, ["TRANSPORTATION03/06/2019281,25"],
+    (TABLE, {}, ["TRANSPORTATION03/06/2019281,25"],
      ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
     # Cells without a digit: a word against a capitalised word, a long run of capitals.
-    (WORD_TABLE, ["GuangdongInterregAndalusiaOngoing", "STAFFTRANSPORTATION"],
+    (WORD_TABLE, {}, ["GuangdongInterregAndalusiaOngoing", "STAFFTRANSPORTATION"],
      ("Programme", "Guangdong", "Interreg", "Andalusia", "Lombardy", "Completed", "STAFF", "TRANSPORTATION",
       "GUANGZHOU")),
-], ids=["with-numbers", "words-only"])
-def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, glued, cells):
+    (CODE_TABLE, {}, ["TRANSPORTATIONC-04", "insuranceA-36"], ("TRANSPORTATION", "C-04", "insurance", "A-36")),
+    # In a composite font, as browsers and office suites embed fonts: the page's fonts are not
+    # yet trusted, so PDFium reads the page too, and pypdf's text is kept, its cells split as well.
+    (TABLE, {"composite": True}, ["TRANSPORTATION03/06/2019281,25"],
+     ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
+    # Chromium's matrix: 12 Tf under 0.75 is a 9-point font, so 1.4 text-space units apart
+    # (1.05 points) are 0.12 em, a word gap for poppler, though 0.09 of the 12 PDFium gives.
+    (TABLE, {"scale": 0.75, "font_size": 12, "gap": 1.4}, ["TRANSPORTATION03/06/2019281,25"],
+     ("920.68", "STAFF", "03/06/2019", "281,25", "GUANGZHOU", "STOOF", "CETREGIO")),
+    (NUMBER_TABLE, {}, ["89.569,374,5841,893,065", "5,729,0239,736,99960.22"],
+     ("89.56", "9,374,584", "1,893,065", "5,729,023", "9,736,999", "60.22")),
+    # pypdf wants a word gap as wide as the font's space, PDFium writes a space of its own at a
+    # narrower one: PDFium's words are apart, pypdf's are one ("5,603,589EXPERTC-33").
+    (WIDE_SPACE_TABLE, {"space_width": 1000, "gap": 2.0}, ["5,603,589EXPERTC-33", "917.40cateringB-25"],
+     ("5,603,589", "EXPERT", "C-33", "917.40", "catering", "B-25")),
+    # pypdf writes the ligature the font draws ("oﬃce"), PDFium its letters.
+    ([["8,747,767", "o\ufb03ce supplies", "A-57"]], {"composite": True}, ["8,747,767o\ufb03ce"],
+     ("8,747,767", "office", "supplies", "A-57")),
+], ids=["with-numbers", "words-only", "word-against-code", "composite-font", "scaled-by-matrix", "numbers-only",
+        "pdfium-spaces", "ligature"])
+def test_table_cells_closer_than_a_space_stay_words(tmp_path, settings, table, options, glued, cells):
     """Table cells glued in pypdf's text are split as poppler splits them, and pypdf's text is kept."""
     import pypdf
 
-    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", table, gap=1.0)
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", table, **{"gap": 1.0, **options})
     raw = pypdf.PdfReader(path).pages[0].extract_text()
     assert all(run in raw for run in glued)             # the case is real
     result = extract_file(path, settings)
@@ -468,6 +507,43 @@ def test_a_footnote_mark_run_into_its_word_is_a_word_of_its_own(tmp_path, settin
         ("emissions of CO", "2", " fell", -2), ("and of nh", "3", " too", -2)])
     text = extract_file(formula, settings).pages[0].text
     assert "cooperation 1" in text and "CO2" in text and "nh3" in text
+
+
+def test_radicals_a_font_shares_with_ideographs_are_read_as_the_ideographs(tmp_path, settings):
+    """A ToUnicode map that names a CJK radical for an ideograph's glyph (Chromium's): the ideograph is kept.
+
+    The page gives the ideograph in an ActualText span, which poppler and
+    PDFium read and pypdf does not: "网页" would be stored as "网⻚" and never found.
+    """
+    import pypdf
+
+    lines = ["来源网页列出了研讨会的文件", "区域政策对增长和就业的贡献", "户数和人口按地区统计", "部门之间的合作"]
+    path = pdfcases.write_cid_pdf(tmp_path / "radicals.pdf", [lines], to_unicode="radicals")
+    raw = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "\u2eda" in raw and "\u2f3e" in raw          # the case is real: pypdf gives the radicals
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    text = result.pages[0].text
+    assert all(word in text for word in ("网页", "增长", "户数", "部门"))
+    assert [(p.extractor, p.why) for p in result.pages] == [("pypdf", "")]
+
+
+def test_a_number_against_a_cells_word_is_split_closer_than_poppler_splits(tmp_path, settings):
+    """Cells 0.6 points apart (0.067 em) where a number meets a word: split, though poppler glues them.
+
+    A right-aligned amount against the next cell's text, with no padding but
+    the cell's rule between them (Chromium's and LibreOffice's tables); "expert
+    fees" cannot be found in "5,603,589expert fees". A line whose glyphs are
+    set one by one, each as far apart (letter-spacing), keeps its words whole.
+    """
+    rows = [["5,603,589", "expert fees", "C-33"], ["917.40", "venue rental", "B-25"], ["2019", "report", "2,400"]]
+    path = pdfcases.write_table_pdf(tmp_path / "table.pdf", rows, gap=0.6)
+    assert "5,603,589expert" in pdfcases.pdftotext(path, 1)       # poppler glues them
+    words = extract_file(path, settings).pages[0].text.split()
+    assert {"5,603,589", "expert", "917.40", "venue", "2019", "report", "2,400"} <= set(words)
+    line = "COVID19 and G20 in the 2nd round, 5km and 2019report"
+    tracked = pdfcases.write_table_pdf(tmp_path / "tracked.pdf", [list(line)], gap=0.7)
+    assert extract_file(tracked, settings).pages[0].text == line
 
 
 def test_words_set_normally_are_not_split(tmp_path, settings):
