@@ -12,6 +12,7 @@ import socket
 import threading
 
 import pytest
+from waitress import wasyncore
 
 from conftest import make_settings
 from webapp import create_app
@@ -38,10 +39,12 @@ def serve(tmp_path):
     for server, thread, sockets in started:
         # The request threads first: one still answering would write to the closed server's trigger.
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-        server.close()
-        for channel in list(sockets.values()):
-            channel.close()
+        # Every socket is closed in the server's own thread, between two polls: closed from this
+        # thread, one may go while that thread waits on it in select() (EBADF there). With the
+        # map empty, the server's loop ends.
+        server.trigger.pull_trigger(lambda sockets=sockets: wasyncore.close_all(sockets))
         thread.join(timeout=5)
+        assert not thread.is_alive()
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
