@@ -41,6 +41,20 @@ def write_pdf(path: Path, pages: list[str], title: str = "", font: str | None = 
     return path
 
 
+def stop_waitress(server, sockets: dict, thread) -> None:
+    """Stop a waitress SERVER running in THREAD on its own socket map SOCKETS, its requests answered first.
+
+    Every socket is closed in the server's own thread, between two polls:
+    closed from another, one may go while that thread waits on it in select()
+    (EBADF there). With the map empty, the server's loop ends.
+    """
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
+    thread.join(timeout=5)
+
+
 def make_settings(root: Path, **overrides):
     """Settings for a throw-away archive and index below ROOT."""
     values = {

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import make_settings, write_pdf
+from conftest import make_settings, stop_waitress, write_pdf
 from indexer.build import update
 from indexer.config import PROJECT_ROOT
 
@@ -134,15 +134,15 @@ def server(tmp_path_factory):
     app = create_app(settings)
     wrapped = PrefixOnly(app.wsgi_app, PREFIX)
     app.wsgi_app = wrapped
-    srv = create_server(app, host="127.0.0.1", port=0, threads=6, ident="archive-test")
+    sockets: dict = {}
+    srv = create_server(app, map=sockets, host="127.0.0.1", port=0, threads=6, ident="archive-test")
     thread = threading.Thread(target=srv.run, name="waitress", daemon=True)
     thread.start()
     origin = f"http://127.0.0.1:{srv.effective_port}"
     try:
         yield Site(origin, PREFIX, wrapped)
     finally:
-        srv.close()
-        thread.join(timeout=5)
+        stop_waitress(srv, sockets, thread)
 
 
 class Site:

@@ -12,9 +12,8 @@ import socket
 import threading
 
 import pytest
-from waitress import wasyncore
 
-from conftest import make_settings
+from conftest import make_settings, stop_waitress
 from webapp import create_app
 from webapp.serving import SMALL_BODY_BYTES, create_archive_server
 
@@ -37,13 +36,7 @@ def serve(tmp_path):
 
     yield start
     for server, thread, sockets in started:
-        # The request threads first: one still answering would write to the closed server's trigger.
-        server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-        # Every socket is closed in the server's own thread, between two polls: closed from this
-        # thread, one may go while that thread waits on it in select() (EBADF there). With the
-        # map empty, the server's loop ends.
-        server.trigger.pull_trigger(lambda sockets=sockets: wasyncore.close_all(sockets))
-        thread.join(timeout=5)
+        stop_waitress(server, sockets, thread)
         assert not thread.is_alive()
 
 
