@@ -203,8 +203,6 @@ _LIGATURE = re.compile("[\ufb00-\ufb06]")
 # The other way round: a figure set apart from its decimal point to align a column ("11,062 .6"),
 # which pypdf reads as two words and PDFium as one (_pdfium_figures).
 MAYBE_SPLIT_NUMBER = re.compile(r"\d [.,]\d")
-_DECIMAL_SIDES = frozenset(f"{d}{p}" for d in "0123456789" for p in ".,") | frozenset(
-    f"{p}{d}" for d in "0123456789" for p in ".,")
 _DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
 # A word with a footnote mark run into it ("cooperation1", which MAYBE_GLUED shows): the mark is
 # a word of its own where PDFium sees its digits at most this share of the letter's size before
@@ -911,11 +909,6 @@ class _PdfJob:
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
-                if fonts and MAYBE_GLUED.search(text):
-                    # Before settling: a page whose composite fonts PDFium must vouch for may keep
-                    # pypdf's text after that check, and its table cells must be words there too
-                    # (_settle splits them on the pages it keeps at once).
-                    text = self._split_glued_cells(index, text)
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -1001,7 +994,7 @@ class _PdfJob:
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
                 elif _one_other_script_both_read(text, alt):
-                    self.tally.page(number, cleaned, extractor, why)
+                    self.tally.page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
                     return
                 elif _score(alt) > _score(text):
                     text, cleaned, extractor = alt, alt_cleaned, "pdfium"
@@ -1068,7 +1061,11 @@ class _PdfJob:
 
     def _words_as_placed(self, index: int, text: str, cleaned: str) -> str:
         """CLEANED, pypdf's TEXT of page INDEX cleaned, with its words split and joined where the
-        glyphs' places say (_split_glued_cells), if the text shows a sign of either."""
+        glyphs' places say (_split_glued_cells), if the text shows a sign of either.
+
+        Every branch of _settle that keeps pypdf's text calls it: at once on
+        trusted fonts, or after PDFium was asked about untrusted composite ones.
+        """
         if MAYBE_GLUED.search(cleaned) or MAYBE_SPLIT_NUMBER.search(cleaned):
             return clean_text(self._split_glued_cells(index, text))
         return cleaned
@@ -1329,7 +1326,7 @@ class _GlyphRuns:
             pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
             at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
             if (0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace()
-                    and full[at - 1] + full[at] not in _DECIMAL_SIDES    # a figure's point, set apart
+                    and not _DECIMAL.match(full, at if full[at] in ".," else at - 1)  # a figure's point, set apart
                     and self._apart(at - 1, at)):
                 self._breaks.add(at)
         self._breaks |= _raised_marks(raw, full)
@@ -1421,8 +1418,8 @@ def _raised_marks(raw, full: str) -> set[int]:
     for at in range(1, len(full)):
         if not (full[at].isdigit() and full[at - 1].isalpha()):
             continue
-        letter_size = pdfium_c.FPDFText_GetFontSize(raw, at - 1)
-        if not pdfium_c.FPDFText_GetFontSize(raw, at) <= FOOTNOTE_MARK_MAX_SIZE * letter_size:
+        letter_size = _font_size_on_page(raw, at - 1)
+        if not _font_size_on_page(raw, at) <= FOOTNOTE_MARK_MAX_SIZE * letter_size:
             continue
         if (pdfium_c.FPDFText_GetCharOrigin(raw, at - 1, x, letter_y)
                 and pdfium_c.FPDFText_GetCharOrigin(raw, at, x, mark_y)
