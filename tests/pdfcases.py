@@ -230,18 +230,19 @@ class _PdfWriter:
         return path
 
 
-def _to_unicode_cmap(entries: dict[int, str]) -> bytes:
-    """A ToUnicode CMap mapping 2-byte codes to the strings given."""
+def _to_unicode_cmap(entries: dict[int, str], code_bytes: int = 2) -> bytes:
+    """A ToUnicode CMap mapping codes of CODE_BYTES bytes (a composite font's 2, a simple font's 1) to the strings given."""
+    digits = 2 * code_bytes
     lines = [b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
              b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
              b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
-             b"1 begincodespacerange <0000> <FFFF> endcodespacerange"]
+             b"1 begincodespacerange <%s> <%s> endcodespacerange" % (b"0" * digits, b"F" * digits)]
     items = sorted(entries.items())
     for start in range(0, len(items), 100):
         chunk = items[start:start + 100]
         lines.append(b"%d beginbfchar" % len(chunk))
         for code, text in chunk:
-            lines.append(b"<%04X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode()))
+            lines.append(b"<%0*X> <%s>" % (digits, code, text.encode("utf-16-be").hex().upper().encode()))
         lines.append(b"endbfchar")
     lines += [b"endcmap CMapName currentdict /CMap defineresource pop end end"]
     return b"\n".join(lines)
@@ -437,18 +438,6 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
-def _one_byte_to_unicode_cmap(entries: dict[int, str]) -> bytes:
-    """A ToUnicode CMap mapping 1-byte codes to the strings given."""
-    lines = [b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
-             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-             b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
-             b"1 begincodespacerange <00> <FF> endcodespacerange", b"%d beginbfchar" % len(entries)]
-    lines += [b"<%02X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode())
-              for code, text in sorted(entries.items())]
-    lines += [b"endbfchar", b"endcmap CMapName currentdict /CMap defineresource pop end end"]
-    return b"\n".join(lines)
-
-
 def write_subset_table_pdf(path: Path, rows: list[list[str]], font_size: float = 8.1) -> Path:
     """Write a table as a word processor exports one: each cell a text object of its own, placed by
     an absolute text matrix in a coordinate system of 1/20 point turned upside down, in a font
@@ -463,7 +452,7 @@ def write_subset_table_pdf(path: Path, rows: list[list[str]], font_size: float =
     widths = b" ".join(b"%d" % round(stringWidth(ch, "Helvetica", 1000)) for ch in chars)
     w = _PdfWriter()
     catalog, page_tree = w.reserve(), w.reserve()
-    to_unicode = w.stream(_one_byte_to_unicode_cmap({code[ch]: ch for ch in chars}))
+    to_unicode = w.stream(_to_unicode_cmap({code[ch]: ch for ch in chars}, code_bytes=1))
     descriptor = w.add(b"<< /Type /FontDescriptor /FontName /Arial /Flags 4 /FontBBox [-665 -325 2000 1006] "
                        b"/ItalicAngle 0 /Ascent 905 /Descent -212 /CapHeight 716 /StemV 80 /AvgWidth 441 "
                        b"/MaxWidth 2000 >>")
@@ -491,7 +480,7 @@ def write_decimal_column_pdf(path: Path, rows: list[list[str]], font_size: float
     w = _PdfWriter()
     catalog, page_tree = w.reserve(), w.reserve()
     chars = set("".join("".join(row) for row in rows)) | {" "}
-    to_unicode = w.stream(_one_byte_to_unicode_cmap({ord(ch): " ." if ch == "." else ch for ch in chars}))
+    to_unicode = w.stream(_to_unicode_cmap({ord(ch): " ." if ch == "." else ch for ch in chars}, code_bytes=1))
     font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding "
                  b"/ToUnicode %d 0 R >>" % to_unicode)
     ops, y = [], 780.0
