@@ -103,7 +103,10 @@ log = logging.getLogger(__name__)
 #    at half poppler's gap, and a word against a code ("TRANSPORTATIONC-04") or numbers glued
 #    into no number are checked; a CJK radical a ToUnicode map names for an ideograph's glyph
 #    (Chromium: "网⻚") is read as the ideograph.
-EXTRACTION_VERSION = 7
+# 8: OCR: a reading Tesseract is unsure of is read again in every language, the CJK ones first
+#    (Chinese lines under an English title), and a page on unevenly lit or tinted paper with
+#    Sauvola's local threshold; the reading with clearly more confident characters is kept.
+EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
 # Why a file with a decompression bomb was not read: the site shows no viewer for it (search.FileInfo).
@@ -1020,9 +1023,9 @@ class _PdfJob:
         if read is None:
             self.tally.record(("ocr", number, "unreadable text" if garbled else "no text layer"))
         else:
-            ocr_text, langs = read
+            ocr_text, how = read
             why = OCR_UNREADABLE if garbled else OCR_NO_LAYER
-            self.tally.page(number, ocr_text, "ocr", f"{why} (Tesseract languages: {langs})")
+            self.tally.page(number, ocr_text, "ocr", f"{why} ({how})")
 
     # PDFium, opened only when needed.
 
@@ -1134,21 +1137,21 @@ class _PdfJob:
                 page.close()
 
     def _ocr(self, index: int) -> tuple[str, str] | None:
-        """Return the OCR text of page INDEX and the languages read, or None when OCR is off or unavailable.
+        """Return the OCR text of page INDEX and how it was read, or None when OCR is off or unavailable.
 
         Tesseract first detects the page's script (OSD) and then reads it in
         the configured languages of that script only (page_ocr_languages):
         an English page read with Chinese as well turns "Chapter II" into
         Chinese characters, and every language added slows the reading.
         Where OSD cannot tell, the page's first reading in all of them decides.
+        A reading in doubt (many words Tesseract is unsure of) or of a page whose
+        paper is unevenly lit is read once more (_OcrReading.or_better).
         """
         if self._ocr_langs is None:
             self._ocr_langs = ocr_languages(self.settings)
         doc = self._pdfium()
         if not self._ocr_langs or doc is None:
             return None
-        import pytesseract
-
         self.tally.record(("ocr_ran",))
         page = bitmap = None
         try:
@@ -1159,19 +1162,35 @@ class _PdfJob:
             bitmap = page.render(scale=scale, grayscale=True)
             image = bitmap.to_pil()
             timeout = max(1, self.settings.extract_timeout_s)
-            langs = self._ocr_langs
-            latin = page_ocr_languages(langs, "Latin")
-            if latin != langs:                                  # languages of more than one script
-                langs = page_ocr_languages(langs, _detect_script(image, scale, timeout))
-            # Tesseract reads no resolution from the image it is given and guesses one; a wrong
-            # guess breaks the page's layout (a line of Chinese read as scattered blocks).
-            config = f"--dpi {round(72 * scale)}"
-            text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
-            if langs == self._ocr_langs != latin and _reads_as_latin(clean_text(text)):
+            every = page_ocr_languages(self._ocr_langs, "")
+            latin = page_ocr_languages(every, "Latin")
+            langs = every
+            if latin != every:                                  # languages of more than one script
+                langs = page_ocr_languages(every, _detect_script(image, scale, timeout))
+            readings: dict[tuple[str, bool], _OcrReading] = {}
+
+            def read(langs: str, sauvola: bool = False) -> _OcrReading:
+                if (langs, sauvola) not in readings:
+                    readings[langs, sauvola] = _ocr_reading(image, langs, dpi=round(72 * scale), timeout=timeout,
+                                                            sauvola=sauvola)
+                return readings[langs, sauvola]
+
+            reading = read(langs)
+            uneven = _uneven_background(image)
+            if uneven:
+                # One threshold for the whole page turns shaded, tinted or textured paper black
+                # and the text on it is lost; Sauvola's threshold follows the paper.
+                reading = reading.or_better(read(langs, sauvola=True))
+            if langs == every != latin and _reads_as_latin(clean_text(reading.text)):
                 # OSD could not tell (a map, a chart, a few words) or saw a script no language
                 # reads: the first reading, in every language, tells the script instead.
-                langs = latin
-                text = pytesseract.image_to_string(image, lang=langs, timeout=timeout, config=config)
+                reading = read(latin, sauvola=reading.sauvola)
+            elif reading.in_doubt and langs != every:
+                # OSD names the page's main script only: a cover with an English title above
+                # Chinese lines comes out as junk letters where the Chinese stands.
+                reading = reading.or_better(read(every, sauvola=reading.sauvola))
+            if uneven or reading.in_doubt:
+                reading = reading.or_better(read(reading.langs, sauvola=True))
         except Exception as exc:  # noqa: BLE001 - Tesseract's errors, its time-out
             if "bad_alloc" in str(exc):
                 # Tesseract runs under the worker's memory limit too.
@@ -1182,7 +1201,7 @@ class _PdfJob:
                 bitmap.close()
             if page is not None:
                 page.close()
-        return clean_text(text), langs
+        return clean_text(reading.text), reading.how
 
     def _close_pdfium(self) -> None:
         if self._pdfium_doc is not None:
@@ -1468,21 +1487,24 @@ def page_ocr_languages(configured: str, script: str) -> str:
     """The Tesseract languages of CONFIGURED ("eng+fra+chi_sim") that read SCRIPT (OSD's name), or all of them.
 
     A Latin page gets the Latin languages; a CJK page its CJK languages and
-    LATIN_BESIDE_CJK; an unknown script, or one no configured language reads, all.
+    LATIN_BESIDE_CJK; an unknown script, or one no configured language reads, all, the CJK ones first.
     """
     langs = [lang for lang in configured.split("+") if lang]
     non_latin = set().union(*SCRIPT_LANGUAGES.values())
+    # OSD tells the CJK scripts apart poorly (Chinese seen as Korean): the family is what counts.
+    family = set().union(*(SCRIPT_LANGUAGES[name] for name in CJK_SCRIPTS if name in SCRIPT_LANGUAGES))
+    cjk = [lang for lang in langs if lang in family]
     if script == "Latin":
         chosen = [lang for lang in langs if lang not in non_latin]
     elif script in CJK_SCRIPTS:
-        # OSD tells the CJK scripts apart poorly (Chinese seen as Korean): the family is what counts.
-        family = set().union(*(SCRIPT_LANGUAGES[name] for name in CJK_SCRIPTS if name in SCRIPT_LANGUAGES))
-        chosen = [lang for lang in langs if lang in family]
-        if chosen:
-            chosen += [lang for lang in langs if lang in LATIN_BESIDE_CJK]
+        chosen = cjk + [lang for lang in langs if lang in LATIN_BESIDE_CJK] if cjk else []
     else:
         chosen = [lang for lang in langs if lang in SCRIPT_LANGUAGES.get(script, ())]
-    return "+".join(chosen) or configured
+    if not chosen:
+        # All of them, the CJK ones first: Tesseract favours its first language, and an English
+        # model first reads a Chinese line as junk letters, where a Chinese one reads English well.
+        chosen = cjk + [lang for lang in langs if lang not in cjk]
+    return "+".join(chosen)
 
 
 _HAN = re.compile("[\u3400-\u9fff]")
@@ -1526,6 +1548,94 @@ def _detect_script(image, scale: float, timeout: float) -> str:
     except pytesseract.TesseractError:
         return ""                   # too few characters to tell
     return str(osd.get("script", ""))
+
+
+# Tesseract's confidence in a word (0-100): at this or more the word counts as read, under
+# OCR_DOUBTFUL_WORD it is more often a misreading (Chinese read with English: "ARR AB Apt").
+OCR_CONFIDENT_WORD = 60
+OCR_DOUBTFUL_WORD = 50
+# A reading with this share of its characters in doubtful words is in doubt: clean scans in
+# English, French, German and Chinese stay under 0.2, a handwritten form near it.
+OCR_DOUBTFUL_PAGE_SHARE = 0.2
+# A further reading replaces the first only with this many times its confident characters.
+OCR_BETTER_BY = 1.25
+# A Chinese character carries about what two letters do (a word is two or three of them).
+HAN_WEIGHT = 2
+# Gray levels between the lightest and the darkest paper among a page's tiles from which its
+# background counts as uneven (a lamp's shadow, tinted or textured paper, a dark cover): clean
+# scans stay under 45, such pages measure 70 and more.
+UNEVEN_BACKGROUND_SPREAD = 64
+
+
+@dataclass
+class _OcrReading:
+    """One OCR reading of a page, and how far Tesseract trusts it."""
+
+    text: str
+    langs: str
+    sauvola: bool
+    confident: float        # weighted characters of the words read with confidence
+    doubtful_share: float   # share of the weighted characters in words in doubt
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.doubtful_share >= OCR_DOUBTFUL_PAGE_SHARE
+
+    @property
+    def how(self) -> str:
+        return f"Tesseract languages: {self.langs}" + ("; Sauvola thresholding" if self.sauvola else "")
+
+    def or_better(self, other: "_OcrReading") -> "_OcrReading":
+        """Return OTHER, a further reading of the page, where it reads clearly more than this one, else this one."""
+        return other if other.confident >= OCR_BETTER_BY * self.confident and other.confident > 0 else self
+
+
+def _ocr_reading(image, langs: str, *, dpi: int, timeout: float, sauvola: bool = False) -> _OcrReading:
+    """Read IMAGE (rendered at DPI) with Tesseract in LANGS; SAUVOLA thresholds it locally."""
+    import pytesseract
+
+    # Tesseract reads no resolution from the image it is given and guesses one; a wrong
+    # guess breaks the page's layout (a line of Chinese read as scattered blocks).
+    config = f"--dpi {dpi}" + (" -c thresholding_method=2" if sauvola else "")
+    data = pytesseract.image_to_data(image, lang=langs, timeout=timeout, config=config,
+                                     output_type=pytesseract.Output.DICT)
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    confident = doubtful = total = 0.0
+    for word, conf, block, par, line in zip(data["text"], data["conf"], data["block_num"], data["par_num"],
+                                            data["line_num"]):
+        if not word.strip():
+            continue
+        lines.setdefault((block, par, line), []).append(word)
+        weight = len(word) + (HAN_WEIGHT - 1) * len(_HAN.findall(word))
+        total += weight
+        confident += weight if float(conf) >= OCR_CONFIDENT_WORD else 0
+        doubtful += weight if float(conf) < OCR_DOUBTFUL_WORD else 0
+    # Tesseract's own text output: words by spaces, lines by a line break, paragraphs by a blank line.
+    text, last = [], None
+    for key, words in lines.items():
+        if last is not None:
+            text.append("\n\n" if key[:2] != last[:2] else "\n")
+        text.append(" ".join(words))
+        last = key
+    return _OcrReading("".join(text), langs, sauvola, confident, doubtful / total if total else 0.0)
+
+
+def _uneven_background(image, grid: int = 8) -> bool:
+    """Tell whether IMAGE's paper is unevenly lit or tinted: the light level of its tiles' paper differs."""
+    tile = 16
+    small = image.convert("L").resize((grid * tile, grid * tile))
+    levels = []
+    for row in range(grid):
+        for column in range(grid):
+            histogram = small.crop((column * tile, row * tile, (column + 1) * tile, (row + 1) * tile)).histogram()
+            # The paper is the light end of the tile: the level under which 90 % of its pixels lie.
+            seen, wanted = 0, 0.9 * tile * tile
+            for level, count in enumerate(histogram):
+                seen += count
+                if seen >= wanted:
+                    levels.append(level)
+                    break
+    return max(levels) - min(levels) >= UNEVEN_BACKGROUND_SPREAD
 
 
 def _page_fonts(page) -> dict:

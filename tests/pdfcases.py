@@ -527,9 +527,14 @@ def write_footnote_marks_pdf(path: Path, lines: list[tuple], spaced: bool = Fals
     return path
 
 
-def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
-    """Write a PDF whose pages are images of SOURCE's pages (rendered at DPI), with no text layer."""
+def write_scan_pdf(path: Path, source: Path, dpi: int = 300, shadow: int | None = None) -> Path:
+    """Write a PDF whose pages are images of SOURCE's pages (rendered at DPI), with no text layer.
+
+    SHADOW: the paper darkens towards the left edge down to this gray level (0-255), as a page
+    photographed under a lamp.
+    """
     import pypdfium2
+    from PIL import Image, ImageChops
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
@@ -541,7 +546,12 @@ def write_scan_pdf(path: Path, source: Path, dpi: int = 300) -> Path:
             width, height = page.get_size()
             bitmap = page.render(scale=dpi / 72, grayscale=True)
             c.setPageSize((width, height))
-            c.drawImage(ImageReader(bitmap.to_pil()), 0, 0, width, height)
+            image = bitmap.to_pil()
+            if shadow is not None:
+                light = Image.linear_gradient("L").rotate(90, expand=True).resize(image.size)
+                image = ImageChops.multiply(image.convert("L"),
+                                            light.point(lambda v: shadow + v * (255 - shadow) // 255))
+            c.drawImage(ImageReader(image), 0, 0, width, height)
             c.showPage()
             bitmap.close()
             page.close()
@@ -716,3 +726,4 @@ def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]
                  b"/Widths [%s] /FontDescriptor %d 0 R >>" % (b" ".join([b"500"] * 256), descriptor))
     text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     return w.write_one_page(path, catalog, page_tree, font, [b"BT /F1 12 Tf 50 700 Td (%s) Tj ET" % text])
+

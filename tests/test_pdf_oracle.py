@@ -240,9 +240,11 @@ def test_ocr_languages_of_a_page_follow_its_script():
     assert page_ocr_languages("fra+chi_sim", "Han") == "chi_sim"
     # OSD takes a Chinese page for Korean at times: the CJK languages read it.
     assert page_ocr_languages("eng+chi_sim", "Korean") == "chi_sim+eng"
-    # A script no configured language reads, or none detected: every configured language.
-    assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "eng+chi_sim"
-    assert page_ocr_languages("eng+chi_sim", "") == "eng+chi_sim"
+    # A script no configured language reads, or none detected: every configured language, the CJK
+    # ones first (an English model first reads Chinese lines as junk letters).
+    assert page_ocr_languages("eng+chi_sim", "Cyrillic") == "chi_sim+eng"
+    assert page_ocr_languages("eng+fra+chi_sim", "") == "chi_sim+eng+fra"
+    assert page_ocr_languages("eng+fra", "Han") == "eng+fra"
 
 
 def test_a_tounicode_map_that_lies_needs_ocr(tmp_path, settings):
@@ -329,6 +331,63 @@ def test_a_few_words_osd_cannot_place_are_read_in_english_only(tmp_path, setting
     scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300)
     result = extract_file(scan, settings.replace(ocr=True))
     why = f"{OCR_NO_LAYER} (Tesseract languages: eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
+
+
+def _sans_cjk_font() -> str:
+    """Register the CJK sans face tests draw with (WenQuanYi Micro Hei) and return its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "MicroHei" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("MicroHei", str(pdfcases.CJK_FONT), subfontIndex=0))
+    return "MicroHei"
+
+
+@needs_tesseract
+def test_chinese_lines_under_an_english_title_are_read_in_chinese(tmp_path, settings):
+    """OSD names a page's main script only: on a cover whose English title outweighs its Chinese
+    lines it says Latin, and the English reading turns the Chinese into junk letters. A reading
+    Tesseract is unsure of is read again with the Chinese languages first, and kept as it reads more."""
+    from reportlab.pdfgen import canvas
+
+    source = tmp_path / "cover.pdf"
+    c = canvas.Canvas(str(source), invariant=1)
+    c.setFont("Times-Bold", 30)
+    c.drawString(50, 720, "Regional Policy in Europe and China")
+    c.setFont("Times-Roman", 20)
+    c.drawString(50, 680, "From Cohesion to Territorial Development")
+    c.setFont(_sans_cjk_font(), 12)
+    c.drawString(50, 600, CHINESE_SCAN[:27])
+    c.drawString(50, 580, CHINESE_SCAN[27:])
+    c.setFont("Times-Roman", 16)
+    c.drawString(50, 480, "Joint Study of the European Commission and the NDRC")
+    c.showPage()
+    c.save()
+    scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300)
+    result = extract_file(scan, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: chi_sim+eng)"
+    assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
+    assert_agrees_with_poppler(result, scan, oracle_path=source)
+
+
+@needs_tesseract
+def test_a_scan_on_unevenly_lit_paper_is_read_whole(tmp_path, settings):
+    """One threshold for the whole page turns the shaded part of the paper black and its text is
+    lost; a page whose paper is unevenly lit is read again with Sauvola's local threshold."""
+    from reportlab.pdfgen import canvas
+
+    source = tmp_path / "source.pdf"
+    c = canvas.Canvas(str(source), invariant=1)
+    c.setFont(_sans_cjk_font(), 11)
+    for line in range(8):
+        c.drawString(40, 780 - 18 * line, CHINESE_SCAN[:27] if line % 2 == 0 else CHINESE_SCAN[27:])
+    c.showPage()
+    c.save()
+    scan = pdfcases.write_scan_pdf(tmp_path / "scan.pdf", source, dpi=300, shadow=130)
+    result = extract_file(scan, settings.replace(ocr=True))
+    why = f"{OCR_NO_LAYER} (Tesseract languages: chi_sim+eng; Sauvola thresholding)"
     assert result.readers == [{"extractor": "ocr", "why": why, "pages": [1]}]
     assert_agrees_with_poppler(result, scan, oracle_path=source)
 
