@@ -82,8 +82,10 @@ _SPACE_RUNS = re.compile(r"[ \t]*\t[ \t]*|  +")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
-# Glyph names or CID codes in place of text: "/g42/g43", "/uni4E2D", "(cid:42)".
-_GLYPH_NAMES = re.compile(r"/(?:g|G|glyph|gid|cid|uni|u)[0-9A-Fa-f]{1,6}\b|\(cid:\d+\)")
+# Glyph names or CID codes in place of text: "/g42/g43", "/uni4E2D", "(cid:42)", and a Type3
+# font's glyphs named by their codes ("/65/115/115" for "Ass"; four or more, as a date's two
+# slashes, "03/06/2019", are not).
+_GLYPH_NAMES = re.compile(r"/(?:g|G|glyph|gid|cid|uni|u)[0-9A-Fa-f]{1,6}\b|\(cid:\d+\)|(?:/\d{1,3}){4,}")
 
 
 def clean_metadata(value: str) -> str:

@@ -727,3 +727,29 @@ def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]
     text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     return w.write_one_page(path, catalog, page_tree, font, [b"BT /F1 12 Tf 50 700 Td (%s) Tj ET" % text])
 
+
+def write_type3_numbered_glyphs_pdf(path: Path, lines: list[str], font_size: float = 11) -> Path:
+    """Write LINES in a Type3 font whose /Differences name each glyph by its character code ("/65" for A).
+
+    As an insurer's report exported through a Type3 font came: no ToUnicode map,
+    so a reader must take the number for the code; pypdf printed the names
+    ("/65/115/115"). The glyphs are boxes; only their names matter to a reader.
+    """
+    codes = sorted({ord(ch) for line in lines for ch in line})
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    box = w.stream(b"500 0 50 0 450 700 d1 50 0 400 700 re f")
+    space = w.stream(b"500 0 0 0 0 0 d1")
+    procs = b" ".join(b"/%d %d 0 R" % (code, space if code == 32 else box) for code in codes)
+    first, last = codes[0], codes[-1]
+    widths = b" ".join(b"500" if code in codes else b"0" for code in range(first, last + 1))
+    font = w.add(b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 500 700] /FontMatrix [0.001 0 0 0.001 0 0] "
+                 b"/CharProcs << %s >> /Encoding << /Type /Encoding /Differences [%s] >> "
+                 b"/FirstChar %d /LastChar %d /Widths [%s] /Resources << >> >>"
+                 % (procs, b" ".join(b"%d /%d" % (code, code) for code in codes), first, last, widths))
+    ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
+    for line in lines:
+        escaped = line.encode("latin-1").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        ops.append(b"(%s) Tj T*" % escaped)
+    ops.append(b"ET")
+    return w.write_one_page(path, catalog, page_tree, font, ops)

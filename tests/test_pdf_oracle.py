@@ -299,6 +299,21 @@ def test_a_first_ocr_reading_tells_a_latin_page_from_a_chinese_one():
     assert not _reads_as_latin("第三章 区域政策 Regional policy and cohesion")
 
 
+def test_type3_glyphs_named_by_their_codes_are_read_with_pdfium(tmp_path, settings):
+    """An insurer's report in Type3 fonts whose glyphs are named "/65", "/115": pypdf printed the
+    names; PDFium and poppler take the number for the code. Dates' slashes stay text."""
+    from indexer.cleaning import looks_garbled
+    from indexer.extract import UNREADABLE_PDFIUM
+
+    lines = ["Assicurazione sulla vita di tipo Unit Linked", "Documento informativo precontrattuale aggiuntivo",
+             "per i prodotti di investimento assicurativi (DIP aggiuntivo IBIP)", "Data: 03/06/2019 e 1/2"]
+    path = pdfcases.write_type3_numbered_glyphs_pdf(tmp_path / "type3.pdf", lines)
+    result = extract_file(path, settings)
+    assert result.readers == [{"extractor": "pdfium", "why": UNREADABLE_PDFIUM, "pages": [1]}]
+    assert_agrees_with_poppler(result, path)
+    assert not looks_garbled("Importi al 03/06/2019, 12/05/2020 e 1/2/3 del totale; fondi 1/4")
+
+
 def test_a_text_layer_of_signs_alone_is_unreadable():
     from indexer.cleaning import looks_garbled
 
