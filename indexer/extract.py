@@ -106,6 +106,9 @@ log = logging.getLogger(__name__)
 # 8: OCR: a reading Tesseract is unsure of is read again in every language, the CJK ones first
 #    (Chinese lines under an English title), and a page on unevenly lit or tinted paper with
 #    Sauvola's local threshold; the reading with clearly more confident characters is kept.
+#    Type3 glyphs named by their codes ("/65/115") make pypdf's text unreadable; the words of a
+#    tightly justified line pypdf runs together are split where the glyphs stand apart, also at
+#    a line-end hyphen, and after a character beyond the BMP glyphs are measured as themselves.
 EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
@@ -199,7 +202,8 @@ MAYBE_GLUED = re.compile(r"""
            | [A-Za-z][A-Z]-\d )              # a word against a code ("C-04")
   | [a-z] (?: [a-z][A-Z][a-z]                # a word against a capitalised word
            | [a-z]{2}\d                      # a word against a number
-           | [A-Za-z][A-Z]-\d )              # a word against a code
+           | [A-Za-z][A-Z]-\d               # a word against a code
+           | [a-z]{29} )                     # words of a tightly justified line run together
 """, re.VERBOSE)
 
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
@@ -1316,6 +1320,19 @@ def _truetype_glyph_names(data: bytes) -> dict[int, list[int]]:
     return {glyph: sorted(codes) for glyph, codes in glyphs.items()}
 
 
+# PDFium numbers a page's characters in UTF-16 code units: a character beyond the BMP (𝛽, 𠮷)
+# counts two, one in Python's string, and every index after it would name the next glyph.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SECOND_UNIT = "\u2060"     # stands for the second code unit: a word joiner, no space
+# PDFium's mark for a hyphen that ends a line, in place of the hyphen and the line break.
+_LINE_END_HYPHEN = "\ufffe"
+
+
+def _indexed_as_pdfium(text: str) -> str:
+    """Return TEXT, PDFium's text of a page, with each character at the index PDFium gives its glyph."""
+    return _ASTRAL.sub(lambda m: m.group() + _SECOND_UNIT, text)
+
+
 class _GlyphRuns:
     """A page's glyphs as PDFium reads them, to find where a word of pypdf's runs apart glyphs together.
 
@@ -1337,7 +1354,7 @@ class _GlyphRuns:
 
         self._c = pdfium_c
         self._raw = raw = textpage.raw
-        self._full = full = textpage.get_text_range()
+        self._full = full = _indexed_as_pdfium(textpage.get_text_range())
         self._box_before, self._box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
         left, top, right, bottom = (ctypes.c_double() for _ in range(4))
         self._breaks = set()        # indices of FULL where a rectangle starts apart from the glyph before
@@ -1366,18 +1383,23 @@ class _GlyphRuns:
 
     def spaced(self, word: str) -> str:
         """Return WORD with a space where its glyphs stand apart, when PDFium reads it as whole words."""
-        at = self._joined.find(word)
+        # A line's end hyphenated: pypdf reads "sci-" and "ences" on two lines, PDFium "sci\ufffeences".
+        hyphenated = word.endswith("-")
+        needle = word[:-1] + _LINE_END_HYPHEN if hyphenated else word
+        joined = self._joined
+        at = joined.find(needle)
         while at >= 0:
-            end = at + len(word)
-            if at in self._starts and end in self._ends:
+            end = at + len(needle)
+            if ((at in self._starts or joined[at - 1:at] == _LINE_END_HYPHEN)
+                    and (end in self._ends or hyphenated)):
                 pieces = [word[0]]
                 for j in range(at + 1, end):
                     k = j + bisect.bisect_right(self._joins, j)         # its index in FULL
                     if k in self._breaks or (j in self._at_join and self._apart(k - 2, k)):
                         pieces.append(" ")
-                    pieces.append(self._joined[j])
+                    pieces.append(word[j - at])
                 return "".join(pieces)
-            at = self._joined.find(word, at + 1)
+            at = joined.find(needle, at + 1)
         return word
 
     def _gap(self, before: int, after: int) -> float | None:

@@ -550,6 +550,36 @@ def test_cells_pypdf_runs_together_and_pdfium_keeps_apart_stay_words(tmp_path, s
     assert "FERNANDEZ JUAN 25.348.547 09/10/2013 EFECTIVO" in result.pages[0].text
 
 
+JUSTIFIED_LINES = ["a report by the European Commission concluded in 2002 that",
+                   "for every euro devoted to measurement activity, nearly three euros are generated",
+                   "This is the right time to explain why and how the concept of measurement uncer-",
+                   "tainty became explicitly applicable to analytical sciences."]
+
+
+def test_words_of_a_tightly_justified_line_stay_words(tmp_path, settings):
+    """A book set by iText: word gaps of 0.21 em in a subset font whose code 32 is another glyph
+    0.6 em wide; pypdf runs every word of a line together, and PDFium joins a line-end
+    hyphen to the next line ("uncer\ufffetainty"). Both are read as the glyphs stand."""
+    path = pdfcases.write_justified_pdf(tmp_path / "book.pdf", JUSTIFIED_LINES)
+    import pypdf
+
+    assert "foreveryeurodevoted" in pypdf.PdfReader(path).pages[0].extract_text()    # the cause, as found
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert "explain why and how the concept of measurement uncertainty became" in result.pages[0].text
+
+
+def test_glyph_places_after_a_character_beyond_the_bmp(tmp_path, settings):
+    """PDFium counts a character beyond the BMP (𝛽 in a formula, 𠮷 in a name; here 𐐀, which the
+    test's font draws) as two: every glyph after it was measured as its neighbour's, and cells
+    were split inside words ("920.68S TAFF")."""
+    rows = [["(𐐀 = 80 %)"], ["920.68", "STAFF", "TRANSPORTATION", "03/06/2019"], ["1,234,567", "EXPERT", "FEES", "C-04"]]
+    path = pdfcases.write_table_pdf(tmp_path / "astral.pdf", rows, gap=1.0, composite=True)
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert "920.68 STAFF TRANSPORTATION 03/06/2019" in result.pages[0].text
+
+
 def test_figures_aligned_on_the_point_stay_whole(tmp_path, settings):
     """A layout program's table maps the decimal point to " ." (with ActualText "."): pypdf reads
     "11,062 .6"; PDFium reads the figure whole, and so does the archive."""
