@@ -400,6 +400,26 @@ def other_script_letters(text: str) -> Counter:
     return Counter({ch: n for ch, n in Counter(text).items() if script_of(ch) and script_of(ch) not in _CORE_SCRIPTS})
 
 
+# A page that shows several scripts (a greeting in six languages, a list of the EU's languages)
+# writes each word in one of them; a font decoded through the wrong table gives letters of
+# several scripts inside one word (a Chinese line read as chr(CID): Armenian, Telugu, Greek...).
+# At most this share of a page's words may mix other scripts for it to count as the first kind.
+MIXED_WORDS_MAX_SHARE = 0.02
+
+
+def words_keep_to_one_script(text: str) -> bool:
+    """Tell whether each word of TEXT is written in one script (Latin and the CJK family go together)."""
+    words = mixed = 0
+    for word in text.split():
+        scripts = {script_of(ch) for ch in word} - {""}
+        if not scripts:
+            continue
+        words += 1
+        other = scripts - _CORE_SCRIPTS
+        mixed += len(other) > 1 or (len(other) == 1 and len(scripts) > 1)
+    return words > 0 and mixed <= MIXED_WORDS_MAX_SHARE * words
+
+
 def mixed_scripts(text: str, counts: Counter | None = None) -> bool:
     """Tell whether TEXT mixes scripts that do not belong together (a font decoded through the wrong table)."""
     if _NO_OTHER_SCRIPT.fullmatch(text):

@@ -59,7 +59,8 @@ from pypdf.errors import DependencyError, LimitReachedError
 from . import sandbox
 from .openfile import NotRegularFile, OpenFile, OutsideRoot, open_file
 from .cleaning import (clean_metadata, clean_text, detect_language, implausible_chinese, looks_garbled, mixed_scripts,
-                       other_alphabet_chars, other_script_letters, plausibility, script_of, text_quality)
+                       other_alphabet_chars, other_script_letters, plausibility, script_of, text_quality,
+                       words_keep_to_one_script)
 from .config import Settings
 from .errors import UploadError
 
@@ -108,7 +109,8 @@ log = logging.getLogger(__name__)
 #    Sauvola's local threshold; the reading with clearly more confident characters is kept.
 #    Type3 glyphs named by their codes ("/65/115") make pypdf's text unreadable; the words of a
 #    tightly justified line pypdf runs together are split where the glyphs stand apart, also at
-#    a line-end hyphen, and after a character beyond the BMP glyphs are measured as themselves.
+#    a line-end hyphen, and after a character beyond the BMP glyphs are measured as themselves;
+#    a page in several scripts, each word in one and PDFium reading the same letters, stands.
 EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
@@ -158,6 +160,8 @@ TRUST_MIN_CHARS = 100
 # pypdf's, or more): a page that really shows Greek or Cyrillic reads the same in both.
 FEW_OTHER_CHARS = 3
 OTHER_READING_MIN_LENGTH = 0.8
+# Share of the other scripts' letters both readers must show for a page that mixes scripts to stand.
+OTHER_LETTERS_AGREEMENT = 0.95
 
 # Tesseract's languages by the script they read (the name its script detection,
 # OSD, gives); a configured language in none of these sets is read as Latin.
@@ -1000,7 +1004,7 @@ class _PdfJob:
                     return
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
-                elif _one_other_script_both_read(text, alt):
+                elif _other_scripts_both_read(text, alt):
                     self.tally.page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
                     return
                 elif _score(alt) > _score(text):
@@ -1485,19 +1489,26 @@ def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int
             and other_alphabet_chars(alt) <= other_chars / 2 and _reads_well(alt))
 
 
-def _one_other_script_both_read(text: str, alt: str) -> bool:
-    """Tell whether TEXT (pypdf's) mixes scripts only by one other script's letters that ALT (PDFium's) shows too.
+def _other_scripts_both_read(text: str, alt: str) -> bool:
+    """Tell whether TEXT (pypdf's) mixes scripts only by letters ALT (PDFium's) shows too, of one
+    other script or of several kept to words of their own.
 
     Greek letters in formulas beside Chinese or Japanese make a page a mix
     (cleaning.mixed_scripts), as a font decoded through the wrong table may; two
     readers that decode fonts each their own way and find the same letters
     there show they are on the page. A font neither reader decodes gives the
-    same letters in both too, but spread over many scripts.
+    same letters in both too, but spread over many scripts inside each word
+    (cleaning.words_keep_to_one_script).
     """
     if looks_garbled(text) or implausible_chinese(text):
         return False
-    letters = other_script_letters(text)
-    return len({script_of(ch) for ch in letters}) == 1 and letters == other_script_letters(alt)
+    # Arabic's presentation forms (pypdf) are its letters (PDFium), and a Devanagari conjunct
+    # may be read with a letter more or less: the letters must agree almost all.
+    letters = other_script_letters(unicodedata.normalize("NFKC", text))
+    shown = other_script_letters(unicodedata.normalize("NFKC", alt))
+    if sum((letters & shown).values()) < OTHER_LETTERS_AGREEMENT * max(sum(letters.values()), sum(shown.values())):
+        return False
+    return len({script_of(ch) for ch in letters}) == 1 or words_keep_to_one_script(text)
 
 
 def _reads_well(text: str) -> bool:

@@ -20,6 +20,7 @@ command -v antiword >/dev/null 2>&1 || need+=(antiword)
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need+=(fonts-wqy-microhei)
 # A Song (Ming) face, as Chinese print is set in: the Chinese scan test renders with it.
 [ -e /usr/share/fonts/truetype/arphic/uming.ttc ] || need+=(fonts-arphic-uming)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -314,6 +314,37 @@ def test_type3_glyphs_named_by_their_codes_are_read_with_pdfium(tmp_path, settin
     assert not looks_garbled("Importi al 03/06/2019, 12/05/2020 e 1/2/3 del totale; fondi 1/4")
 
 
+def test_a_page_in_several_scripts_both_readers_agree_on_is_kept(tmp_path, settings):
+    """A summary listed in the EU's and China's languages (Latin, Cyrillic, Greek, Chinese) mixes
+    scripts as a mis-decoded font does; but each word keeps to one script and PDFium reads the
+    same letters, so pypdf's text stands. It was sent to OCR, and lost where OCR is off."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    from hostile import LATIN_FONT
+    from indexer.cleaning import words_keep_to_one_script
+
+    if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVu", str(LATIN_FONT)))
+    lines = [("DejaVu", "The summary of the joint study is published in these languages:"),
+             ("DejaVu", "Bulgarian: Резюме на съвместното проучване"), ("DejaVu", "Greek: Περίληψη της κοινής μελέτης"),
+             ("DejaVu", "Russian: Краткое изложение совместного исследования"),
+             (_sans_cjk_font(), "Chinese: 联合研究摘要"), ("DejaVu", "English: Summary of the joint study")]
+    path = tmp_path / "languages.pdf"
+    c = canvas.Canvas(str(path), invariant=1)
+    for line, (font, text) in enumerate(lines):
+        c.setFont(font, 12)
+        c.drawString(50, 780 - 20 * line, text)
+    c.showPage()
+    c.save()
+    result = extract_file(path, settings)
+    assert result.readers == [{"extractor": "pypdf", "why": "", "pages": [1]}]
+    assert_agrees_with_poppler(result, path)
+    # A Chinese line read as chr(CID) mixes scripts inside its words.
+    assert not words_keep_to_one_script("Ӓ႕ԑᎭ Ⴥ৩ঊᏃ ୬ౘԴ summary")
+
+
 def test_a_text_layer_of_signs_alone_is_unreadable():
     from indexer.cleaning import looks_garbled
 
