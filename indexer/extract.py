@@ -110,7 +110,8 @@ log = logging.getLogger(__name__)
 #    Type3 glyphs named by their codes ("/65/115") make pypdf's text unreadable; the words of a
 #    tightly justified line pypdf runs together are split where the glyphs stand apart, also at
 #    a line-end hyphen, and after a character beyond the BMP glyphs are measured as themselves;
-#    a page in several scripts, each word in one and PDFium reading the same letters, stands.
+#    a page in several scripts, each word in one and PDFium reading the same letters, stands;
+#    typewriter (FreeText) annotations the page shows are read after its text.
 EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
@@ -810,6 +811,7 @@ class _PdfJob:
         self._fonts_agreed: Counter = Counter()
         # Per page index: pypdf's glued words and their spaced forms (_GlyphRuns), measured once.
         self._glued_maps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+        self._notes: dict[int, str] = {}     # page number -> its typewriter annotations' text
 
     def run(self) -> None:
         try:
@@ -920,6 +922,8 @@ class _PdfJob:
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
                     text = _restore_private_use(page, text)
+                if notes := _free_text_notes(page):
+                    self._notes[number] = notes
             except MemoryError:
                 error, bomb = sandbox.memory_message(self.settings.extract_memory_mb), True
             except LimitReachedError as exc:
@@ -958,6 +962,12 @@ class _PdfJob:
             text, error = self._pdfium_text(index)
             self._settle_safely(index + 1, text, "pdfium", error, ask_pdfium=False, why=UNOPENED_PDFIUM)
 
+    def _record_page(self, number: int, text: str, extractor: str, why: str = "") -> None:
+        """Record page NUMBER's TEXT, its typewriter annotations after it: what the page shows over its content."""
+        if notes := self._notes.pop(number, ""):
+            text = f"{text}\n\n{notes}" if text else notes
+        self.tally.page(number, text, extractor, why)
+
     def _settle_safely(self, number: int, text: str, extractor: str, error: str, ask_pdfium: bool,
                        fonts: frozenset = frozenset(), why: str = "") -> None:
         """Settle one page; an error there (OCR, PDFium) fails that page only."""
@@ -983,7 +993,7 @@ class _PdfJob:
         if readable and not (ask_pdfium and untrusted_fonts):
             if ask_pdfium:
                 cleaned = self._words_as_placed(number - 1, text, cleaned)
-            self.tally.page(number, cleaned, extractor, why)
+            self._record_page(number, cleaned, extractor, why)
             return
         if ask_pdfium:
             alt, alt_error = self._pdfium_text(number - 1)
@@ -1000,12 +1010,12 @@ class _PdfJob:
                     # PDFium reads it no better: pypdf's text stands, and its fonts earn trust.
                     if len(cleaned) >= TRUST_MIN_CHARS:
                         self._fonts_agreed[fonts] += 1
-                    self.tally.page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
+                    self._record_page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
                     return
                 elif alt_cleaned and _reads_well(alt):
                     text, cleaned, extractor, why = alt, alt_cleaned, "pdfium", UNREADABLE_PDFIUM
                 elif _other_scripts_both_read(text, alt):
-                    self.tally.page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
+                    self._record_page(number, self._words_as_placed(number - 1, text, cleaned), extractor, why)
                     return
                 elif _score(alt) > _score(text):
                     text, cleaned, extractor = alt, alt_cleaned, "pdfium"
@@ -1013,7 +1023,7 @@ class _PdfJob:
                 text, cleaned, extractor = alt, alt_cleaned, "pdfium"
                 why = ERROR_PDFIUM if error else EMPTY_PDFIUM
             if cleaned and _reads_well(text):
-                self.tally.page(number, cleaned, extractor, why)
+                self._record_page(number, cleaned, extractor, why)
                 return
             error = error or alt_error
         garbled = bool(cleaned)          # still here with text: unreadable, a mix of scripts, or not Chinese
@@ -1021,7 +1031,7 @@ class _PdfJob:
             if error:
                 self.tally.fail(number, error)
             else:
-                self.tally.page(number, "", extractor)      # a blank page
+                self._record_page(number, "", extractor)      # a blank page
             return
         if self._pdfium() is None:
             # Nothing can render the page for OCR.
@@ -1033,7 +1043,7 @@ class _PdfJob:
         else:
             ocr_text, how = read
             why = OCR_UNREADABLE if garbled else OCR_NO_LAYER
-            self.tally.page(number, ocr_text, "ocr", f"{why} ({how})")
+            self._record_page(number, ocr_text, "ocr", f"{why} ({how})")
 
     # PDFium, opened only when needed.
 
@@ -1705,6 +1715,28 @@ def _collect_fonts(resources, found: dict, depth: int) -> None:
             xobject = xobject.get_object()
             if xobject.get("/Subtype") == "/Form":
                 _collect_fonts(xobject.get("/Resources"), found, depth + 1)
+
+
+# Annotation flags that keep an annotation off the page (PDF 32000-1, 12.5.3): Invisible, Hidden, NoView.
+_UNSHOWN_ANNOTATION = 1 | 2 | 32
+
+
+def _free_text_notes(page) -> str:
+    """The text of PAGE's shown typewriter (FreeText) annotations, as Acrobat's "Add text" writes a form's answers."""
+    try:
+        annots = page.get("/Annots")
+        notes = []
+        for ref in (annots.get_object() if annots is not None else []):
+            annot = ref.get_object()
+            if (not isinstance(annot, pypdf.generic.DictionaryObject) or annot.get("/Subtype") != "/FreeText"
+                    or int(annot.get("/F", 0)) & _UNSHOWN_ANNOTATION):
+                continue
+            contents = annot.get("/Contents")
+            if isinstance(contents, str) and contents.strip():
+                notes.append(clean_text(contents))
+        return "\n\n".join(notes)
+    except Exception:  # noqa: BLE001 - a malformed annotation leaves the page's own text
+        return ""
 
 
 def _composite_fonts(page_fonts: dict) -> frozenset:

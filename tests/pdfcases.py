@@ -782,3 +782,31 @@ def write_justified_pdf(path: Path, lines: list[str], word_gap: int = 212, font_
                    % (font_size, font_size, y, words.replace(b") (", b") -%d (" % word_gap)))
         y -= font_size * 1.3
     return w.write_one_page(path, catalog, page_tree, font, ops)
+
+
+def write_free_text_pdf(path: Path, lines: list[str], notes: list[str], hidden: str = "") -> Path:
+    """Write LINES as the page's text and NOTES as typewriter (FreeText) annotations over it, each
+    with the appearance a viewer draws; HIDDEN, if given, is one more note flagged hidden.
+
+    As an officer fills a scanned or printed form with Acrobat's "Add text" tool.
+    """
+    w = _PdfWriter()
+    catalog, page_tree, page = w.reserve(), w.reserve(), w.reserve()
+    font = _helvetica(w)
+    ops = [b"BT /F1 11 Tf 14 TL 50 780 Td"] + [b"(%s) Tj T*" % line.encode("latin-1") for line in lines] + [b"ET"]
+    content = w.stream(b"\n".join(ops))
+    annots = []
+    for n, (note, flags) in enumerate([(note, 4) for note in notes] + ([(hidden, 4 | 2)] if hidden else [])):
+        y = 600 - 40 * n
+        appearance = w.stream(b"BT /F1 11 Tf 2 8 Td (%s) Tj ET" % note.encode("latin-1"),
+                              b"/Type /XObject /Subtype /Form /BBox [0 0 400 24] /Resources << /Font << /F1 %d 0 R >> >>"
+                              % font)
+        annots.append(w.add(b"<< /Type /Annot /Subtype /FreeText /Rect [50 %d 450 %d] /F %d /Contents (%s) "
+                            b"/DA (/F1 11 Tf 0 g) /AP << /N %d 0 R >> >>"
+                            % (y, y + 24, flags, note.encode("latin-1"), appearance)))
+    w.set(page, b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Annots [%s] >>"
+                % (page_tree, content, font, b" ".join(b"%d 0 R" % a for a in annots)))
+    w.set(page_tree, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    w.set(catalog, b"<< /Type /Catalog /Pages %d 0 R >>" % page_tree)
+    return w.write(path, catalog)

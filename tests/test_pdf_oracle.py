@@ -345,6 +345,21 @@ def test_a_page_in_several_scripts_both_readers_agree_on_is_kept(tmp_path, setti
     assert not words_keep_to_one_script("Ӓ႕ԑᎭ Ⴥ৩ঊᏃ ୬ౘԴ summary")
 
 
+def test_typewriter_annotations_are_read_with_the_page(tmp_path, settings):
+    """A form filled with Acrobat's "Add text" tool: the answers are FreeText annotations, which the
+    page shows (and pdftotext reads from their appearance) but pypdf's page text leaves out. A
+    hidden one is not shown, and not read."""
+    lines = ["Application for the study visit to Brussels", "Name of the official:"]
+    notes = ["Wang Lei, Department of Regional Economy", "Approved by the steering committee"]
+    path = pdfcases.write_free_text_pdf(tmp_path / "form.pdf", lines, notes, hidden="internal draft remark")
+    result = extract_file(path, settings)
+    assert_agrees_with_poppler(result, path)
+    assert "Wang Lei" in result.pages[0].text and "draft" not in result.pages[0].text
+    # A page of annotations alone (no content text) is read, not taken for blank.
+    alone = pdfcases.write_free_text_pdf(tmp_path / "alone.pdf", [], notes)
+    assert extract_file(alone, settings).pages[0].text == "\n\n".join(notes)
+
+
 def test_a_text_layer_of_signs_alone_is_unreadable():
     from indexer.cleaning import looks_garbled
 
