@@ -27,7 +27,10 @@ and the test files that PDF tools ship in their source packages on PyPI (tabula-
 government and campaign-finance tables; ocrmypdf's scans, whose pages have no text layer
 and are left to the OCR check in docs/DECISIONS.md):
 
-    pip download --no-deps --no-binary :all: tabula-py ocrmypdf -d sdists
+    pip download --no-deps --no-binary :all: tabula-py ocrmypdf pikepdf pypdf pdf2docx -d sdists
+
+(PyMuPDF's tests/resources, its users' bug reports, come in its sdist too; pip cannot build
+it to download it, so fetch the sdist's URL from https://pypi.org/pypi/pymupdf/json.)
 
 Files of the office producers (Chromium, LibreOffice) are made by bench/office_producers.py;
 they have few pages, so draw more phrases from each:
