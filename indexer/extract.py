@@ -111,7 +111,9 @@ log = logging.getLogger(__name__)
 #    tightly justified line pypdf runs together are split where the glyphs stand apart, also at
 #    a line-end hyphen, and after a character beyond the BMP glyphs are measured as themselves;
 #    a page in several scripts, each word in one and PDFium reading the same letters, stands;
-#    typewriter (FreeText) annotations the page shows are read after its text.
+#    typewriter (FreeText) annotations the page shows are read after its text; and
+#    table cells that touch are split where a vertical rule stands between them, or where a
+#    column of numbers glued to words starts (LibreOffice Writer's tables without padding).
 EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
@@ -195,6 +197,22 @@ WORD_GAP_EM = 0.1
 # in Chromium's and LibreOffice's tables ("5,603,589EXPERT"), and glyphs within a word stand
 # no farther apart there than beside it (tracking spreads them all alike).
 NUMBER_LETTER_GAP_EM = 0.05
+# Cells that touch (no glyph gap, no padding: LibreOffice Writer's tables exported without it)
+# are told apart by what the page draws or aligns there, at a PDFium text rectangle's start (a
+# cell is a text object of its own), never inside one (_cells_that_touch):
+# - a vertical rule (a path at most RULE_MAX_WIDTH_EM wide) standing between the two glyphs'
+#   advance boxes, overlapping each by at most RULE_SLACK_EM, and spanning their line's height
+#   to within RULE_SLACK_EM: Chromium's rules between cells overlap the boxes by 0.05 em at
+#   most, where a rule that runs through a glyph overlaps it by 0.3 em or more;
+# - a column: a number against three letters or more whose letters start where those of at
+#   least COLUMN_MIN_OTHER_LINES other lines' numbers glued to letters start, within
+#   COLUMN_TOLERANCE_PT, in a font that is not fixed-pitch (a code listing aligns every glyph).
+#   Writer places a column's cells at one x, and its borderless tables draw nothing between them.
+RULE_MAX_WIDTH_EM = 0.25
+RULE_SLACK_EM = 0.1
+COLUMN_MIN_OTHER_LINES = 2
+COLUMN_TOLERANCE_PT = 0.25
+_LETTERS = re.compile(r"[^\W\d_]{3}")
 # Checked on every page: its alternatives are grouped by their first character, which halves
 # the search's time against a flat list of them.
 MAYBE_GLUED = re.compile(r"""
@@ -1118,7 +1136,7 @@ class _PdfJob:
         try:
             page = doc[index]
             textpage = page.get_textpage()
-            runs = _GlyphRuns(textpage)
+            runs = _GlyphRuns(textpage, page)
             return ({word: split for word in words if (split := runs.spaced(word)) != word},
                     _pdfium_figures(runs.text))
         except Exception:  # noqa: BLE001 - the split is a refinement: pypdf's text stands without it
@@ -1359,9 +1377,11 @@ class _GlyphRuns:
     NUMBER_LETTER_GAP_EM more than the glyphs beside them stand apart. A word
     of pypdf's is looked for as one of PDFium's words, or several joined
     across its generated spaces; the gaps at those are measured only there.
+    A rectangle that starts right against the glyph before it starts a word
+    where a table's cell starts there (_cells_that_touch).
     """
 
-    def __init__(self, textpage):
+    def __init__(self, textpage, page):
         import ctypes
 
         import pypdfium2.raw as pdfium_c
@@ -1372,13 +1392,18 @@ class _GlyphRuns:
         self._box_before, self._box_after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
         left, top, right, bottom = (ctypes.c_double() for _ in range(4))
         self._breaks = set()        # indices of FULL where a rectangle starts apart from the glyph before
+        touching = []               # where one starts right against it
         for k in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
             pdfium_c.FPDFText_GetRect(raw, k, left, top, right, bottom)
             at = pdfium_c.FPDFText_GetCharIndexAtPos(raw, left.value + 0.3, (top.value + bottom.value) / 2, 0.5, 0.5)
             if (0 < at < len(full) and not full[at - 1].isspace() and not full[at].isspace()
-                    and not _DECIMAL.match(full, at if full[at] in ".," else at - 1)  # a figure's point, set apart
-                    and self._apart(at - 1, at)):
-                self._breaks.add(at)
+                    and not _DECIMAL.match(full, at if full[at] in ".," else at - 1)):  # a figure's point, set apart
+                if self._apart(at - 1, at):
+                    self._breaks.add(at)
+                else:
+                    touching.append(at)
+        if touching:
+            self._breaks |= _cells_that_touch(page, raw, full, touching)
         self._breaks |= _raised_marks(raw, full)
         generated = [m.start() for m in re.finditer(r"(?<=\S) (?=\S)", full)
                      if pdfium_c.FPDFText_IsGenerated(raw, m.start()) == 1]
@@ -1440,6 +1465,81 @@ class _GlyphRuns:
         # A number against a letter: apart by NUMBER_LETTER_GAP_EM more than the glyphs on either side.
         around = [g for g in (self._gap(before - 1, before), self._gap(after, after + 1)) if g is not None]
         return space - max([0.0, *around]) >= NUMBER_LETTER_GAP_EM * em
+
+
+def _cells_that_touch(page, raw, full: str, touching: list[int]) -> set[int]:
+    """Return the positions of TOUCHING where a table's cell starts: a rule between the glyphs, or a column.
+
+    TOUCHING are positions in FULL, the text of PDFium text page RAW of
+    PAGE, where a text rectangle starts right against the glyph before it on
+    its line. A cell starts there when a vertical rule stands between the two
+    glyphs (RULE_SLACK_EM), or when a number glued to a word there is one of
+    a column of such (COLUMN_MIN_OTHER_LINES).
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    rules = _vertical_rules(page)
+    lefts = [rule[0] for rule in rules]
+    before, after = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+    x, y, flags = ctypes.c_double(), ctypes.c_double(), ctypes.c_int()
+    starts, glued_numbers = set(), []
+    for at in touching:
+        if not (pdfium_c.FPDFText_GetLooseCharBox(raw, at - 1, before)
+                and pdfium_c.FPDFText_GetLooseCharBox(raw, at, after)):
+            continue
+        low, high = max(before.bottom, after.bottom), min(before.top, after.top)
+        if high <= low:
+            continue                                    # not on one line (or a glyph without a box)
+        em = _font_size_on_page(raw, at)
+        slack = RULE_SLACK_EM * em
+        # Rules in left-to-right order: those whose left edge may stand in the gap.
+        for k in range(bisect.bisect_left(lefts, before.right - slack), len(rules)):
+            rule_left, rule_bottom, rule_right, rule_top = rules[k]
+            if rule_left > after.left + slack:
+                break
+            if (rule_right <= after.left + slack and rule_right - rule_left <= RULE_MAX_WIDTH_EM * em
+                    and rule_bottom <= low + slack and rule_top >= high - slack):
+                starts.add(at)
+                break
+        if (at not in starts and full[at - 1].isdigit() and _LETTERS.match(full, at)
+                and pdfium_c.FPDFText_GetCharOrigin(raw, at, x, y)):
+            pdfium_c.FPDFText_GetFontInfo(raw, at, None, 0, flags)
+            if not flags.value & 1:                     # the font descriptor's FixedPitch flag
+                glued_numbers.append((at, x.value, y.value))
+    glued_numbers.sort(key=lambda glued: glued[1])
+    xs = [glued[1] for glued in glued_numbers]
+    for at, x0, y0 in glued_numbers:
+        column = glued_numbers[bisect.bisect_left(xs, x0 - COLUMN_TOLERANCE_PT):
+                               bisect.bisect_right(xs, x0 + COLUMN_TOLERANCE_PT)]
+        if len({round(y1) for _, _, y1 in column if abs(y1 - y0) >= 1}) >= COLUMN_MIN_OTHER_LINES:
+            starts.add(at)
+    return starts
+
+
+def _vertical_rules(page) -> list[tuple[float, float, float, float]]:
+    """Return the bounds (left, bottom, right, top) of PAGE's paths taller than wide, left to right.
+
+    Only the page's own objects, not those of forms it draws: office suites
+    and browsers draw a table's rules so. Read through PDFium's C API, as
+    pypdfium2's objects cost a Python object for each of a page's thousands
+    of text objects (Chromium makes one for a few glyphs).
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    rules = []
+    for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
+        if (pdfium_c.FPDFPageObj_GetType(obj) == pdfium_c.FPDF_PAGEOBJ_PATH
+                and pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
+                and top.value - bottom.value > right.value - left.value):
+            rules.append((left.value, bottom.value, right.value, top.value))
+    rules.sort()
+    return rules
 
 
 def _font_size_on_page(raw, index: int) -> float:

@@ -445,6 +445,55 @@ def write_table_pdf(path: Path, rows: list[list[str]], gap: float = 1.0, font_si
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
+def write_touching_cells_pdf(path: Path, rows: list[list[str]], edges: list[float], font_size: float = 8, *,
+                             rule_width: float = 0.0, font: str = "Helvetica", fixed_pitch: bool = False,
+                             by_glyph: bool = False, drawn: tuple[bytes, ...] = ()) -> Path:
+    """Write a table whose neighbouring cells touch, as LibreOffice Writer exports one without cell padding.
+
+    Each cell is a text object of its own (a Tj at an absolute text matrix):
+    a cell written ">920.68" ends at the right edge of its column, any other
+    starts at its left edge (EDGES: each column's left edge, then the last
+    one's right), so a right-aligned amount's last glyph ends where the next
+    cell's first one begins; rows are 1.15 em apart. With RULE_WIDTH, a
+    vertical rule that wide is drawn on each inner edge across each row, as
+    a cell border, and the cells keep clear of it (half its width on either
+    side). FONT is a standard font's name (FIXED_PITCH gives it a font
+    descriptor with that flag); BY_GLYPH sets every glyph as a text object
+    of its own, as Chromium does; DRAWN are more drawing operators (other lines).
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    w = _PdfWriter()
+    catalog, page_tree = w.reserve(), w.reserve()
+    descriptor = b""
+    if fixed_pitch:
+        widths = b" ".join(b"%d" % round(stringWidth(chr(code), font, 1000)) for code in range(32, 127))
+        descriptor = b" /FirstChar 32 /LastChar 126 /Widths [%s] /FontDescriptor %d 0 R" % (widths, w.add(
+            b"<< /Type /FontDescriptor /FontName /%s /Flags 33 /FontBBox [-23 -250 715 805] /ItalicAngle 0 "
+            b"/Ascent 629 /Descent -157 /CapHeight 562 /StemV 51 >>" % font.encode()))
+    font_id = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding%s >>"
+                    % (font.encode(), descriptor))
+    ops, baseline, row_height = [], 780.0, font_size * 1.15
+    for row in rows:
+        for column, cell in enumerate(row):
+            right_aligned = cell.startswith(">")
+            text = cell[1:] if right_aligned else cell
+            inset = rule_width / 2 if 0 < column or right_aligned else 0.0
+            x = (edges[column + 1] - inset - stringWidth(text, font, font_size) if right_aligned
+                 else edges[column] + inset)
+            for run in (list(text) if by_glyph else [text]):
+                ops.append(b"BT /F1 %g Tf 1 0 0 1 %.3f %.3f Tm (%s) Tj ET"
+                           % (font_size, x, baseline, run.encode("latin-1")))
+                x += stringWidth(run, font, font_size)
+        if rule_width:
+            bottom = baseline - 0.25 * font_size
+            ops += [b"%.3f %.3f %.3f %.3f re f" % (edge - rule_width / 2, bottom, rule_width, row_height)
+                    for edge in edges[1:-1]]
+        baseline -= row_height
+    ops += drawn
+    return w.write_one_page(path, catalog, page_tree, font_id, ops)
+
+
 def write_subset_table_pdf(path: Path, rows: list[list[str]], font_size: float = 8.1) -> Path:
     """Write a table as a word processor exports one: each cell a text object of its own, placed by
     an absolute text matrix in a coordinate system of 1/20 point turned upside down, in a font

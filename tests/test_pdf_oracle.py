@@ -696,6 +696,90 @@ def test_a_number_against_a_cells_word_is_split_closer_than_poppler_splits(tmp_p
     assert extract_file(tracked, settings).pages[0].text == line
 
 
+# LibreOffice Writer's expense table without cell padding: each amount, right-aligned, ends where
+# the next cell's word begins (">": a cell that ends at its column's right edge).
+TOUCHING_TABLE = [["2012-11-27", ">6,363,615", "PER DIEM", "C-92"],
+                  ["19/09/2015", ">49.17", "EXPERT FEES", "C-81"],
+                  ["2011-12-06", ">899.10", "venue rental", "A-68"]]
+TOUCHING_EDGES = [50, 100, 150, 240, 270]
+
+
+def test_cells_that_touch_in_a_column_stay_words(tmp_path, settings):
+    """Amounts whose last glyph ends where the next cell's word begins, on every row: split.
+
+    The page shows "49.17EXPERT FEES" with no gap and no rule (Writer's
+    borderless table), and pypdf, PDFium and poppler all read it so; what
+    tells the cells apart is the column: each word is a text object of its
+    own starting at one x on every row, right after an amount that ends
+    there. The words are the cells the table was made of, so poppler, which
+    glues them, is not the oracle here.
+    """
+    import pypdf
+
+    path = pdfcases.write_touching_cells_pdf(tmp_path / "writer.pdf", TOUCHING_TABLE, TOUCHING_EDGES)
+    assert "49.17EXPERT" in pypdf.PdfReader(path).pages[0].extract_text()       # the case is real
+    assert "49.17EXPERT" in pdfcases.pdftotext(path, 1)
+    text = extract_file(path, settings).pages[0].text
+    assert text.splitlines() == [" ".join(cell.lstrip(">") for cell in row) for row in TOUCHING_TABLE]
+
+
+def test_cells_a_vertical_rule_parts_stay_words(tmp_path, settings):
+    """Cells that touch but for the rule drawn between them (a bordered table without padding): split.
+
+    The rule is 0.5 points wide, 0.06 em at 8 points, under the 0.1 em at
+    which poppler ends a word, so pdftotext glues "GuangdongInterreg" and
+    "2017-12-0299,315.50" as pypdf does; the page shows each pair parted by
+    its cell's border, and no column of glued figures would tell them apart.
+    """
+    import pypdf
+
+    rows = [[">Guangdong", "Interreg", ">2017-12-02", "99,315.50"],
+            [">Andalusia", "Lombardy", ">2018-01-06", "5,707,090"]]
+    path = pdfcases.write_touching_cells_pdf(tmp_path / "ruled.pdf", rows, [50, 100, 140, 190, 240], rule_width=0.5)
+    assert "GuangdongInterreg" in pypdf.PdfReader(path).pages[0].extract_text()   # the case is real
+    assert {"GuangdongInterreg", "2017-12-0299,315.50"} <= set(pdfcases.pdftotext(path, 1).split())
+    text = extract_file(path, settings).pages[0].text
+    assert text.splitlines() == [" ".join(cell.lstrip(">") for cell in row) for row in rows]
+
+
+def test_lines_that_are_no_cell_border_split_no_word(tmp_path, settings):
+    """A rule through a glyph (text run over its cell's border), an underline, a tick short of the
+    line's height, a rule under a word of one text object (a heading over merged cells), and a
+    column of figures glued to letters in a fixed-pitch listing or to two letters ("2nd"): no word
+    is split, though each glyph of the first page and of the ordinals is a text object of its own
+    (as Chromium sets text), so a cell could start at any of them."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines = ["INTERPRETATION SERVICES", "regional cooperation", "EUROPEAN COMMISSION", "the 2019report"]
+
+    def x(prefix: str) -> float:
+        return 50 + stringWidth(prefix, "Helvetica", 8)
+
+    def baseline(line: int) -> float:
+        return 780 - line * 8 * 1.15
+
+    drawn = (b"%.2f %.2f 0.5 9.2 re f" % (x("INTERP") + stringWidth("R", "Helvetica", 8) / 2 - 0.25, baseline(0) - 2),
+             b"50 %.2f %.2f 0.4 re f" % (baseline(1) - 1.2, stringWidth(lines[1], "Helvetica", 8)),
+             b"%.2f %.2f 0.5 3 re f" % (x("EUR") - 0.25, baseline(2) - 2.5))
+    path = pdfcases.write_touching_cells_pdf(tmp_path / "lines.pdf", [[line] for line in lines], [50, 400],
+                                             by_glyph=True, drawn=drawn)
+    assert extract_file(path, settings).pages[0].text == "\n".join(lines)
+    under_heading = b"%.2f %.2f 0.5 9.2 re f" % (x("Statement of exp") - 0.25, baseline(0) - 2)
+    heading = pdfcases.write_touching_cells_pdf(tmp_path / "heading.pdf", [["Statement of expenditure"],
+                                                                           ["2019report"]],
+                                                [50, 400], drawn=(under_heading,))
+    assert extract_file(heading, settings).pages[0].text == "Statement of expenditure\n2019report"
+    # A listing whose highlighted figure is a text object of its own, on three lines at one x.
+    listing = pdfcases.write_touching_cells_pdf(tmp_path / "listing.pdf", [[">size = 2019", "report;"]] * 3,
+                                                [50, 50 + stringWidth("size = 2019", "Courier", 8), 400],
+                                                font="Courier", fixed_pitch=True)
+    assert extract_file(listing, settings).pages[0].text == "\n".join(["size = 2019report;"] * 3)
+    ordinals = ["Round 1st", "Round 2nd", "Round 3rd", "the 2019report"]
+    column = pdfcases.write_touching_cells_pdf(tmp_path / "column.pdf", [[line] for line in ordinals], [50, 400],
+                                               by_glyph=True)
+    assert extract_file(column, settings).pages[0].text == "\n".join(ordinals)
+
+
 def test_words_set_normally_are_not_split(tmp_path, settings):
     """Letters and words at their normal spacing, with the trigger of the check on the page: nothing is split."""
 
