@@ -113,7 +113,9 @@ log = logging.getLogger(__name__)
 #    a page in several scripts, each word in one and PDFium reading the same letters, stands;
 #    typewriter (FreeText) annotations the page shows are read after its text; and
 #    table cells that touch are split where a vertical rule stands between them, or where a
-#    column of numbers glued to words starts (LibreOffice Writer's tables without padding).
+#    column of numbers glued to words starts (LibreOffice Writer's tables without padding);
+#    a Type1 subset whose PDF /Differences override its program's encoding is read by PDFium
+#    too, whose reading (the PDF's) is kept where the letters differ.
 EXTRACTION_VERSION = 8
 
 # File statuses, as stored in the index and shown to users.
@@ -165,6 +167,10 @@ FEW_OTHER_CHARS = 3
 OTHER_READING_MIN_LENGTH = 0.8
 # Share of the other scripts' letters both readers must show for a page that mixes scripts to stand.
 OTHER_LETTERS_AGREEMENT = 0.95
+# Where a font's PDF encoding overrides its program's (_reencoded_fonts), PDFium's reading, which
+# follows the PDF's, replaces pypdf's when they share fewer than this share of their letters and
+# digits: spacing and reading order leave them alike, a wrong table does not.
+SAME_LETTERS_MIN_SHARE = 0.9
 
 # Tesseract's languages by the script they read (the name its script detection,
 # OSD, gives); a configured language in none of these sets is read as Latin.
@@ -830,6 +836,7 @@ class _PdfJob:
         # Per page index: pypdf's glued words and their spaced forms (_GlyphRuns), measured once.
         self._glued_maps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
         self._notes: dict[int, str] = {}     # page number -> its typewriter annotations' text
+        self._reencoded: set = set()          # fonts whose PDF encoding overrides their program's (_reencoded_fonts)
 
     def run(self) -> None:
         try:
@@ -935,7 +942,9 @@ class _PdfJob:
             try:
                 page = reader.pages[index]
                 page_fonts = _page_fonts(page)
-                fonts = _composite_fonts(page_fonts)
+                reencoded = _reencoded_fonts(page_fonts)
+                self._reencoded |= reencoded
+                fonts = _composite_fonts(page_fonts) | reencoded
                 _lend_standard_widths(page_fonts)
                 text = page.extract_text() or ""
                 if fonts and _PRIVATE_USE.search(text):
@@ -1018,7 +1027,8 @@ class _PdfJob:
             alt_cleaned = clean_text(alt)
             if cleaned:
                 if alt_cleaned and (plausibility(alt) > plausibility(text) + PLAUSIBILITY_MARGIN
-                                    or _clears_other_chars(other_chars, alt, len(cleaned), len(alt_cleaned))):
+                                    or _clears_other_chars(other_chars, alt, len(cleaned), len(alt_cleaned))
+                                    or (fonts & self._reencoded and _other_letters(text, alt) and _reads_well(alt))):
                     # A font decoded through the wrong table (composite, or giving a mix of
                     # scripts); otherwise pypdf's text layer itself was unreadable.
                     misdecoded = bool(fonts) or mixed_scripts(text)
@@ -1593,6 +1603,12 @@ def _pdfium_figures(full: str) -> dict[str, str]:
     return figures
 
 
+def _other_letters(text: str, alt: str) -> bool:
+    """Tell whether TEXT and ALT, two readings of a page, differ in their letters, not only in spacing or order."""
+    ours, theirs = (Counter(ch for ch in unicodedata.normalize("NFKC", t) if ch.isalnum()) for t in (text, alt))
+    return sum((ours & theirs).values()) < SAME_LETTERS_MIN_SHARE * max(sum(ours.values()), sum(theirs.values()), 1)
+
+
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:
     """Tell whether ALT, PDFium's reading of a page with OTHER_CHARS of other alphabets in pypdf's, clears them up."""
     return (other_chars >= FEW_OTHER_CHARS and alt_length >= OTHER_READING_MIN_LENGTH * length
@@ -1837,6 +1853,28 @@ def _free_text_notes(page) -> str:
         return "\n\n".join(notes)
     except Exception:  # noqa: BLE001 - a malformed annotation leaves the page's own text
         return ""
+
+
+def _reencoded_fonts(page_fonts: dict) -> frozenset:
+    """The embedded Type1 fonts among PAGE_FONTS whose PDF /Differences override their program's encoding.
+
+    The PDF's encoding wins (PDF 32000-1, 9.6.6.1), but pypdf reads a Type1 font
+    program's own encoding over it: where a subset was re-encoded (Acrobat
+    Distiller numbers its glyphs from 0) the text comes out as letters in the
+    wrong places ("SrsndsepS"). Without a ToUnicode map, such a font is read by
+    PDFium too until the two agree (TRUSTED_AFTER_PAGES).
+    """
+    found = set()
+    for key, font in page_fonts.items():
+        encoding = font.get("/Encoding")
+        if font.get("/Subtype") not in ("/Type1", "/MMType1") or "/ToUnicode" in font or encoding is None:
+            continue
+        encoding, descriptor = encoding.get_object(), font.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor is not None else {}
+        if (isinstance(encoding, pypdf.generic.DictionaryObject) and "/Differences" in encoding
+                and ("/FontFile" in descriptor or "/FontFile3" in descriptor)):
+            found.add(key)
+    return frozenset(found)
 
 
 def _composite_fonts(page_fonts: dict) -> frozenset:

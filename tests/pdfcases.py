@@ -742,12 +742,15 @@ def write_accented_pdf(path: Path, lines: list[list[tuple[str, ...]]], font_size
     return w.write_one_page(path, catalog, page_tree, font, ops)
 
 
-def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]) -> Path:
+def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str],
+                               differences: dict[int, str] | None = None) -> Path:
     """Write TEXT (character codes) in an embedded CFF Type1 font whose own ENCODING (code -> glyph name) names its glyphs.
 
     As pdfTeX and dvipdfmx embed TeX's OT1 fonts: no /Encoding in the PDF,
     the ligature "fi" at code 12, which only the font program names. The
-    glyphs are boxes; only their names matter to a reader.
+    glyphs are boxes; only their names matter to a reader. DIFFERENCES, if
+    given, is the PDF's own /Encoding (on MacRoman), which overrides the font
+    program's, as Acrobat Distiller re-encodes a subset.
     """
     from fontTools.fontBuilder import FontBuilder
     from fontTools.pens.t2CharStringPen import T2CharStringPen
@@ -778,8 +781,12 @@ def write_builtin_encoding_pdf(path: Path, text: bytes, encoding: dict[int, str]
     descriptor = w.add(b"<< /Type /FontDescriptor /FontName /AAAAAA+CMR10 /Flags 4 /FontBBox [0 -200 1000 800] "
                        b"/ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 /FontFile3 %d 0 R >>"
                        % font_file)
+    pdf_encoding = b""
+    if differences:
+        pdf_encoding = b"/Encoding << /Type /Encoding /BaseEncoding /MacRomanEncoding /Differences [%s] >>" % (
+            b" ".join(b"%d /%s" % (code, name.encode()) for code, name in sorted(differences.items())))
     font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /AAAAAA+CMR10 /FirstChar 0 /LastChar 255 "
-                 b"/Widths [%s] /FontDescriptor %d 0 R >>" % (b" ".join([b"500"] * 256), descriptor))
+                 b"/Widths [%s] /FontDescriptor %d 0 R %s >>" % (b" ".join([b"500"] * 256), descriptor, pdf_encoding))
     text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     return w.write_one_page(path, catalog, page_tree, font, [b"BT /F1 12 Tf 50 700 Td (%s) Tj ET" % text])
 

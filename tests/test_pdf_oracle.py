@@ -360,6 +360,26 @@ def test_typewriter_annotations_are_read_with_the_page(tmp_path, settings):
     assert extract_file(alone, settings).pages[0].text == "\n\n".join(notes)
 
 
+def test_a_subset_reencoded_by_the_pdf_is_read_with_pdfium(tmp_path, settings):
+    """A journal's Type1C subsets whose PDF /Differences re-number the glyphs from 0 (as Acrobat
+    Distiller writes them) over the font program's own encoding: the PDF's wins, as PDFium and
+    poppler read it; pypdf took the program's and gave letters in the wrong places, which passed
+    every check as Latin text."""
+    words = "Gastrointestinal endoscopy in the cat a minimally invasive approach".split()
+    letters = sorted(set("".join(words))) + [" "]
+    names = {code: "space" if ch == " " else ch for code, ch in enumerate(letters, start=1)}
+    codes = sorted(names)
+    own = {code: names[codes[(i + 3) % len(codes)]] for i, code in enumerate(codes)}    # the program's order
+    text = bytes(letters.index(ch) + 1 for ch in " ".join(words))
+    path = pdfcases.write_builtin_encoding_pdf(tmp_path / "journal.pdf", text, own, differences=names)
+    result = extract_file(path, settings)
+    assert result.readers == [{"extractor": "pdfium", "why": MISDECODED, "pages": [1]}]
+    assert_agrees_with_poppler(result, path)
+    # The same font whose program agrees with the PDF is read by pypdf, and trusted.
+    agreeing = pdfcases.write_builtin_encoding_pdf(tmp_path / "agreeing.pdf", text, names, differences=names)
+    assert extract_file(agreeing, settings).readers == [{"extractor": "pypdf", "why": "", "pages": [1]}]
+
+
 def test_a_text_layer_of_signs_alone_is_unreadable():
     from indexer.cleaning import looks_garbled
 
