@@ -1603,10 +1603,16 @@ def _pdfium_figures(full: str) -> dict[str, str]:
     return figures
 
 
+def _shared_share(ours: Counter, theirs: Counter) -> float:
+    """Return the share of the larger of two counts of characters that the other holds too (1 when both are empty)."""
+    larger = max(sum(ours.values()), sum(theirs.values()))
+    return sum((ours & theirs).values()) / larger if larger else 1.0
+
+
 def _other_letters(text: str, alt: str) -> bool:
     """Tell whether TEXT and ALT, two readings of a page, differ in their letters, not only in spacing or order."""
     ours, theirs = (Counter(ch for ch in unicodedata.normalize("NFKC", t) if ch.isalnum()) for t in (text, alt))
-    return sum((ours & theirs).values()) < SAME_LETTERS_MIN_SHARE * max(sum(ours.values()), sum(theirs.values()), 1)
+    return _shared_share(ours, theirs) < SAME_LETTERS_MIN_SHARE
 
 
 def _clears_other_chars(other_chars: int, alt: str, length: int, alt_length: int) -> bool:
@@ -1632,7 +1638,7 @@ def _other_scripts_both_read(text: str, alt: str) -> bool:
     # may be read with a letter more or less: the letters must agree almost all.
     letters = other_script_letters(unicodedata.normalize("NFKC", text))
     shown = other_script_letters(unicodedata.normalize("NFKC", alt))
-    if sum((letters & shown).values()) < OTHER_LETTERS_AGREEMENT * max(sum(letters.values()), sum(shown.values())):
+    if _shared_share(letters, shown) < OTHER_LETTERS_AGREEMENT:
         return False
     return len({script_of(ch) for ch in letters}) == 1 or words_keep_to_one_script(text)
 
