@@ -356,7 +356,7 @@ def write_cid_pdf(path: Path, pages: list[list[str]], *, to_unicode: str = "none
         else:
             raise ValueError(to_unicode)
     type0 = _type0_font(w, font, codes, entries, gb1=ordering == "GB1")
-    helvetica = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    helvetica = _helvetica(w)
     kids = []
     for number, lines in enumerate(pages):
         ops = [b"BT /F1 %g Tf %g TL 50 780 Td" % (font_size, font_size * 1.6)]
@@ -724,7 +724,7 @@ def write_accented_pdf(path: Path, lines: list[list[tuple[str, ...]]], font_size
 
     w = _PdfWriter()
     catalog, page_tree = w.reserve(), w.reserve()
-    font = w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    font = _helvetica(w)
     ops, y = [], 780.0
     for line in lines:
         items = []
